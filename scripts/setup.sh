@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that Tandem's demo and tests need.
+# Idempotent: when everything is present it only asks dpkg, in well under a
+# second. Run as root, or as a user who may sudo.
+set -euo pipefail
+
+packages=(
+    gcc               # builds the test-only spandsp shim (the cc crate)
+    pkg-config
+    libspandsp-dev    # reference oracle for G.711, G.722 and DTMF tests and benches
+    espeak-ng         # speech for the DTMF talk-off test
+    sox               # resamples that speech to 8 kHz
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]})); then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "setup: installing ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: what `.ci/run` runs and what the README promises.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+else
+    cargo test --workspace --no-fail-fast --lib --bins --tests
+fi
+# nextest does not run doc tests.
+cargo test --workspace --doc
