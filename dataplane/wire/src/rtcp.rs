@@ -1495,3 +1495,482 @@ impl<'b> CompoundBuilder<'b> {
         self.pos
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SR with one report block followed by SDES CNAME, as a desk phone
+    /// sends every few seconds during a call.
+    const SR_SDES: [u8; 80] = [
+        // SR, RC=1, length 12 words
+        0x81, 0xc8, 0x00, 0x0c, //
+        0x6b, 0x8b, 0x45, 0x67, // sender SSRC
+        0xe9, 0x3c, 0x5a, 0x10, 0x8f, 0x5c, 0x28, 0xf5, // NTP
+        0x00, 0x01, 0xf4, 0x00, // RTP timestamp
+        0x00, 0x00, 0x01, 0xf4, // packet count 500
+        0x00, 0x01, 0x38, 0x80, // octet count 80000
+        0x32, 0x7b, 0x23, 0xc6, // report block SSRC
+        0x19, 0x00, 0x00, 0x07, // fraction 25/256, cumulative 7
+        0x00, 0x01, 0x2c, 0x4a, // extended highest seq
+        0x00, 0x00, 0x00, 0x1b, // jitter 27
+        0x5a, 0x0f, 0x12, 0x34, // LSR
+        0x00, 0x01, 0x80, 0x00, // DLSR 1.5 s
+        // SDES, SC=1, length 6 words
+        0x81, 0xca, 0x00, 0x06, //
+        0x6b, 0x8b, 0x45, 0x67, //
+        0x01, 0x0f, b'u', b's', b'e', b'r', b'@', b'1', b'9', b'2', b'.', b'0', b'.', b'2', b'.',
+        b'1', b'0', // CNAME
+        0x00, 0x00, 0x00, // END + alignment
+    ];
+
+    fn packets(bytes: &[u8]) -> Vec<TypedRtcpPacket<'_>> {
+        CompoundPacket::new_checked(bytes).unwrap().iter().collect()
+    }
+
+    #[test]
+    fn reads_phone_sr_and_sdes() {
+        let compound = CompoundPacket::new_checked(&SR_SDES).unwrap();
+        assert!(compound.starts_with_report());
+        let all: Vec<_> = compound.iter().collect();
+        assert_eq!(all.len(), 2);
+        let TypedRtcpPacket::SenderReport(sr) = all[0] else {
+            panic!("{:?}", all[0])
+        };
+        assert_eq!(sr.ssrc(), Ssrc(0x6b8b_4567));
+        assert_eq!(
+            sr.sender_info(),
+            SenderInfo {
+                ntp_timestamp: 0xe93c_5a10_8f5c_28f5,
+                rtp_timestamp: 0x0001_f400,
+                packet_count: 500,
+                octet_count: 80_000,
+            }
+        );
+        assert_eq!(sr.report_count(), 1);
+        assert!(sr.profile_extension().is_empty());
+        let rb = sr.report_block(0).unwrap();
+        assert_eq!(rb.ssrc(), Ssrc(0x327b_23c6));
+        assert_eq!(rb.fraction_lost(), 25);
+        assert_eq!(rb.cumulative_lost(), 7);
+        assert_eq!(rb.extended_highest_seq(), 0x0001_2c4a);
+        assert_eq!(rb.jitter(), 27);
+        assert_eq!(rb.last_sr(), 0x5a0f_1234);
+        assert_eq!(rb.delay_since_last_sr(), 0x0001_8000);
+        assert!(sr.report_block(1).is_none());
+
+        let TypedRtcpPacket::SourceDescription(sdes) = all[1] else {
+            panic!("{:?}", all[1])
+        };
+        let chunks: Vec<_> = sdes.chunks().collect();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].ssrc, Ssrc(0x6b8b_4567));
+        assert_eq!(chunks[0].cname(), Some(&b"user@192.0.2.10"[..]));
+        assert_eq!(chunks[0].items().count(), 1);
+    }
+
+    #[test]
+    fn parse_then_emit_gives_same_bytes() {
+        let mut out = [0u8; 128];
+        let mut b = CompoundBuilder::new(&mut out);
+        for p in packets(&SR_SDES) {
+            match p {
+                TypedRtcpPacket::SenderReport(sr) => {
+                    b.push_sender_report(&SenderReportRepr::parse(&sr).unwrap())
+                        .unwrap();
+                }
+                TypedRtcpPacket::SourceDescription(sdes) => {
+                    let chunk = sdes.chunks().next().unwrap();
+                    b.push_sdes_cname(chunk.ssrc, chunk.cname().unwrap())
+                        .unwrap();
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let n = b.finish();
+        assert_eq!(out[..n], SR_SDES[..]);
+    }
+
+    #[test]
+    fn cumulative_lost_is_signed_24_bit() {
+        let mut block = [0u8; 24];
+        block[5..8].copy_from_slice(&[0xff, 0xff, 0xfe]);
+        assert_eq!(
+            ReportBlock::new_checked(&block[..])
+                .unwrap()
+                .cumulative_lost(),
+            -2
+        );
+        block[5..8].copy_from_slice(&[0x80, 0x00, 0x00]);
+        assert_eq!(
+            ReportBlock::new_checked(&block[..])
+                .unwrap()
+                .cumulative_lost(),
+            -0x80_0000
+        );
+        block[5..8].copy_from_slice(&[0x7f, 0xff, 0xff]);
+        assert_eq!(
+            ReportBlock::new_checked(&block[..])
+                .unwrap()
+                .cumulative_lost(),
+            0x7f_ffff
+        );
+        // Emitting clamps out-of-range counts instead of wrapping them.
+        for (lost, wire) in [
+            (i32::MAX, [0x7f, 0xff, 0xff]),
+            (i32::MIN, [0x80, 0x00, 0x00]),
+            (-1, [0xff, 0xff, 0xff]),
+            (0x12_3456, [0x12, 0x34, 0x56]),
+        ] {
+            let repr = ReportBlockRepr {
+                cumulative_lost: lost,
+                ..Default::default()
+            };
+            let mut out = [0u8; 24];
+            repr.emit(&mut out).unwrap();
+            assert_eq!(out[5..8], wire, "{lost}");
+        }
+        assert_eq!(
+            ReportBlock::new_checked(&block[..23]).err(),
+            Some(Error::Truncated)
+        );
+    }
+
+    #[test]
+    fn build_compound_then_parse_gives_same_fields() {
+        let blocks = [
+            ReportBlockRepr {
+                ssrc: Ssrc(0xaaaa_0001),
+                fraction_lost: 3,
+                cumulative_lost: -5,
+                extended_highest_seq: 0x0002_0010,
+                jitter: 44,
+                last_sr: 0x1234_5678,
+                delay_since_last_sr: 99,
+            },
+            ReportBlockRepr {
+                ssrc: Ssrc(0xaaaa_0002),
+                ..Default::default()
+            },
+        ];
+        let sr = SenderReportRepr {
+            ssrc: Ssrc(42),
+            sender_info: SenderInfo {
+                ntp_timestamp: u64::MAX - 1,
+                rtp_timestamp: 160,
+                packet_count: 1,
+                octet_count: 160,
+            },
+            reports: ReportBlockList::new(&blocks),
+            profile_extension: &[9, 9, 9, 9],
+        };
+        let rr = ReceiverReportRepr {
+            ssrc: Ssrc(43),
+            reports: ReportBlockList::new(&blocks[..1]),
+            profile_extension: &[],
+        };
+        let leaving = [Ssrc(42), Ssrc(43)];
+        let bye = ByeRepr {
+            sources: SsrcList::new(&leaving),
+            reason: Some(b"call ended"),
+        };
+        let mut buf = [0u8; 512];
+        let mut b = CompoundBuilder::new(&mut buf);
+        b.push_sender_report(&sr)
+            .unwrap()
+            .push_receiver_report(&rr)
+            .unwrap()
+            .push_sdes_cname(Ssrc(42), b"tandem")
+            .unwrap()
+            .push_bye(&bye)
+            .unwrap()
+            .push_packet(&[0x80, 204, 0, 2, 0, 0, 0, 42, b'n', b'a', b'm', b'e'])
+            .unwrap();
+        let n = b.finish();
+        assert_eq!(
+            n,
+            sr.buffer_len() + rr.buffer_len() + 20 + bye.buffer_len() + 12
+        );
+
+        let all = packets(&buf[..n]);
+        assert_eq!(all.len(), 5);
+        let TypedRtcpPacket::SenderReport(p) = all[0] else {
+            panic!()
+        };
+        assert_eq!(SenderReportRepr::parse(&p).unwrap(), sr);
+        let TypedRtcpPacket::ReceiverReport(p) = all[1] else {
+            panic!()
+        };
+        assert_eq!(ReceiverReportRepr::parse(&p).unwrap(), rr);
+        let TypedRtcpPacket::SourceDescription(p) = all[2] else {
+            panic!()
+        };
+        assert_eq!(p.chunks().next().unwrap().cname(), Some(&b"tandem"[..]));
+        let TypedRtcpPacket::Goodbye(p) = all[3] else {
+            panic!()
+        };
+        assert_eq!(ByeRepr::parse(&p).unwrap(), bye);
+        assert_eq!(p.reason(), Some(&b"call ended"[..]));
+        let TypedRtcpPacket::Other(p) = all[4] else {
+            panic!()
+        };
+        assert_eq!(p.packet_type(), RtcpPacketType::ApplicationDefined);
+        assert_eq!(p.count(), 0);
+        assert_eq!(p.body(), &[0, 0, 0, 42, b'n', b'a', b'm', b'e']);
+    }
+
+    #[test]
+    fn sdes_builder_writes_several_chunks_and_items() {
+        let mut buf = [0u8; 128];
+        let mut b = SdesBuilder::new(&mut buf);
+        b.chunk(Ssrc(1))
+            .unwrap()
+            .item(SdesItemType::Cname, b"ab")
+            .unwrap()
+            .item(SdesItemType::Tool, b"tandem 0.1")
+            .unwrap()
+            .chunk(Ssrc(2))
+            .unwrap()
+            .chunk(Ssrc(3))
+            .unwrap()
+            .item(SdesItemType::Other(42), b"")
+            .unwrap();
+        let n = b.finish().unwrap();
+        let sdes = SdesPacket::new_checked(&buf[..n]).unwrap();
+        assert_eq!(sdes.source_count(), 3);
+        let chunks: Vec<_> = sdes.chunks().collect();
+        assert_eq!(
+            chunks[0].items().collect::<Vec<_>>(),
+            [
+                SdesItem {
+                    kind: SdesItemType::Cname,
+                    value: b"ab"
+                },
+                SdesItem {
+                    kind: SdesItemType::Tool,
+                    value: b"tandem 0.1"
+                },
+            ]
+        );
+        assert_eq!(chunks[1].ssrc, Ssrc(2));
+        assert_eq!(chunks[1].items().count(), 0);
+        assert_eq!(
+            chunks[2].items().next().unwrap().kind,
+            SdesItemType::Other(42)
+        );
+        // Items of 4 + 12 octets, then END and alignment to the next word;
+        // an empty chunk is SSRC plus a word of nulls.
+        assert_eq!(n, 4 + (4 + 16 + 4) + 8 + 8);
+
+        let mut b = SdesBuilder::new(&mut buf);
+        assert_eq!(
+            b.item(SdesItemType::Cname, b"x").err(),
+            Some(Error::SdesEndItem)
+        );
+        b.chunk(Ssrc(1)).unwrap();
+        assert_eq!(
+            b.item(SdesItemType::Other(0), b"x").err(),
+            Some(Error::SdesEndItem)
+        );
+        assert_eq!(
+            b.item(SdesItemType::Note, &[b'x'; 256]).err(),
+            Some(Error::TextTooLong)
+        );
+        assert_eq!(
+            SdesBuilder::emit_cname(&mut buf[..15], Ssrc(1), b"abcd"),
+            Err(Error::BufferTooSmall)
+        );
+        assert_eq!(
+            SdesBuilder::emit_cname(&mut buf[..16], Ssrc(1), b"abcd"),
+            Ok(16)
+        );
+    }
+
+    #[test]
+    fn bye_without_reason_and_with_empty_reason() {
+        let plain = [0x81, 0xcb, 0x00, 0x01, 0, 0, 0, 7];
+        let p = ByePacket::new_checked(&plain[..]).unwrap();
+        assert_eq!(p.sources().iter().collect::<Vec<_>>(), [Ssrc(7)]);
+        assert_eq!(p.reason(), None);
+        let mut out = [0u8; 8];
+        assert_eq!(ByeRepr::parse(&p).unwrap().emit(&mut out), Ok(8));
+        assert_eq!(out, plain);
+
+        let empty_reason = [0x80, 0xcb, 0x00, 0x01, 0, 0, 0, 0];
+        let p = ByePacket::new_checked(&empty_reason[..]).unwrap();
+        assert!(p.sources().is_empty());
+        assert_eq!(p.reason(), Some(&[][..]));
+    }
+
+    #[test]
+    fn malformed_packets_are_named() {
+        let cases: &[(&[u8], Error)] = &[
+            (&[], Error::Truncated),
+            (&[0x80, 0xc9, 0x00], Error::Truncated),
+            (&[0x40, 0xc9, 0x00, 0x01, 0, 0, 0, 1], Error::BadVersion(1)),
+            // length says 3 words follow, 1 does
+            (&[0x80, 0xc9, 0x00, 0x03, 0, 0, 0, 1], Error::LengthPastEnd),
+            // RR claims one report block, has none
+            (
+                &[0x81, 0xc9, 0x00, 0x01, 0, 0, 0, 1],
+                Error::ReportBlocksPastEnd,
+            ),
+            // SR too short for its sender info
+            (&[0x80, 0xc8, 0x00, 0x01, 0, 0, 0, 1], Error::Truncated),
+            // padding count 0 / longer than the body
+            (&[0xa0, 0xc9, 0x00, 0x01, 0, 0, 0, 0], Error::ZeroPadding),
+            (&[0xa0, 0xc9, 0x00, 0x01, 0, 0, 0, 5], Error::PaddingTooLong),
+            // RR whose padding eats the SSRC
+            (&[0xa0, 0xc9, 0x00, 0x01, 0, 0, 0, 4], Error::Truncated),
+            // SDES chunk without END
+            (
+                &[0x81, 0xca, 0x00, 0x02, 0, 0, 0, 1, 1, 2, b'a', b'b'],
+                Error::SdesChunkPastEnd,
+            ),
+            // SDES item longer than the packet
+            (
+                &[0x81, 0xca, 0x00, 0x02, 0, 0, 0, 1, 1, 9, b'a', 0],
+                Error::SdesChunkPastEnd,
+            ),
+            // SDES with SC=0 but a chunk's worth of bytes
+            (&[0x80, 0xca, 0x00, 0x01, 0, 0, 0, 1], Error::TrailingBytes),
+            // BYE with two sources, room for one
+            (
+                &[0x82, 0xcb, 0x00, 0x01, 0, 0, 0, 1],
+                Error::ByeSourcesPastEnd,
+            ),
+            // BYE reason of 9 octets, room for 3
+            (
+                &[0x81, 0xcb, 0x00, 0x02, 0, 0, 0, 1, 9, b'a', b'b', b'c'],
+                Error::ByeReasonPastEnd,
+            ),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(
+                CompoundPacket::new_checked(bytes).err(),
+                Some(*want),
+                "{bytes:02x?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compound_rejects_trailing_garbage_and_inner_padding() {
+        let mut v = SR_SDES.to_vec();
+        v.extend_from_slice(&[0xde, 0xad]);
+        assert_eq!(
+            CompoundPacket::new_checked(&v).err(),
+            Some(Error::TrailingBytes)
+        );
+        v.extend_from_slice(&[0xbe, 0xef]);
+        assert_eq!(
+            CompoundPacket::new_checked(&v).err(),
+            Some(Error::BadVersion(3))
+        );
+
+        // Padding is allowed on the last packet only.
+        let rr_padded = [0xa0, 0xc9, 0x00, 0x02, 0, 0, 0, 1, 0, 0, 0, 4];
+        assert!(CompoundPacket::new_checked(&rr_padded).is_ok());
+        let mut two = rr_padded.to_vec();
+        two.extend_from_slice(&[0x80, 0xc9, 0x00, 0x01, 0, 0, 0, 2]);
+        assert_eq!(
+            CompoundPacket::new_checked(&two).err(),
+            Some(Error::PaddingNotLast)
+        );
+        let p = RtcpPacket::new_checked(&rr_padded[..]).unwrap();
+        assert_eq!(p.padding_len(), 4);
+        assert_eq!(p.body(), &[0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn every_prefix_is_rejected_unless_it_ends_on_a_packet() {
+        for n in 0..SR_SDES.len() {
+            let r = CompoundPacket::new_checked(&SR_SDES[..n]);
+            assert_eq!(r.is_ok(), n == 52, "prefix {n}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn typed_views_check_the_type() {
+        let rr = [0x80, 0xc9, 0x00, 0x01, 0, 0, 0, 1];
+        assert_eq!(
+            SenderReportPacket::new_checked(&rr[..]).err(),
+            Some(Error::WrongPacketType(201))
+        );
+        assert_eq!(
+            ByePacket::new_checked(&rr[..]).err(),
+            Some(Error::WrongPacketType(201))
+        );
+        assert_eq!(
+            SdesPacket::new_checked(&rr[..]).err(),
+            Some(Error::WrongPacketType(201))
+        );
+        let p = ReceiverReportPacket::new_checked(&rr[..]).unwrap();
+        assert_eq!(p.as_rtcp().packet_type(), RtcpPacketType::ReceiverReport);
+        for t in 0..=255u8 {
+            assert_eq!(u8::from(RtcpPacketType::from(t)), t);
+            assert_eq!(u8::from(SdesItemType::from(t)), t);
+        }
+    }
+
+    #[test]
+    fn setters_rewrite_ssrcs_in_place() {
+        let mut bytes = SR_SDES;
+        let mut sr = SenderReportPacket::new_checked(&mut bytes[..52]).unwrap();
+        sr.set_ssrc(Ssrc(0x0102_0304));
+        sr.report_block_mut(0).unwrap().set_ssrc(Ssrc(0x0506_0708));
+        assert!(sr.report_block_mut(1).is_none());
+        assert_eq!(bytes[4..8], [1, 2, 3, 4]);
+        assert_eq!(bytes[28..32], [5, 6, 7, 8]);
+        assert_eq!(bytes[8..28], SR_SDES[8..28]);
+    }
+
+    #[test]
+    fn emit_rejects_what_the_format_cannot_hold() {
+        let blocks = [ReportBlockRepr::default(); 32];
+        let mut buf = [0u8; 1024];
+        let rr = ReceiverReportRepr {
+            ssrc: Ssrc(1),
+            reports: ReportBlockList::new(&blocks),
+            profile_extension: &[],
+        };
+        assert_eq!(rr.emit(&mut buf), Err(Error::TooManyReportBlocks));
+        let rr = ReceiverReportRepr {
+            reports: ReportBlockList::new(&blocks[..31]),
+            ..rr
+        };
+        assert_eq!(rr.emit(&mut buf), Ok(8 + 31 * 24));
+        assert_eq!(
+            rr.emit(&mut buf[..8 + 31 * 24 - 1]),
+            Err(Error::BufferTooSmall)
+        );
+        let rr = ReceiverReportRepr {
+            profile_extension: &[1, 2],
+            ..rr
+        };
+        assert_eq!(rr.emit(&mut buf), Err(Error::NotWordAligned));
+        let ids = [Ssrc(0); 32];
+        let bye = ByeRepr {
+            sources: SsrcList::new(&ids),
+            reason: None,
+        };
+        assert_eq!(bye.emit(&mut buf), Err(Error::TooManySources));
+        let bye = ByeRepr {
+            sources: SsrcList::EMPTY,
+            reason: Some(&[b'x'; 256]),
+        };
+        assert_eq!(bye.emit(&mut buf), Err(Error::TextTooLong));
+        let mut b = CompoundBuilder::new(&mut buf);
+        assert_eq!(
+            b.push_packet(&[0x80, 0xc9, 0x00, 0x01, 0, 0, 0, 1, 0])
+                .err(),
+            Some(Error::TrailingBytes)
+        );
+        assert_eq!(
+            b.push_packet(&[0xa0, 0xc9, 0x00, 0x02, 0, 0, 0, 1, 0, 0, 0, 4])
+                .err(),
+            Some(Error::PaddingNotLast)
+        );
+        assert!(b.is_empty());
+    }
+}
