@@ -1,0 +1,177 @@
+//! The per-sample arithmetic, laid out for SIMD: one [`Group`] holds
+//! [`LANES`] channels, every state array is `[frequency][lane]`, and every
+//! loop runs over lanes innermost so that it compiles to vector instructions
+//! (SSE2 by default, AVX2 or AVX-512 through [`super::simd`]).
+//!
+//! Nothing here branches on the signal, so a lane never influences another
+//! and the same code gives bit-identical results whatever the vector width.
+
+/// Channels per group: two AVX2 registers or one AVX-512 register of `f32`.
+pub(crate) const LANES: usize = 16;
+/// Samples per sub-block (5 ms): the Goertzel filters restart at each.
+pub(crate) const SUB: usize = 40;
+/// Sub-blocks per analysis window (20 ms).
+pub(crate) const M: usize = 4;
+/// The eight DTMF frequencies of Q.23: four of the low group, then four of
+/// the high group.
+pub(crate) const NF: usize = 8;
+
+/// One lane-vector of `f32`.
+pub(crate) type Lanes = [f32; LANES];
+
+/// Per-frequency constants shared by all lanes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Coefs {
+    /// `2 cos ω` for the Goertzel recursion.
+    pub(crate) two_cos: [f32; NF],
+    /// `cos ω` and `sin ω` to turn the recursion's state into a DFT value.
+    pub(crate) cos: [f32; NF],
+    pub(crate) sin: [f32; NF],
+}
+
+/// The state of [`LANES`] channels, structure-of-arrays.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Group {
+    /// Goertzel state `s[n-1]` and `s[n-2]`, per frequency and lane.
+    s1: [Lanes; NF],
+    s2: [Lanes; NF],
+    /// Σx² of the current sub-block.
+    energy: Lanes,
+    /// The last [`M`] sub-blocks' DFT values at each frequency, rotated to a
+    /// common time origin (see [`close_sub_block`]), indexed by
+    /// `sub-block index % M`.
+    pub(crate) w_re: [[Lanes; NF]; M],
+    pub(crate) w_im: [[Lanes; NF]; M],
+    /// The last [`M`] sub-blocks' Σx², same ring.
+    pub(crate) e: [Lanes; M],
+    /// Window energy at each frequency, |Σ W|², after the last sub-block.
+    pub(crate) t: [Lanes; NF],
+    /// Window Σx² after the last sub-block.
+    pub(crate) e_win: Lanes,
+}
+
+impl Group {
+    pub(crate) fn new() -> Self {
+        let z = [0.0; LANES];
+        Self {
+            s1: [z; NF],
+            s2: [z; NF],
+            energy: z,
+            w_re: [[z; NF]; M],
+            w_im: [[z; NF]; M],
+            e: [z; M],
+            t: [z; NF],
+            e_win: z,
+        }
+    }
+
+    /// Clears one lane, as if its channel had been silent forever.
+    pub(crate) fn reset_lane(&mut self, lane: usize) {
+        for f in 0..NF {
+            self.s1[f][lane] = 0.0;
+            self.s2[f][lane] = 0.0;
+            self.t[f][lane] = 0.0;
+            for m in 0..M {
+                self.w_re[m][f][lane] = 0.0;
+                self.w_im[m][f][lane] = 0.0;
+            }
+        }
+        for m in 0..M {
+            self.e[m][lane] = 0.0;
+        }
+        self.energy[lane] = 0.0;
+        self.e_win[lane] = 0.0;
+    }
+}
+
+/// Runs the eight Goertzel resonators and the energy sum over `x`
+/// (`x[n][lane]`, part or all of one sub-block).
+///
+/// Sample-outer, frequency-then-lane inner: the 8 × 16 recursions of one
+/// sample are independent, which hides the latency of each recursion's
+/// multiply-add chain. The update is written `(x - s2) + c·s1` so that only
+/// one multiply and one add sit on the loop-carried path.
+#[inline(always)]
+pub(crate) fn goertzel(g: &mut Group, x: &[Lanes], k: &Coefs) {
+    let mut s1 = g.s1;
+    let mut s2 = g.s2;
+    let mut e = g.energy;
+    for xn in x {
+        for f in 0..NF {
+            let c = k.two_cos[f];
+            let (a, b) = (&mut s1[f], &mut s2[f]);
+            for l in 0..LANES {
+                let s = (xn[l] - b[l]) + c * a[l];
+                b[l] = a[l];
+                a[l] = s;
+            }
+        }
+        for l in 0..LANES {
+            e[l] += xn[l] * xn[l];
+        }
+    }
+    g.s1 = s1;
+    g.s2 = s2;
+    g.energy = e;
+}
+
+/// Ends sub-block number `k` (`slot = k % M`): reads each resonator out as a
+/// DFT value, rotates it by `rot[f] = e^{-jωSUBk}` so that the values of
+/// consecutive sub-blocks add up to the DFT of the whole window, restarts
+/// the resonators, and recomputes the window's per-frequency energy and
+/// total energy. Returns a bit mask of the lanes worth a closer look: those
+/// whose strongest low-group and high-group bins together hold at least
+/// `gate` of the window energy (`gate` already scaled by `WIN / 2`).
+#[inline(always)]
+pub(crate) fn close_sub_block(
+    g: &mut Group,
+    slot: usize,
+    k: &Coefs,
+    rot_re: &[f32; NF],
+    rot_im: &[f32; NF],
+    gate: f32,
+) -> u32 {
+    for f in 0..NF {
+        let (c, s, rr, ri) = (k.cos[f], k.sin[f], rot_re[f], rot_im[f]);
+        for l in 0..LANES {
+            // y = s1 - e^{-jω} s2 = Σ x[m] e^{jω(SUB-1-m)}.
+            let yr = g.s1[f][l] - c * g.s2[f][l];
+            let yi = s * g.s2[f][l];
+            g.w_re[slot][f][l] = yr * rr - yi * ri;
+            g.w_im[slot][f][l] = yr * ri + yi * rr;
+            g.s1[f][l] = 0.0;
+            g.s2[f][l] = 0.0;
+        }
+    }
+    g.e[slot] = g.energy;
+    g.energy = [0.0; LANES];
+
+    let mut e_win = [0.0f32; LANES];
+    for m in 0..M {
+        for l in 0..LANES {
+            e_win[l] += g.e[m][l];
+        }
+    }
+    g.e_win = e_win;
+    for f in 0..NF {
+        let mut xr = [0.0f32; LANES];
+        let mut xi = [0.0f32; LANES];
+        for m in 0..M {
+            for l in 0..LANES {
+                xr[l] += g.w_re[m][f][l];
+                xi[l] += g.w_im[m][f][l];
+            }
+        }
+        for l in 0..LANES {
+            g.t[f][l] = xr[l] * xr[l] + xi[l] * xi[l];
+        }
+    }
+    let mut mask = 0u32;
+    for l in 0..LANES {
+        let lo = g.t[0][l].max(g.t[1][l]).max(g.t[2][l].max(g.t[3][l]));
+        let hi = g.t[4][l].max(g.t[5][l]).max(g.t[6][l].max(g.t[7][l]));
+        let hit = e_win[l] > 0.0 && lo + hi >= gate * e_win[l];
+        mask |= u32::from(hit) << l;
+    }
+    mask
+}

@@ -1,0 +1,694 @@
+//! Multi-channel DTMF detection (ITU-T Q.23 signals, Q.24 reception).
+//!
+//! DOCS-PLACEHOLDER
+
+mod kernel;
+mod simd;
+
+use kernel::{Coefs, Group, LANES, Lanes, M, NF, SUB};
+use simd::Isa;
+
+/// The sample rate every function here assumes, in Hz.
+pub const SAMPLE_RATE: u32 = 8000;
+
+/// Samples per analysis window (20 ms); a decision is taken every
+/// [`HOP`] samples on the last `WINDOW` samples.
+pub const WINDOW: usize = SUB * M;
+
+/// Samples between decisions (5 ms).
+pub const HOP: usize = SUB;
+
+/// Peak amplitude, on the 16-bit scale, of a sine at 0 dBm0.
+///
+/// G.711 puts the A-law overload point (±32,768 here, a full-scale square
+/// wave) at +3.14 dBm0, so a 0 dBm0 sine has an RMS 3.14 dB below 32,768:
+/// 32,768 · 10^(−3.14/20) = 22,902 RMS-equivalent peak … to the nearest
+/// unit the peak used throughout Tandem's tests and docs is 22,905.
+pub const ZERO_DBM0_PEAK: f64 = 22905.0;
+
+/// The low-group (row) frequencies of Q.23, in Hz.
+pub const LOW_GROUP: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
+/// The high-group (column) frequencies of Q.23, in Hz.
+pub const HIGH_GROUP: [f64; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
+/// The keypad of Q.23 Figure 1: `KEYPAD[row][column]`.
+pub const KEYPAD: [[char; 4]; 4] = [
+    ['1', '2', '3', 'A'],
+    ['4', '5', '6', 'B'],
+    ['7', '8', '9', 'C'],
+    ['*', '0', '#', 'D'],
+];
+
+/// The two frequencies of `digit` (low, high), or `None` for a character
+/// that is not on the keypad.
+pub fn frequencies(digit: char) -> Option<(f64, f64)> {
+    let d = digit.to_ascii_uppercase();
+    for (r, row) in KEYPAD.iter().enumerate() {
+        for (c, &key) in row.iter().enumerate() {
+            if key == d {
+                return Some((LOW_GROUP[r], HIGH_GROUP[c]));
+            }
+        }
+    }
+    None
+}
+
+/// A detected digit: `start..end` in samples since the channel began (or
+/// was last reset), end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digit {
+    /// `0`–`9`, `*`, `#`, `A`–`D`.
+    pub digit: char,
+    /// First sample of the tone pair (estimated).
+    pub start: u64,
+    /// One past the last sample of the tone pair (estimated).
+    pub end: u64,
+}
+
+/// What the detector reports about one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtmfEvent {
+    /// A digit has been confirmed (about 30 ms after its start); `at` is its
+    /// estimated first sample. The engine can start suppressing the in-band
+    /// tone from `at` on.
+    Start {
+        /// The digit.
+        digit: char,
+        /// Its estimated first sample.
+        at: u64,
+    },
+    /// The digit that was last started has ended (reported `release_windows`
+    /// hops after its end).
+    End(Digit),
+}
+
+/// Detection thresholds. [`Default`] meets Q.24 as laid out in the module
+/// docs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DtmfConfig {
+    /// Minimum level of each tone, dBm0 (Q.24: operate down to −30 dBm0;
+    /// the default −35 leaves 5 dB margin each way to the −40 dBm0 that
+    /// must not operate).
+    pub min_level_dbm0: f32,
+    /// Largest accepted excess of the low tone over the high tone, dB
+    /// ("normal" twist). Q.24: accept 8 dB; default 9.
+    pub max_normal_twist_db: f32,
+    /// Largest accepted excess of the high tone over the low tone, dB
+    /// ("reverse" twist). Q.24: accept 4 dB; default 5.
+    pub max_reverse_twist_db: f32,
+    /// Largest accepted deviation of each tone from its nominal frequency,
+    /// as a fraction (Q.24: accept 1.5 %, reject 3.5 %; default 2.5 %).
+    pub max_frequency_deviation: f32,
+    /// Minimum share of the window's energy that the two tones must carry
+    /// (default 0.85). Speech, music and noise spread their energy; a
+    /// DTMF pair at 15 dB S/N carries about 0.95.
+    pub min_tone_share: f32,
+    /// Minimum ratio, dB, between each tone and every other frequency of its
+    /// group (default 8 dB).
+    pub min_peak_ratio_db: f32,
+    /// Minimum share of the window's busiest 5 ms sub-block energy that every
+    /// sub-block must hold (default 0.4): the pair must be present through
+    /// the whole window, which is what makes the duration count exact.
+    pub min_presence: f32,
+    /// Consecutive qualifying windows (one per 5 ms hop) before a digit is
+    /// confirmed (default 3). A 20 ms window plus two hops: bursts of up to
+    /// 25 ms never confirm, tones of 30 ms and more always do.
+    pub confirm_windows: u32,
+    /// Consecutive non-qualifying windows that end a digit (default 6).
+    /// Any pause of 10 ms or more ends it; shorter interruptions are bridged.
+    pub release_windows: u32,
+}
+
+impl Default for DtmfConfig {
+    fn default() -> Self {
+        Self {
+            min_level_dbm0: -35.0,
+            max_normal_twist_db: 9.0,
+            max_reverse_twist_db: 5.0,
+            max_frequency_deviation: 0.025,
+            min_tone_share: 0.85,
+            min_peak_ratio_db: 8.0,
+            min_presence: 0.4,
+            confirm_windows: 3,
+            release_windows: 6,
+        }
+    }
+}
+
+/// [`DtmfConfig`] turned into the linear quantities the decision compares.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Minimum |X|² of each tone over a window.
+    level: f32,
+    normal_twist: f32,
+    reverse_twist: f32,
+    /// Maximum |phase advance per sub-block| for each frequency, radians.
+    max_advance: [f32; NF],
+    /// `min_tone_share · WINDOW / 2`: compares |X|² with Σx².
+    share: f32,
+    peak: f32,
+    presence: f32,
+    /// Cheap pre-filter on uncompensated window energies (see
+    /// [`kernel::close_sub_block`]), scaled like `share`.
+    gate: f32,
+    confirm: u32,
+    release: u32,
+}
+
+/// The rotation period of the sub-block phasors: `e^{-jω·SUB·k}` repeats
+/// after 200 sub-blocks for every integer frequency at 8 kHz.
+const ROT_PERIOD: usize = 200;
+
+fn all_frequencies() -> [f64; NF] {
+    [
+        LOW_GROUP[0],
+        LOW_GROUP[1],
+        LOW_GROUP[2],
+        LOW_GROUP[3],
+        HIGH_GROUP[0],
+        HIGH_GROUP[1],
+        HIGH_GROUP[2],
+        HIGH_GROUP[3],
+    ]
+}
+
+impl Limits {
+    fn new(c: &DtmfConfig) -> Self {
+        let win = WINDOW as f32;
+        // A tone of peak A fills the window DFT with |X| = A·WINDOW/2.
+        let a_min = ZERO_DBM0_PEAK as f32 * 10f32.powf(c.min_level_dbm0 / 20.0);
+        let x_min = a_min * win / 2.0;
+        let mut max_advance = [0.0; NF];
+        for (adv, f) in max_advance.iter_mut().zip(all_frequencies()) {
+            *adv = (2.0 * std::f64::consts::PI * f * SUB as f64 / f64::from(SAMPLE_RATE)) as f32
+                * c.max_frequency_deviation;
+        }
+        Self {
+            level: x_min * x_min,
+            normal_twist: 10f32.powf(c.max_normal_twist_db / 10.0),
+            reverse_twist: 10f32.powf(c.max_reverse_twist_db / 10.0),
+            max_advance,
+            share: c.min_tone_share * win / 2.0,
+            peak: 10f32.powf(c.min_peak_ratio_db / 10.0),
+            presence: c.min_presence,
+            // A pair 2.5 % off frequency keeps ≥ 35 % of its energy in the
+            // uncompensated bins at the worst (1633 Hz); anything weaker is
+            // refused by the full check anyway.
+            gate: 0.3 * win / 2.0,
+            confirm: c.confirm_windows.max(1),
+            release: c.release_windows.max(1),
+        }
+    }
+}
+
+/// The detector's view of one channel: the confirmation run and the digit
+/// in progress. Positions are on the bank's clock.
+#[derive(Debug, Clone, Copy)]
+struct Track {
+    /// Bank position of this channel's sample 0.
+    origin: u64,
+    run_digit: u8,
+    run_len: u32,
+    run_start: u64,
+    active: Option<Active>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Active {
+    digit: u8,
+    start: u64,
+    end: u64,
+    misses: u32,
+}
+
+const NO_DIGIT: u8 = u8::MAX;
+
+impl Track {
+    fn new(origin: u64) -> Self {
+        Self {
+            origin,
+            run_digit: NO_DIGIT,
+            run_len: 0,
+            run_start: 0,
+            active: None,
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.run_len > 0 || self.active.is_some()
+    }
+
+    fn local(&self, pos: u64) -> u64 {
+        pos.saturating_sub(self.origin)
+    }
+
+    /// Advances by one window decision.
+    fn step(&mut self, hit: Option<Hit>, lim: &Limits, mut emit: impl FnMut(DtmfEvent)) {
+        match hit {
+            Some(h) if h.digit == self.run_digit => self.run_len += 1,
+            Some(h) => {
+                self.run_digit = h.digit;
+                self.run_len = 1;
+                self.run_start = h.start;
+            }
+            None => {
+                self.run_digit = NO_DIGIT;
+                self.run_len = 0;
+            }
+        }
+        if let Some(a) = &mut self.active {
+            match hit {
+                Some(h) if h.digit == a.digit => {
+                    a.end = h.end;
+                    a.misses = 0;
+                }
+                _ => a.misses += 1,
+            }
+            // A different digit confirmed back-to-back also ends this one.
+            let other_confirmed = self.run_digit != a.digit && self.run_len >= lim.confirm;
+            if a.misses >= lim.release || other_confirmed {
+                let d = *a;
+                self.active = None;
+                emit(DtmfEvent::End(self.digit(d)));
+            }
+        }
+        if self.active.is_none() && self.run_len >= lim.confirm && self.run_digit != NO_DIGIT {
+            // A run only grows on hits, so `hit` is this window's.
+            let end = hit.map_or(self.run_start, |h| h.end);
+            self.active = Some(Active {
+                digit: self.run_digit,
+                start: self.run_start,
+                end,
+                misses: 0,
+            });
+            emit(DtmfEvent::Start {
+                digit: key(self.run_digit),
+                at: self.local(self.run_start),
+            });
+        }
+    }
+
+    fn digit(&self, a: Active) -> Digit {
+        Digit {
+            digit: key(a.digit),
+            start: self.local(a.start),
+            end: self.local(a.end),
+        }
+    }
+
+    fn finish(&mut self, mut emit: impl FnMut(DtmfEvent)) {
+        if let Some(a) = self.active.take() {
+            emit(DtmfEvent::End(self.digit(a)));
+        }
+        self.run_digit = NO_DIGIT;
+        self.run_len = 0;
+    }
+}
+
+fn key(code: u8) -> char {
+    KEYPAD[usize::from(code / 4)][usize::from(code % 4)]
+}
+
+/// A window that qualifies as `digit`, with the estimated tone edges.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    digit: u8,
+    start: u64,
+    end: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct C32 {
+    re: f32,
+    im: f32,
+}
+
+impl C32 {
+    fn mul_conj(self, o: C32) -> C32 {
+        C32 {
+            re: self.re * o.re + self.im * o.im,
+            im: self.im * o.re - self.re * o.im,
+        }
+    }
+    fn add(self, o: C32) -> C32 {
+        C32 {
+            re: self.re + o.re,
+            im: self.im + o.im,
+        }
+    }
+    fn arg(self) -> f32 {
+        self.im.atan2(self.re)
+    }
+    fn norm2(self) -> f32 {
+        self.re * self.re + self.im * self.im
+    }
+}
+
+/// Phase advance per sub-block of the tone in `w` (the four sub-block DFT
+/// values of one frequency, oldest first), and the window energy |X|²
+/// re-tuned to that advance.
+///
+/// The advance between neighbouring sub-blocks is unambiguous to ±100 Hz
+/// but each 5 ms DFT lets the other group's tone leak in; the advance
+/// between the two 10 ms halves leaks ten times less but is ambiguous
+/// beyond ±50 Hz (a 4 % tone at 1633 Hz is 65 Hz off). So the halves give
+/// the estimate and the neighbours only pick its branch.
+fn tone_fit(w: [C32; M]) -> (f32, f32) {
+    let mut z1 = C32 { re: 0.0, im: 0.0 };
+    for m in 0..M - 1 {
+        z1 = z1.add(w[m + 1].mul_conj(w[m]));
+    }
+    let coarse = z1.arg();
+    let h0 = w[0].add(w[1]);
+    let h1 = w[2].add(w[3]);
+    let half = h1.mul_conj(h0).arg() / 2.0;
+    let pi = std::f32::consts::PI;
+    let wrap = |a: f32| {
+        let a = (a + pi).rem_euclid(2.0 * pi) - pi;
+        a.abs()
+    };
+    let mut adv = half;
+    for cand in [half - pi, half + pi] {
+        if wrap(cand - coarse) < wrap(adv - coarse) {
+            adv = cand;
+        }
+    }
+    // Re-tune: X' = Σ w[m] e^{-j m adv}.
+    let mut x = C32 { re: 0.0, im: 0.0 };
+    for (m, wm) in w.iter().enumerate() {
+        let (s, c) = (adv * m as f32).sin_cos();
+        x = x.add(wm.mul_conj(C32 { re: c, im: s }));
+    }
+    (adv, x.norm2())
+}
+
+/// The full Q.24 check of one lane's current window (`newest` = slot of the
+/// sub-block just closed). Returns the digit and the estimated filled parts
+/// of the first and last sub-blocks, as fractions.
+fn qualify(g: &Group, lane: usize, newest: usize, lim: &Limits) -> Option<(u8, f32, f32)> {
+    let slot = |m: usize| (newest + 1 + m) % M;
+    let e: [f32; M] = std::array::from_fn(|m| g.e[slot(m)][lane]);
+    let e_max = e.iter().copied().fold(0.0f32, f32::max);
+    if e_max <= 0.0 || e.iter().any(|&v| v < lim.presence * e_max) {
+        return None;
+    }
+    let t: [f32; NF] = std::array::from_fn(|f| g.t[f][lane]);
+    let argmax = |r: std::ops::Range<usize>| {
+        r.clone()
+            .fold(r.start, |best, f| if t[f] > t[best] { f } else { best })
+    };
+    let (lo, hi) = (argmax(0..4), argmax(4..8));
+    let fit = |f: usize| {
+        tone_fit(std::array::from_fn(|m| C32 {
+            re: g.w_re[slot(m)][f][lane],
+            im: g.w_im[slot(m)][f][lane],
+        }))
+    };
+    let (adv_lo, t_lo) = fit(lo);
+    let (adv_hi, t_hi) = fit(hi);
+    let ok = adv_lo.abs() <= lim.max_advance[lo]
+        && adv_hi.abs() <= lim.max_advance[hi]
+        && t_lo >= lim.level
+        && t_hi >= lim.level
+        && t_lo + t_hi >= lim.share * g.e_win[lane]
+        && t_lo <= t_hi * lim.normal_twist
+        && t_hi <= t_lo * lim.reverse_twist
+        && (0..4).all(|f| f == lo || t[f] * lim.peak <= t_lo)
+        && (4..8).all(|f| f == hi || t[f] * lim.peak <= t_hi);
+    if !ok {
+        return None;
+    }
+    // Edges: a sub-block only partly filled by the pair holds that part of
+    // a full one's energy (exact when the rest is silence, and bounded to
+    // the sub-block otherwise).
+    let full = e[1].max(e[2]);
+    let head = (e[0] / full).min(1.0);
+    let tail = (e[M - 1] / full).min(1.0);
+    Some(((lo * 4 + (hi - 4)) as u8, head, tail))
+}
+
+/// Many channels in lock-step, structure-of-arrays (see the module docs).
+#[derive(Debug, Clone)]
+pub struct DtmfBank {
+    channels: usize,
+    groups: Vec<Group>,
+    tracks: Vec<Track>,
+    coefs: Coefs,
+    rot_re: Vec<[f32; NF]>,
+    rot_im: Vec<[f32; NF]>,
+    limits: Limits,
+    isa: Isa,
+    /// Samples processed per channel since the bank was built.
+    pos: u64,
+}
+
+/// How a frame's samples are laid out in memory.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    Interleaved,
+    ChannelMajor,
+}
+
+impl DtmfBank {
+    /// A bank of `channels` detectors with the default configuration.
+    pub fn new(channels: usize) -> Self {
+        Self::with_config(channels, DtmfConfig::default())
+    }
+
+    /// A bank of `channels` detectors.
+    ///
+    /// # Panics
+    /// If `channels` is 0.
+    pub fn with_config(channels: usize, config: DtmfConfig) -> Self {
+        assert!(channels > 0, "a DTMF bank needs at least one channel");
+        let freqs = all_frequencies();
+        let sr = f64::from(SAMPLE_RATE);
+        let tau = 2.0 * std::f64::consts::PI;
+        let coefs = Coefs {
+            two_cos: freqs.map(|f| (2.0 * (tau * f / sr).cos()) as f32),
+            cos: freqs.map(|f| (tau * f / sr).cos() as f32),
+            sin: freqs.map(|f| (tau * f / sr).sin() as f32),
+        };
+        // e^{-jω·SUB·k}, from the exact integer phase (f·SUB·k mod 8000).
+        let phase = |k: usize, f: f64| {
+            let cycles = ((f as u64 * SUB as u64 * k as u64) % u64::from(SAMPLE_RATE)) as f64 / sr;
+            -tau * cycles
+        };
+        let rot_re = (0..ROT_PERIOD)
+            .map(|k| freqs.map(|f| phase(k, f).cos() as f32))
+            .collect();
+        let rot_im = (0..ROT_PERIOD)
+            .map(|k| freqs.map(|f| phase(k, f).sin() as f32))
+            .collect();
+        Self {
+            channels,
+            groups: vec![Group::new(); channels.div_ceil(LANES)],
+            tracks: vec![Track::new(0); channels],
+            coefs,
+            rot_re,
+            rot_im,
+            limits: Limits::new(&config),
+            isa: Isa::detect(),
+            pos: 0,
+        }
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Samples processed per channel since the bank was built.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Restarts one channel (a new call on that timeslot): its state is
+    /// cleared and its sample positions count from the current position.
+    pub fn reset(&mut self, channel: usize) {
+        self.groups[channel / LANES].reset_lane(channel % LANES);
+        self.tracks[channel] = Track::new(self.pos);
+    }
+
+    /// Processes one frame of every channel, **interleaved** (sample-major,
+    /// the order of a TDM highway): `frame[n * channels + c]` is sample `n`
+    /// of channel `c`. This is the fastest layout: a group's 16 samples of
+    /// one instant are one contiguous load. Frames may be of any length
+    /// (160 samples per channel is 20 ms); `events(channel, event)` is
+    /// called as digits start and end.
+    ///
+    /// # Panics
+    /// If `frame.len()` is not a multiple of the channel count.
+    pub fn process_interleaved(&mut self, frame: &[i16], events: impl FnMut(usize, DtmfEvent)) {
+        self.run(frame, Layout::Interleaved, events);
+    }
+
+    /// As [`process_interleaved`](Self::process_interleaved), but
+    /// **channel-major**: `frame[c * n + i]` is sample `i` of channel `c`,
+    /// `n = frame.len() / channels` (one jitter-buffer frame per call,
+    /// back to back). Transposed 40 samples × 16 channels at a time on the
+    /// stack; costs a few per cent over the interleaved layout.
+    ///
+    /// # Panics
+    /// If `frame.len()` is not a multiple of the channel count.
+    pub fn process_channel_major(&mut self, frame: &[i16], events: impl FnMut(usize, DtmfEvent)) {
+        self.run(frame, Layout::ChannelMajor, events);
+    }
+
+    /// Ends every digit in progress (the signal is over), reporting
+    /// [`DtmfEvent::End`] for each. The bank can go on afterwards.
+    pub fn finish(&mut self, mut events: impl FnMut(usize, DtmfEvent)) {
+        for (c, tr) in self.tracks.iter_mut().enumerate() {
+            tr.finish(|e| events(c, e));
+        }
+    }
+
+    /// Forces the baseline (SSE2) kernels: the scalar twin, for tests.
+    #[cfg(test)]
+    fn force_baseline(&mut self) {
+        self.isa = Isa::Baseline;
+    }
+
+    fn run(&mut self, frame: &[i16], layout: Layout, mut events: impl FnMut(usize, DtmfEvent)) {
+        let ch = self.channels;
+        assert!(
+            frame.len() % ch == 0,
+            "frame of {} samples is not a whole number of frames for {ch} channels",
+            frame.len()
+        );
+        let n = frame.len() / ch;
+        let pos0 = self.pos;
+        let mut scratch: [Lanes; SUB] = [[0.0; LANES]; SUB];
+        for (gi, g) in self.groups.iter_mut().enumerate() {
+            let first = gi * LANES;
+            let lanes = LANES.min(ch - first);
+            let mut done = 0;
+            let mut pos = pos0;
+            while done < n {
+                let phase = (pos % SUB as u64) as usize;
+                let take = (SUB - phase).min(n - done);
+                let x = &mut scratch[..take];
+                match layout {
+                    Layout::Interleaved => {
+                        for (i, row) in x.iter_mut().enumerate() {
+                            let at = (done + i) * ch + first;
+                            let src = &frame[at..at + lanes];
+                            for (d, &s) in row.iter_mut().zip(src) {
+                                *d = f32::from(s);
+                            }
+                        }
+                    }
+                    Layout::ChannelMajor => {
+                        for l in 0..lanes {
+                            let src = &frame[(first + l) * n + done..][..take];
+                            for (row, &s) in x.iter_mut().zip(src) {
+                                row[l] = f32::from(s);
+                            }
+                        }
+                    }
+                }
+                self.isa.goertzel(g, x, &self.coefs);
+                done += take;
+                pos += take as u64;
+                if phase + take < SUB {
+                    continue;
+                }
+                // Sub-block `k` is complete: decide on the window ending here.
+                let k = pos / SUB as u64 - 1;
+                let slot = (k % M as u64) as usize;
+                let r = (k % ROT_PERIOD as u64) as usize;
+                let mask = self.isa.close_sub_block(
+                    g,
+                    slot,
+                    &self.coefs,
+                    &self.rot_re[r],
+                    &self.rot_im[r],
+                    self.limits.gate,
+                );
+                let tracks = &mut self.tracks[first..first + lanes];
+                for (l, tr) in tracks.iter_mut().enumerate() {
+                    if mask & (1 << l) == 0 && !tr.busy() {
+                        continue;
+                    }
+                    let hit = if mask & (1 << l) != 0 {
+                        qualify(g, l, slot, &self.limits).map(|(digit, head, tail)| {
+                            let sub = SUB as f32;
+                            let win_start = pos - WINDOW as u64;
+                            Hit {
+                                digit,
+                                start: win_start + ((1.0 - head) * sub).round() as u64,
+                                end: pos - ((1.0 - tail) * sub).round() as u64,
+                            }
+                        })
+                    } else {
+                        None
+                    };
+                    tr.step(hit, &self.limits, |e| events(first + l, e));
+                }
+            }
+        }
+        self.pos = pos0 + n as u64;
+    }
+}
+
+/// One channel, streaming: a [`DtmfBank`] of one.
+#[derive(Debug, Clone)]
+pub struct DtmfDetector {
+    bank: DtmfBank,
+}
+
+impl Default for DtmfDetector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DtmfDetector {
+    /// A detector with the default configuration.
+    pub fn new() -> Self {
+        Self::with_config(DtmfConfig::default())
+    }
+
+    /// A detector with `config`.
+    pub fn with_config(config: DtmfConfig) -> Self {
+        Self {
+            bank: DtmfBank::with_config(1, config),
+        }
+    }
+
+    /// Feeds samples (any count); `events` hears digits start and end.
+    pub fn process(&mut self, pcm: &[i16], mut events: impl FnMut(DtmfEvent)) {
+        self.bank.process_interleaved(pcm, |_, e| events(e));
+    }
+
+    /// Ends the digit in progress, if any (the signal is over).
+    pub fn finish(&mut self, mut events: impl FnMut(DtmfEvent)) {
+        self.bank.finish(|_, e| events(e));
+    }
+
+    /// Starts afresh: positions count from the current sample again.
+    pub fn reset(&mut self) {
+        self.bank.reset(0);
+    }
+
+    /// Samples fed since the detector was built.
+    pub fn position(&self) -> u64 {
+        self.bank.position()
+    }
+}
+
+/// Detects the digits of a whole single-channel signal.
+pub fn detect(pcm: &[i16]) -> Vec<Digit> {
+    let mut out = Vec::new();
+    let mut det = DtmfDetector::new();
+    let mut on_event = |e| {
+        if let DtmfEvent::End(d) = e {
+            out.push(d);
+        }
+    };
+    det.process(pcm, &mut on_event);
+    det.finish(&mut on_event);
+    out
+}
+
+#[cfg(test)]
+mod tests;
