@@ -262,7 +262,11 @@ const fn build_ulaw_to_alaw() -> [u8; 256] {
         let u = !(c as u8);
         let positive = u & 0x80 == 0;
         let a = nearest_alaw((u & 0x7F) as usize) as u8;
-        t[c] = if positive { (0x80 | a) ^ ALAW_XOR } else { a ^ ALAW_XOR };
+        t[c] = if positive {
+            (0x80 | a) ^ ALAW_XOR
+        } else {
+            a ^ ALAW_XOR
+        };
         c += 1;
     }
     t
@@ -373,7 +377,11 @@ pub fn decode_ulaw(code: &[u8], out: &mut [i16]) {
 ///
 /// If `inp.len() != out.len()`.
 pub fn transcode_alaw_to_ulaw(inp: &[u8], out: &mut [u8]) {
-    assert_eq!(inp.len(), out.len(), "transcode_alaw_to_ulaw: length mismatch");
+    assert_eq!(
+        inp.len(),
+        out.len(),
+        "transcode_alaw_to_ulaw: length mismatch"
+    );
     for (o, &c) in out.iter_mut().zip(inp) {
         *o = alaw_to_ulaw(c);
     }
@@ -385,7 +393,11 @@ pub fn transcode_alaw_to_ulaw(inp: &[u8], out: &mut [u8]) {
 ///
 /// If `inp.len() != out.len()`.
 pub fn transcode_ulaw_to_alaw(inp: &[u8], out: &mut [u8]) {
-    assert_eq!(inp.len(), out.len(), "transcode_ulaw_to_alaw: length mismatch");
+    assert_eq!(
+        inp.len(),
+        out.len(),
+        "transcode_ulaw_to_alaw: length mismatch"
+    );
     for (o, &c) in out.iter_mut().zip(inp) {
         *o = ulaw_to_alaw(c);
     }

@@ -19,7 +19,11 @@ fn alaw_encode_matches_for_all_65536_inputs() {
     g711::encode_alaw(&pcm, &mut ours);
     for (i, &x) in pcm.iter().enumerate() {
         assert_eq!(ours[i], theirs[i], "A-law encode of {x}");
-        assert_eq!(g711::alaw_encode(x), theirs[i], "scalar A-law encode of {x}");
+        assert_eq!(
+            g711::alaw_encode(x),
+            theirs[i],
+            "scalar A-law encode of {x}"
+        );
     }
 }
 
@@ -32,7 +36,11 @@ fn ulaw_encode_matches_for_all_65536_inputs() {
     g711::encode_ulaw(&pcm, &mut ours);
     for (i, &x) in pcm.iter().enumerate() {
         assert_eq!(ours[i], theirs[i], "μ-law encode of {x}");
-        assert_eq!(g711::ulaw_encode(x), theirs[i], "scalar μ-law encode of {x}");
+        assert_eq!(
+            g711::ulaw_encode(x),
+            theirs[i],
+            "scalar μ-law encode of {x}"
+        );
     }
 }
 
