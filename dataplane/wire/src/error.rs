@@ -41,7 +41,8 @@ pub enum Error {
     /// A BYE reason length runs past the end of the packet.
     ByeReasonPastEnd,
     /// Bytes are left over where the format allows none (after the last
-    /// SDES chunk, or after the last packet of an RTCP compound packet).
+    /// SDES chunk, after the padding of a BYE reason, or after the last
+    /// packet of an RTCP compound packet).
     TrailingBytes,
     /// An RTCP packet other than the last one of a compound packet has
     /// the P bit set (RFC 3550 §6.4.1: only the last one may be padded).

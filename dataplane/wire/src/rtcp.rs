@@ -1167,8 +1167,13 @@ impl<T: AsRef<[u8]>> ByePacket<T> {
         let list_len = 4 * usize::from(packet.count());
         let rest = body.get(list_len..).ok_or(Error::ByeSourcesPastEnd)?;
         if let Some((&len, text)) = rest.split_first() {
-            if usize::from(len) > text.len() {
+            let len = usize::from(len);
+            if len > text.len() {
                 return Err(Error::ByeReasonPastEnd);
+            }
+            // The reason is padded to the next word and nothing follows it.
+            if align4(1 + len) != rest.len() {
+                return Err(Error::TrailingBytes);
             }
         }
         Ok(ByePacket { packet })
@@ -1838,6 +1843,13 @@ mod tests {
             (
                 &[0x82, 0xcb, 0x00, 0x01, 0, 0, 0, 1],
                 Error::ByeSourcesPastEnd,
+            ),
+            // BYE reason of 1 octet, then a word more than its padding
+            (
+                &[
+                    0x81, 0xcb, 0x00, 0x03, 0, 0, 0, 1, 1, b'a', 0, 0, 0, 0, 0, 0,
+                ],
+                Error::TrailingBytes,
             ),
             // BYE reason of 9 octets, room for 3
             (
