@@ -50,7 +50,7 @@
 //!
 //! The history is kept as `f32` and the taps are `f32`. An `i16` fixed-point
 //! kernel was tried first and rejected: the decimators' taps are small (the
-//! largest is 1/M of unity gain), so Q14/Q15 rounding left only ~56 dB of
+//! largest is about 1/M), so Q14/Q15 rounding left only ~56 dB of
 //! stop band at 48 → 8 kHz, and Q15 cannot hold the worst-case sum (the
 //! taps' absolute values add up to 2.3) in an `i32`. In `f32` neither
 //! problem exists. The dot product keeps eight independent partial sums so
@@ -58,6 +58,11 @@
 //! the output bit-exact and deterministic. Results are rounded to nearest
 //! and saturated (`as i16`), so a full-scale input whose filtered overshoot
 //! exceeds the 16-bit range clips instead of wrapping.
+//!
+//! Cost is one multiply-add per tap of the dot product: in a release build
+//! (x86-64 baseline, SSE2) the test's timing print shows about 9 ns per
+//! output sample when upsampling (59–71 taps) and 16, 29 and 44 ns per
+//! output sample when downsampling by 2, 3 and 6 (117–349 taps).
 //!
 //! # Streaming
 //!

@@ -16,15 +16,16 @@
 //! # Level convention
 //!
 //! Levels are in dBm0 on the 16-bit linear scale of [`crate::g711`], where
-//! the A-law overload point (4096 in G.711's 13-bit scale) is 32 768. G.711
-//! puts that overload at +3.14 dBm0, so a 0 dBm0 sine has a peak of
-//! `32768 · 10^(−3.14/20) ≈ 22 827` ([`DBM0_PEAK`]); each dB is the usual
-//! 20·log10 of amplitude. (The figure ≈ 22 905 sometimes quoted corresponds
-//! to 3.11 dB below full scale; the 0.03 dB difference is μ-law's +3.17 dBm0
-//! overload, not something a listener or a detector can tell apart.) The
-//! level of a multi-frequency tone is given *per component*, as the
-//! standards do: a 350 + 440 Hz dial tone at −13 dBm0 has two sines of
-//! −13 dBm0 each.
+//! the A-law overload point (4096 in G.711's 13-bit scale) is 32 768 and
+//! G.711 puts the maximum sine (peak at the overload point) at +3.14 dBm0.
+//! A 0 dBm0 sine therefore has a peak about 3.1 dB below 32 768: Tandem
+//! fixes it at **22 905** ([`DBM0_PEAK`]), the value the DTMF detector
+//! (`dtmf::ZERO_DBM0_PEAK`) and the project's tests use. (Taking exactly
+//! 3.14 dB gives 32 768 · 10^(−3.14/20) = 22 827; the 0.03 dB between the
+//! two is far inside every tolerance here.) Each dB is the usual 20·log10
+//! of amplitude. The level of a multi-frequency tone is given *per
+//! component*, as the standards do: a 350 + 440 Hz dial tone at −13 dBm0
+//! has two sines of −13 dBm0 each.
 //!
 //! # Oscillators
 //!
@@ -87,9 +88,10 @@ use std::str::FromStr;
 
 use crate::resample::Rate;
 
-/// Peak amplitude, on the 16-bit scale, of a 0 dBm0 sine:
-/// `32768 · 10^(−3.14/20)` (see the module docs).
-pub const DBM0_PEAK: f64 = 22_827.057_614_381_67;
+/// Peak amplitude, on the 16-bit scale, of a 0 dBm0 sine: Tandem's
+/// convention, about 3.1 dB below the A-law overload point (see the module
+/// docs).
+pub const DBM0_PEAK: f64 = 22_905.0;
 
 /// The most frequencies a [`ToneSpec`] may have.
 pub const MAX_FREQS: usize = 4;
@@ -840,12 +842,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zero_dbm0_is_3_14_db_below_a_law_overload() {
-        #[expect(clippy::approx_constant, reason = "G.711's A-law overload, +3.14 dBm0")]
-        const OVERLOAD_DBM0: f64 = 3.14;
-        let expected = 32768.0 * 10f64.powf(-OVERLOAD_DBM0 / 20.0);
-        assert!((DBM0_PEAK - expected).abs() < 1e-6);
-        assert!((dbm0_to_amplitude(-6.0) - DBM0_PEAK / 1.995_262_3).abs() < 0.01);
+    fn zero_dbm0_is_about_3_1_db_below_a_law_overload() {
+        let below_overload = 20.0 * (32768.0 / DBM0_PEAK).log10();
+        assert!((3.08..3.16).contains(&below_overload), "{below_overload}");
+        assert!((dbm0_to_amplitude(-20.0) - DBM0_PEAK / 10.0).abs() < 1e-9);
     }
 
     #[test]
