@@ -170,6 +170,21 @@ pub struct ToneSpec {
 }
 
 impl ToneSpec {
+    /// An unmodulated tone: `freqs` each at `level_dbm0`, switched by the
+    /// repeating `(on_ms, off_ms)` steps of `cadence` (empty: continuous).
+    pub const fn new(
+        freqs: &'static [f32],
+        level_dbm0: f32,
+        cadence: &'static [(u32, u32)],
+    ) -> ToneSpec {
+        ToneSpec {
+            freqs,
+            level_dbm0,
+            cadence,
+            modulation: None,
+        }
+    }
+
     /// Whether the tone never pauses.
     pub fn is_continuous(&self) -> bool {
         self.cadence.iter().all(|&(_, off)| off == 0)
@@ -313,12 +328,7 @@ impl FromStr for Country {
 }
 
 const fn spec(freqs: &'static [f32], level_dbm0: f32, cadence: &'static [(u32, u32)]) -> ToneSpec {
-    ToneSpec {
-        freqs,
-        level_dbm0,
-        cadence,
-        modulation: None,
-    }
+    ToneSpec::new(freqs, level_dbm0, cadence)
 }
 
 /// ITU-T E.180 (03/98) recommended values: 425 Hz for every tone. Dial
