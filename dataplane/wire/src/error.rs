@@ -20,6 +20,9 @@ pub enum Error {
     ZeroPadding,
     /// The padding count is larger than the space after the header.
     PaddingTooLong,
+    /// An RTCP padding count that is not a multiple of 4 (RFC 3550 §6.4.1
+    /// says it is; otherwise the body would end mid-word).
+    UnalignedPadding,
     /// The CSRC count points past the end of the packet.
     CsrcPastEnd,
     /// The RTP header extension (its 4-byte header or its declared length)
@@ -90,6 +93,7 @@ impl Error {
                 | Error::BadVersion(_)
                 | Error::ZeroPadding
                 | Error::PaddingTooLong
+                | Error::UnalignedPadding
                 | Error::CsrcPastEnd
                 | Error::ExtensionPastEnd
                 | Error::ExtensionElementPastEnd
@@ -112,6 +116,7 @@ impl fmt::Display for Error {
             Error::BadVersion(v) => write!(f, "version {v}, expected 2"),
             Error::ZeroPadding => f.write_str("padding bit set but padding count is zero"),
             Error::PaddingTooLong => f.write_str("padding count longer than the packet body"),
+            Error::UnalignedPadding => f.write_str("RTCP padding count not a multiple of 4"),
             Error::CsrcPastEnd => f.write_str("CSRC list runs past the end of the packet"),
             Error::ExtensionPastEnd => {
                 f.write_str("RTP header extension runs past the end of the packet")

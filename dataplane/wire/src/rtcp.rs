@@ -184,6 +184,11 @@ impl<T: AsRef<[u8]>> RtcpPacket<T> {
             if HEADER_LEN + count > total {
                 return Err(Error::PaddingTooLong);
             }
+            // Keeps the body whole words, which SR/RR extensions and SDES
+            // alignment rely on.
+            if count % 4 != 0 {
+                return Err(Error::UnalignedPadding);
+            }
         }
         Ok(())
     }
@@ -1825,6 +1830,11 @@ mod tests {
             // padding count 0 / longer than the body
             (&[0xa0, 0xc9, 0x00, 0x01, 0, 0, 0, 0], Error::ZeroPadding),
             (&[0xa0, 0xc9, 0x00, 0x01, 0, 0, 0, 5], Error::PaddingTooLong),
+            // padding count not a multiple of 4 (fuzzer find)
+            (
+                &[0xa0, 0xc9, 0x00, 0x02, 0, 0, 0, 1, 0, 0, 0, 2],
+                Error::UnalignedPadding,
+            ),
             // RR whose padding eats the SSRC
             (&[0xa0, 0xc9, 0x00, 0x01, 0, 0, 0, 4], Error::Truncated),
             // SDES chunk without END
