@@ -1,2 +1,39 @@
-//! The `tandem` binary.
-fn main() {}
+//! `tandem`: Tandem's one binary.
+//!
+//! Today it carries the media tools built on `tandem-dsp`; `tandem run`
+//! (the gateway itself) arrives with the media-engine and SIP work. Every
+//! subcommand follows one error contract, which scripts and tests rely on:
+//!
+//! * success: exit status 0, results on stdout;
+//! * bad input (unreadable or malformed file, wrong sample rate, bad
+//!   argument): one line on stderr naming the file and the problem, exit
+//!   status 2;
+//! * failure to write an output: one line on stderr, exit status 1.
+//!
+//! No input makes the binary panic: every parser it uses returns errors.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // clap prints help/version on stdout with status 0, and usage
+            // errors on stderr with status 2: our contract exactly.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandem: {e}");
+            ExitCode::from(e.exit_status())
+        }
+    }
+}

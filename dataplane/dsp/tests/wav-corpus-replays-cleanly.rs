@@ -23,5 +23,8 @@ fn every_corpus_file_parses_or_fails_cleanly() {
         }
     }
     assert!(seen >= 6, "seed corpus went missing ({seen} files)");
-    assert!(parsed >= 5, "valid seeds stopped parsing ({parsed} of {seen})");
+    assert!(
+        parsed >= 5,
+        "valid seeds stopped parsing ({parsed} of {seen})"
+    );
 }

@@ -97,7 +97,7 @@ impl G722Encoder {
 
     /// Encodes 16 kHz samples (an even count) into `pcm.len() / 2` octets.
     pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> usize {
-        assert!(out.len() >= pcm.len() / 2 + 1);
+        assert!(out.len() > pcm.len() / 2);
         // SAFETY: state is live; `out` holds at least len/2 + 1 octets, the
         // most g722_encode writes for `pcm.len()` samples.
         let n = unsafe {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The demo: what Tandem can do today, end to end through the `tandem` binary.
+#
+# Dials a 400 number as DTMF, plays China's and North America's busy tones,
+# converts the audio between the codecs of the media path and detects the
+# digits back from every encoding, including a noisy one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "== building tandem (release)"
+cargo build --release -q -p tandem-gateway
+tandem=target/release/tandem
+out=target/demo
+rm -rf "$out" && mkdir -p "$out"
+
+number="4008001234#"
+echo "== dialling $number as DTMF (Q.23 tones, 80 ms on / 80 ms off, -10 dBm0 per tone)"
+$tandem tone dtmf "$number" "$out/dialled.wav" --on-ms 80 --off-ms 80 --level -10
+
+echo "== converting to the media path's codecs"
+$tandem audio convert "$out/dialled.wav" "$out/dialled-pcma.wav" --codec pcma
+$tandem audio convert "$out/dialled.wav" "$out/dialled-pcmu.wav" --codec pcmu
+$tandem audio convert "$out/dialled.wav" "$out/dialled-48k.wav" --codec l16 --rate 48000
+$tandem audio convert "$out/dialled-48k.wav" "$out/dialled-back-8k.wav" --codec l16 --rate 8000
+$tandem audio convert "$out/dialled.wav" "$out/dialled.g722" --codec g722
+ls -l "$out"
+
+echo "== detecting the digits back (one line per file)"
+for f in dialled dialled-pcma dialled-pcmu dialled-back-8k; do
+    printf '%-18s ' "$f.wav"
+    $tandem dtmf detect "$out/$f.wav"
+done
+
+echo "== the same digits with their positions (samples at 8 kHz)"
+$tandem dtmf detect --timestamps "$out/dialled-pcma.wav"
+
+echo "== call-progress tones"
+for country in cn us eu itu; do
+    $tandem tone progress busy "$out/busy-$country.wav" --country "$country" --seconds 3
+    printf 'busy tone (%s) -> DTMF detector hears: "%s"\n' "$country" \
+        "$($tandem dtmf detect "$out/busy-$country.wav")"
+done
+
+echo "== bad input is a one-line error and exit status 2"
+echo "not audio" > "$out/notes.txt"
+set +e
+$tandem dtmf detect "$out/notes.txt"
+echo "exit status $?"
+set -e
+echo "== done; files are in $out"
