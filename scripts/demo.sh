@@ -3,7 +3,7 @@
 #
 # Dials a 400 number as DTMF, plays China's and North America's busy tones,
 # converts the audio between the codecs of the media path and detects the
-# digits back from every encoding, including a noisy one.
+# digits back from every encoding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
