@@ -33,10 +33,10 @@ pub(crate) struct Coefs {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Group {
     /// Goertzel state `s[n-1]` and `s[n-2]`, per frequency and lane.
-    s1: [Lanes; NF],
-    s2: [Lanes; NF],
+    pub(crate) s1: [Lanes; NF],
+    pub(crate) s2: [Lanes; NF],
     /// Σx² of the current sub-block.
-    energy: Lanes,
+    pub(crate) energy: Lanes,
     /// The last [`M`] sub-blocks' DFT values at each frequency, rotated to a
     /// common time origin (see [`close_sub_block`]), indexed by
     /// `sub-block index % M`.

@@ -362,21 +362,28 @@ fn tone_fit(w: [C32; M]) -> (f32, f32) {
     let h1 = w[2].add(w[3]);
     let half = h1.mul_conj(h0).arg() / 2.0;
     let pi = std::f32::consts::PI;
-    let wrap = |a: f32| {
-        let a = (a + pi).rem_euclid(2.0 * pi) - pi;
-        a.abs()
+    // |a| folded into [0, π]; the arguments here lie within ±3π.
+    let dist = |a: f32| {
+        let a = a.abs() % (2.0 * pi);
+        a.min(2.0 * pi - a)
     };
     let mut adv = half;
     for cand in [half - pi, half + pi] {
-        if wrap(cand - coarse) < wrap(adv - coarse) {
+        if dist(cand - coarse) < dist(adv - coarse) {
             adv = cand;
         }
     }
     // Re-tune: X' = Σ w[m] e^{-j m adv}.
+    let (s, c) = adv.sin_cos();
+    let step = C32 { re: c, im: s };
+    let mut turn = C32 { re: 1.0, im: 0.0 };
     let mut x = C32 { re: 0.0, im: 0.0 };
-    for (m, wm) in w.iter().enumerate() {
-        let (s, c) = (adv * m as f32).sin_cos();
-        x = x.add(wm.mul_conj(C32 { re: c, im: s }));
+    for wm in w {
+        x = x.add(wm.mul_conj(turn));
+        turn = C32 {
+            re: turn.re * step.re - turn.im * step.im,
+            im: turn.re * step.im + turn.im * step.re,
+        };
     }
     (adv, x.norm2())
 }
@@ -403,6 +410,28 @@ fn qualify(g: &Group, lane: usize, newest: usize, lim: &Limits) -> Option<(u8, f
             im: g.w_im[slot(m)][f][lane],
         }))
     };
+    // Cheap bounds first (speech often gets this far): re-tuning can at
+    // most add the sub-blocks' magnitudes coherently.
+    let bound = |f: usize| {
+        let a: f32 = (0..M)
+            .map(|m| C32 {
+                re: g.w_re[slot(m)][f][lane],
+                im: g.w_im[slot(m)][f][lane],
+            }
+            .norm2()
+            .sqrt())
+            .sum();
+        a * a
+    };
+    let (b_lo, b_hi) = (bound(lo), bound(hi));
+    if b_lo + b_hi < lim.share * g.e_win[lane]
+        || b_lo < lim.level
+        || b_hi < lim.level
+        || (0..4).any(|f| f != lo && t[f] * lim.peak > b_lo)
+        || (4..8).any(|f| f != hi && t[f] * lim.peak > b_hi)
+    {
+        return None;
+    }
     let (adv_lo, t_lo) = fit(lo);
     let (adv_hi, t_hi) = fit(hi);
     let ok = adv_lo.abs() <= lim.max_advance[lo]
@@ -568,6 +597,15 @@ impl DtmfBank {
                 let take = (SUB - phase).min(n - done);
                 let x = &mut scratch[..take];
                 match layout {
+                    Layout::Interleaved if lanes == LANES => {
+                        for (i, row) in x.iter_mut().enumerate() {
+                            let at = (done + i) * ch + first;
+                            let src: &[i16; LANES] = frame[at..at + LANES]
+                                .try_into()
+                                .expect("slice of LANES samples");
+                            *row = src.map(f32::from);
+                        }
+                    }
                     Layout::Interleaved => {
                         for (i, row) in x.iter_mut().enumerate() {
                             let at = (done + i) * ch + first;
