@@ -154,3 +154,30 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn is_small_and_copy() {
+        // Wire errors ride along every dropped packet; keep them tiny.
+        assert!(size_of::<Error>() <= 2);
+        let e = Error::BadVersion(3);
+        let f = e;
+        assert_eq!(e, f);
+    }
+
+    #[test]
+    fn display_says_what_is_wrong() {
+        assert_eq!(Error::BadVersion(1).to_string(), "version 1, expected 2");
+        assert_eq!(
+            Error::WrongPacketType(204).to_string(),
+            "unexpected RTCP packet type 204"
+        );
+        assert!(Error::Truncated.is_malformed_input());
+        assert!(!Error::BufferTooSmall.is_malformed_input());
+        let boxed: Box<dyn std::error::Error> = Box::new(Error::ZeroPadding);
+        assert!(boxed.to_string().contains("padding"));
+    }
+}

@@ -132,6 +132,16 @@ const PT_RR: u8 = 201;
 const PT_SDES: u8 = 202;
 const PT_BYE: u8 = 203;
 
+/// Tells RTCP from RTP on a port carrying both (RFC 5761 §4): the second
+/// octet of RTCP, its packet type, falls in 192–223, which as an RTP
+/// marker-plus-payload-type octet would mean PT 64–95, a range RTP
+/// payload types avoid for exactly this reason.
+#[inline]
+#[must_use]
+pub fn is_rtcp(datagram: &[u8]) -> bool {
+    matches!(datagram.get(1), Some(192..=223))
+}
+
 // ---------------------------------------------------------------------------
 // Common header view
 // ---------------------------------------------------------------------------
@@ -1294,6 +1304,19 @@ impl<'a> TypedRtcpPacket<'a> {
         })
     }
 
+    /// Wraps one packet of an already checked compound packet by type,
+    /// without walking it again.
+    fn classify_checked(bytes: &'a [u8]) -> Self {
+        let packet = RtcpPacket::new_unchecked(bytes);
+        match packet.packet_type_raw() {
+            PT_SR => TypedRtcpPacket::SenderReport(SenderReportPacket { packet }),
+            PT_RR => TypedRtcpPacket::ReceiverReport(ReceiverReportPacket { packet }),
+            PT_SDES => TypedRtcpPacket::SourceDescription(SdesPacket { packet }),
+            PT_BYE => TypedRtcpPacket::Goodbye(ByePacket { packet }),
+            _ => TypedRtcpPacket::Other(packet),
+        }
+    }
+
     /// The common view of the packet, whatever its type.
     #[must_use]
     pub fn as_rtcp(&self) -> RtcpPacket<&'a [u8]> {
@@ -1388,23 +1411,17 @@ impl<'a> Iterator for CompoundIter<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let rtcp = RtcpPacket::new_unchecked(self.rest);
-        // Already checked; on any surprise end the iteration rather than
-        // panic.
-        let packet = self
-            .rest
-            .get(..rtcp.total_len())
-            .and_then(|b| TypedRtcpPacket::check(b).ok());
-        match packet {
-            Some(p) => {
-                self.rest = &self.rest[rtcp.total_len()..];
-                Some(p)
-            }
-            None => {
-                self.rest = &[];
-                None
-            }
-        }
+        // `rest` only ever holds whole packets of a checked compound
+        // packet (the field is private and set by `CompoundPacket::iter`),
+        // so the split cannot fail; ending quietly beats panicking if it
+        // ever did.
+        let total = RtcpPacket::new_unchecked(self.rest).total_len();
+        let Some((packet, rest)) = self.rest.split_at_checked(total) else {
+            self.rest = &[];
+            return None;
+        };
+        self.rest = rest;
+        Some(TypedRtcpPacket::classify_checked(packet))
     }
 }
 
@@ -1910,6 +1927,17 @@ mod tests {
             let r = CompoundPacket::new_checked(&SR_SDES[..n]);
             assert_eq!(r.is_ok(), n == 52, "prefix {n}: {r:?}");
         }
+    }
+
+    #[test]
+    fn rtcp_mux_demultiplexing() {
+        assert!(is_rtcp(&SR_SDES));
+        assert!(is_rtcp(&[0x80, 192]));
+        assert!(is_rtcp(&[0x80, 223]));
+        assert!(!is_rtcp(&[0x80, 191]));
+        assert!(!is_rtcp(&[0x80, 224]));
+        assert!(!is_rtcp(&[0x80, 0x08, 0, 1])); // PCMA
+        assert!(!is_rtcp(&[0x80]));
     }
 
     #[test]
