@@ -1458,7 +1458,13 @@ impl<'b> CompoundBuilder<'b> {
         &mut self,
         write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<&mut Self, Error> {
+        let room = self.buf.len() - self.pos;
         let n = write(&mut self.buf[self.pos..])?;
+        // A closure claiming more than it was given is our bug, not the
+        // peer's; report it rather than panic on the next push.
+        if n > room {
+            return Err(Error::BufferTooSmall);
+        }
         self.pos += n;
         Ok(self)
     }

@@ -511,6 +511,29 @@ pub fn emit_extension_elements(
 }
 
 /// An RTP packet in parsed form, and the builder for one.
+///
+/// ```
+/// use tandem_wire::rtp::{RtpPacket, RtpRepr};
+/// use tandem_wire::{Ssrc, SsrcList};
+///
+/// let repr = RtpRepr {
+///     marker: false,
+///     payload_type: 8,
+///     sequence_number: 1,
+///     timestamp: 160,
+///     ssrc: Ssrc(0x1234_5678),
+///     csrcs: SsrcList::EMPTY,
+///     extension: None,
+///     payload: &[0xd5; 160],
+///     padding: 0,
+/// };
+/// let mut buf = [0u8; 1500];
+/// let len = repr.emit(&mut buf)?;
+/// assert_eq!(len, 12 + 160);
+/// let packet = RtpPacket::new_checked(&buf[..len])?;
+/// assert_eq!(RtpRepr::parse(&packet)?, repr);
+/// # Ok::<(), tandem_wire::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RtpRepr<'a> {
     /// M bit.
