@@ -107,7 +107,9 @@ fn main() {
     let mut heard = 0;
     let mut once = DtmfBank::new(CHANNELS);
     for f in &frames {
-        once.process_interleaved(f, |_, e| heard += usize::from(matches!(e, DtmfEvent::End(_))));
+        once.process_interleaved(f, |_, e| {
+            heard += usize::from(matches!(e, DtmfEvent::End(_)))
+        });
     }
     once.finish(|_, e| heard += usize::from(matches!(e, DtmfEvent::End(_))));
     let mut rx_heard = 0;

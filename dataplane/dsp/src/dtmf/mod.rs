@@ -20,10 +20,10 @@ pub const HOP: usize = SUB;
 
 /// Peak amplitude, on the 16-bit scale, of a sine at 0 dBm0.
 ///
-/// G.711 puts the A-law overload point (±32,768 here, a full-scale square
-/// wave) at +3.14 dBm0, so a 0 dBm0 sine has an RMS 3.14 dB below 32,768:
-/// 32,768 · 10^(−3.14/20) = 22,902 RMS-equivalent peak … to the nearest
-/// unit the peak used throughout Tandem's tests and docs is 22,905.
+/// G.711 places the A-law overload point (a full-scale sine, ±32,767 here)
+/// at +3.14 dBm0, so a 0 dBm0 sine sits about 3.1 dB lower: peak 22,905,
+/// RMS ≈ 16,196. Every level in this module and its tests is in dBm0 per
+/// tone on this scale.
 pub const ZERO_DBM0_PEAK: f64 = 22905.0;
 
 /// The low-group (row) frequencies of Q.23, in Hz.
@@ -414,12 +414,14 @@ fn qualify(g: &Group, lane: usize, newest: usize, lim: &Limits) -> Option<(u8, f
     // most add the sub-blocks' magnitudes coherently.
     let bound = |f: usize| {
         let a: f32 = (0..M)
-            .map(|m| C32 {
-                re: g.w_re[slot(m)][f][lane],
-                im: g.w_im[slot(m)][f][lane],
-            }
-            .norm2()
-            .sqrt())
+            .map(|m| {
+                C32 {
+                    re: g.w_re[slot(m)][f][lane],
+                    im: g.w_im[slot(m)][f][lane],
+                }
+                .norm2()
+                .sqrt()
+            })
             .sum();
         a * a
     };

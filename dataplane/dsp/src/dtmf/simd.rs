@@ -109,8 +109,8 @@ macro_rules! avx_kernels {
         #[target_feature(enable = $features)]
         unsafe fn $goertzel(g: &mut Group, x: &[Lanes], k: &Coefs) {
             use std::arch::x86_64::{
-                __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps,
-                _mm256_storeu_ps, _mm256_sub_ps,
+                __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
+                _mm256_setzero_ps, _mm256_storeu_ps, _mm256_sub_ps,
             };
             const V: usize = 8;
             let c: [__m256; NF] = std::array::from_fn(|f| _mm256_set1_ps(k.two_cos[f]));
@@ -167,9 +167,9 @@ macro_rules! avx_kernels {
             gate: f32,
         ) -> u32 {
             use std::arch::x86_64::{
-                _CMP_GE_OQ, _CMP_GT_OQ, _mm256_add_ps, _mm256_and_ps, _mm256_cmp_ps, _mm256_loadu_ps,
-                _mm256_max_ps, _mm256_movemask_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps,
-                _mm256_storeu_ps, _mm256_sub_ps,
+                _CMP_GE_OQ, _CMP_GT_OQ, _mm256_add_ps, _mm256_and_ps, _mm256_cmp_ps,
+                _mm256_loadu_ps, _mm256_max_ps, _mm256_movemask_ps, _mm256_mul_ps, _mm256_set1_ps,
+                _mm256_setzero_ps, _mm256_storeu_ps, _mm256_sub_ps,
             };
             const V: usize = 8;
             let zero = _mm256_setzero_ps();
@@ -203,8 +203,10 @@ macro_rules! avx_kernels {
                     for m in 0..M {
                         // SAFETY: 8 f32 inside one `[f32; LANES]` each.
                         unsafe {
-                            xr = _mm256_add_ps(xr, _mm256_loadu_ps(g.w_re[m][f][o..o + V].as_ptr()));
-                            xi = _mm256_add_ps(xi, _mm256_loadu_ps(g.w_im[m][f][o..o + V].as_ptr()));
+                            xr =
+                                _mm256_add_ps(xr, _mm256_loadu_ps(g.w_re[m][f][o..o + V].as_ptr()));
+                            xi =
+                                _mm256_add_ps(xi, _mm256_loadu_ps(g.w_im[m][f][o..o + V].as_ptr()));
                         }
                     }
                     let t = _mm256_add_ps(_mm256_mul_ps(xr, xr), _mm256_mul_ps(xi, xi));
