@@ -43,6 +43,8 @@ mod field {
     pub(super) const SENDER_SSRC: Range<usize> = 4..8;
     // SR sender info (§6.4.1).
     pub(super) const NTP: Range<usize> = 8..16;
+    pub(super) const NTP_SECONDS: Range<usize> = 8..12;
+    pub(super) const NTP_FRACTION: Range<usize> = 12..16;
     pub(super) const RTP_TS: Range<usize> = 16..20;
     pub(super) const PACKET_COUNT: Range<usize> = 20..24;
     pub(super) const OCTET_COUNT: Range<usize> = 24..28;
@@ -347,6 +349,14 @@ impl<T: AsRef<[u8]>> ReportBlock<T> {
     #[inline]
     pub fn delay_since_last_sr(&self) -> u32 {
         read_u32(self.buffer.as_ref(), field::RB_DLSR)
+    }
+}
+
+impl<T: AsRef<[u8]>> ReportBlock<T> {
+    /// Gives the buffer back.
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.buffer
     }
 }
 
@@ -679,7 +689,8 @@ impl<T: AsRef<[u8]>> SenderReportPacket<T> {
     pub fn sender_info(&self) -> SenderInfo {
         let buf = self.packet.buffer.as_ref();
         SenderInfo {
-            ntp_timestamp: u64::from(read_u32(buf, 8..12)) << 32 | u64::from(read_u32(buf, 12..16)),
+            ntp_timestamp: u64::from(read_u32(buf, field::NTP_SECONDS)) << 32
+                | u64::from(read_u32(buf, field::NTP_FRACTION)),
             rtp_timestamp: read_u32(buf, field::RTP_TS),
             packet_count: read_u32(buf, field::PACKET_COUNT),
             octet_count: read_u32(buf, field::OCTET_COUNT),
