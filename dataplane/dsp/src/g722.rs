@@ -36,22 +36,31 @@
 //!
 //! # Performance
 //!
-//! Only the ADPCM recursion is inherently sample-serial; the QMFs are not:
+//! Frames are processed in blocks of up to 160 pairs on the stack (no
+//! allocation). Only the ADPCM recursions are sample-serial, so everything
+//! else is pulled out of them:
 //!
-//! * The encoder runs the transmit QMF over a whole block of input first.
-//!   Its delay line is the previous 22 samples copied in front of the block,
-//!   so every output pair is a dot product over one contiguous 24-sample
-//!   window with no ring-buffer wrap and no bounds checks (fixed-size array
-//!   windows); LLVM turns these into `pmaddwd` SIMD on x86-64.
-//! * The decoder runs the ADPCM over a block into difference/sum arrays
-//!   placed after the last 11 of each, then runs the receive QMF over the
-//!   block the same way.
-//! * The quantiser scale factor is a pure function of `∇ >> 6`, so SCALEL
-//!   and SCALEH are table lookups (tables computed by `const fn` from the
-//!   standard's `ILB` table), and the 30 decision levels of QUANTL are
-//!   searched branch-free.
+//! * The encoder runs the transmit QMF over the whole block first. Its delay
+//!   line is the previous 22 samples copied in front of the block, so every
+//!   output pair is a dot product over one contiguous 24-sample window (a
+//!   fixed-size array: no ring-buffer wrap, no bounds checks), which LLVM
+//!   compiles to `pmaddwd` SIMD. The decoder likewise runs the receive QMF
+//!   over a block of reconstructed sub-band samples.
+//! * The lower and higher sub-bands are independent recursions, so each runs
+//!   in its own loop over the block with its state in locals (registers),
+//!   instead of interleaving two states that do not fit the register file.
+//! * The encoder's lower-band recursion runs through QUANTL, so its 29
+//!   decision levels (precomputed by `const fn` for each of the 289 possible
+//!   scale factors, 64 bytes each) are compared four at a time in the 16-bit
+//!   lanes of a `u64` (SWAR) and counted branch-free.
+//! * The zero predictor (UPZERO/FILTEZ) runs as eight 16-bit lanes that
+//!   LLVM vectorises; saturations the standard specifies but that provably
+//!   never act are left out (each with the bound in a comment).
+//! * SCALEL and SCALEH are table lookups on `∇ >> 6` (tables computed by
+//!   `const fn` from the standard's `ILB` table).
 //!
-//! No allocation: blocks live on the stack.
+//! `bench/benches/codecs.rs` measures this against spandsp.
+//!
 
 /// QMF coefficients h(0)..h(23) of G.722 (symmetric: h(i) = h(23 − i)).
 const QMF_H: [i32; 24] = [
@@ -192,12 +201,14 @@ struct Band {
     r1: i32,
     /// Pole coefficients a1, a2.
     a: [i32; 2],
-    /// Zero coefficients b1..b6.
-    b: [i32; 6],
+    /// Zero coefficients b1..b6, and two lanes of padding so that the zero
+    /// section runs as one 8-lane SIMD operation.
+    b: [i16; 8],
     /// Partially reconstructed signal p(n − 1), p(n − 2).
     p: [i32; 2],
-    /// Quantised difference signal d(n − 1)..d(n − 6).
-    d: [i32; 6],
+    /// Quantised difference signal d(n − 1)..d(n − 6), and two lanes of
+    /// padding that stay zero.
+    d: [i16; 8],
     /// Log scale factor ∇.
     nb: i32,
     /// Scale factor Δ (DETL or DETH).
@@ -211,9 +222,9 @@ impl Band {
             sz: 0,
             r1: 0,
             a: [0; 2],
-            b: [0; 6],
+            b: [0; 8],
             p: [0; 2],
-            d: [0; 6],
+            d: [0; 8],
             nb: 0,
             det,
         }
@@ -254,8 +265,10 @@ impl Band {
             .clamp(-12288, 12288);
 
         // UPPOL1: first pole coefficient, leakage 1 − 2^−8, limited by a2
-        // so that the pole pair stays stable.
-        let a1 = sat16(if same1 { 192 } else { -192 } + ((self.a[0] * 32640) >> 15));
+        // so that the pole pair stays stable. |a1| ≤ 15360 + 12288 before
+        // the leakage, so the standard's 16-bit saturation of the sum is
+        // never active and is left out.
+        let a1 = if same1 { 192 } else { -192 } + ((self.a[0] * 32640) >> 15);
         let lim = 15360 - a2;
         let a1 = a1.clamp(-lim, lim);
 
@@ -266,18 +279,33 @@ impl Band {
         self.p = [p, self.p[0]];
 
         // UPZERO: sign-sign update of b1..b6 with leakage 1 − 2^−8 (no step
-        // when dlt is zero), then FILTEZ over dlt(n)..dlt(n−5).
-        let step = if dlt == 0 { 0 } else { 128 };
-        let dn = neg(dlt);
-        let mut sz = 0;
-        for i in 0..6 {
-            let g = if neg(self.d[i]) == dn { step } else { -step };
-            let b = sat16(g + ((self.b[i] * 32640) >> 15));
+        // when dlt is zero), then FILTEZ over dlt(n)..dlt(n−5) with the new
+        // coefficients. Two saturations of the standard drop out because
+        // they can never act: |dlt| ≤ 16384 · 20456 >> 15 = 10228 (3704 in
+        // the higher band), so 2·dlt fits in 16 bits; and a leaked
+        // coefficient is at most 32639 in magnitude, so adding the step of
+        // 128 stays within [−32768, 32767].
+        // All of this is 16-bit lane arithmetic, written so that it
+        // vectorises: the sign test is an XOR, the leakage b·32640 >> 15
+        // equals b + ((b · −256) >> 16) (a multiply-high), and the FILTEZ
+        // products (b · 2d) >> 15 are formed in 32 bits. The two padding
+        // lanes have d = 0 and contribute nothing.
+        let dlt16 = dlt as i16;
+        let step: i16 = if dlt == 0 { 0 } else { 128 };
+        let old = self.d;
+        let new = [dlt16, old[0], old[1], old[2], old[3], old[4], 0, 0];
+        let mut terms = [0i32; 8];
+        for i in 0..8 {
+            let differ = (old[i] ^ dlt16) >> 15; // 0 or −1
+            let g = (step ^ differ).wrapping_sub(differ);
+            let b = self.b[i];
+            let leaked = b.wrapping_add(((i32::from(b) * -256) >> 16) as i16);
+            let b = leaked.wrapping_add(g);
             self.b[i] = b;
-            let d = if i == 0 { dlt } else { self.d[i - 1] };
-            sz += (b * sat16(d + d)) >> 15;
+            terms[i] = (i32::from(b) * i32::from(new[i] + new[i])) >> 15;
         }
-        self.d = [dlt, self.d[0], self.d[1], self.d[2], self.d[3], self.d[4]];
+        let sz: i32 = terms.iter().sum();
+        self.d = new;
         self.sz = sat16(sz);
 
         // PREDIC.
@@ -285,17 +313,53 @@ impl Band {
     }
 }
 
-/// QUANTL: the 6-bit lower-band code of difference `el` at scale `det`.
-#[inline(always)]
-fn quantl(el: i32, det: i32) -> u8 {
-    // One's complement magnitude, as the standard's QUANTL.
-    let wd = if el >= 0 { el } else { !el };
-    // Interval index: 1 + the number of decision levels 1..=29 not above wd
-    // (the levels are non-decreasing, so this is the first level above wd).
-    let mut i = 1;
-    for &q in &Q6[1..] {
-        i += usize::from(wd >= (q * det) >> 12);
+/// Decision levels of QUANTL for every scale factor, indexed by `∇L >> 6`
+/// (DETL is a function of it): `(Q6[k] · DETL) >> 12` for k = 1..=29, four
+/// 16-bit lanes to a `u64` (see [`quantl`]), plus three lanes of 0.
+static QUANTL_LEVELS: [[u64; 8]; DETL_OF.len()] = quantl_levels();
+
+const fn quantl_levels() -> [[u64; 8]; DETL_OF.len()] {
+    let mut t = [[0u64; 8]; DETL_OF.len()];
+    let mut row = 0;
+    while row < DETL_OF.len() {
+        let mut k = 1;
+        while k < 30 {
+            // At most 2919 · 16384 >> 12 = 11676: 15 bits.
+            let level = ((Q6[k] * DETL_OF[row]) >> 12) as u64;
+            t[row][(k - 1) / 4] |= level << (16 * ((k - 1) % 4));
+            k += 1;
+        }
+        row += 1;
     }
+    t
+}
+
+/// Each 16-bit lane's top bit.
+const LANE_TOPS: u64 = 0x8000_8000_8000_8000;
+/// Each 16-bit lane's bottom bit.
+const LANE_ONES: u64 = 0x0001_0001_0001_0001;
+
+/// QUANTL: the 6-bit lower-band code of difference `el` with the decision
+/// levels of the current scale factor.
+#[inline(always)]
+fn quantl(el: i32, levels: &[u64; 8]) -> u8 {
+    // One's complement magnitude, as the standard's QUANTL: 0..=32767.
+    let wd = (if el >= 0 { el } else { !el }) as u64;
+    // Interval index: 1 + the number of decision levels not above wd (the
+    // levels are non-decreasing). The 32 comparisons run four at a time in
+    // 16-bit lanes of a u64 (SWAR): with bit 15 set in every lane of wd,
+    // `lane − level` never borrows from the next lane and keeps the lane's
+    // top bit exactly when wd ≥ level. This is branch-free and short on the
+    // encoder's critical path (its recursion runs through QUANTL).
+    let wd2 = wd | wd << 16;
+    let wide = wd2 | wd2 << 32 | LANE_TOPS;
+    let hit = |four: u64| ((wide - four) & LANE_TOPS) >> 15;
+    let counts = ((hit(levels[0]) + hit(levels[1])) + (hit(levels[2]) + hit(levels[3])))
+        + ((hit(levels[4]) + hit(levels[5])) + (hit(levels[6]) + hit(levels[7])));
+    // Horizontal sum of the four lane counts (each ≤ 8) in the top lane;
+    // the three zero padding levels always count.
+    let passed = (counts.wrapping_mul(LANE_ONES) >> 48) as usize - 3;
+    let i = 1 + passed;
     // Code assignment: positive intervals 1..30 → 61..32; negative ones
     // 1, 2 → 63, 62 and 3..30 → 31..4.
     if el < 0 {
@@ -409,40 +473,50 @@ impl Encoder {
         }
         self.history.copy_from_slice(&line[2 * n..2 * n + 22]);
 
-        for ((o, &xl), &xh) in out.iter_mut().zip(&xl[..n]).zip(&xh[..n]) {
-            *o = self.encode_pair(i32::from(xl), i32::from(xh));
+        // The two sub-bands are independent recursions: one loop each keeps
+        // each loop's state in registers.
+        let mut lo = self.low.clone();
+        for (o, &x) in out.iter_mut().zip(&xl[..n]) {
+            *o = encode_low(&mut lo, i32::from(x));
         }
+        self.low = lo;
+        let mut hi = self.high.clone();
+        for (o, &x) in out.iter_mut().zip(&xh[..n]) {
+            *o |= encode_high(&mut hi, i32::from(x));
+        }
+        self.high = hi;
     }
+}
 
-    /// The ADPCM of both sub-bands for one pair of sub-band samples.
-    #[inline(always)]
-    fn encode_pair(&mut self, xl: i32, xh: i32) -> u8 {
-        // Lower band: SUBTRA, QUANTL, INVQAL, adaptation.
-        let lo = &mut self.low;
-        let el = sat16(xl - lo.s);
-        let il = quantl(el, lo.det);
-        let il4 = usize::from(il >> 2);
-        let dlt = (lo.det * QM4[il4]) >> 15;
-        lo.adapt_scale_low(il4);
-        lo.adapt_predictor(dlt);
+/// Lower-band ADPCM encoder step: SUBTRA, QUANTL, INVQAL, adaptation.
+#[inline(always)]
+fn encode_low(lo: &mut Band, xl: i32) -> u8 {
+    let el = sat16(xl - lo.s);
+    let il = quantl(el, &QUANTL_LEVELS[(lo.nb >> 6) as usize]);
+    let il4 = usize::from(il >> 2);
+    let dlt = (lo.det * QM4[il4]) >> 15;
+    lo.adapt_scale_low(il4);
+    lo.adapt_predictor(dlt);
+    il
+}
 
-        // Higher band: SUBTRA, QUANTH, INVQAH, adaptation.
-        let hi = &mut self.high;
-        let eh = sat16(xh - hi.s);
-        let wd = if eh >= 0 { eh } else { !eh };
-        let outer = wd >= (564 * hi.det) >> 12;
-        let ih: usize = match (eh < 0, outer) {
-            (true, false) => 1,
-            (true, true) => 0,
-            (false, false) => 3,
-            (false, true) => 2,
-        };
-        let dh = (hi.det * QM2[ih]) >> 15;
-        hi.adapt_scale_high(ih);
-        hi.adapt_predictor(dh);
-
-        (ih as u8) << 6 | il
-    }
+/// Higher-band ADPCM encoder step: SUBTRA, QUANTH, INVQAH, adaptation;
+/// returns IH in the top two bits of the octet.
+#[inline(always)]
+fn encode_high(hi: &mut Band, xh: i32) -> u8 {
+    let eh = sat16(xh - hi.s);
+    let wd = if eh >= 0 { eh } else { !eh };
+    let outer = wd >= (564 * hi.det) >> 12;
+    let ih: usize = match (eh < 0, outer) {
+        (true, false) => 1,
+        (true, true) => 0,
+        (false, false) => 3,
+        (false, true) => 2,
+    };
+    let dh = (hi.det * QM2[ih]) >> 15;
+    hi.adapt_scale_high(ih);
+    hi.adapt_predictor(dh);
+    (ih as u8) << 6
 }
 
 /// Decoder of G.722 at 64 kbit/s: one octet in, two 16 kHz samples out.
@@ -502,16 +576,32 @@ impl Decoder {
         let mut sum = [0i16; 11 + BLOCK];
         diff[..11].copy_from_slice(&self.diff_history);
         sum[..11].copy_from_slice(&self.sum_history);
+        // The two sub-bands are independent recursions: one loop each keeps
+        // each loop's state in registers. The lower band leaves r_L in both
+        // arrays; the higher band then forms r_L − r_H and r_L + r_H.
+        let mut lo = self.low.clone();
         for ((&c, d), s) in code
             .iter()
             .zip(&mut diff[11..11 + n])
             .zip(&mut sum[11..11 + n])
         {
-            let (rl, rh) = self.decode_pair(c);
-            // Both limited to 15 bits, so neither overflows 16.
-            *d = (rl - rh) as i16;
-            *s = (rl + rh) as i16;
+            let rl = decode_low(&mut lo, c);
+            *d = rl;
+            *s = rl;
         }
+        self.low = lo;
+        let mut hi = self.high.clone();
+        for ((&c, d), s) in code
+            .iter()
+            .zip(&mut diff[11..11 + n])
+            .zip(&mut sum[11..11 + n])
+        {
+            let rh = decode_high(&mut hi, c);
+            // Both limited to 15 bits, so neither result overflows 16.
+            *d -= rh;
+            *s += rh;
+        }
+        self.high = hi;
         self.diff_history.copy_from_slice(&diff[n..n + 11]);
         self.sum_history.copy_from_slice(&sum[n..n + 11]);
 
@@ -529,31 +619,31 @@ impl Decoder {
             o[1] = (acc_s >> 11) as i16;
         }
     }
+}
 
-    /// The ADPCM of both sub-bands for one octet: returns the limited
-    /// reconstructed sub-band samples (r_L, r_H).
-    #[inline(always)]
-    fn decode_pair(&mut self, code: u8) -> (i32, i32) {
-        let il = usize::from(code & 0x3F);
-        let ih = usize::from(code >> 6);
+/// Lower-band ADPCM decoder step: INVQBL for the output (limited to 15
+/// bits), INVQAL and adaptation for the predictor.
+#[inline(always)]
+fn decode_low(lo: &mut Band, code: u8) -> i16 {
+    let il = usize::from(code & 0x3F);
+    let rl = (lo.s + ((lo.det * QM6[il]) >> 15)).clamp(-16384, 16383);
+    let il4 = il >> 2;
+    let dlt = (lo.det * QM4[il4]) >> 15;
+    lo.adapt_scale_low(il4);
+    lo.adapt_predictor(dlt);
+    rl as i16
+}
 
-        // Lower band: INVQBL for the output, INVQAL for the predictor.
-        let lo = &mut self.low;
-        let rl = (lo.s + ((lo.det * QM6[il]) >> 15)).clamp(-16384, 16383);
-        let il4 = il >> 2;
-        let dlt = (lo.det * QM4[il4]) >> 15;
-        lo.adapt_scale_low(il4);
-        lo.adapt_predictor(dlt);
-
-        // Higher band: INVQAH.
-        let hi = &mut self.high;
-        let dh = (hi.det * QM2[ih]) >> 15;
-        let rh = (hi.s + dh).clamp(-16384, 16383);
-        hi.adapt_scale_high(ih);
-        hi.adapt_predictor(dh);
-
-        (rl, rh)
-    }
+/// Higher-band ADPCM decoder step: INVQAH, output limited to 15 bits, and
+/// adaptation.
+#[inline(always)]
+fn decode_high(hi: &mut Band, code: u8) -> i16 {
+    let ih = usize::from(code >> 6);
+    let dh = (hi.det * QM2[ih]) >> 15;
+    let rh = (hi.s + dh).clamp(-16384, 16383);
+    hi.adapt_scale_high(ih);
+    hi.adapt_predictor(dh);
+    rh as i16
 }
 
 #[cfg(test)]
@@ -595,16 +685,47 @@ mod tests {
         );
     }
 
+    /// QUANTL as the standard states it: a linear search of the decision
+    /// levels scaled by DETL.
+    fn quantl_by_linear_search(el: i32, det: i32) -> u8 {
+        let wd = if el >= 0 { el } else { !el };
+        let mut i = 1;
+        while i < 30 && wd >= (Q6[i] * det) >> 12 {
+            i += 1;
+        }
+        match (el < 0, i) {
+            (false, _) => (62 - i) as u8,
+            (true, 1) => 63,
+            (true, 2) => 62,
+            (true, _) => (34 - i) as u8,
+        }
+    }
+
+    #[test]
+    fn quantl_matches_the_linear_search_at_every_scale_factor() {
+        for (row, levels) in QUANTL_LEVELS.iter().enumerate() {
+            for el in (-32768..=32767).step_by(5).chain([-1, 0, 32767]) {
+                assert_eq!(
+                    quantl(el, levels),
+                    quantl_by_linear_search(el, DETL_OF[row]),
+                    "el {el}, DETL {}",
+                    DETL_OF[row]
+                );
+            }
+        }
+    }
+
     #[test]
     fn quantl_codes_cover_the_60_levels() {
-        let det = 1024;
-        assert_eq!(quantl(0, det), 61);
-        assert_eq!(quantl(-1, det), 63);
-        assert_eq!(quantl(i32::from(i16::MAX), det), 32);
-        assert_eq!(quantl(i32::from(i16::MIN), det), 4);
+        let row = DETL_OF.iter().position(|&d| d == 1024).expect("DETL 1024");
+        let levels = &QUANTL_LEVELS[row];
+        assert_eq!(quantl(0, levels), 61);
+        assert_eq!(quantl(-1, levels), 63);
+        assert_eq!(quantl(i32::from(i16::MAX), levels), 32);
+        assert_eq!(quantl(i32::from(i16::MIN), levels), 4);
         let mut seen = [false; 64];
         for el in -40_000..40_000 {
-            seen[usize::from(quantl(sat16(el), 1024))] = true;
+            seen[usize::from(quantl(sat16(el), levels))] = true;
         }
         assert_eq!(seen.iter().filter(|&&s| s).count(), 60);
         assert!(!seen[0] && !seen[1] && !seen[2] && !seen[3]);
