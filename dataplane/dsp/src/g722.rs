@@ -440,9 +440,9 @@ impl Encoder {
             pcm = rest;
             out = rest_out;
         }
-        let (pairs, tail) = pcm.as_chunks::<2>();
-        for (chunk, o) in pairs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            self.encode_block(chunk.as_flattened(), o);
+        let (pairs, tail) = pcm.split_at(pcm.len() & !1);
+        for (chunk, o) in pairs.chunks(2 * BLOCK).zip(out.chunks_mut(BLOCK)) {
+            self.encode_block(chunk, o);
         }
         self.pending = tail.first().copied();
         n_out

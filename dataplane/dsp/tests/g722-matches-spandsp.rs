@@ -102,7 +102,7 @@ fn encode_ours(pcm: &[i16]) -> Vec<u8> {
 }
 
 fn encode_spandsp(pcm: &[i16]) -> Vec<u8> {
-    assert!(pcm.len().is_multiple_of(2));
+    assert_eq!(pcm.len() % 2, 0);
     let mut enc = G722Encoder::new();
     let mut out = vec![0u8; pcm.len() / 2 + 1];
     let n = enc.encode(pcm, &mut out);
