@@ -48,6 +48,9 @@ pub(crate) struct Group {
     pub(crate) t: [Lanes; NF],
     /// Window Σx² after the last sub-block.
     pub(crate) e_win: Lanes,
+    /// The last [`M`] sub-blocks' samples, same ring: the rare full check
+    /// of a candidate digit looks for harmonics in them.
+    pub(crate) x: [[Lanes; SUB]; M],
 }
 
 impl Group {
@@ -62,6 +65,7 @@ impl Group {
             e: [z; M],
             t: [z; NF],
             e_win: z,
+            x: [[z; SUB]; M],
         }
     }
 
@@ -78,6 +82,9 @@ impl Group {
         }
         for m in 0..M {
             self.e[m][lane] = 0.0;
+            for row in &mut self.x[m] {
+                row[lane] = 0.0;
+            }
         }
         self.energy[lane] = 0.0;
         self.e_win[lane] = 0.0;

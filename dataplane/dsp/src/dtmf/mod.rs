@@ -105,6 +105,12 @@ pub struct DtmfConfig {
     /// Minimum ratio, dB, between each tone and every other frequency of its
     /// group (default 8 dB).
     pub min_peak_ratio_db: f32,
+    /// Minimum ratio, dB, between each tone and its own second harmonic
+    /// (default 15 dB). Q.23 senders keep distortion products 20 dB and
+    /// more down; voices and instruments rarely do, and a two-note chord
+    /// that lands on a DTMF pair is told apart by this alone. Checked while
+    /// a digit is being confirmed.
+    pub min_harmonic_ratio_db: f32,
     /// Minimum share of the window's busiest 5 ms sub-block energy that every
     /// sub-block must hold (default 0.4): the pair must be present through
     /// the whole window, which is what makes the duration count exact.
@@ -127,6 +133,7 @@ impl Default for DtmfConfig {
             max_frequency_deviation: 0.025,
             min_tone_share: 0.85,
             min_peak_ratio_db: 8.0,
+            min_harmonic_ratio_db: 15.0,
             min_presence: 0.4,
             confirm_windows: 3,
             release_windows: 6,
@@ -146,6 +153,7 @@ struct Limits {
     /// `min_tone_share · WINDOW / 2`: compares |X|² with Σx².
     share: f32,
     peak: f32,
+    harmonic: f64,
     presence: f32,
     /// Cheap pre-filter on uncompensated window energies (see
     /// [`kernel::close_sub_block`]), scaled like `share`.
@@ -189,6 +197,7 @@ impl Limits {
             max_advance,
             share: c.min_tone_share * win / 2.0,
             peak: 10f32.powf(c.min_peak_ratio_db / 10.0),
+            harmonic: 10f64.powf(f64::from(c.min_harmonic_ratio_db) / 10.0),
             presence: c.min_presence,
             // A pair 2.5 % off frequency keeps ≥ 35 % of its energy in the
             // uncompensated bins at the worst (1633 Hz); anything weaker is
@@ -391,7 +400,13 @@ fn tone_fit(w: [C32; M]) -> (f32, f32) {
 /// The full Q.24 check of one lane's current window (`newest` = slot of the
 /// sub-block just closed). Returns the digit and the estimated filled parts
 /// of the first and last sub-blocks, as fractions.
-fn qualify(g: &Group, lane: usize, newest: usize, lim: &Limits) -> Option<(u8, f32, f32)> {
+fn qualify(
+    g: &Group,
+    lane: usize,
+    newest: usize,
+    lim: &Limits,
+    track: &Track,
+) -> Option<(u8, f32, f32)> {
     let slot = |m: usize| (newest + 1 + m) % M;
     let e: [f32; M] = std::array::from_fn(|m| g.e[slot(m)][lane]);
     let e_max = e.iter().copied().fold(0.0f32, f32::max);
@@ -448,13 +463,114 @@ fn qualify(g: &Group, lane: usize, newest: usize, lim: &Limits) -> Option<(u8, f
     if !ok {
         return None;
     }
+    let digit = (lo * 4 + (hi - 4)) as u8;
+    // The spectral-purity check is the costly one, so it runs only on the
+    // window that would confirm a digit (it vetoes the whole run).
+    let would_confirm = if digit == track.run_digit {
+        track.run_len + 1 >= lim.confirm
+    } else {
+        lim.confirm <= 1
+    };
+    if would_confirm && track.active.is_none_or(|a| a.digit != digit) {
+        let hz = |f: usize, adv: f32| {
+            all_frequencies()[f] + f64::from(adv) * f64::from(SAMPLE_RATE) / (TAU * SUB as f64)
+        };
+        let x: [f64; WINDOW] =
+            std::array::from_fn(|n| f64::from(g.x[slot(n / SUB)][n % SUB][lane]));
+        if !spectrally_pure(&x, hz(lo, adv_lo), hz(hi, adv_hi), lim.harmonic) {
+            return None;
+        }
+    }
     // Edges: a sub-block only partly filled by the pair holds that part of
     // a full one's energy (exact when the rest is silence, and bounded to
     // the sub-block otherwise).
     let full = e[1].max(e[2]);
     let head = (e[0] / full).min(1.0);
     let tail = (e[M - 1] / full).min(1.0);
-    Some(((lo * 4 + (hi - 4)) as u8, head, tail))
+    Some((digit, head, tail))
+}
+
+const TAU: f64 = 2.0 * std::f64::consts::PI;
+
+/// Whether `x` holds the two tones at `f1` < `f2` Hz and nothing else in
+/// the places where voices and instruments put energy next to a pair of
+/// their partials: each tone's second harmonic, and the neighbours in a
+/// harmonic series through both tones, whose fundamental would be
+/// `d = f2 − f1` or `d / 2` (at `d`, `f1 − d`, `f2 + d`, `(f1 + f2) / 2`,
+/// `f1 − d/2`, `f2 + d/2`, `d/2`). Each must stay `ratio` (power) below the
+/// weaker tone.
+///
+/// The two tones are first fitted by least squares and subtracted: a probe
+/// can sit within 60 Hz of a tone (2 × 697 = 1394 Hz against 1336 Hz), too
+/// close for any 20 ms window to keep the tone out, but the fit removes the
+/// tone whole. White noise at 15 dB S/N leaves about 30 dB between a tone
+/// and a probe.
+fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
+    let w = [f1, f2].map(|f| TAU * f / f64::from(SAMPLE_RATE));
+    // Basis: cos and sin of both tones, by rotating phasors.
+    let mut basis = [[0.0f64; WINDOW]; 4];
+    for (i, &wi) in w.iter().enumerate() {
+        let (s, c) = wi.sin_cos();
+        let (mut re, mut im) = (1.0, 0.0);
+        for n in 0..WINDOW {
+            basis[2 * i][n] = re;
+            basis[2 * i + 1][n] = im;
+            (re, im) = (re * c - im * s, re * s + im * c);
+        }
+    }
+    // Normal equations G·a = b, solved by Gauss–Jordan on 4 × 5.
+    let mut m = [[0.0f64; 5]; 4];
+    for i in 0..4 {
+        for j in 0..4 {
+            m[i][j] = (0..WINDOW).map(|n| basis[i][n] * basis[j][n]).sum();
+        }
+        m[i][4] = (0..WINDOW).map(|n| basis[i][n] * x[n]).sum();
+    }
+    for col in 0..4 {
+        let p = m[col][col];
+        if p.abs() < 1e-9 {
+            return false;
+        }
+        for r in 0..4 {
+            if r != col {
+                let k = m[r][col] / p;
+                for c in col..5 {
+                    m[r][c] -= k * m[col][c];
+                }
+            }
+        }
+    }
+    let a: [f64; 4] = std::array::from_fn(|i| m[i][4] / m[i][i]);
+    let residual: [f64; WINDOW] =
+        std::array::from_fn(|n| x[n] - (0..4).map(|i| a[i] * basis[i][n]).sum::<f64>());
+    let half = WINDOW as f64 / 2.0;
+    let tone = |i: usize| (a[2 * i] * a[2 * i] + a[2 * i + 1] * a[2 * i + 1]) * half * half;
+    let limit = tone(0).min(tone(1)) / ratio;
+    let d = f2 - f1;
+    let probes = [
+        2.0 * f1,
+        2.0 * f2,
+        d,
+        f1 - d,
+        f2 + d,
+        (f1 + f2) / 2.0,
+        f1 - d / 2.0,
+        f2 + d / 2.0,
+        d / 2.0,
+    ];
+    probes
+        .iter()
+        .filter(|&&f| (100.0..3900.0).contains(&f))
+        .all(|&f| {
+            let (s, c) = (TAU * f / f64::from(SAMPLE_RATE)).sin_cos();
+            let (mut re, mut im, mut acc_re, mut acc_im) = (1.0, 0.0, 0.0, 0.0);
+            for r in residual {
+                acc_re += r * re;
+                acc_im += r * im;
+                (re, im) = (re * c - im * s, re * s + im * c);
+            }
+            acc_re * acc_re + acc_im * acc_im <= limit
+        })
 }
 
 /// Many channels in lock-step, structure-of-arrays (see the module docs).
@@ -626,6 +742,8 @@ impl DtmfBank {
                         }
                     }
                 }
+                let cur = ((pos / SUB as u64) % M as u64) as usize;
+                g.x[cur][phase..phase + take].copy_from_slice(x);
                 self.isa.goertzel(g, x, &self.coefs);
                 done += take;
                 pos += take as u64;
@@ -650,7 +768,7 @@ impl DtmfBank {
                         continue;
                     }
                     let hit = if mask & (1 << l) != 0 {
-                        qualify(g, l, slot, &self.limits).map(|(digit, head, tail)| {
+                        qualify(g, l, slot, &self.limits, tr).map(|(digit, head, tail)| {
                             let sub = SUB as f32;
                             let win_start = pos - WINDOW as u64;
                             Hit {

@@ -246,7 +246,7 @@ impl Sweep {
             }
         }
         println!("{s}");
-        write_section(report, &self.name, &s);
+        write_section(report, CONFORMANCE_HEADER, &self.name, &s);
         assert!(
             self.failures.is_empty(),
             "{}: Tandem failed {} case(s), first: {:#?}",
@@ -259,9 +259,16 @@ impl Sweep {
 
 static REPORT_LOCK: Mutex<()> = Mutex::new(());
 
+/// The conformance report's preamble.
+pub(crate) const CONFORMANCE_HEADER: &str = "Q.24 conformance: Tandem (tandem_dsp::dtmf, defaults) vs \
+spandsp 0.0.6 dtmf_rx (library defaults)\non identical signals; each sweep's classes count \
+cases and passes.\nLevel: dBm0 per tone, 0 dBm0 = sine of peak 22,905 (G.711: A-law overload \
+at +3.14 dBm0).\nS/N: white Gaussian noise power over 0-4 kHz relative to the total power of \
+both tones.\n";
+
 /// Writes `body` as section `name` of report `report` and rebuilds
-/// `target/<report>.txt` from all its sections, in name order.
-pub(crate) fn write_section(report: &str, name: &str, body: &str) {
+/// `target/<report>.txt` (`header`, then all sections in name order).
+pub(crate) fn write_section(report: &str, header: &str, name: &str, body: &str) {
     let _guard = REPORT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let dir = tmp.join(report);
@@ -276,12 +283,7 @@ pub(crate) fn write_section(report: &str, name: &str, body: &str) {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     sections.sort();
-    let mut all = format!(
-        "{report}: Tandem (tandem_dsp::dtmf, defaults) vs spandsp 0.0.6 dtmf_rx (library defaults)\n\
-         on identical signals; each sweep's classes count cases and passes.\n\
-         Level: dBm0 per tone, 0 dBm0 = sine of peak 22,905 (RMS 3.14 dB below A-law overload).\n\
-         S/N: white Gaussian noise power over 0-4 kHz relative to the total power of both tones.\n\n"
-    );
+    let mut all = format!("{header}\n");
     for p in sections {
         all.push_str(&std::fs::read_to_string(p).unwrap_or_default());
         all.push('\n');
