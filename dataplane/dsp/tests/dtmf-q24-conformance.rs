@@ -24,6 +24,24 @@ use common::{KEYS, Rng, Signal, Sweep, freqs, spandsp_string, tandem, tandem_str
 
 const REPORT: &str = "dtmf-conformance-report";
 
+/// Through spandsp's G.711 A-law encoder and decoder.
+fn alaw(pcm: &[i16]) -> Vec<i16> {
+    let mut code = vec![0u8; pcm.len()];
+    let mut out = vec![0i16; pcm.len()];
+    tandem_spandsp_oracle::linear_to_alaw(pcm, &mut code);
+    tandem_spandsp_oracle::alaw_to_linear(&code, &mut out);
+    out
+}
+
+/// Through spandsp's G.711 μ-law encoder and decoder.
+fn ulaw(pcm: &[i16]) -> Vec<i16> {
+    let mut code = vec![0u8; pcm.len()];
+    let mut out = vec![0i16; pcm.len()];
+    tandem_spandsp_oracle::linear_to_ulaw(pcm, &mut code);
+    tandem_spandsp_oracle::ulaw_to_linear(&code, &mut out);
+    out
+}
+
 /// A single digit case: silence, the pair, silence.
 fn one(lo: (f64, f64), hi: (f64, f64), ms: f64, rng: &mut Rng) -> Vec<i16> {
     let mut s = Signal::new();
@@ -141,7 +159,7 @@ fn twist_sweep() {
 
 #[test]
 fn level_sweep() {
-    let mut sweep = Sweep::new("3 level (dBm0 per tone, no twist, 50 ms)");
+    let mut sweep = Sweep::new("3 level (dBm0 per tone, no twist, 50 ms; linear and G.711)");
     let mut rng = Rng::new(3);
     for key in KEYS {
         let (lo, hi) = freqs(key);
@@ -174,6 +192,23 @@ fn level_sweep() {
                     t == expect,
                     s == expect,
                     false,
+                );
+            }
+        }
+        // The same through G.711 (the usual path to a media gateway).
+        for level in (-30..=-3).rev().step_by(3) {
+            let l = f64::from(level);
+            let pcm = one((lo, l), (hi, l), 50.0, &mut rng);
+            for (law, coded) in [("A-law", alaw(&pcm)), ("mu-law", ulaw(&pcm))] {
+                let (t, s) = (tandem_string(&coded), spandsp_string(&coded));
+                let expect = key.to_string();
+                let what = || format!("{key} at {l} dBm0 via {law}: tandem {t:?} spandsp {s:?}");
+                sweep.record(
+                    "detect via G.711 A/mu-law, -3 ... -30 dBm0",
+                    what,
+                    t == expect,
+                    s == expect,
+                    true,
                 );
             }
         }

@@ -6,6 +6,8 @@
 //! Nothing here branches on the signal, so a lane never influences another
 //! and the same code gives bit-identical results whatever the vector width.
 
+use std::ops::Range;
+
 /// Channels per group: two AVX2 registers or one AVX-512 register of `f32`.
 pub(crate) const LANES: usize = 16;
 /// Samples per sub-block (5 ms): the Goertzel filters restart at each.
@@ -91,15 +93,16 @@ impl Group {
     }
 }
 
-/// Runs the eight Goertzel resonators and the energy sum over `x`
-/// (`x[n][lane]`, part or all of one sub-block).
+/// Runs the eight Goertzel resonators and the energy sum over
+/// `g.x[slot][span]` (`[n][lane]`, part or all of one sub-block).
 ///
 /// Sample-outer, frequency-then-lane inner: the 8 × 16 recursions of one
 /// sample are independent, which hides the latency of each recursion's
 /// multiply-add chain. The update is written `(x - s2) + c·s1` so that only
 /// one multiply and one add sit on the loop-carried path.
 #[inline(always)]
-pub(crate) fn goertzel(g: &mut Group, x: &[Lanes], k: &Coefs) {
+pub(crate) fn goertzel(g: &mut Group, slot: usize, span: Range<usize>, k: &Coefs) {
+    let x = &g.x[slot][span];
     let mut s1 = g.s1;
     let mut s2 = g.s2;
     let mut e = g.energy;

@@ -5,7 +5,7 @@
 mod kernel;
 mod simd;
 
-use kernel::{Coefs, Group, LANES, Lanes, M, NF, SUB};
+use kernel::{Coefs, Group, LANES, M, NF, SUB};
 use simd::Isa;
 
 /// The sample rate every function here assumes, in Hz.
@@ -562,14 +562,13 @@ fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
         .iter()
         .filter(|&&f| (100.0..3900.0).contains(&f))
         .all(|&f| {
-            let (s, c) = (TAU * f / f64::from(SAMPLE_RATE)).sin_cos();
-            let (mut re, mut im, mut acc_re, mut acc_im) = (1.0, 0.0, 0.0, 0.0);
+            // Goertzel: |X(f)|² = s1² + s2² − 2cos ω · s1 · s2.
+            let c = 2.0 * (TAU * f / f64::from(SAMPLE_RATE)).cos();
+            let (mut s1, mut s2) = (0.0, 0.0);
             for r in residual {
-                acc_re += r * re;
-                acc_im += r * im;
-                (re, im) = (re * c - im * s, re * s + im * c);
+                (s1, s2) = (r + c * s1 - s2, s1);
             }
-            acc_re * acc_re + acc_im * acc_im <= limit
+            s1 * s1 + s2 * s2 - c * s1 * s2 <= limit
         })
 }
 
@@ -704,7 +703,6 @@ impl DtmfBank {
         );
         let n = frame.len() / ch;
         let pos0 = self.pos;
-        let mut scratch: [Lanes; SUB] = [[0.0; LANES]; SUB];
         for (gi, g) in self.groups.iter_mut().enumerate() {
             let first = gi * LANES;
             let lanes = LANES.min(ch - first);
@@ -713,7 +711,10 @@ impl DtmfBank {
             while done < n {
                 let phase = (pos % SUB as u64) as usize;
                 let take = (SUB - phase).min(n - done);
-                let x = &mut scratch[..take];
+                // Samples go straight into the group's sample ring, where
+                // the resonators read them and the purity check finds them.
+                let cur = ((pos / SUB as u64) % M as u64) as usize;
+                let x = &mut g.x[cur][phase..phase + take];
                 match layout {
                     Layout::Interleaved if lanes == LANES => {
                         for (i, row) in x.iter_mut().enumerate() {
@@ -742,9 +743,7 @@ impl DtmfBank {
                         }
                     }
                 }
-                let cur = ((pos / SUB as u64) % M as u64) as usize;
-                g.x[cur][phase..phase + take].copy_from_slice(x);
-                self.isa.goertzel(g, x, &self.coefs);
+                self.isa.goertzel(g, cur, phase..phase + take, &self.coefs);
                 done += take;
                 pos += take as u64;
                 if phase + take < SUB {

@@ -16,7 +16,9 @@
 //! take raw pointers (always 8 `f32` inside a 16-lane array).
 #![allow(unsafe_code)]
 
-use super::kernel::{self, Coefs, Group, LANES, Lanes, M, NF};
+use std::ops::Range;
+
+use super::kernel::{self, Coefs, Group, LANES, M, NF};
 
 /// Which compilation of the kernels to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +54,17 @@ impl Isa {
 
     /// Runs [`kernel::goertzel`] compiled for `self`.
     #[inline]
-    pub(crate) fn goertzel(self, g: &mut Group, x: &[Lanes], k: &Coefs) {
+    pub(crate) fn goertzel(self, g: &mut Group, slot: usize, span: Range<usize>, k: &Coefs) {
         match self {
-            Isa::Baseline => kernel::goertzel(g, x, k),
+            Isa::Baseline => kernel::goertzel(g, slot, span, k),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is only constructed by `detect` after
             // `is_x86_feature_detected!("avx2")` returned true.
-            Isa::Avx2 => unsafe { goertzel_avx2(g, x, k) },
+            Isa::Avx2 => unsafe { goertzel_avx2(g, slot, span, k) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx512Vl` is only constructed by `detect` after
             // AVX2, AVX-512F and AVX-512VL were all detected.
-            Isa::Avx512Vl => unsafe { goertzel_avx512vl(g, x, k) },
+            Isa::Avx512Vl => unsafe { goertzel_avx512vl(g, slot, span, k) },
         }
     }
 
@@ -107,7 +109,7 @@ macro_rules! avx_kernels {
         /// The CPU must support every feature in the function's `target_feature`.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
-        unsafe fn $goertzel(g: &mut Group, x: &[Lanes], k: &Coefs) {
+        unsafe fn $goertzel(g: &mut Group, slot: usize, span: Range<usize>, k: &Coefs) {
             use std::arch::x86_64::{
                 __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
                 _mm256_setzero_ps, _mm256_storeu_ps, _mm256_sub_ps,
@@ -127,7 +129,7 @@ macro_rules! avx_kernels {
                 }
                 // SAFETY: as above, 8 f32 inside `g.energy`.
                 let mut e = unsafe { _mm256_loadu_ps(g.energy[o..o + V].as_ptr()) };
-                for xn in x {
+                for xn in &g.x[slot][span.clone()] {
                     // SAFETY: 8 f32 inside the `[f32; LANES]` row `xn`.
                     let xv = unsafe { _mm256_loadu_ps(xn[o..o + V].as_ptr()) };
                     for f in 0..NF {

@@ -264,3 +264,67 @@ fn twenty_ms_bursts_are_ignored() {
         assert_eq!(digits_of(&pcm(&sig)), "", "offset {offset}");
     }
 }
+
+#[test]
+fn a_pair_with_harmonics_is_not_a_digit() {
+    // '5' (770 + 1336 Hz) with each tone's second harmonic 10 dB down:
+    // energy share, levels and frequencies all pass, purity must not.
+    let tau = 2.0 * std::f64::consts::PI;
+    let a = ZERO_DBM0_PEAK * 10f64.powf(-12.0 / 20.0);
+    let h = a * 10f64.powf(-10.0 / 20.0);
+    let sig: Vec<f64> = (0..1600)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            let tone = |f: f64| a * (tau * f * t).sin() + h * (tau * 2.0 * f * t + 1.0).sin();
+            if (200..1400).contains(&i) {
+                tone(770.0) + tone(1336.0)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    assert_eq!(digits_of(&pcm(&sig)), "");
+    // The same pair with harmonics 25 dB down is a digit.
+    let h = a * 10f64.powf(-25.0 / 20.0);
+    let sig: Vec<f64> = (0..1600)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            let tone = |f: f64| a * (tau * f * t).sin() + h * (tau * 2.0 * f * t + 1.0).sin();
+            if (200..1400).contains(&i) {
+                tone(770.0) + tone(1336.0)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    assert_eq!(digits_of(&pcm(&sig)), "5");
+}
+
+#[test]
+fn harmonics_of_a_common_fundamental_are_not_a_digit() {
+    // Harmonics 3 and 4 of 307 Hz (921 and 1228 Hz: '*' 2.1 % low and
+    // 1.6 % high) with the fundamental and second harmonic 12 dB down, as
+    // espeak-ng's high female voice produced in the talk-off test.
+    let tau = 2.0 * std::f64::consts::PI;
+    let a = ZERO_DBM0_PEAK * 10f64.powf(-10.0 / 20.0);
+    let weak = a * 10f64.powf(-12.0 / 20.0);
+    let sig: Vec<f64> = (0..1600)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            a * (tau * 921.0 * t).sin()
+                + a * (tau * 1228.0 * t).sin()
+                + weak * (tau * 307.0 * t).sin()
+                + weak * (tau * 614.0 * t).sin()
+        })
+        .collect();
+    assert_eq!(digits_of(&pcm(&sig)), "");
+    // Without the fundamental and its second harmonic it is a '*' (both
+    // tones within the 2.5 % the detector allows).
+    let sig: Vec<f64> = (0..1600)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            a * (tau * 921.0 * t).sin() + a * (tau * 1228.0 * t).sin()
+        })
+        .collect();
+    assert_eq!(digits_of(&pcm(&sig)), "*");
+}
