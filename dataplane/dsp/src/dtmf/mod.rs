@@ -509,12 +509,14 @@ fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
     let w = [f1, f2].map(|f| TAU * f / f64::from(SAMPLE_RATE));
     // Basis: cos and sin of both tones, by rotating phasors.
     let mut basis = [[0.0f64; WINDOW]; 4];
-    for (i, &wi) in w.iter().enumerate() {
+    for (pair, &wi) in basis.chunks_exact_mut(2).zip(&w) {
         let (s, c) = wi.sin_cos();
         let (mut re, mut im) = (1.0, 0.0);
-        for n in 0..WINDOW {
-            basis[2 * i][n] = re;
-            basis[2 * i + 1][n] = im;
+        let [cos, sin] = pair else {
+            unreachable!("chunks of two")
+        };
+        for (cn, sn) in cos.iter_mut().zip(sin.iter_mut()) {
+            (*cn, *sn) = (re, im);
             (re, im) = (re * c - im * s, re * s + im * c);
         }
     }
@@ -531,11 +533,12 @@ fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
         if p.abs() < 1e-9 {
             return false;
         }
-        for r in 0..4 {
+        let pivot = m[col];
+        for (r, row) in m.iter_mut().enumerate() {
             if r != col {
-                let k = m[r][col] / p;
-                for c in col..5 {
-                    m[r][c] -= k * m[col][c];
+                let k = row[col] / p;
+                for (v, pv) in row[col..].iter_mut().zip(&pivot[col..]) {
+                    *v -= k * pv;
                 }
             }
         }
