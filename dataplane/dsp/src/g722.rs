@@ -254,15 +254,24 @@ impl Band {
     #[inline(always)]
     fn adapt_predictor(&mut self, dlt: i32) {
         // RECONS and PARREC.
+        // p is only ever used for its sign, which the standard's 16-bit
+        // saturation of PARREC cannot change, so it is not saturated.
         let r = sat16(self.s + dlt);
-        let p = sat16(self.sz + dlt);
+        let p = self.sz + dlt;
         let same1 = neg(p) == neg(self.p[0]);
         let same2 = neg(p) == neg(self.p[1]);
 
-        // UPPOL2: second pole coefficient, with leakage 1 − 2^−7.
-        let wd1 = sat16(self.a[0] << 2);
-        let wd2 = if same1 { -wd1 } else { wd1 }.min(32767);
-        let a2 = ((wd2 >> 7) + if same2 { 128 } else { -128 } + ((self.a[1] * 32512) >> 15))
+        // UPPOL2: second pole coefficient, with leakage 1 − 2^−7. The
+        // standard saturates 4·a1 to 16 bits, negates it when the signs
+        // agree and limits the result to 32767; saturating ±4·a1 once gives
+        // the same value after the shift by 7 (−32768 and −32767 both give
+        // −256).
+        let wd1 = if same1 {
+            -(self.a[0] << 2)
+        } else {
+            self.a[0] << 2
+        };
+        let a2 = ((sat16(wd1) >> 7) + if same2 { 128 } else { -128 } + ((self.a[1] * 32512) >> 15))
             .clamp(-12288, 12288);
 
         // UPPOL1: first pole coefficient, leakage 1 − 2^−8, limited by a2
@@ -583,14 +592,8 @@ impl Decoder {
         // leaves r_L in both arrays; the higher band then forms r_L − r_H
         // and r_L + r_H.
         let mut lo = self.low.clone();
-        for ((&c, d), s) in code
-            .iter()
-            .zip(&mut diff[11..11 + n])
-            .zip(&mut sum[11..11 + n])
-        {
-            let rl = decode_low(&mut lo, c);
-            *d = rl;
-            *s = rl;
+        for (&c, d) in code.iter().zip(&mut diff[11..11 + n]) {
+            *d = decode_low(&mut lo, c);
         }
         self.low = lo;
         let mut hi = self.high.clone();
@@ -599,10 +602,11 @@ impl Decoder {
             .zip(&mut diff[11..11 + n])
             .zip(&mut sum[11..11 + n])
         {
+            let rl = *d;
             let rh = decode_high(&mut hi, c);
             // Both limited to 15 bits, so neither result overflows 16.
-            *d -= rh;
-            *s += rh;
+            *d = rl - rh;
+            *s = rl + rh;
         }
         self.high = hi;
         self.diff_history.copy_from_slice(&diff[n..n + 11]);
