@@ -435,3 +435,118 @@ fn start_and_end_accuracy() {
     );
     sweep.finish(REPORT);
 }
+
+#[test]
+fn combined_extremes() {
+    let mut sweep = Sweep::new("7 combined extremes (deviation x twist x level x noise, 50 ms)");
+    let mut rng = Rng::new(7);
+    let modes = |d: f64| {
+        [
+            ("both", d, d),
+            ("opposite", d, -d),
+            ("low", d, 0.0),
+            ("high", 0.0, d),
+        ]
+    };
+    let mut case = |sweep: &mut Sweep,
+                    key: char,
+                    (mode, dl, dh): (&str, f64, f64),
+                    level: f64,
+                    twist: f64,
+                    snr: f64,
+                    class: &str,
+                    accept: Option<bool>| {
+        let (lo, hi) = freqs(key);
+        let (l_db, h_db) = if twist >= 0.0 {
+            (level, level - twist)
+        } else {
+            (level + twist, level)
+        };
+        let mut s = Signal::new();
+        s.silence(40.0)
+            .pair_samples(
+                (lo * (1.0 + dl / 100.0), l_db),
+                (hi * (1.0 + dh / 100.0), h_db),
+                400,
+                &mut rng,
+            )
+            .silence(60.0);
+        if snr.is_finite() {
+            let p = common::amp(l_db).powi(2) / 2.0 + common::amp(h_db).powi(2) / 2.0;
+            s.add_noise((p / 10f64.powf(snr / 10.0)).sqrt(), &mut rng);
+        }
+        let pcm = s.pcm();
+        let (t, sp) = (tandem_string(&pcm), spandsp_string(&pcm));
+        let what = || {
+            format!(
+                "{key} {mode} {dl:+}/{dh:+}% at {level} dBm0 twist {twist:+} S/N {snr}: tandem {t:?} spandsp {sp:?}"
+            )
+        };
+        let expect = key.to_string();
+        match accept {
+            Some(true) => sweep.record(class, what, t == expect, sp == expect, true),
+            Some(false) => sweep.record(class, what, t.is_empty(), sp.is_empty(), true),
+            None => sweep.record(class, what, t.is_empty(), sp.is_empty(), false),
+        }
+    };
+    for key in KEYS {
+        // Every limit of Q.24 at once: must all be detected.
+        for d in [-1.5, 1.5] {
+            for mode in modes(d) {
+                for (level, twist) in [
+                    (-28.0, 0.0),
+                    (-22.0, 8.0),
+                    (-26.0, -4.0),
+                    (-6.0, 8.0),
+                    (-6.0, -4.0),
+                    (-3.0, 0.0),
+                ] {
+                    for snr in [f64::INFINITY, 15.0] {
+                        let class = "detect, +-1.5% x twist 8/-4 x level x S/N 15";
+                        case(&mut sweep, key, mode, level, twist, snr, class, Some(true));
+                    }
+                }
+            }
+        }
+        // Off frequency, at any level or twist: never.
+        for d in [-4.0, -3.5, 3.5, 4.0] {
+            for mode in modes(d) {
+                for (level, twist) in [(-28.0, 0.0), (-22.0, 8.0), (-6.0, -4.0), (-3.0, 0.0)] {
+                    for snr in [f64::INFINITY, 15.0] {
+                        let class = "reject, a tone off by 3.5-4% x twist x level x S/N";
+                        case(&mut sweep, key, mode, level, twist, snr, class, Some(false));
+                    }
+                }
+            }
+        }
+        // Too much twist or too little level, with deviation.
+        for d in [-1.5, 0.0, 1.5] {
+            for mode in modes(d) {
+                for (level, twist) in [
+                    (-6.0, 10.0),
+                    (-6.0, -6.0),
+                    (-20.0, 10.0),
+                    (-20.0, -6.0),
+                    (-40.0, 0.0),
+                ] {
+                    let class = "reject, twist 10/-6 or -40 dBm0, x +-1.5%";
+                    case(
+                        &mut sweep,
+                        key,
+                        mode,
+                        level,
+                        twist,
+                        f64::INFINITY,
+                        class,
+                        Some(false),
+                    );
+                    // In noise, a twist 1 dB past the limit is within the
+                    // noise's reach: reported only.
+                    let class = "(either) same at S/N 15 dB: rejected";
+                    case(&mut sweep, key, mode, level, twist, 15.0, class, None);
+                }
+            }
+        }
+    }
+    sweep.finish(REPORT);
+}

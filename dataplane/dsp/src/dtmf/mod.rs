@@ -456,8 +456,8 @@ fn qualify(
         && t_lo >= lim.level
         && t_hi >= lim.level
         && t_lo + t_hi >= lim.share * g.e_win[lane]
-        && t_lo <= t_hi * lim.normal_twist
-        && t_hi <= t_lo * lim.reverse_twist
+        && t_lo <= t_hi * lim.normal_twist * TWIST_SLACK
+        && t_hi <= t_lo * lim.reverse_twist * TWIST_SLACK
         && (0..4).all(|f| f == lo || t[f] * lim.peak <= t_lo)
         && (4..8).all(|f| f == hi || t[f] * lim.peak <= t_hi);
     if !ok {
@@ -477,7 +477,11 @@ fn qualify(
         };
         let x: [f64; WINDOW] =
             std::array::from_fn(|n| f64::from(g.x[slot(n / SUB)][n % SUB][lane]));
-        if !spectrally_pure(&x, hz(lo, adv_lo), hz(hi, adv_hi), lim.harmonic) {
+        let (pure, [p_lo, p_hi]) = fit_pair(&x, hz(lo, adv_lo), hz(hi, adv_hi), lim.harmonic)?;
+        if !pure
+            || p_lo > p_hi * f64::from(lim.normal_twist)
+            || p_hi > p_lo * f64::from(lim.reverse_twist)
+        {
             return None;
         }
     }
@@ -492,20 +496,30 @@ fn qualify(
 
 const TAU: f64 = 2.0 * std::f64::consts::PI;
 
-/// Whether `x` holds the two tones at `f1` < `f2` Hz and nothing else in
-/// the places where voices and instruments put energy next to a pair of
-/// their partials: each tone's second harmonic, and the neighbours in a
-/// harmonic series through both tones, whose fundamental would be
-/// `d = f2 − f1` or `d / 2` (at `d`, `f1 − d`, `f2 + d`, `(f1 + f2) / 2`,
-/// `f1 − d/2`, `f2 + d/2`, `d/2`). Each must stay `ratio` (power) below the
-/// weaker tone.
+/// Slack on the twist limits in the per-window check (3 dB). A 20 ms
+/// window cannot keep an 8 dB stronger tone 268 Hz away from biasing the
+/// weaker tone's energy by about ±1 dB, so the exact limits are applied to
+/// the least-squares fit of both tones ([`fit_pair`]) when a digit is
+/// about to be confirmed.
+const TWIST_SLACK: f32 = 2.0;
+
+/// Fits the two tones at `f1` < `f2` Hz to `x` by least squares and
+/// returns whether `x` is spectrally pure, and the two tones' powers (as
+/// |X|² over the window, free of each other's leakage), or `None` if the
+/// fit is degenerate.
 ///
-/// The two tones are first fitted by least squares and subtracted: a probe
-/// can sit within 60 Hz of a tone (2 × 697 = 1394 Hz against 1336 Hz), too
-/// close for any 20 ms window to keep the tone out, but the fit removes the
-/// tone whole. White noise at 15 dB S/N leaves about 30 dB between a tone
-/// and a probe.
-fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
+/// Pure means nothing where voices and instruments put energy next to a
+/// pair of their partials: at each tone's second harmonic, and at the
+/// neighbours in a harmonic series through both tones, whose fundamental
+/// would be `d = f2 − f1` or `d / 2` (at `d`, `f1 − d`, `f2 + d`,
+/// `(f1 + f2) / 2`, `f1 − d/2`, `f2 + d/2`, `d/2`). Each probe must stay
+/// `ratio` (power) below the weaker tone.
+///
+/// The probes look at the residual after the fit: one can sit within
+/// 60 Hz of a tone (2 × 697 = 1394 Hz against 1336 Hz), too close for any
+/// 20 ms window to keep the tone out, but the fit removes the tone whole.
+/// White noise at 15 dB S/N leaves about 30 dB between a tone and a probe.
+fn fit_pair(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> Option<(bool, [f64; 2])> {
     let w = [f1, f2].map(|f| TAU * f / f64::from(SAMPLE_RATE));
     // Basis: cos and sin of both tones, by rotating phasors.
     let mut basis = [[0.0f64; WINDOW]; 4];
@@ -531,7 +545,7 @@ fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
     for col in 0..4 {
         let p = m[col][col];
         if p.abs() < 1e-9 {
-            return false;
+            return None;
         }
         let pivot = m[col];
         for (r, row) in m.iter_mut().enumerate() {
@@ -561,7 +575,7 @@ fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
         f2 + d / 2.0,
         d / 2.0,
     ];
-    probes
+    let pure = probes
         .iter()
         .filter(|&&f| (100.0..3900.0).contains(&f))
         .all(|&f| {
@@ -572,7 +586,8 @@ fn spectrally_pure(x: &[f64; WINDOW], f1: f64, f2: f64, ratio: f64) -> bool {
                 (s1, s2) = (r + c * s1 - s2, s1);
             }
             s1 * s1 + s2 * s2 - c * s1 * s2 <= limit
-        })
+        });
+    Some((pure, [tone(0), tone(1)]))
 }
 
 /// Many channels in lock-step, structure-of-arrays (see the module docs).
