@@ -312,3 +312,67 @@ fn chained_encode_decode_matches_either_way() {
     }
     assert_eq!(first_mismatch(&a, &b), None);
 }
+
+/// Full-scale signals built to push the predictors into their limits:
+/// random-length runs of the 16-bit extremes, of alternating extremes, of
+/// slow ramps and of full-scale noise, back to back.
+#[test]
+fn adversarial_full_scale_runs_match() {
+    let mut rng = XorShift(0x5EED_0F_AD7E_25A1);
+    for round in 0..4 {
+        let mut pcm = Vec::with_capacity(16_000 * 5);
+        while pcm.len() < 16_000 * 5 {
+            let len = 1 + (rng.next() % 400) as usize;
+            let kind = rng.next() % 6;
+            for i in 0..len {
+                pcm.push(match kind {
+                    0 => i16::MAX,
+                    1 => i16::MIN,
+                    2 => {
+                        if i % 2 == 0 {
+                            i16::MAX
+                        } else {
+                            i16::MIN
+                        }
+                    }
+                    3 => (rng.next() >> 48) as u16 as i16,
+                    4 => (i as i32 * 65_535 / len as i32 - 32_768) as i16,
+                    _ => {
+                        if (i / 3) % 2 == 0 {
+                            i16::MIN
+                        } else {
+                            i16::MAX
+                        }
+                    }
+                });
+            }
+        }
+        check(&format!("adversarial round {round}"), &pcm);
+    }
+}
+
+/// Code streams that hold one code (or alternate two) for long runs drive
+/// the decoder's scale factors and pole/zero predictors to their limits,
+/// which random streams rarely do.
+#[test]
+fn decoder_matches_on_long_runs_of_each_code() {
+    let mut code = Vec::new();
+    for c in 0..=255u8 {
+        code.extend(std::iter::repeat_n(c, 600));
+        code.extend((0..600).map(|i| if i % 2 == 0 { c } else { !c }));
+    }
+    let mut rng = XorShift(7);
+    while code.len() < 800_000 {
+        let c = (rng.next() >> 56) as u8;
+        let len = 1 + (rng.next() % 3000) as usize;
+        code.extend(std::iter::repeat_n(c, len));
+    }
+    let ours = decode_ours(&code);
+    let theirs = decode_spandsp(&code);
+    if let Some(i) = first_mismatch(&ours, &theirs) {
+        panic!(
+            "long runs: sample {i}: ours {}, spandsp {}",
+            ours[i], theirs[i]
+        );
+    }
+}
