@@ -32,19 +32,24 @@
 //! # Transcoding (G.711 Tables 3 and 4)
 //!
 //! Converting A ↔ μ by decoding to linear and re-encoding is not what G.711
-//! specifies: its tables map each decoder output value to the *nearest*
-//! decoder output value of the other law, with the two laws aligned at equal
-//! level in dBm0. Their overload points differ (+3.14 dBm0 for A-law's 4096,
-//! +3.17 dBm0 for μ-law's 8159), so one A-law unit is
-//! 8159 / (4096 · 10^(0.03/20)) ≈ 1.985 μ-law units, not 2. The tables here
-//! are computed from exactly that rule (with the ratio 397/200) by a
-//! `const fn`. They are identical to spandsp's `alaw_to_ulaw`/`ulaw_to_alaw`
-//! tables (which are transcribed from G.711) for all 256 codes each way; a
-//! naive decode/re-encode on the 16-bit scale would differ from them on 32
-//! of the 256 A-law codes (segment 5 of each sign) and on 44 of the 256
-//! μ-law codes (segment 5, magnitude indices 48, 49 and 64, and some low
-//! levels); the tests pin those counts. A → μ → A is not transparent for every code, by design of the
-//! standard's tables (8 A-law values per sign lose one step).
+//! specifies. Its tables agree exactly with this rule, from which they are
+//! computed here by a `const fn`: map each decoder output value to the
+//! *nearest* decoder output value of the other law, with the two laws
+//! aligned at equal level in dBm0. The overload points differ (+3.14 dBm0
+//! for A-law's 4096, +3.17 dBm0 for μ-law's 8159), so one A-law unit is
+//! 8159 / (4096 · 10^(0.03/20)) ≈ 1.985 μ-law units, not 2 (the ratio used
+//! is 397/200; any ratio from about 1.9839 to 1.9913 gives the same tables,
+//! with no ties).
+//!
+//! The result is identical to spandsp's `alaw_to_ulaw`/`ulaw_to_alaw` tables
+//! (transcribed from G.711) for all 256 codes each way, so no difference
+//! between spandsp and G.711 was found. It also has the corrections from the
+//! errata to the widely copied Sun/CCITT tables (A-law magnitude 79 → μ-law
+//! 80, not 79; μ-law 80 → A-law 79, not 80). A naive decode/re-encode on the
+//! 16-bit scale would differ on 32 of the 256 A-law codes (segment 5 of each
+//! sign) and on 44 of the 256 μ-law codes (segment 5, magnitude indices 48,
+//! 49 and 64, and some low levels); the tests pin those counts. By design of
+//! the tables, A → μ → A is not transparent for 8 A-law values per sign.
 //!
 //! # Performance
 //!
@@ -512,6 +517,12 @@ mod tests {
         let a = alaw_encode(4224);
         assert_eq!(alaw_decode(a), 4224);
         assert_eq!(ulaw_decode(alaw_to_ulaw(a)), 4092);
+        // The two entries misprinted in widely copied code (A-law magnitude
+        // 79 → μ-law 79, μ-law 80 → A-law 80) and corrected in its errata:
+        // A 79 → μ 80, μ 80 → A 79, μ 81 → A 81.
+        assert_eq!(alaw_to_ulaw((0x80 | 79) ^ 0x55), 0xFF ^ 80);
+        assert_eq!(ulaw_to_alaw(0xFF ^ 80), (0x80 | 79) ^ 0x55);
+        assert_eq!(ulaw_to_alaw(0xFF ^ 81), (0x80 | 81) ^ 0x55);
     }
 
     #[test]
