@@ -1,13 +1,13 @@
-//! The per-sample arithmetic, laid out for SIMD: one [`Group`] holds
-//! [`LANES`] channels, every state array is `[frequency][lane]`, and every
-//! loop runs over lanes innermost so that it compiles to vector instructions
-//! (SSE2 by default, AVX2 or AVX-512 through [`super::simd`]).
+//! The per-sample arithmetic, structure-of-arrays: one [`Group`] holds
+//! [`LANES`] channels, every array is `[frequency or sub-block][lane]`.
 //!
-//! Nothing here branches on the signal, so a lane never influences another
-//! and the same code gives bit-identical results whatever the vector width.
+//! The two functions here are the scalar twin of the AVX2 versions in
+//! [`super::simd`]: the reference they are tested against bit for bit, and
+//! what runs on CPUs without AVX2. Nothing branches on the signal, so a
+//! lane never influences another.
 //!
 //! The lane loops index several arrays with the same `l` on purpose: each
-//! line reads as the vector operation it becomes.
+//! line reads as the vector operation it mirrors.
 #![allow(clippy::needless_range_loop)]
 
 use std::ops::Range;

@@ -1,6 +1,135 @@
 //! Multi-channel DTMF detection (ITU-T Q.23 signals, Q.24 reception).
 //!
-//! DOCS-PLACEHOLDER
+//! Finds the digits of the Q.23 keypad (`0`–`9`, `*`, `#`, `A`–`D`: one
+//! tone of the low group 697/770/852/941 Hz plus one of the high group
+//! 1209/1336/1477/1633 Hz) in 8 kHz linear 16-bit audio, on many channels
+//! at once, and reports where each digit starts and ends so that the media
+//! engine can cut the in-band tone out of the forwarded audio. No I/O, no
+//! clock (positions are sample counts), no allocation after construction.
+//!
+//! # Driving it
+//!
+//! ```
+//! use tandem_dsp::dtmf::{DtmfBank, DtmfEvent};
+//!
+//! let channels = 32;
+//! let mut bank = DtmfBank::new(channels);
+//! // One 20 ms frame of every channel, interleaved: frame[n * channels + c].
+//! let frame = vec![0i16; 160 * channels];
+//! bank.process_interleaved(&frame, |channel, event| match event {
+//!     DtmfEvent::Start { digit, at } => println!("{channel}: {digit} from sample {at}"),
+//!     DtmfEvent::End(d) => println!("{channel}: {} ended, {}..{}", d.digit, d.start, d.end),
+//! });
+//! bank.reset(7); // a new call on channel 7
+//! ```
+//!
+//! [`DtmfDetector`] is the same for one channel, and [`detect`] runs one
+//! over a whole signal.
+//!
+//! # What it meets (defaults, [`DtmfConfig`])
+//!
+//! | Q.24 requirement | setting | tested by |
+//! |---|---|---|
+//! | accept each tone within ±1.5 % of nominal, reject beyond ±3.5 % | deviation ≤ 2.5 %, measured from phase | `tests/dtmf-q24-conformance.rs` sweep 1, 7 |
+//! | accept twist up to 8 dB normal, 4 dB reverse; reject 10 / 6 dB | limits 9 / 5 dB | sweeps 2, 7 |
+//! | operate from −3 to −30 dBm0 per tone; not at −40 | each tone ≥ −35 dBm0 | sweeps 3, 7 |
+//! | 40 ms tones with 40 ms pauses, each digit; ignore ≤ 20 ms | 3 windows confirm, 6 end | sweep 4 |
+//! | 15 dB S/N in white noise | tones ≥ 85 % of the energy | sweeps 5, 7 |
+//! | no digits from speech or music | energy share, purity probes | `tests/dtmf-talk-off.rs` |
+//!
+//! **Levels** are dBm0 per tone with Tandem's convention: G.711 puts the
+//! A-law overload point at +3.14 dBm0, so a 0 dBm0 sine has a peak of
+//! 22,905 on the 16-bit scale ([`ZERO_DBM0_PEAK`]). **S/N** is the power of
+//! white noise over the whole 0–4 kHz band against the power of both tones
+//! together.
+//!
+//! # How it decides
+//!
+//! Every 5 ms (a *hop*, 40 samples) the detector looks at the last 20 ms
+//! (a *window* of four hops):
+//!
+//! 1. **Resonators.** Eight Goertzel resonators, one per DTMF frequency,
+//!    run over each 40-sample sub-block and are read out as complex DFT
+//!    values, then restarted. Each value is rotated by `e^{-jω·40·k}` (k the
+//!    sub-block number), so the four values of a window add up to the
+//!    160-point DFT of the window (50 Hz resolution) while each still tells
+//!    its own 5 ms. The sum of squares of the samples is kept per sub-block.
+//! 2. **Gate.** Lanes whose strongest low and high bins hold less than 30 %
+//!    of the window's energy stop here (silence, most speech). This part is
+//!    branch-free and runs 16 channels per vector.
+//! 3. **Full check** (per channel, only past the gate). The pair must be
+//!    present in all four sub-blocks (each holds ≥ 40 % of the busiest
+//!    one's energy), which makes durations count exactly. Each tone's
+//!    frequency is *measured*: the phase advance between the two 10 ms
+//!    halves gives it to about 1 Hz, the advance between neighbouring
+//!    sub-blocks (unambiguous to ±100 Hz) picks the branch. Magnitude alone
+//!    cannot separate 1.5 % from 3.5 % in 20 ms: at 697 Hz they are 10 and
+//!    24 Hz, both inside the ±50 Hz main lobe. The window's energy is then
+//!    re-tuned to the measured frequency (no loss at 1.5 % off), and
+//!    the levels, the twist (with 3 dB slack, see below), the share of the
+//!    window energy in the two tones (≥ 85 %) and the margin over the other
+//!    frequencies of each group (≥ 8 dB) are checked.
+//! 4. **Confirmation.** Three windows in a row for the same digit confirm
+//!    it. On the window that would confirm, both tones are fitted by least
+//!    squares to the 160 stored samples: the fit gives the twist free of the
+//!    other tone's leakage (which a 20 ms window cannot suppress to better
+//!    than ±1 dB at 8 dB twist), and the residual is probed at each tone's
+//!    second harmonic and at the neighbours in a harmonic series through
+//!    both tones. Voices and instruments put energy there (a high voice's
+//!    3rd and 4th harmonics can sit within 2.5 % of `*`, with the
+//!    fundamental 12 dB down); a Q.23 sender does not. Any probe within
+//!    15 dB of the weaker tone vetoes the run.
+//! 5. **Events.** [`DtmfEvent::Start`] comes with the confirmation (30 ms
+//!    after the tone starts), [`DtmfEvent::End`] after six windows without
+//!    the digit (30 ms); a different digit confirmed back to back ends the
+//!    previous one at once. Start and end are placed inside the edge
+//!    sub-blocks from their energy relative to a full one: within 3 ms of
+//!    the truth in the tests.
+//!
+//! Bursts of 25 ms or less never give three qualifying windows; clean tones
+//! of 30 ms and more always do. Interruptions of up to 10 ms are bridged
+//! (fewer than six windows lose the pair); pauses of 20 ms and more always
+//! end a digit.
+//!
+//! # Data layout
+//!
+//! A [`DtmfBank`] keeps channels in groups of 16 (one AVX-512 or two AVX2
+//! registers of `f32`). Each group is structure-of-arrays, every array
+//! `[frequency or sub-block][lane]`: resonator states, the ring of the last
+//! four sub-blocks' rotated DFT values, energies, and samples. Frames come
+//! **interleaved** (`frame[n * channels + c]`, the order of a TDM highway,
+//! and the fastest: one contiguous load per group and sample) or
+//! **channel-major** (`frame[c * n + i]`, one jitter-buffer frame per
+//! channel, transposed 40 × 16 at a time). Frames may have any length; the
+//! bank keeps its place inside a sub-block. Per-channel scalar state (the
+//! confirmation run, the digit in progress) is touched only for channels
+//! past the gate or with a digit under way.
+//!
+//! The two hot loops (resonators, sub-block close) are written once as
+//! generic lane loops (the scalar twin, used on CPUs without AVX2) and once
+//! with AVX2 intrinsics in the `simd` module, chosen at run time, compiled
+//! again with AVX-512VL so the resonators' 16 state registers, the
+//! coefficients and the sample fit in its 32 registers. The intrinsic code
+//! performs the same IEEE operations in the same order, so results are
+//! bit-identical; a unit test compares every state word.
+//!
+//! # Figures (measured on the development machine, AMD EPYC, one core)
+//!
+//! * Conformance (`target/dtmf-conformance-report.txt`): every asserted
+//!   case passes, over 9,000 signals. spandsp 0.0.6 `dtmf_rx` on the same
+//!   signals: 433 / 448 at ±1.5 % deviation, 388 / 416 within the twist
+//!   limits (it refuses exactly 8 dB normal and 4 dB reverse), 659 / 1,536
+//!   on the combined extremes, and it answers 37 of 176 tones at −40 to
+//!   −50 dBm0.
+//! * Talk-off (`target/dtmf-talk-off-report.txt`): no digit in 42 minutes
+//!   of espeak-ng speech (English and Mandarin, 8 voices, 4 levels) nor in
+//!   the synthesised music (spandsp: 0 and 213). A two-note piano chord
+//!   held for a second decays to two nearly pure tones within 0.2–1.7 % of
+//!   a DTMF pair; both detectors report digits there, as Q.24 says they
+//!   should (reported, not asserted).
+//! * Throughput (`cargo bench -p tandem-bench --bench dtmf`): 1,024 channels
+//!   of speech-like audio with digits in 20 ms frames, about 163,000
+//!   channels per core in real time against spandsp's 24,700: 6.6×.
 
 mod kernel;
 mod simd;
@@ -117,10 +246,11 @@ pub struct DtmfConfig {
     pub min_presence: f32,
     /// Consecutive qualifying windows (one per 5 ms hop) before a digit is
     /// confirmed (default 3). A 20 ms window plus two hops: bursts of up to
-    /// 25 ms never confirm, tones of 30 ms and more always do.
+    /// 25 ms never confirm, clean tones of 30 ms and more always do.
     pub confirm_windows: u32,
-    /// Consecutive non-qualifying windows that end a digit (default 6).
-    /// Any pause of 10 ms or more ends it; shorter interruptions are bridged.
+    /// Consecutive non-qualifying windows that end a digit (default 6):
+    /// interruptions of up to 10 ms are bridged, pauses of 20 ms and more
+    /// always end it.
     pub release_windows: u32,
 }
 

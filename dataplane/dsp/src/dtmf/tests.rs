@@ -328,3 +328,22 @@ fn harmonics_of_a_common_fundamental_are_not_a_digit() {
         .collect();
     assert_eq!(digits_of(&pcm(&sig)), "*");
 }
+
+#[test]
+fn short_interruptions_are_bridged_and_pauses_split() {
+    for offset in [0, 9, 17, 25, 33] {
+        for (gap_ms, digits) in [(5, 1), (10, 1), (20, 2), (40, 2)] {
+            let mut sig = vec![0.0; 80 + offset];
+            push(&mut sig, Some('5'), 100, -10.0);
+            push(&mut sig, None, gap_ms, 0.0);
+            push(&mut sig, Some('5'), 100, -10.0);
+            push(&mut sig, None, 60, 0.0);
+            let found = detect(&pcm(&sig));
+            assert_eq!(
+                found.len(),
+                digits,
+                "gap {gap_ms} ms, offset {offset}: {found:?}"
+            );
+        }
+    }
+}
