@@ -1,6 +1,6 @@
 //! G.722 wideband speech codec at 64 kbit/s (sub-band ADPCM).
 //!
-//! Implements ITU-T G.722 (09/2012) in its 64 kbit/s mode (mode 1): 16 kHz
+//! Implements ITU-T G.722 in its 64 kbit/s mode (mode 1): 16 kHz
 //! linear samples are split by a 24-tap quadrature mirror filter into a
 //! lower and a higher sub-band at 8 kHz each; the lower band is coded with
 //! 6-bit and the higher band with 2-bit adaptive differential PCM, giving one
@@ -24,15 +24,17 @@
 //! # Bit-exactness and scaling
 //!
 //! The output is bit-exact with spandsp's `g722_encode`/`g722_decode`
-//! (which are bit-exact with the ITU-T reference on its test vectors), as
-//! `tests/g722-matches-spandsp.rs` checks on tones, sweeps, noise, clipping
-//! and random code streams. G.722's sub-band arithmetic works on 15-bit
+//! (which spandsp reports bit-exact with the ITU-T reference code on the
+//! G.722 test sequences), as `tests/g722-matches-spandsp.rs` checks on
+//! tones, sweeps, noise, clipping, adversarial full-scale patterns and
+//! random code streams. G.722's sub-band arithmetic works on 15-bit
 //! signals; as in spandsp, the 16-bit input is halved inside the transmit
 //! QMF (its sums are shifted by 14 where the standard shifts 14-bit input
 //! by 13) and the receive QMF output is doubled (shifted by 11, not 12)
-//! back to 16 bits. That last value is truncated to 16 bits without
-//! saturation, exactly as spandsp does, so pathological code streams can
-//! wrap; real encoder output stays within range.
+//! back to 16 bits. The transmit QMF output always fits 16 bits (at most
+//! 32768 · 12964 >> 14 = 25928 in magnitude); the receive QMF output need
+//! not, and is truncated to 16 bits without saturation exactly as spandsp
+//! does, so extreme code streams wrap identically in both.
 //!
 //! # Performance
 //!
@@ -191,7 +193,7 @@ fn neg(x: i32) -> bool {
 }
 
 /// The state of one sub-band's ADPCM: quantiser scale adaptation and the
-/// adaptive predictor with two poles and six zeros (G.722 §3.6, §3.7).
+/// adaptive predictor with two poles and six zeros.
 #[derive(Clone, Debug)]
 struct Band {
     /// Predictor output s (SL or SH), the estimate of the next band sample.
@@ -477,7 +479,7 @@ impl Encoder {
                 sum_l += i32::from(w[p]) * i32::from(TX_LOW[p]);
                 sum_h += i32::from(w[p]) * i32::from(TX_HIGH[p]);
             }
-            // Truncation to 16 bits as in spandsp (see the module docs).
+            // Within 16 bits by construction (see the module docs).
             *l = (sum_l >> 14) as i16;
             *h = (sum_h >> 14) as i16;
         }
