@@ -223,6 +223,25 @@ fn speech_produces_no_digits() {
             ));
         }
     }
+    // Variety: espeak-ng's voice variants (male, female, child-like,
+    // whispered, creaky, Klatt-synthesised...) over wide pitch and speed.
+    let variants = [
+        "adam", "Alicia", "Annie", "aunty", "belinda", "boris", "david", "Gene", "iven4", "linda",
+        "max", "Michael", "quincy", "rob", "steph3", "Storm", "Tweaky", "anika", "f1", "f2", "f4",
+        "whisperf", "grandpa", "klatt", "klatt3", "m1", "m2", "m6", "croak", "grandma", "travis",
+        "victor",
+    ];
+    for (i, v) in variants.iter().enumerate() {
+        let (lang, voice, text) = if i % 4 == 3 {
+            ("Mandarin", format!("cmn+{v}"), MANDARIN[i % 2])
+        } else {
+            ("English", format!("en-us+{v}"), ENGLISH[i % 3])
+        };
+        let speed = 110 + (i as u32 * 37) % 150;
+        let pitch = [15, 50, 90][i % 3];
+        let tag = format!("var-{i}-{v}");
+        clips.push((lang, tag.clone(), speak(&tag, &voice, speed, pitch, text)));
+    }
     // Peak-normalised to -1 dBFS, then 10 and 20 dB down, and 6 dB over
     // (clipped: the hard case, harmonics everywhere).
     for (lang, tag, pcm) in &clips {
@@ -231,7 +250,7 @@ fn speech_produces_no_digits() {
             tally.run(&cat, tag, &gain(pcm, db));
         }
     }
-    tally.finish("speech (espeak-ng, 8 voices/speeds/pitches, via sox to 8 kHz)");
+    tally.finish("speech (espeak-ng, 40 voices/variants, speeds and pitches, via sox to 8 kHz)");
 }
 
 // Equal-tempered notes near the DTMF frequencies.
