@@ -140,11 +140,11 @@ impl Tally {
     fn finish(self, title: &str) {
         let mut s = format!("== {title} ==\n");
         s += &format!(
-            "{:<62} {:>8} {:>14} {:>14}\n",
+            "{:<72} {:>8} {:>14} {:>14}\n",
             "signal", "seconds", "tandem digits", "spandsp digits"
         );
         for (c, secs, t, sp) in &self.rows {
-            s += &format!("{c:<62} {secs:>8.1} {t:>14} {sp:>14}\n");
+            s += &format!("{c:<72} {secs:>8.1} {t:>14} {sp:>14}\n");
         }
         for h in &self.tandem_hits {
             s += &format!("  TANDEM TALK-OFF: {h}\n");

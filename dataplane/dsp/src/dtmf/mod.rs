@@ -119,14 +119,14 @@
 //!   case passes, over 9,000 signals. spandsp 0.0.6 `dtmf_rx` on the same
 //!   signals: 433 / 448 at ±1.5 % deviation, 388 / 416 within the twist
 //!   limits (it refuses exactly 8 dB normal and 4 dB reverse), 659 / 1,536
-//!   on the combined extremes, and it answers 37 of 176 tones at −40 to
+//!   on the combined extremes, and it answers 39 of 176 tones at −40 to
 //!   −50 dBm0.
-//! * Talk-off (`target/dtmf-talk-off-report.txt`): no digit in 42 minutes
-//!   of espeak-ng speech (English and Mandarin, 8 voices, 4 levels) nor in
-//!   the synthesised music (spandsp: 0 and 213). A two-note piano chord
-//!   held for a second decays to two nearly pure tones within 0.2–1.7 % of
-//!   a DTMF pair; both detectors report digits there, as Q.24 says they
-//!   should (reported, not asserted).
+//! * Talk-off (`target/dtmf-talk-off-report.txt`): no digit in 102 minutes
+//!   of espeak-ng speech (English and Mandarin, 40 voices and variants,
+//!   4 levels) nor in 3.3 minutes of synthesised music (spandsp: 0 and 179).
+//!   A two-note piano chord held for a second decays to two nearly pure
+//!   tones within 0.2–1.7 % of a DTMF pair; both detectors report digits
+//!   there (27 and 46), as Q.24 says they should (reported, not asserted).
 //! * Throughput (`cargo bench -p tandem-bench --bench dtmf`): 1,024 channels
 //!   of speech-like audio with digits in 20 ms frames, about 163,000
 //!   channels per core in real time against spandsp's 24,700: 6.6×.
@@ -382,6 +382,7 @@ impl Track {
 
     /// Advances by one window decision.
     fn step(&mut self, hit: Option<Hit>, lim: &Limits, mut emit: impl FnMut(DtmfEvent)) {
+        let confirmable = hit.is_some_and(|h| h.confirmable);
         match hit {
             Some(h) if h.digit == self.run_digit => self.run_len += 1,
             Some(h) => {
@@ -403,14 +404,19 @@ impl Track {
                 _ => a.misses += 1,
             }
             // A different digit confirmed back-to-back also ends this one.
-            let other_confirmed = self.run_digit != a.digit && self.run_len >= lim.confirm;
+            let other_confirmed =
+                self.run_digit != a.digit && self.run_len >= lim.confirm && confirmable;
             if a.misses >= lim.release || other_confirmed {
                 let d = *a;
                 self.active = None;
                 emit(DtmfEvent::End(self.digit(d)));
             }
         }
-        if self.active.is_none() && self.run_len >= lim.confirm && self.run_digit != NO_DIGIT {
+        if self.active.is_none()
+            && self.run_len >= lim.confirm
+            && self.run_digit != NO_DIGIT
+            && confirmable
+        {
             // A run only grows on hits, so `hit` is this window's.
             let end = hit.map_or(self.run_start, |h| h.end);
             self.active = Some(Active {
@@ -453,6 +459,9 @@ struct Hit {
     digit: u8,
     start: u64,
     end: u64,
+    /// Whether this window passed the confirmation check too (or did not
+    /// need it): a run confirms on its first window that did.
+    confirmable: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -536,7 +545,7 @@ fn qualify(
     newest: usize,
     lim: &Limits,
     track: &Track,
-) -> Option<(u8, f32, f32)> {
+) -> Option<(u8, f32, f32, bool)> {
     let slot = |m: usize| (newest + 1 + m) % M;
     let e: [f32; M] = std::array::from_fn(|m| g.e[slot(m)][lane]);
     let e_max = e.iter().copied().fold(0.0f32, f32::max);
@@ -594,26 +603,28 @@ fn qualify(
         return None;
     }
     let digit = (lo * 4 + (hi - 4)) as u8;
-    // The spectral-purity check is the costly one, so it runs only on the
-    // window that would confirm a digit (it vetoes the whole run).
+    // The least-squares check is the costly one, so it runs only on windows
+    // that would confirm a digit. One that fails it still extends the run
+    // (the pair is there), and the next window tries again: a 40 ms tone
+    // has few windows to spare.
     let would_confirm = if digit == track.run_digit {
         track.run_len + 1 >= lim.confirm
     } else {
         lim.confirm <= 1
     };
+    let mut confirmable = true;
     if would_confirm && track.active.is_none_or(|a| a.digit != digit) {
         let hz = |f: usize, adv: f32| {
             all_frequencies()[f] + f64::from(adv) * f64::from(SAMPLE_RATE) / (TAU * SUB as f64)
         };
         let x: [f64; WINDOW] =
             std::array::from_fn(|n| f64::from(g.x[slot(n / SUB)][n % SUB][lane]));
-        let (pure, [p_lo, p_hi]) = fit_pair(&x, hz(lo, adv_lo), hz(hi, adv_hi), lim.harmonic)?;
-        if !pure
-            || p_lo > p_hi * f64::from(lim.normal_twist)
-            || p_hi > p_lo * f64::from(lim.reverse_twist)
-        {
-            return None;
-        }
+        confirmable = fit_pair(&x, hz(lo, adv_lo), hz(hi, adv_hi), lim.harmonic).is_some_and(
+            |(pure, [p_lo, p_hi])| {
+                pure && p_lo <= p_hi * f64::from(lim.normal_twist)
+                    && p_hi <= p_lo * f64::from(lim.reverse_twist)
+            },
+        );
     }
     // Edges: a sub-block only partly filled by the pair holds that part of
     // a full one's energy (exact when the rest is silence, and bounded to
@@ -621,7 +632,7 @@ fn qualify(
     let full = e[1].max(e[2]);
     let head = (e[0] / full).min(1.0);
     let tail = (e[M - 1] / full).min(1.0);
-    Some((digit, head, tail))
+    Some((digit, head, tail, confirmable))
 }
 
 const TAU: f64 = 2.0 * std::f64::consts::PI;
@@ -915,13 +926,14 @@ impl DtmfBank {
                         continue;
                     }
                     let hit = if mask & (1 << l) != 0 {
-                        qualify(g, l, slot, &self.limits, tr).map(|(digit, head, tail)| {
+                        qualify(g, l, slot, &self.limits, tr).map(|(digit, head, tail, ok)| {
                             let sub = SUB as f32;
                             let win_start = pos - WINDOW as u64;
                             Hit {
                                 digit,
                                 start: win_start + ((1.0 - head) * sub).round() as u64,
                                 end: pos - ((1.0 - tail) * sub).round() as u64,
+                                confirmable: ok,
                             }
                         })
                     } else {
