@@ -200,8 +200,9 @@ struct Band {
     s: i32,
     /// Zero-section output sz (SZL or SZH).
     sz: i32,
-    /// Reconstructed signal of the previous sample, r(n − 1).
-    r1: i32,
+    /// Twice the reconstructed signal of the previous sample, saturated to
+    /// 16 bits: FILTEP's term for r(n − 1), kept from the previous step.
+    r1x2: i32,
     /// Pole coefficients a1, a2.
     a: [i32; 2],
     /// Zero coefficients b1..b6, and two lanes of padding so that the zero
@@ -223,7 +224,7 @@ impl Band {
         Self {
             s: 0,
             sz: 0,
-            r1: 0,
+            r1x2: 0,
             a: [0; 2],
             b: [0; 8],
             p: [0; 2],
@@ -285,8 +286,9 @@ impl Band {
         let a1 = a1.clamp(-lim, lim);
 
         // FILTEP with the new coefficients.
-        let sp = sat16(((a1 * sat16(r + r)) >> 15) + ((a2 * sat16(self.r1 + self.r1)) >> 15));
-        self.r1 = r;
+        let rx2 = sat16(r + r);
+        let sp = sat16(((a1 * rx2) >> 15) + ((a2 * self.r1x2) >> 15));
+        self.r1x2 = rx2;
         self.a = [a1, a2];
         self.p = [p, self.p[0]];
 
