@@ -223,13 +223,13 @@ impl Sweep {
         let _ = writeln!(s, "== {} ==", self.name);
         let _ = writeln!(
             s,
-            "{:<44} {:>6} {:>14} {:>14}",
+            "{:<58} {:>6} {:>14} {:>14}",
             "class", "cases", "tandem pass", "spandsp pass"
         );
         for r in &self.rows {
             let _ = writeln!(
                 s,
-                "{:<44} {:>6} {:>14} {:>14}",
+                "{:<58} {:>6} {:>14} {:>14}",
                 r.class, r.cases, r.tandem, r.spandsp
             );
         }
