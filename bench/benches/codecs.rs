@@ -7,7 +7,8 @@
 //! loop); G.722 runs 20 ms frames (320 samples, 160 octets) through one
 //! long-lived codec state, as a media worker would.
 //!
-//! `cargo bench -p tandem-bench --bench codecs` (about a minute and a half).
+//! `cargo bench -p tandem-bench --bench codecs` (under a minute: criterion
+//! is set to short warm-up and measurement times).
 
 use std::f64::consts::PI;
 use std::hint::black_box;
@@ -73,8 +74,8 @@ fn g722_data() -> G722Data {
     G722Data { pcm, code }
 }
 
-/// The operations under test, each a closure over its own buffers so that
-/// criterion and the summary measure exactly the same code.
+/// Both sides' G.722 states and frame buffers, with one method per
+/// operation, so that criterion and the summary run exactly the same code.
 struct G722Runners {
     ours_enc: g722::Encoder,
     ours_dec: g722::Decoder,
