@@ -100,32 +100,37 @@ impl Group {
 /// Runs the eight Goertzel resonators and the energy sum over
 /// `g.x[slot][span]` (`[n][lane]`, part or all of one sub-block).
 ///
-/// Sample-outer, frequency-then-lane inner: the 8 × 16 recursions of one
-/// sample are independent, which hides the latency of each recursion's
-/// multiply-add chain. The update is written `(x - s2) + c·s1` so that only
-/// one multiply and one add sit on the loop-carried path.
+/// The update is written `(x - s2) + c·s1` so that only one multiply and
+/// one add sit on the loop-carried path. (The AVX2 version runs all eight
+/// frequencies per sample instead, which hides that latency better; the
+/// operations per frequency and lane are the same, in the same order.)
 #[inline(always)]
 pub(crate) fn goertzel(g: &mut Group, slot: usize, span: Range<usize>, k: &Coefs) {
     let x = &g.x[slot][span];
-    let mut s1 = g.s1;
-    let mut s2 = g.s2;
-    let mut e = g.energy;
-    for xn in x {
-        for f in 0..NF {
-            let c = k.two_cos[f];
-            let (a, b) = (&mut s1[f], &mut s2[f]);
+    // One frequency at a time, all lanes of a sample together: the only
+    // independent work in the loop body lies along the lanes, so the
+    // compiler's vectoriser uses them (it picks the frequency axis, with
+    // gathers, when all eight frequencies sit in the body).
+    for f in 0..NF {
+        let c = k.two_cos[f];
+        let mut a = g.s1[f];
+        let mut b = g.s2[f];
+        for xn in x {
             for l in 0..LANES {
                 let s = (xn[l] - b[l]) + c * a[l];
                 b[l] = a[l];
                 a[l] = s;
             }
         }
+        g.s1[f] = a;
+        g.s2[f] = b;
+    }
+    let mut e = g.energy;
+    for xn in x {
         for l in 0..LANES {
             e[l] += xn[l] * xn[l];
         }
     }
-    g.s1 = s1;
-    g.s2 = s2;
     g.energy = e;
 }
 
