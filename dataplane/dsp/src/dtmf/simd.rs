@@ -1,10 +1,12 @@
 //! AVX2 versions of the two [`super::kernel`] loops, chosen at run time.
 //!
 //! The generic kernels are plain safe Rust written lane-innermost, and they
-//! are the scalar twin: the reference, and what runs on CPUs without AVX2.
-//! Left to itself the compiler vectorises them along the wrong axis (the
-//! eight frequencies, with gathers), so the hot loops are spelled out here
-//! with `std::arch` intrinsics, eight channels per register. Each performs
+//! are the scalar twin: the reference, and what runs on CPUs without AVX2
+//! (the baseline build vectorises them with SSE2, four lanes). Here the hot
+//! loops are spelled out with `std::arch` intrinsics, eight channels per
+//! register and all eight resonators per sample, which the compiler does
+//! not find on its own (given all eight in the loop body it vectorises
+//! along the frequencies, with gathers): twice the twin's speed. Each performs
 //! the same IEEE operations in the same order as its twin (Rust never fuses
 //! `a * b + c` on its own, and neither do these), so results are
 //! bit-identical; `tests::wide_kernels_match_the_scalar_twin` compares
@@ -99,8 +101,8 @@ impl Isa {
 macro_rules! avx_kernels {
     ($features:literal, $goertzel:ident, $close:ident) => {
         /// [`kernel::goertzel`] written with AVX2 intrinsics, eight lanes per
-        /// register: the compiler's own vectorisation of the generic loops picks
-        /// the frequency axis and gathers, which is slower than scalar code.
+        /// register, all eight resonators advanced per sample so that their
+        /// independent chains hide each other's latency.
         ///
         /// Same operations, same order as the generic code: `(x - s2) + c·s1` and
         /// `e + x·x`, each rounded once, so results are bit-identical.
