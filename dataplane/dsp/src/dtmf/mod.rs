@@ -813,7 +813,11 @@ impl DtmfBank {
     }
 
     /// Restarts one channel (a new call on that timeslot): its state is
-    /// cleared and its sample positions count from the current position.
+    /// cleared, a digit in progress is dropped without an event, and its
+    /// sample positions count from the current position.
+    ///
+    /// # Panics
+    /// If `channel` is not below [`channels`](Self::channels).
     pub fn reset(&mut self, channel: usize) {
         self.groups[channel / LANES].reset_lane(channel % LANES);
         self.tracks[channel] = Track::new(self.pos);
@@ -933,7 +937,7 @@ impl DtmfBank {
                     let hit = if mask & (1 << l) != 0 {
                         qualify(g, l, slot, &self.limits, tr).map(|(digit, head, tail, ok)| {
                             let sub = SUB as f32;
-                            let win_start = pos - WINDOW as u64;
+                            let win_start = pos.saturating_sub(WINDOW as u64);
                             Hit {
                                 digit,
                                 start: win_start + ((1.0 - head) * sub).round() as u64,
