@@ -347,3 +347,34 @@ fn short_interruptions_are_bridged_and_pauses_split() {
         }
     }
 }
+
+#[test]
+fn hostile_input_neither_panics_nor_talks() {
+    let len = 8000;
+    let signals: Vec<Vec<i16>> = vec![
+        vec![i16::MIN; len],
+        vec![i16::MAX; len],
+        (0..len)
+            .map(|i| if i % 2 == 0 { i16::MAX } else { i16::MIN })
+            .collect(),
+        pcm(&noise(len, 3, 60000.0)),
+        (0..len)
+            .map(|i| ((i * 7919) % 65536) as u16 as i16)
+            .collect(),
+    ];
+    let mut bank = DtmfBank::new(signals.len());
+    let mut heard = Vec::new();
+    let mut at = 0;
+    let mut step = 1;
+    while at < len {
+        let n = step.min(len - at);
+        let frame: Vec<i16> = (at..at + n)
+            .flat_map(|i| signals.iter().map(move |s| s[i]))
+            .collect();
+        bank.process_interleaved(&frame, |c, e| heard.push((c, e)));
+        at += n;
+        step = step * 3 % 311 + 1;
+    }
+    bank.finish(|c, e| heard.push((c, e)));
+    assert!(heard.is_empty(), "{heard:?}");
+}
