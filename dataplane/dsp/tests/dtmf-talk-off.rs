@@ -250,6 +250,33 @@ fn speech_produces_no_digits() {
             tally.run(&cat, tag, &gain(pcm, db));
         }
     }
+    // Babble: two or three of those voices at once, where one talker's
+    // harmonic can meet another's on a DTMF pair.
+    for i in 0..clips.len() {
+        let (a, b, c) = (
+            &clips[i].2,
+            &clips[(i * 7 + 3) % clips.len()].2,
+            &clips[(i * 13 + 5) % clips.len()].2,
+        );
+        let third = i % 2 == 1;
+        let x: Vec<f64> = (0..a.len())
+            .map(|t| {
+                0.6 * f64::from(a[t])
+                    + 0.5 * f64::from(b[(t + 4000) % b.len()])
+                    + if third {
+                        0.4 * f64::from(c[(t + 9000) % c.len()])
+                    } else {
+                        0.0
+                    }
+            })
+            .collect();
+        let cat = "babble: two or three talkers mixed";
+        tally.run(
+            cat,
+            &format!("{} + {}", clips[i].1, clips[(i * 7 + 3) % clips.len()].1),
+            &to_pcm(&x),
+        );
+    }
     tally.finish("speech (espeak-ng, 40 voices/variants, speeds and pitches, via sox to 8 kHz)");
 }
 

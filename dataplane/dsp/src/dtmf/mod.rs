@@ -123,7 +123,8 @@
 //!   combined limits, and it answers 39 of 176 tones at −40 to −50 dBm0.
 //! * Talk-off (`target/dtmf-talk-off-report.txt`): no digit in 102 minutes
 //!   of espeak-ng speech (English and Mandarin, 40 voices and variants,
-//!   4 levels) nor in 3.3 minutes of synthesised music (spandsp: 0 and 179).
+//!   4 levels), 25 minutes of two- and three-talker babble, nor 3.3 minutes
+//!   of synthesised music (spandsp: 0, 0 and 179).
 //!   A two-note piano chord held for a second decays to two nearly pure
 //!   tones within 0.2–1.7 % of a DTMF pair; both detectors report digits
 //!   there (27 and 46), which is what Q.24's acceptance limits ask of a
