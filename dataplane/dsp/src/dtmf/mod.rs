@@ -840,8 +840,8 @@ impl DtmfBank {
     /// As [`process_interleaved`](Self::process_interleaved), but
     /// **channel-major**: `frame[c * n + i]` is sample `i` of channel `c`,
     /// `n = frame.len() / channels` (one jitter-buffer frame per call,
-    /// back to back). Transposed 40 samples × 16 channels at a time on the
-    /// stack; costs a few per cent over the interleaved layout.
+    /// back to back). Transposed 40 samples × 16 channels at a time into the
+    /// group's sample ring; about 15 % slower than interleaved in the bench.
     ///
     /// # Panics
     /// If `frame.len()` is not a multiple of the channel count.
