@@ -1,0 +1,820 @@
+//! A media worker: one thread, one core, one packet backend, run to
+//! completion.
+//!
+//! ```text
+//! loop {
+//!     run queued commands (bounded per turn)
+//!     recv_burst(32) -> for each packet: flow lookup -> source check -> parse
+//!                       -> leg's chain -> queue for send (or drop, counted)
+//!     send_burst
+//!     every 20 ms: media clock (timeouts, decoded legs)
+//!     every 100 ms: publish counters
+//!     idle? wait for the backend until the next deadline
+//! }
+//! ```
+//!
+//! The packet path allocates nothing and takes no locks: packets are
+//! rewritten in place in the backend's buffers and handed back to it; the
+//! flow table is a hash map from the backend's port id to a slot in a slab
+//! of legs; the `Vec`s for bursts are reserved once.
+//!
+//! **Relay with rewriting.** What a leg sends is one continuous RTP stream
+//! whatever happens upstream: the engine's own SSRC, and sequence numbers and
+//! timestamps offset so that an SSRC change of the peer (a re-INVITE, a new
+//! phone after a transfer, a prompt in between) continues the outgoing
+//! numbering instead of jumping. Offsets are re-anchored on the first packet,
+//! on an SSRC change, and on a proven stream restart (RFC 3550 A.1: a
+//! sequence jump beyond `MAX_DROPOUT` is dropped until the next packet
+//! follows it in sequence). Duplicates of recently relayed packets are
+//! dropped.
+//!
+//! **Source check.** A leg accepts packets only from its peer's address;
+//! with `latch` it learns that address from the first packet (symmetric
+//! RTP). Anything else is dropped and counted as `wrong_source`, so a flood
+//! from an unknown source never reaches a leg's chain.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tandem_packet_io::{PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
+use tandem_wire::Ssrc;
+use tandem_wire::rtcp::is_rtcp;
+use tandem_wire::rtp::RtpPacket;
+
+use crate::command::{
+    Command, CommandError, Event, LegConfig, LegId, LegReport, RequestId, SessionId,
+};
+use crate::metrics::{Counter, DropReason, Gauge, LocalCounters, PUBLISH_INTERVAL, WorkerShared};
+
+/// Packets taken from the backend per turn (DPDK's and VPP's customary burst).
+pub const BURST: usize = 32;
+
+/// Commands run per turn, so that a storm of commands cannot starve media.
+const COMMANDS_PER_TURN: usize = 64;
+
+/// The media clock's period.
+pub const TICK: Duration = Duration::from_millis(20);
+
+/// RFC 3550 A.1: larger forward jumps are suspect.
+const MAX_DROPOUT: u16 = 3000;
+/// RFC 3550 A.1: larger backward jumps are suspect.
+const MAX_MISORDER: u16 = 100;
+
+/// Events a worker holds when the event queue is full, before it starts
+/// counting them as lost.
+const EVENT_BACKLOG: usize = 65_536;
+
+/// A command as queued: its id and body.
+pub type QueuedCommand = (RequestId, Command);
+
+/// Where a packet went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Queued for sending.
+    Forward,
+    /// Dropped, for this reason.
+    Drop(DropReason),
+    /// Consumed by the engine (RTCP, telephone events) without output.
+    Consumed,
+}
+
+/// Outgoing RTP numbering of a leg (what its peer sees from us).
+#[derive(Debug, Clone, Copy)]
+struct TxRewrite {
+    ssrc: u32,
+    /// Added to the upstream sequence number.
+    seq_delta: u16,
+    /// Added to the upstream timestamp.
+    ts_delta: u32,
+    /// The upstream SSRC the deltas are anchored to (`None`: not anchored).
+    anchored_to: Option<u32>,
+    last_out_seq: u16,
+    last_out_ts: u32,
+    last_sent: Option<Instant>,
+}
+
+/// Reception state of a leg (what we see from its peer).
+#[derive(Debug, Clone, Copy, Default)]
+struct RxTrack {
+    ssrc: Option<u32>,
+    max_seq: u16,
+    /// A suspect jump's successor: if the next packet has this number, the
+    /// stream restarted.
+    bad_seq: Option<u16>,
+    /// Sequence numbers seen at and below `max_seq` (bit i = max_seq - i).
+    recent: u64,
+}
+
+struct Leg {
+    id: LegId,
+    session: SessionId,
+    port: PortId,
+    config: LegConfig,
+    remote: Option<SocketAddr>,
+    peer: Option<usize>,
+    rx: RxTrack,
+    tx: TxRewrite,
+    report: LegReport,
+    last_rx: Option<Instant>,
+    created: Instant,
+    timed_out: bool,
+}
+
+/// One media worker. Create it with [`Worker::new`] inside the thread that
+/// will run it, then call [`Worker::run`] (or drive it turn by turn with
+/// [`Worker::turn`] in tests).
+pub struct Worker<P: PacketIo> {
+    index: usize,
+    io: P,
+    commands: Receiver<QueuedCommand>,
+    events: Sender<Event>,
+    backlog: VecDeque<Event>,
+    legs: Vec<Option<Leg>>,
+    free: Vec<usize>,
+    by_id: HashMap<LegId, usize>,
+    by_port: HashMap<PortId, usize>,
+    rx: Vec<RxPacket<P::Buf>>,
+    tx: Vec<TxPacket<P::Buf>>,
+    counters: LocalCounters,
+    shared: Arc<WorkerShared>,
+    next_tick: Option<Instant>,
+    next_publish: Option<Instant>,
+    ssrc_seed: u64,
+}
+
+impl<P: PacketIo> Worker<P> {
+    /// A worker on backend `io`, reading `commands` and reporting to
+    /// `events`, publishing counters to `shared`.
+    pub fn new(
+        index: usize,
+        io: P,
+        commands: Receiver<QueuedCommand>,
+        events: Sender<Event>,
+        shared: Arc<WorkerShared>,
+    ) -> Self {
+        Self {
+            index,
+            io,
+            commands,
+            events,
+            backlog: VecDeque::new(),
+            legs: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            by_port: HashMap::new(),
+            rx: Vec::with_capacity(BURST),
+            tx: Vec::with_capacity(BURST * 2),
+            counters: LocalCounters::default(),
+            shared,
+            next_tick: None,
+            next_publish: None,
+            // Distinct per worker; mixed per leg below. SSRCs need only be
+            // unlikely to collide (RFC 3550 §8.1), not unpredictable.
+            ssrc_seed: 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
+        }
+    }
+
+    /// The worker's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The worker's counters (tests read them directly).
+    pub fn counters(&self) -> &LocalCounters {
+        &self.counters
+    }
+
+    /// The backend (tests inspect its statistics).
+    pub fn io(&self) -> &P {
+        &self.io
+    }
+
+    /// Runs until the command queue is closed (the engine dropped its
+    /// sender) and every queued command has run.
+    pub fn run(mut self) {
+        loop {
+            let now = Instant::now();
+            let busy = self.turn(now);
+            if !busy.alive {
+                self.publish(now);
+                return;
+            }
+            if !busy.did_work {
+                let deadline = self.next_deadline().unwrap_or(now + TICK);
+                let wait = deadline.saturating_duration_since(Instant::now()).min(TICK);
+                // A command arriving while we wait is picked up at the
+                // next wake-up: at most one tick late. Packets wake us at
+                // once.
+                let _ = self.io.wait(wait.min(Duration::from_millis(5)));
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        match (self.next_tick, self.next_publish) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// One turn of the loop at time `now`.
+    pub fn turn(&mut self, now: Instant) -> TurnResult {
+        let mut did_work = false;
+        let mut alive = true;
+        for _ in 0..COMMANDS_PER_TURN {
+            match self.commands.try_recv() {
+                Ok((request, command)) => {
+                    let result = self.execute(now, command);
+                    self.counters.add(Counter::Commands, 1);
+                    self.emit(Event::Done { request, result });
+                    did_work = true;
+                }
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    alive = false;
+                    break;
+                }
+            }
+        }
+
+        let mut rx = std::mem::take(&mut self.rx);
+        match self.io.recv_burst(&mut rx, BURST) {
+            Ok(n) if n > 0 => {
+                did_work = true;
+                for pkt in rx.drain(..) {
+                    self.counters.add(Counter::RxPackets, 1);
+                    self.counters
+                        .add(Counter::RxBytes, pkt.buf.data().len() as u64);
+                    if let Fate::Drop(reason) = self.handle_packet(now, pkt) {
+                        self.counters.drop(reason);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.rx = rx;
+        self.flush_tx();
+
+        if self.next_tick.is_none_or(|t| now >= t) {
+            self.tick(now);
+            self.next_tick = Some(now + TICK);
+        }
+        if self.next_publish.is_none_or(|t| now >= t) {
+            self.publish(now);
+            self.next_publish = Some(now + PUBLISH_INTERVAL);
+        }
+        self.drain_backlog();
+        TurnResult { did_work, alive }
+    }
+
+    fn flush_tx(&mut self) {
+        if self.tx.is_empty() {
+            return;
+        }
+        let mut bytes = 0u64;
+        let queued = self.tx.len();
+        for p in &self.tx {
+            bytes += p.buf.data().len() as u64;
+        }
+        match self.io.send_burst(&mut self.tx) {
+            Ok(sent) => {
+                self.counters.add(Counter::TxPackets, sent as u64);
+                self.counters
+                    .add(Counter::TxBytes, if sent == queued { bytes } else { 0 });
+                for _ in sent..queued {
+                    self.counters.drop(DropReason::TxFailed);
+                }
+            }
+            Err(_) => {
+                for _ in 0..queued {
+                    self.counters.drop(DropReason::TxFailed);
+                }
+                self.tx.clear();
+            }
+        }
+        let _ = self.io.flush();
+    }
+
+    fn publish(&mut self, _now: Instant) {
+        self.counters.set(Gauge::Legs, self.by_id.len() as u64);
+        self.counters
+            .set(Gauge::CommandQueueDepth, self.commands.len() as u64);
+        self.counters
+            .set(Gauge::IoSyscalls, self.io.stats().syscalls);
+        self.shared.publish(&self.counters);
+    }
+
+    /// The media clock: RTP timeouts now; decoded legs join here.
+    fn tick(&mut self, now: Instant) {
+        let mut timeouts = Vec::new();
+        for leg in self.legs.iter_mut().flatten() {
+            let secs = leg.config.rtp_timeout_secs;
+            if secs == 0 || leg.timed_out {
+                continue;
+            }
+            let since = leg.last_rx.unwrap_or(leg.created);
+            if now.saturating_duration_since(since) >= Duration::from_secs(u64::from(secs)) {
+                leg.timed_out = true;
+                timeouts.push(leg.id);
+            }
+        }
+        for leg in timeouts {
+            self.emit(Event::RtpTimeout { leg });
+        }
+    }
+
+    fn emit(&mut self, event: Event) {
+        if !self.backlog.is_empty() {
+            self.push_backlog(event);
+            return;
+        }
+        match self.events.try_send(event) {
+            Ok(()) => {}
+            Err(TrySendError::Full(e)) => self.push_backlog(e),
+            Err(TrySendError::Disconnected(_)) => self.counters.add(Counter::EventsDropped, 1),
+        }
+    }
+
+    fn push_backlog(&mut self, event: Event) {
+        if self.backlog.len() < EVENT_BACKLOG {
+            self.backlog.push_back(event);
+        } else {
+            self.counters.add(Counter::EventsDropped, 1);
+        }
+    }
+
+    fn drain_backlog(&mut self) {
+        while let Some(e) = self.backlog.pop_front() {
+            match self.events.try_send(e) {
+                Ok(()) => {}
+                Err(TrySendError::Full(e)) => {
+                    self.backlog.push_front(e);
+                    return;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.counters
+                        .add(Counter::EventsDropped, 1 + self.backlog.len() as u64);
+                    self.backlog.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- packets
+
+    /// Decides one packet's fate and, for `Forward`, queues it.
+    pub fn handle_packet(&mut self, now: Instant, pkt: RxPacket<P::Buf>) -> Fate {
+        let Some(&slot) = self.by_port.get(&pkt.port) else {
+            return Fate::Drop(DropReason::UnknownPort);
+        };
+        let Some(leg) = self.legs[slot].as_mut() else {
+            return Fate::Drop(DropReason::UnknownPort);
+        };
+        match leg.remote {
+            Some(r) if r == pkt.from => {}
+            Some(_) if leg.config.latch && leg.last_rx.is_none() => leg.remote = Some(pkt.from),
+            None => leg.remote = Some(pkt.from),
+            Some(_) => {
+                leg.report.dropped += 1;
+                return Fate::Drop(DropReason::WrongSource);
+            }
+        }
+        let mut buf = pkt.buf;
+        // RTCP multiplexed on the RTP port (RFC 5761 §4) is terminated here.
+        if is_rtcp(buf.data()) {
+            return Fate::Drop(DropReason::RtcpConsumed);
+        }
+        let (seq, ts, ssrc, pt) = match RtpPacket::new_checked(buf.data()) {
+            Ok(p) => (
+                p.sequence_number(),
+                p.timestamp(),
+                p.ssrc().0,
+                p.payload_type(),
+            ),
+            Err(_) => {
+                self.counters.add(Counter::ParseErrors, 1);
+                leg.report.dropped += 1;
+                return Fate::Drop(DropReason::Malformed);
+            }
+        };
+        let format = leg.config.format;
+        if pt != format.payload_type && Some(pt) != format.telephone_event {
+            leg.report.dropped += 1;
+            return Fate::Drop(DropReason::UnknownPayloadType);
+        }
+        leg.last_rx = Some(now);
+        leg.timed_out = false;
+        let ssrc_change = match leg.rx.ssrc {
+            Some(old) if old != ssrc => Some(old),
+            _ => None,
+        };
+        match track(&mut leg.rx, ssrc, seq) {
+            Track::Ok => {}
+            Track::Duplicate => {
+                leg.report.dropped += 1;
+                return Fate::Drop(DropReason::Duplicate);
+            }
+            Track::Jump => {
+                leg.report.dropped += 1;
+                return Fate::Drop(DropReason::SequenceJump);
+            }
+            Track::Restarted => {
+                // Re-anchor the peer's numbering on this packet.
+            }
+        }
+        leg.report.packets_in += 1;
+        leg.report.bytes_in += buf.data().len() as u64;
+        leg.report.remote_ssrc = ssrc;
+        let leg_id = leg.id;
+        let peer = leg.peer;
+        if let Some(old) = ssrc_change {
+            self.emit(Event::SsrcChange {
+                leg: leg_id,
+                old,
+                new: ssrc,
+            });
+        }
+        let Some(peer) = peer else {
+            return Fate::Drop(DropReason::NoPeer);
+        };
+        let Some(out) = self.legs[peer].as_mut() else {
+            return Fate::Drop(DropReason::NoPeer);
+        };
+        let Some(to) = out.remote else {
+            return Fate::Drop(DropReason::PeerNoRemote);
+        };
+        let out_pt = if pt == format.payload_type {
+            if out.config.format.codec != format.codec {
+                return Fate::Drop(DropReason::Unsupported);
+            }
+            out.config.format.payload_type
+        } else {
+            match out.config.format.telephone_event {
+                Some(te) => te,
+                None => return Fate::Drop(DropReason::Unsupported),
+            }
+        };
+        let clock = u64::from(format.codec.clock_rate());
+        let (out_seq, out_ts) = out.tx.rewrite(now, ssrc, seq, ts, clock);
+        let Ok(mut view) = RtpPacket::new_checked(buf.data_mut()) else {
+            return Fate::Drop(DropReason::Malformed);
+        };
+        view.set_ssrc(Ssrc(out.tx.ssrc));
+        view.set_sequence_number(out_seq);
+        view.set_timestamp(out_ts);
+        view.set_payload_type(out_pt);
+        out.report.packets_out += 1;
+        out.report.bytes_out += buf.data().len() as u64;
+        let port = out.port;
+        self.tx.push(TxPacket { port, to, buf });
+        if self.tx.len() >= BURST {
+            self.flush_tx();
+        }
+        Fate::Forward
+    }
+
+    // --------------------------------------------------------------- commands
+
+    fn execute(&mut self, now: Instant, command: Command) -> Result<(), CommandError> {
+        match command {
+            Command::CreateLeg {
+                leg,
+                session,
+                config,
+            } => self.create_leg(now, leg, session, config),
+            Command::ModifyLeg {
+                leg,
+                remote,
+                format,
+            } => {
+                let l = self.leg_mut(leg)?;
+                if let Some(r) = remote {
+                    l.remote = Some(r);
+                    l.config.remote = Some(r);
+                }
+                if let Some(f) = format {
+                    l.config.format = f;
+                }
+                Ok(())
+            }
+            Command::DestroyLeg { leg } | Command::Kick { leg } => self.destroy_leg(leg),
+            Command::Bridge { a, b } => {
+                let sa = self.slot(a)?;
+                let sb = self.slot(b)?;
+                if sa == sb {
+                    return Err(CommandError::Invalid(
+                        "cannot bridge a leg to itself".into(),
+                    ));
+                }
+                let (session_a, session_b) = (self.leg_at(sa).session, self.leg_at(sb).session);
+                if session_a != session_b {
+                    return Err(CommandError::CrossSession);
+                }
+                self.unbridge_slot(sa);
+                self.unbridge_slot(sb);
+                self.leg_at_mut(sa).peer = Some(sb);
+                self.leg_at_mut(sb).peer = Some(sa);
+                Ok(())
+            }
+            Command::Unbridge { leg } => {
+                let s = self.slot(leg)?;
+                self.unbridge_slot(s);
+                Ok(())
+            }
+            Command::QueryLeg { leg } => {
+                let report = self.leg_mut(leg)?.report;
+                self.emit(Event::Stats { leg, report });
+                Ok(())
+            }
+            Command::JoinConference { .. }
+            | Command::LeaveConference { .. }
+            | Command::SetMute { .. }
+            | Command::SetDeaf { .. }
+            | Command::SetGain { .. } => Err(CommandError::Unsupported("conferences")),
+            Command::PlayPrompt { .. } | Command::StopPrompt { .. } => {
+                Err(CommandError::Unsupported("prompts"))
+            }
+            Command::StartRecording { .. } | Command::StopRecording { .. } => {
+                Err(CommandError::Unsupported("recording"))
+            }
+            Command::SendDtmf { .. } => Err(CommandError::Unsupported("DTMF generation")),
+        }
+    }
+
+    fn create_leg(
+        &mut self,
+        now: Instant,
+        id: LegId,
+        session: SessionId,
+        config: LegConfig,
+    ) -> Result<(), CommandError> {
+        if self.by_id.contains_key(&id) {
+            return Err(CommandError::LegExists(id));
+        }
+        let port = self
+            .io
+            .open(config.local)
+            .map_err(|e| CommandError::Bind(e.to_string()))?;
+        self.ssrc_seed = splitmix(self.ssrc_seed ^ id.0);
+        let leg = Leg {
+            id,
+            session,
+            port,
+            remote: config.remote,
+            config,
+            peer: None,
+            rx: RxTrack::default(),
+            tx: TxRewrite {
+                ssrc: self.ssrc_seed as u32,
+                seq_delta: 0,
+                ts_delta: 0,
+                anchored_to: None,
+                last_out_seq: (self.ssrc_seed >> 32) as u16,
+                last_out_ts: (self.ssrc_seed >> 16) as u32,
+                last_sent: None,
+            },
+            report: LegReport::default(),
+            last_rx: None,
+            created: now,
+            timed_out: false,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.legs[s] = Some(leg);
+                s
+            }
+            None => {
+                self.legs.push(Some(leg));
+                self.legs.len() - 1
+            }
+        };
+        self.by_id.insert(id, slot);
+        self.by_port.insert(port, slot);
+        Ok(())
+    }
+
+    fn destroy_leg(&mut self, id: LegId) -> Result<(), CommandError> {
+        let slot = self.slot(id)?;
+        self.unbridge_slot(slot);
+        let leg = self.legs[slot].take().expect("slot of a known leg");
+        self.by_id.remove(&id);
+        self.by_port.remove(&leg.port);
+        let _ = self.io.close(leg.port);
+        self.free.push(slot);
+        self.emit(Event::Stats {
+            leg: id,
+            report: leg.report,
+        });
+        Ok(())
+    }
+
+    fn unbridge_slot(&mut self, slot: usize) {
+        if let Some(peer) = self.leg_at_mut(slot).peer.take()
+            && let Some(p) = self.legs[peer].as_mut()
+        {
+            p.peer = None;
+        }
+    }
+
+    fn slot(&self, id: LegId) -> Result<usize, CommandError> {
+        self.by_id
+            .get(&id)
+            .copied()
+            .ok_or(CommandError::UnknownLeg(id))
+    }
+
+    fn leg_at(&self, slot: usize) -> &Leg {
+        self.legs[slot].as_ref().expect("slot of a known leg")
+    }
+
+    fn leg_at_mut(&mut self, slot: usize) -> &mut Leg {
+        self.legs[slot].as_mut().expect("slot of a known leg")
+    }
+
+    fn leg_mut(&mut self, id: LegId) -> Result<&mut Leg, CommandError> {
+        let s = self.slot(id)?;
+        Ok(self.leg_at_mut(s))
+    }
+
+    /// The local address of a leg's port (tests and the ng layer use it).
+    pub fn local_addr(&self, id: LegId) -> Option<SocketAddr> {
+        let slot = *self.by_id.get(&id)?;
+        self.io.local_addr(self.leg_at(slot).port).ok()
+    }
+}
+
+/// What a turn did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnResult {
+    /// Something was received or a command ran.
+    pub did_work: bool,
+    /// `false` once the command queue is closed and drained.
+    pub alive: bool,
+}
+
+enum Track {
+    Ok,
+    Duplicate,
+    Jump,
+    Restarted,
+}
+
+/// RFC 3550 A.1-style sequence tracking for relaying: duplicates and
+/// unproven jumps are dropped; a new SSRC or a proven restart re-anchors.
+fn track(rx: &mut RxTrack, ssrc: u32, seq: u16) -> Track {
+    if rx.ssrc != Some(ssrc) {
+        *rx = RxTrack {
+            ssrc: Some(ssrc),
+            max_seq: seq,
+            bad_seq: None,
+            recent: 1,
+        };
+        return Track::Ok;
+    }
+    let delta = seq.wrapping_sub(rx.max_seq);
+    if delta == 0 {
+        return Track::Duplicate;
+    }
+    if delta < MAX_DROPOUT {
+        // In order, possibly with a gap.
+        rx.recent = if delta >= 64 { 0 } else { rx.recent << delta };
+        rx.recent |= 1;
+        rx.max_seq = seq;
+        rx.bad_seq = None;
+        return Track::Ok;
+    }
+    let behind = rx.max_seq.wrapping_sub(seq);
+    if behind <= MAX_MISORDER {
+        // Late or reordered: forward unless already seen.
+        if behind < 64 {
+            let bit = 1u64 << behind;
+            if rx.recent & bit != 0 {
+                return Track::Duplicate;
+            }
+            rx.recent |= bit;
+        }
+        return Track::Ok;
+    }
+    // A big jump: believe it only when the next packet follows it.
+    if rx.bad_seq == Some(seq) {
+        *rx = RxTrack {
+            ssrc: Some(ssrc),
+            max_seq: seq,
+            bad_seq: None,
+            recent: 1,
+        };
+        return Track::Restarted;
+    }
+    rx.bad_seq = Some(seq.wrapping_add(1));
+    Track::Jump
+}
+
+impl TxRewrite {
+    /// Maps an upstream (ssrc, seq, ts) to the outgoing numbering, anchoring
+    /// anew on a new upstream SSRC or restart so the output stays continuous.
+    fn rewrite(&mut self, now: Instant, ssrc: u32, seq: u16, ts: u32, clock: u64) -> (u16, u32) {
+        let out_seq = seq.wrapping_add(self.seq_delta);
+        let continuous = self.anchored_to == Some(ssrc) && {
+            let d = out_seq.wrapping_sub(self.last_out_seq);
+            d < MAX_DROPOUT || self.last_out_seq.wrapping_sub(out_seq) <= MAX_MISORDER
+        };
+        if !continuous {
+            // Continue one packet after the last one sent, with a timestamp
+            // advanced by the wall-clock time since (at least one sample).
+            let next_seq = self.last_out_seq.wrapping_add(1);
+            let elapsed = self
+                .last_sent
+                .map_or(0, |t| now.saturating_duration_since(t).as_micros() as u64);
+            let advance = ((elapsed * clock) / 1_000_000).max(1) as u32;
+            let next_ts = self.last_out_ts.wrapping_add(advance);
+            self.seq_delta = next_seq.wrapping_sub(seq);
+            self.ts_delta = next_ts.wrapping_sub(ts);
+            self.anchored_to = Some(ssrc);
+        }
+        let out_seq = seq.wrapping_add(self.seq_delta);
+        let out_ts = ts.wrapping_add(self.ts_delta);
+        // Track the newest packet only (reordered ones must not pull the
+        // anchor back).
+        if out_seq.wrapping_sub(self.last_out_seq) < MAX_DROPOUT || self.last_sent.is_none() {
+            self.last_out_seq = out_seq;
+            self.last_out_ts = out_ts;
+            self.last_sent = Some(now);
+        }
+        (out_seq, out_ts)
+    }
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_drops_duplicates_and_unproven_jumps() {
+        let mut rx = RxTrack::default();
+        assert!(matches!(track(&mut rx, 1, 100), Track::Ok));
+        assert!(matches!(track(&mut rx, 1, 101), Track::Ok));
+        assert!(matches!(track(&mut rx, 1, 101), Track::Duplicate));
+        assert!(matches!(track(&mut rx, 1, 103), Track::Ok));
+        assert!(matches!(track(&mut rx, 1, 102), Track::Ok), "late but new");
+        assert!(
+            matches!(track(&mut rx, 1, 102), Track::Duplicate),
+            "late and seen"
+        );
+        assert!(matches!(track(&mut rx, 1, 40_000), Track::Jump));
+        assert!(
+            matches!(track(&mut rx, 1, 104), Track::Ok),
+            "old stream goes on"
+        );
+        assert!(matches!(track(&mut rx, 1, 50_000), Track::Jump));
+        assert!(matches!(track(&mut rx, 1, 50_001), Track::Restarted));
+        assert!(matches!(track(&mut rx, 1, 50_002), Track::Ok));
+        assert!(
+            matches!(track(&mut rx, 2, 7), Track::Ok),
+            "new SSRC starts fresh"
+        );
+    }
+
+    #[test]
+    fn tracking_survives_wraparound() {
+        let mut rx = RxTrack::default();
+        for s in [65_534u16, 65_535, 0, 1] {
+            assert!(matches!(track(&mut rx, 9, s), Track::Ok));
+        }
+        assert!(matches!(track(&mut rx, 9, 65_535), Track::Duplicate));
+    }
+
+    #[test]
+    fn rewrite_stays_continuous_across_an_upstream_ssrc_change() {
+        let t0 = Instant::now();
+        let mut tx = TxRewrite {
+            ssrc: 0x1234,
+            seq_delta: 0,
+            ts_delta: 0,
+            anchored_to: None,
+            last_out_seq: 500,
+            last_out_ts: 10_000,
+            last_sent: None,
+        };
+        let (s1, t1) = tx.rewrite(t0, 0xAAAA, 7, 1_000_000, 8000);
+        assert_eq!((s1, t1), (501, 10_001));
+        let (s2, t2) = tx.rewrite(t0 + TICK, 0xAAAA, 8, 1_000_160, 8000);
+        assert_eq!((s2, t2), (502, 10_161));
+        // A new upstream stream 40 ms later: numbering continues.
+        let (s3, t3) = tx.rewrite(t0 + TICK * 3, 0xBBBB, 60_000, 42, 8000);
+        assert_eq!(s3, 503);
+        assert_eq!(t3, 10_161 + 320);
+        let (s4, t4) = tx.rewrite(t0 + TICK * 4, 0xBBBB, 60_001, 202, 8000);
+        assert_eq!((s4, t4), (504, 10_161 + 480));
+    }
+}
