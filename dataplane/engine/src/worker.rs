@@ -44,6 +44,7 @@ use tandem_wire::Ssrc;
 use tandem_wire::rtcp::is_rtcp;
 use tandem_wire::rtp::RtpPacket;
 
+use crate::codec::{Codec, MAX_PAYLOAD_BYTES, Transcoder};
 use crate::command::{
     Command, CommandError, Event, LegConfig, LegId, LegReport, RequestId, SessionId,
 };
@@ -96,6 +97,21 @@ struct TxRewrite {
     last_sent: Option<Instant>,
 }
 
+/// One direction of a transcoded bridge.
+struct XcodeState {
+    transcoder: Transcoder,
+    in_codec: Codec,
+    in_pt: u8,
+    /// The input timestamp the next packet should carry if none is lost.
+    expected_in_ts: Option<u32>,
+    in_clock: u32,
+    out_clock: u32,
+    /// Output timestamp of the next packet.
+    next_out_ts: u32,
+    /// Output ticks per outgoing packet.
+    out_ticks: u32,
+}
+
 /// Reception state of a leg (what we see from its peer).
 #[derive(Debug, Clone, Copy, Default)]
 struct RxTrack {
@@ -117,6 +133,9 @@ struct Leg {
     peer: Option<usize>,
     rx: RxTrack,
     tx: TxRewrite,
+    /// Decoder → resampler → encoder toward the bridge peer, when the two
+    /// legs' codecs differ.
+    xcode: Option<Box<XcodeState>>,
     report: LegReport,
     last_rx: Option<Instant>,
     created: Instant,
@@ -143,6 +162,8 @@ pub struct Worker<P: PacketIo> {
     next_tick: Option<Instant>,
     next_publish: Option<Instant>,
     ssrc_seed: u64,
+    /// Scratch space for one encoded payload.
+    scratch: Box<[u8]>,
 }
 
 impl<P: PacketIo> Worker<P> {
@@ -173,6 +194,7 @@ impl<P: PacketIo> Worker<P> {
             next_publish: None,
             // Distinct per worker; mixed per leg below. SSRCs need only be
             // unlikely to collide (RFC 3550 §8.1), not unpredictable.
+            scratch: vec![0u8; MAX_PAYLOAD_BYTES].into_boxed_slice(),
             ssrc_seed: 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
     }
@@ -447,6 +469,12 @@ impl<P: PacketIo> Worker<P> {
         let Some(to) = out.remote else {
             return Fate::Drop(DropReason::PeerNoRemote);
         };
+        if self.legs[slot].as_ref().is_some_and(|l| l.xcode.is_some()) {
+            return self.transcode(now, slot, peer, to, buf);
+        }
+        let Some(out) = self.legs[peer].as_mut() else {
+            return Fate::Drop(DropReason::NoPeer);
+        };
         let out_pt = if pt == format.payload_type {
             if out.config.format.codec != format.codec {
                 return Fate::Drop(DropReason::Unsupported);
@@ -459,7 +487,14 @@ impl<P: PacketIo> Worker<P> {
             }
         };
         let clock = u64::from(format.codec.clock_rate());
-        let (out_seq, out_ts) = out.tx.rewrite(now, ssrc, seq, ts, clock);
+        let out_clock = u64::from(out.config.format.codec.clock_rate());
+        // Events keep the input's timing, moved to the output's clock.
+        let ts = if out_clock == clock {
+            ts
+        } else {
+            (u64::from(ts) * out_clock / clock) as u32
+        };
+        let (out_seq, out_ts) = out.tx.rewrite(now, ssrc, seq, ts, out_clock);
         let Ok(mut view) = RtpPacket::new_checked(buf.data_mut()) else {
             return Fate::Drop(DropReason::Malformed);
         };
@@ -475,6 +510,172 @@ impl<P: PacketIo> Worker<P> {
             self.flush_tx();
         }
         Fate::Forward
+    }
+
+    /// Sends what leg `slot` received, transcoded into its peer's codec.
+    /// The first outgoing packet reuses the received buffer; further ones
+    /// (when the peer's ptime is shorter) come from the backend's pool.
+    /// Telephone events pass through with their payload untouched, numbered
+    /// in the transcoded stream.
+    fn transcode(
+        &mut self,
+        now: Instant,
+        slot: usize,
+        peer: usize,
+        to: SocketAddr,
+        buf: P::Buf,
+    ) -> Fate {
+        let Some(mut x) = self.legs[slot].as_mut().and_then(|l| l.xcode.take()) else {
+            return Fate::Drop(DropReason::Unsupported);
+        };
+        let fate = self.transcode_with(now, &mut x, peer, to, buf);
+        if let Some(l) = self.legs[slot].as_mut() {
+            l.xcode = Some(x);
+        }
+        fate
+    }
+
+    fn transcode_with(
+        &mut self,
+        now: Instant,
+        x: &mut XcodeState,
+        peer: usize,
+        to: SocketAddr,
+        buf: P::Buf,
+    ) -> Fate {
+        let Ok(view) = RtpPacket::new_checked(buf.data()) else {
+            return Fate::Drop(DropReason::Malformed);
+        };
+        let (pt, ts) = (view.payload_type(), view.timestamp());
+        let payload = view.payload();
+        let scale = |t: u32| (u64::from(t) * u64::from(x.out_clock) / u64::from(x.in_clock)) as u32;
+        if pt != x.in_pt {
+            // A telephone event: keep its payload, give it our numbering
+            // and the output timestamp of the audio it belongs to.
+            let Some(out) = self.legs[peer].as_mut() else {
+                return Fate::Drop(DropReason::NoPeer);
+            };
+            let Some(te) = out.config.format.telephone_event else {
+                return Fate::Drop(DropReason::Unsupported);
+            };
+            let behind = x.expected_in_ts.map_or(0, |e| e.wrapping_sub(ts));
+            let out_ts = x
+                .next_out_ts
+                .wrapping_sub(scale(behind.min(x.in_clock * 10)));
+            let n = payload.len();
+            let marker = buf.data()[1] & 0x80;
+            self.scratch[..n].copy_from_slice(payload);
+            return self.emit_rtp(now, peer, to, buf, marker | te, out_ts, n);
+        }
+        let in_ticks = match x.in_codec.payload_ticks(payload) {
+            Ok(t) => t,
+            Err(_) => return Fate::Drop(DropReason::Malformed),
+        };
+        // Lost or skipped input moves the output clock on by as much, so
+        // that the far end's playout stays in step with the talker.
+        if let Some(expected) = x.expected_in_ts {
+            let gap = ts.wrapping_sub(expected);
+            if gap != 0 && gap < x.in_clock * 10 {
+                x.next_out_ts = x.next_out_ts.wrapping_add(scale(gap));
+            }
+        }
+        x.expected_in_ts = Some(ts.wrapping_add(in_ticks));
+        if x.transcoder.push_payload(payload).is_err() {
+            return Fate::Drop(DropReason::Malformed);
+        }
+        let mut first = Some(buf);
+        let mut fate = Fate::Consumed;
+        loop {
+            let n = match x.transcoder.poll_payload(&mut self.scratch) {
+                Ok(Some(n)) => n,
+                Ok(None) => break,
+                Err(_) => return Fate::Drop(DropReason::Malformed),
+            };
+            let Some(pkt) = first.take().or_else(|| self.io.alloc()) else {
+                self.counters.drop(DropReason::NoBuffer);
+                continue;
+            };
+            let Some(out) = self.legs[peer].as_ref() else {
+                return Fate::Drop(DropReason::NoPeer);
+            };
+            let pt = out.config.format.payload_type & 0x7f;
+            let out_ts = x.next_out_ts;
+            x.next_out_ts = x.next_out_ts.wrapping_add(x.out_ticks);
+            fate = self.emit_rtp(now, peer, to, pkt, pt, out_ts, n);
+        }
+        fate
+    }
+
+    /// Writes a fresh RTP header (our SSRC, next sequence number) and the
+    /// first `n` scratch bytes into `pkt` and queues it on leg `peer`.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_rtp(
+        &mut self,
+        now: Instant,
+        peer: usize,
+        to: SocketAddr,
+        mut pkt: P::Buf,
+        marker_pt: u8,
+        ts: u32,
+        n: usize,
+    ) -> Fate {
+        if pkt.capacity() < 12 + n {
+            return Fate::Drop(DropReason::NoBuffer);
+        }
+        let Some(out) = self.legs[peer].as_mut() else {
+            return Fate::Drop(DropReason::NoPeer);
+        };
+        let seq = out.tx.last_out_seq.wrapping_add(1);
+        out.tx.last_out_seq = seq;
+        out.tx.last_out_ts = ts;
+        out.tx.last_sent = Some(now);
+        // The relay path must re-anchor if it takes over again.
+        out.tx.anchored_to = None;
+        pkt.set_len(12 + n);
+        let d = pkt.data_mut();
+        d[0] = 0x80;
+        d[1] = marker_pt;
+        d[2..4].copy_from_slice(&seq.to_be_bytes());
+        d[4..8].copy_from_slice(&ts.to_be_bytes());
+        d[8..12].copy_from_slice(&out.tx.ssrc.to_be_bytes());
+        d[12..12 + n].copy_from_slice(&self.scratch[..n]);
+        out.report.packets_out += 1;
+        out.report.bytes_out += (12 + n) as u64;
+        let port = out.port;
+        self.tx.push(TxPacket { port, to, buf: pkt });
+        if self.tx.len() >= BURST {
+            self.flush_tx();
+        }
+        Fate::Forward
+    }
+
+    /// Sets up (or clears) the transcoders of a bridged pair.
+    fn setup_transcoding(&mut self, a: usize, b: usize) -> Result<(), CommandError> {
+        for (from, to) in [(a, b), (b, a)] {
+            let (fa, fb) = (
+                self.leg_at(from).config.format,
+                self.leg_at(to).config.format,
+            );
+            let x = if fa.codec == fb.codec {
+                None
+            } else {
+                let t = Transcoder::new(fa.codec, fb.codec, u32::from(fb.ptime_ms))
+                    .map_err(|e| CommandError::Invalid(format!("cannot transcode: {e}")))?;
+                let tx = self.leg_at(to).tx;
+                Some(Box::new(XcodeState {
+                    transcoder: t,
+                    in_codec: fa.codec,
+                    in_pt: fa.payload_type,
+                    expected_in_ts: None,
+                    in_clock: fa.codec.clock_rate(),
+                    out_clock: fb.codec.clock_rate(),
+                    next_out_ts: tx.last_out_ts.wrapping_add(1),
+                    out_ticks: fb.codec.ticks_for_ms(u32::from(fb.ptime_ms)),
+                }))
+            };
+            self.leg_at_mut(from).xcode = x;
+        }
+        Ok(())
     }
 
     // --------------------------------------------------------------- commands
@@ -499,6 +700,10 @@ impl<P: PacketIo> Worker<P> {
                 if let Some(f) = format {
                     l.config.format = f;
                 }
+                let slot = self.slot(leg)?;
+                if let Some(peer) = self.leg_at(slot).peer {
+                    self.setup_transcoding(slot, peer)?;
+                }
                 Ok(())
             }
             Command::DestroyLeg { leg } | Command::Kick { leg } => self.destroy_leg(leg),
@@ -516,6 +721,7 @@ impl<P: PacketIo> Worker<P> {
                 }
                 self.unbridge_slot(sa);
                 self.unbridge_slot(sb);
+                self.setup_transcoding(sa, sb)?;
                 self.leg_at_mut(sa).peer = Some(sb);
                 self.leg_at_mut(sb).peer = Some(sa);
                 Ok(())
@@ -568,6 +774,7 @@ impl<P: PacketIo> Worker<P> {
             config,
             peer: None,
             rx: RxTrack::default(),
+            xcode: None,
             tx: TxRewrite {
                 ssrc: self.ssrc_seed as u32,
                 seq_delta: 0,
@@ -613,10 +820,13 @@ impl<P: PacketIo> Worker<P> {
     }
 
     fn unbridge_slot(&mut self, slot: usize) {
-        if let Some(peer) = self.leg_at_mut(slot).peer.take()
+        let leg = self.leg_at_mut(slot);
+        leg.xcode = None;
+        if let Some(peer) = leg.peer.take()
             && let Some(p) = self.legs[peer].as_mut()
         {
             p.peer = None;
+            p.xcode = None;
         }
     }
 
