@@ -30,18 +30,12 @@ fn leg(port: u16) -> LegConfig {
 fn answers(engine: &Engine, want: usize) -> HashMap<RequestId, Result<(), CommandError>> {
     let mut out = HashMap::new();
     while out.len() < want {
-        match engine
-            .events()
-            .recv_timeout(Duration::from_secs(5))
-            .expect("an answer in time")
-        {
-            Event::Done { request, result } => {
-                assert!(
-                    out.insert(request, result).is_none(),
-                    "one answer per request"
-                );
-            }
-            _ => {}
+        let event = engine.events().recv_timeout(Duration::from_secs(5));
+        if let Event::Done { request, result } = event.expect("an answer in time") {
+            assert!(
+                out.insert(request, result).is_none(),
+                "one answer per request"
+            );
         }
     }
     out
