@@ -1,0 +1,307 @@
+//! Kernel-UDP packet backends for Tandem's media workers: [`UringIo`]
+//! (io_uring, the default) and [`SocketIo`] (`epoll` + `recvmmsg` /
+//! `sendmmsg`, the fallback), and [`UdpIo`], which picks one at start-up.
+//! All three implement [`tandem_packet_io::PacketIo`]; see that crate for
+//! the contract (backend-owned packet memory, bursts, non-blocking calls
+//! except `wait`).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use tandem_packet_io::{PacketBuf, PacketIo, TxPacket};
+//! use tandem_udp::{UdpConfig, UdpIo};
+//!
+//! let mut io = UdpIo::new(&UdpConfig::default())?;
+//! eprintln!("packet backend: {}", io.describe()); // what and why
+//! let port = io.open("127.0.0.1:20000".parse().unwrap())?;
+//! let (mut rx, mut tx) = (Vec::with_capacity(32), Vec::with_capacity(32));
+//! loop {
+//!     io.wait(Duration::from_millis(1))?;
+//!     io.recv_burst(&mut rx, 32)?;
+//!     for p in rx.drain(..) {
+//!         let mut buf = p.buf; // relay in place: no copy
+//!         buf.data_mut()[0] ^= 1;
+//!         tx.push(TxPacket { port, to: p.from, buf });
+//!     }
+//!     io.send_burst(&mut tx)?;
+//! }
+//! # Ok::<(), tandem_packet_io::IoError>(())
+//! ```
+//!
+//! # io_uring backend
+//!
+//! One ring per instance (so per worker), set up with
+//! `IORING_SETUP_COOP_TASKRUN | TASKRUN_FLAG | SINGLE_ISSUER` when the
+//! kernel has them (5.19 / 6.0): completions are produced when the worker
+//! next enters the kernel, not by interrupting it, and
+//! `IORING_SQ_TASKRUN` tells a busy worker when an enter is worth it.
+//!
+//! * **Receive**: one non-blocking UDP socket per port, each with one
+//!   *multishot* `IORING_OP_RECVMSG` (`IORING_RECV_MULTISHOT`, Linux 6.0)
+//!   that picks buffers from a *provided-buffer ring*
+//!   (`IORING_REGISTER_PBUF_RING`, Linux 5.19) shared by all ports:
+//!   4096 buffers of 2 KiB by default ([`UdpConfig`]). The kernel writes
+//!   `io_uring_recvmsg_out`, the peer address, control data and the payload
+//!   into the buffer; the payload starts 80 bytes in, leaving 1968 bytes
+//!   of room (more than an Ethernet MTU). The request ends when the ring
+//!   runs dry (`ENOBUFS`) or on an error; it is re-armed as soon as a
+//!   buffer is back (counted in [`UringIo::rx_starved`]). Nothing is lost
+//!   while it is down: datagrams wait in the socket.
+//!   The feature is chosen at construction: kernel 6.0 or later and a
+//!   successful buffer-ring registration; otherwise (or with
+//!   [`RecvMode::SingleShot`]) each port has one single-shot `RecvMsg`
+//!   into a buffer from a free list, re-armed on every completion.
+//! * **Send**: one `IORING_OP_SENDMSG` per packet, all of a burst
+//!   submitted by one `io_uring_enter`. The handle (a relayed receive
+//!   buffer or an [`alloc`](tandem_packet_io::PacketIo::alloc)ed one) is
+//!   parked in a send slot until its completion, then returns to its pool.
+//! * **Wait**: `io_uring_enter(GETEVENTS, min_complete = 1)` with the
+//!   timeout passed by `IORING_ENTER_EXT_ARG` (5.11), else with a
+//!   `IORING_OP_TIMEOUT` request (count 1): an idle worker sleeps in the
+//!   kernel.
+//! * **Close** cancels the port's receive (`IORING_OP_ASYNC_CANCEL`); the
+//!   socket closes when the cancellation completes (in the same call in
+//!   practice). Dropping the backend cancels everything and waits for the
+//!   kernel to let go of our memory; if it did not within 2 s, the memory
+//!   is leaked rather than freed under the kernel.
+//!
+//! # Socket backend
+//!
+//! The same sockets in one level-triggered `epoll` set. `recv_burst`
+//! drains ready ports round-robin with `recvmmsg` (64 datagrams a call);
+//! `send_burst` sends each run of consecutive packets from one port with
+//! `sendmmsg` (so a burst that alternates ports costs a call per packet:
+//! io_uring has no such limit). The kernel copies payloads during the call,
+//! so buffers return to the pool when `send_burst` returns.
+//!
+//! # Packet memory
+//!
+//! Each instance owns one arena (`mmap`, page-aligned) of receive buffers
+//! and, separately, buffers for originated packets. A [`UdpBuf`] handle
+//! owns one buffer exclusively; dropping it returns the buffer (to the
+//! kernel's ring, published at once, or to a free list). Handles hold an
+//! `Rc` to the arena, are `!Send` (a worker's packets stay on its thread)
+//! and may outlive the backend. Both backends use the same handle type, so
+//! [`UdpIo`] needs no buffer enum and a relayed packet is never converted.
+//!
+//! # Counters ([`IoStats`])
+//!
+//! * `rx_packets`, `rx_bytes`, `tx_packets`, `tx_bytes`: datagrams and
+//!   payload bytes delivered to the worker / confirmed sent by the kernel
+//!   (io_uring counts a send at its completion).
+//! * `rx_dropped`: datagrams the kernel dropped because the socket queue
+//!   was full (read from `SO_RXQ_OVFL` on the next datagram of that port,
+//!   so it lags), plus datagrams dropped here because they were larger
+//!   than a buffer (truncated) or from an unknown address family.
+//! * `tx_dropped`: sends that failed (unreachable, socket buffer full) or
+//!   were given an unknown or closed port.
+//! * `syscalls`: every system call made (`io_uring_enter`, `socket`,
+//!   `bind`, `setsockopt`, `recvmmsg`, `epoll_wait`, …).
+//!
+//! # Measured (loopback, 2 shared cores, Linux 6.18)
+//!
+//! See `benches/loopback.rs`: `cargo bench -p tandem-udp --bench loopback`.
+//! FIGURES
+#![allow(unsafe_code)] // This crate is the driver: every system call and the
+// memory shared with the kernel live here (STYLE.md rule 6), each `unsafe`
+// block with its `SAFETY:` argument.
+
+mod buf;
+mod socket;
+mod sys;
+mod uring;
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use buf::{BufferUsage, UdpBuf};
+pub use socket::SocketIo;
+use tandem_packet_io::{IoError, IoStats, PacketIo, PortId, RxPacket, TxPacket};
+pub use uring::{UringFeatures, UringIo};
+
+/// Which backend [`UdpIo::new`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// io_uring when it works here, else sockets.
+    #[default]
+    Auto,
+    /// io_uring or an error.
+    Uring,
+    /// Sockets, even where io_uring works.
+    Socket,
+}
+
+impl FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Backend::Auto),
+            "io_uring" | "uring" => Ok(Backend::Uring),
+            "socket" => Ok(Backend::Socket),
+            _ => Err(format!(
+                "unknown packet backend {s:?} (auto, io_uring, socket)"
+            )),
+        }
+    }
+}
+
+/// How the io_uring backend receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecvMode {
+    /// Multishot into a provided-buffer ring where the kernel has it.
+    #[default]
+    Auto,
+    /// Single-shot receives even where multishot works (tests the path
+    /// older kernels take).
+    SingleShot,
+}
+
+/// Sizes and choices for a backend instance (one per worker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpConfig {
+    /// Which backend.
+    pub backend: Backend,
+    /// io_uring receive mode.
+    pub recv_mode: RecvMode,
+    /// Receive buffers (at most 32768 on io_uring).
+    pub rx_buffers: u32,
+    /// Buffers for originated packets ([`PacketIo::alloc`]).
+    pub tx_buffers: u32,
+    /// Bytes per buffer.
+    pub buffer_size: u32,
+    /// `SO_RCVBUF` for each socket (`SO_RCVBUFFORCE` when privileged), so
+    /// a burst can wait in the socket; `None` keeps the system default.
+    pub socket_rcvbuf: Option<usize>,
+    /// Submission-queue entries of the ring (also the sends in flight).
+    pub ring_entries: u32,
+}
+
+impl Default for UdpConfig {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Auto,
+            recv_mode: RecvMode::Auto,
+            rx_buffers: 4096,
+            tx_buffers: 1024,
+            buffer_size: 2048,
+            socket_rcvbuf: Some(4 << 20),
+            ring_entries: 1024,
+        }
+    }
+}
+
+/// The backend a worker runs: io_uring or sockets, chosen by
+/// [`UdpIo::new`].
+// One per worker, built once and never moved on the packet path: boxing
+// the larger variant would only add an indirection to every call.
+#[allow(clippy::large_enum_variant)]
+pub enum UdpIo {
+    /// io_uring.
+    Uring(UringIo),
+    /// `epoll` + `recvmmsg`/`sendmmsg`.
+    Socket(SocketIo),
+}
+
+impl UdpIo {
+    /// Builds the configured backend. With [`Backend::Auto`], io_uring is
+    /// tried first and any failure falls back to sockets; the reason is in
+    /// [`describe`](Self::describe).
+    pub fn new(config: &UdpConfig) -> Result<Self, IoError> {
+        match config.backend {
+            Backend::Uring => Ok(UdpIo::Uring(UringIo::new(config)?)),
+            Backend::Socket => Ok(UdpIo::Socket(SocketIo::new(
+                config,
+                "chosen by configuration",
+            )?)),
+            Backend::Auto => match UringIo::new(config) {
+                Ok(u) => Ok(UdpIo::Uring(u)),
+                Err(e) => Ok(UdpIo::Socket(SocketIo::new(
+                    config,
+                    &format!("io_uring unavailable: {e}"),
+                )?)),
+            },
+        }
+    }
+
+    /// One line for the gateway's log: which backend, with which kernel
+    /// features, and (for sockets) why.
+    pub fn describe(&self) -> &str {
+        match self {
+            UdpIo::Uring(u) => u.describe(),
+            UdpIo::Socket(s) => s.describe(),
+        }
+    }
+
+    /// Buffers held by the worker.
+    pub fn buffer_usage(&self) -> BufferUsage {
+        match self {
+            UdpIo::Uring(u) => u.buffer_usage(),
+            UdpIo::Socket(s) => s.buffer_usage(),
+        }
+    }
+
+    /// Times receiving paused for want of buffers.
+    pub fn rx_starved(&self) -> u64 {
+        match self {
+            UdpIo::Uring(u) => u.rx_starved(),
+            UdpIo::Socket(s) => s.rx_starved(),
+        }
+    }
+}
+
+macro_rules! both {
+    ($self:expr, $io:ident => $e:expr) => {
+        match $self {
+            UdpIo::Uring($io) => $e,
+            UdpIo::Socket($io) => $e,
+        }
+    };
+}
+
+impl PacketIo for UdpIo {
+    type Buf = UdpBuf;
+
+    fn name(&self) -> &'static str {
+        both!(self, io => io.name())
+    }
+
+    fn open(&mut self, local: SocketAddr) -> Result<PortId, IoError> {
+        both!(self, io => io.open(local))
+    }
+
+    fn local_addr(&self, port: PortId) -> Result<SocketAddr, IoError> {
+        both!(self, io => io.local_addr(port))
+    }
+
+    fn close(&mut self, port: PortId) -> Result<(), IoError> {
+        both!(self, io => io.close(port))
+    }
+
+    fn recv_burst(
+        &mut self,
+        out: &mut Vec<RxPacket<UdpBuf>>,
+        max: usize,
+    ) -> Result<usize, IoError> {
+        both!(self, io => io.recv_burst(out, max))
+    }
+
+    fn alloc(&mut self) -> Option<UdpBuf> {
+        both!(self, io => io.alloc())
+    }
+
+    fn send_burst(&mut self, pkts: &mut Vec<TxPacket<UdpBuf>>) -> Result<usize, IoError> {
+        both!(self, io => io.send_burst(pkts))
+    }
+
+    fn flush(&mut self) -> Result<(), IoError> {
+        both!(self, io => io.flush())
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<(), IoError> {
+        both!(self, io => io.wait(timeout))
+    }
+
+    fn stats(&self) -> IoStats {
+        both!(self, io => io.stats())
+    }
+}
