@@ -1,0 +1,216 @@
+//! An offer and an answer as Kamailio's rtpengine module sends them: the
+//! SDP comes back with the engine's address and ports, ICE removed, the
+//! origin replaced, unknown attributes kept.
+
+mod common;
+use common::*;
+use std::time::Instant;
+
+#[test]
+fn offer_then_answer() {
+    let mut srv = server();
+    let now = Instant::now();
+    let out = srv
+        .handle_request(
+            now,
+            &kamailio_offer("5323_1", "a84b4c76e66710@pc33", CALLER_SDP),
+        )
+        .unwrap();
+    let (cookie, r) = reply(&out);
+    assert_eq!(cookie, "5323_1");
+    assert_eq!(text(r.get("result")), "ok");
+    let sdp = text(r.get("sdp"));
+    assert_eq!(
+        sdp,
+        "v=0\r\n\
+o=- 3912351210 3912351210 IN IP4 203.0.113.1\r\n\
+s=Polycom\r\n\
+c=IN IP4 203.0.113.1\r\n\
+t=0 0\r\n\
+m=audio 30000 RTP/AVP 9 0 8 18 101\r\n\
+a=rtpmap:9 G722/8000\r\n\
+a=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:18 G729/8000\r\n\
+a=fmtp:18 annexb=no\r\n\
+a=rtpmap:101 telephone-event/8000\r\n\
+a=fmtp:101 0-15\r\n\
+a=sendrecv\r\n\
+a=x-polycom-keep:1\r\n\
+a=rtcp:30001\r\n"
+    );
+    let out = srv
+        .handle_request(
+            now,
+            &kamailio_answer("5323_2", "a84b4c76e66710@pc33", CALLEE_SDP),
+        )
+        .unwrap();
+    let (_, r) = reply(&out);
+    assert_eq!(text(r.get("result")), "ok", "{r:?}");
+    let sdp = text(r.get("sdp"));
+    assert_eq!(
+        sdp,
+        "v=0\r\n\
+o=callee 2890844527 2890844527 IN IP4 203.0.113.1\r\n\
+s=-\r\n\
+t=0 0\r\n\
+m=audio 30002 RTP/AVP 8 101\r\n\
+c=IN IP4 203.0.113.1\r\n\
+a=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\n\
+a=rtcp-mux\r\n"
+    );
+    assert_eq!((srv.control().offers, srv.control().answers), (1, 1));
+    assert_eq!(
+        srv.counters()
+            .requests_for(tandem_ng::request::Command::Offer),
+        1
+    );
+}
+
+#[test]
+fn answer_for_unknown_call_is_an_error_reply() {
+    let mut srv = server();
+    let out = srv
+        .handle_request(Instant::now(), &kamailio_answer("c1", "nope", CALLEE_SDP))
+        .unwrap();
+    let (_, r) = reply(&out);
+    assert_eq!(text(r.get("result")), "error");
+    assert_eq!(text(r.get("error-reason")), "Unknown call-id");
+    assert_eq!(srv.counters().errors, 1);
+    assert_eq!(srv.counters().parse_failures, 0);
+}
+
+#[test]
+fn codec_strip_transcode_offer_and_protocol_change() {
+    let mut srv = server();
+    let m = msg(
+        "k1",
+        &d(&[
+            ("sdp", s(CALLER_SDP)),
+            (
+                "codec",
+                d(&[
+                    ("strip", l(&["G729", "PCMU"])),
+                    ("transcode", l(&["opus", "PCMA"])),
+                    ("offer", l(&["PCMA"])),
+                ]),
+            ),
+            ("transport-protocol", s("RTP/SAVP")),
+            ("call-id", s("c2")),
+            ("from-tag", s("t1")),
+            ("command", s("offer")),
+        ]),
+    );
+    let (_, r) = reply(&srv.handle_request(Instant::now(), &m).unwrap());
+    let sdp = text(r.get("sdp"));
+    assert!(
+        sdp.contains("m=audio 30000 RTP/SAVP 8 9 101 96\r\n"),
+        "{sdp}"
+    );
+    assert!(sdp.contains("a=rtpmap:96 opus/48000/2\r\n"));
+    assert!(!sdp.contains("G729") && !sdp.contains("annexb") && !sdp.contains("PCMU"));
+    // The engine saw the outgoing codecs.
+    assert_eq!(
+        srv.control().last_outgoing_codecs,
+        ["PCMA", "G722", "telephone-event", "opus"]
+    );
+}
+
+#[test]
+fn strip_all_except_and_telephone_event() {
+    let mut srv = server();
+    let m = msg(
+        "k2",
+        &d(&[
+            ("sdp", s(CALLER_SDP)),
+            ("call-id", s("c3")),
+            ("from-tag", s("t1")),
+            ("command", s("offer")),
+            (
+                "flags",
+                l(&[
+                    "codec-strip-all",
+                    "codec-except-PCMA",
+                    "transcode-telephone-event",
+                ]),
+            ),
+        ]),
+    );
+    let (_, r) = reply(&srv.handle_request(Instant::now(), &m).unwrap());
+    let sdp = text(r.get("sdp"));
+    assert!(sdp.contains("m=audio 30000 RTP/AVP 8 101\r\n"), "{sdp}");
+    // ICE was in the offer and no `ICE` key: the engine gave no
+    // credentials, so ICE is removed.
+    assert!(!sdp.contains("candidate") && !sdp.contains("ice-"));
+}
+
+#[test]
+fn ice_force_puts_the_engine_as_only_candidate() {
+    let mut srv = server();
+    srv.control_mut().with_ice = true;
+    let m = msg(
+        "k3",
+        &d(&[
+            ("sdp", s(CALLER_SDP)),
+            ("call-id", s("c4")),
+            ("from-tag", s("t1")),
+            ("command", s("offer")),
+            ("ICE", s("force")),
+            ("flags", l(&["full-rtcp-attribute"])),
+        ]),
+    );
+    let (_, r) = reply(&srv.handle_request(Instant::now(), &m).unwrap());
+    let sdp = text(r.get("sdp"));
+    assert!(sdp.contains("a=rtcp:30001 IN IP4 203.0.113.1\r\na=ice-ufrag:tnd1\r\na=ice-pwd:0123456789abcdefghijkl\r\na=candidate:1 1 UDP 2130706431 203.0.113.1 30000 typ host\r\na=candidate:1 2 UDP 2130706430 203.0.113.1 30001 typ host\r\n"), "{sdp}");
+    assert!(!sdp.contains("198.51.100.10 49170"));
+}
+
+#[test]
+fn rejected_video_keeps_port_zero_and_ipv6_media() {
+    let mut srv = server();
+    let offer = "v=0\r\no=- 1 1 IN IP6 2001:db8::5\r\ns=-\r\nc=IN IP6 2001:db8::5\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0\r\nm=video 5006 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
+    let m = msg(
+        "k4",
+        &d(&[
+            ("sdp", s(offer)),
+            ("call-id", s("c5")),
+            ("from-tag", s("t")),
+            ("command", s("offer")),
+            ("replace", l(&["origin"])),
+            ("flags", l(&["SDP-version"])),
+        ]),
+    );
+    let (_, r) = reply(&srv.handle_request(Instant::now(), &m).unwrap());
+    let sdp = text(r.get("sdp"));
+    assert!(sdp.contains("c=IN IP4 203.0.113.1\r\n"), "{sdp}");
+    assert!(sdp.contains("m=video 0 RTP/AVP 96\r\n"));
+    assert!(sdp.contains("o=- 1 1 IN IP4 203.0.113.1\r\n"));
+}
+
+#[test]
+fn rtpp_flags_string_is_understood() {
+    let mut srv = server();
+    let m = msg(
+        "k5",
+        &d(&[
+            ("sdp", s(CALLER_SDP)),
+            ("call-id", s("c6")),
+            ("from-tag", s("t1")),
+            ("command", s("offer")),
+            (
+                "rtpp-flags",
+                s(
+                    "replace-origin ICE=remove transport-protocol=RTP/AVPF codec=[strip=[G722 G729] offer=[PCMA]] label=caller SDP-version",
+                ),
+            ),
+        ]),
+    );
+    let (_, r) = reply(&srv.handle_request(Instant::now(), &m).unwrap());
+    let sdp = text(r.get("sdp"));
+    assert!(sdp.contains("m=audio 30000 RTP/AVPF 8 0 101\r\n"), "{sdp}");
+    assert!(
+        sdp.contains("o=- 3912351210 3912351210 IN IP4 203.0.113.1\r\n"),
+        "{sdp}"
+    );
+}
