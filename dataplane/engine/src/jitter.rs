@@ -37,8 +37,9 @@
 //!   played and the timeline waits. *Shrinking* happens at frame
 //!   boundaries, at most once per 100 ms: when the offset exceeds the
 //!   target by more than 1.5 frames, a frame below −40 dBov is dropped;
-//!   beyond 4 frames over target any frame is dropped. The two frames
-//!   around a drop are cross-faded over 2.5 ms.
+//!   beyond 4 frames over target, or after 2 s over target without a quiet
+//!   frame (continuous music or tone), any frame is dropped. The two
+//!   frames around a drop are cross-faded over 2.5 ms.
 //! * **Sequence and timestamp hygiene.** Timestamps are unwrapped to 64
 //!   bits; duplicates are found from a 64-packet window of sequence
 //!   numbers and from the slots; a packet whose audio was already played
@@ -233,6 +234,7 @@ pub struct JitterBuffer {
     min_transit: Option<i64>,
     peak_excess: i64,
     pops_since_shrink: u32,
+    pops_over_target: u32,
     plc: Box<Plc>,
     counters: JitterCounters,
 }
@@ -255,6 +257,10 @@ const QUIET_DBOV: f32 = -40.0;
 
 /// Pops between two delay reductions (100 ms).
 const SHRINK_SPACING: u32 = 5;
+
+/// Pops spent over target (without a quiet frame to drop) after which a
+/// loud frame is dropped anyway (2 s).
+const FORCE_SHRINK_AFTER: u32 = 100;
 
 impl JitterBuffer {
     /// A buffer for a leg receiving `codec`. Allocates its storage (once).
@@ -290,6 +296,7 @@ impl JitterBuffer {
             min_transit: None,
             peak_excess: config.initial_delay.as_micros() as i64,
             pops_since_shrink: 0,
+            pops_over_target: 0,
             plc: Box::new(Plc::new(rate)),
             counters: JitterCounters {
                 target_delay_ms: config.initial_delay.as_millis() as u32,
@@ -543,11 +550,17 @@ impl JitterBuffer {
         let mut out = AudioFrame::silence(self.rate);
         let mut kind = self.assemble(out.samples_mut());
 
+        if error > self.frame_us * 3 / 2 {
+            self.pops_over_target = self.pops_over_target.saturating_add(1);
+        } else {
+            self.pops_over_target = 0;
+        }
         let shrink_due = self.pops_since_shrink >= SHRINK_SPACING
             && error > self.frame_us * 3 / 2
             && kind == FrameKind::Real
             && self.next_frame_available();
-        if shrink_due && (error > 4 * self.frame_us || out.level_dbov() < QUIET_DBOV) {
+        let forced = error > 4 * self.frame_us || self.pops_over_target >= FORCE_SHRINK_AFTER;
+        if shrink_due && (forced || out.level_dbov() < QUIET_DBOV) {
             let dropped = out.clone();
             kind = self.assemble(out.samples_mut());
             crossfade_into(
@@ -557,6 +570,7 @@ impl JitterBuffer {
             );
             self.counters.shrunk += 1;
             self.pops_since_shrink = 0;
+            self.pops_over_target = 0;
         }
 
         match kind {
