@@ -120,6 +120,7 @@
 //!     let _ = e; // to the control plane
 //! }
 //! ```
+#![warn(missing_docs)]
 
 use std::collections::VecDeque;
 

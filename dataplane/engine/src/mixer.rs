@@ -42,7 +42,11 @@
 //!   compressor because it has no state to pump or breathe, costs nothing
 //!   below the knee (one vectorised max-abs check per frame decides whether
 //!   the curve runs at all), and behaves identically for every member.
-//!   It is integer arithmetic, hence bit-exact and deterministic.
+//!   It is integer arithmetic, hence bit-exact and deterministic. For a
+//!   member below the mix rate the limited mix then goes through the
+//!   output resampler, whose filter can overshoot a mix held near full
+//!   scale by a few per cent; the resampler saturates there (it never
+//!   wraps).
 //! * **Loudest speaker.** Each member's frame energy (after gain) is
 //!   smoothed (`e ← e + α·(frame − e)`, [`SpeakerConfig::smoothing`]). The
 //!   loudest non-muted member above a floor becomes the speaker when the
@@ -87,6 +91,7 @@
 //! }
 //! # Ok::<(), tandem_dataplane::mixer::MixerError>(())
 //! ```
+#![warn(missing_docs)]
 
 use std::collections::{HashMap, VecDeque};
 

@@ -48,6 +48,7 @@
 //! }
 //! # Ok::<(), tandem_dataplane::prompt::PromptError>(())
 //! ```
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -64,6 +64,7 @@
 //! let summary = rec.close().join()?; // join on the control plane, not the worker
 //! # Ok::<(), tandem_dataplane::recorder::RecorderError>(())
 //! ```
+#![warn(missing_docs)]
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};

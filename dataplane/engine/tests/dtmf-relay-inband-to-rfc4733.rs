@@ -294,3 +294,76 @@ fn update_interval_is_configurable() {
     // 1 s at 100 ms: start + ~9 updates + 3 ends.
     assert!((12..=14).contains(&count), "{count}");
 }
+
+#[test]
+fn fast_quiet_dialling_over_noise_is_fully_suppressed_at_every_rate() {
+    // Q.24's fastest dialling (40 ms on, 40 ms off) at −25 dBm0 per tone,
+    // over −40 dBm0 noise; the digits start at an odd offset.
+    let digits = "147*2580369#ABCD";
+    let mut sig8 = vec![0i16; 1037];
+    sig8.extend(dtmf_sequence(digits, 40, 40, -25.0).unwrap());
+    sig8.extend(vec![0i16; 800]);
+    let floor = noise(sig8.len(), 350.0, 11);
+    let sig8: Vec<i16> = sig8
+        .iter()
+        .zip(&floor)
+        .map(|(&s, &f)| s.saturating_add(f))
+        .collect();
+    assert_eq!(detect(&sig8).len(), digits.len());
+    for rate in [Rate::Hz8000, Rate::Hz16000] {
+        let sig = if rate == Rate::Hz8000 {
+            sig8.clone()
+        } else {
+            resample_all(Rate::Hz8000, rate, &sig8)
+        };
+        let r = run(rate, &sig);
+        let sent: String = by_event(&r.packets)
+            .iter()
+            .map(|(_, ps)| event_to_digit(parse(&ps[0]).event).unwrap())
+            .collect();
+        assert_eq!(sent, digits, "{rate:?}");
+        assert_eq!(r.relay.counters().late_starts, 0);
+        let out8 = if rate == Rate::Hz8000 {
+            r.out
+        } else {
+            resample_all(rate, Rate::Hz8000, &r.out)
+        };
+        assert_eq!(detect(&out8), vec![], "{rate:?}");
+        // Residual energy in the tone spans (edges aside): the noise floor
+        // is gone too, so it is far below the tones.
+        let (mut e_in, mut e_out) = (0.0f64, 0.0f64);
+        for i in 0..digits.len() {
+            let a = 1037 + i * 640 + 40;
+            for (&x, &y) in sig8[a..a + 240].iter().zip(&out8[a..a + 240]) {
+                e_in += f64::from(x).powi(2);
+                e_out += f64::from(y).powi(2);
+            }
+        }
+        let db = 10.0 * (e_out.max(1.0) / e_in).log10();
+        assert!(db < -40.0, "{rate:?}: residual {db:.1} dB");
+    }
+}
+
+#[test]
+fn hostile_audio_never_panics() {
+    for rate in [Rate::Hz8000, Rate::Hz48000] {
+        let n = frame_len(rate);
+        let mut relay = InbandToRfc4733::new(SenderConfig::new(rate));
+        let mut out = AudioFrame::silence(rate);
+        let junk = noise(n * 50, 32767.0, 3);
+        for k in 0..200 {
+            let mut f = AudioFrame::silence(rate);
+            match k % 4 {
+                0 => f.samples_mut().fill(i16::MIN),
+                1 => f
+                    .samples_mut()
+                    .copy_from_slice(&junk[(k % 50) * n..(k % 50 + 1) * n]),
+                2 => f = AudioFrame::silence(Rate::Hz16000), // wrong rate
+                _ => {}
+            }
+            relay.handle_inband(&f, u32::MAX - k as u32, &mut out);
+            while relay.poll_telephone_event().is_some() {}
+            while relay.poll_event().is_some() {}
+        }
+    }
+}
