@@ -6,6 +6,10 @@
 //! the echoes. One iteration is one burst round trip, so each packet
 //! crosses the backend four times (two sends, two receives).
 //!
+//! Two shapes: all 32 packets to one server port, and one packet to each
+//! of 32 server ports (a relay carrying many calls, where each port sees
+//! one packet per burst: the socket backend then needs a call per port).
+//!
 //! `cargo bench -p tandem-udp --bench loopback` prints criterion's figures
 //! and then a side-by-side table with system calls per packet.
 
@@ -22,14 +26,14 @@ struct Pair {
     client: UdpIo,
     server: UdpIo,
     cport: PortId,
-    sport: PortId,
+    targets: Vec<std::net::SocketAddr>,
     rx: Vec<RxPacket<UdpBuf>>,
     tx: Vec<TxPacket<UdpBuf>>,
     lost: u64,
 }
 
 impl Pair {
-    fn new(backend: Backend, recv_mode: RecvMode) -> Pair {
+    fn new(backend: Backend, recv_mode: RecvMode, ports: usize) -> Pair {
         let cfg = UdpConfig {
             backend,
             recv_mode,
@@ -38,12 +42,17 @@ impl Pair {
         let mut client = UdpIo::new(&cfg).unwrap();
         let mut server = UdpIo::new(&cfg).unwrap();
         let cport = client.open("127.0.0.1:0".parse().unwrap()).unwrap();
-        let sport = server.open("127.0.0.1:0".parse().unwrap()).unwrap();
+        let targets = (0..ports)
+            .map(|_| {
+                let p = server.open("127.0.0.1:0".parse().unwrap()).unwrap();
+                server.local_addr(p).unwrap()
+            })
+            .collect();
         Pair {
             client,
             server,
             cport,
-            sport,
+            targets,
             rx: Vec::with_capacity(BURST),
             tx: Vec::with_capacity(BURST),
             lost: 0,
@@ -65,8 +74,8 @@ impl Pair {
 
     /// One burst there and back; returns packets echoed.
     fn round_trip(&mut self) -> usize {
-        let to = self.server.local_addr(self.sport).unwrap();
         for i in 0..BURST {
+            let to = self.targets[i % self.targets.len()];
             let mut b = self.client.alloc().unwrap();
             b.set_len(172); // a G.711 20 ms RTP packet
             b.data_mut()[0] = i as u8;
@@ -83,7 +92,7 @@ impl Pair {
             let mut buf = p.buf;
             buf.data_mut()[1] ^= 0xff;
             self.tx.push(TxPacket {
-                port: self.sport,
+                port: p.port,
                 to: p.from,
                 buf,
             });
@@ -118,9 +127,13 @@ fn criterion_benches(c: &mut Criterion) {
     g.warm_up_time(Duration::from_millis(500));
     g.measurement_time(Duration::from_secs(3));
     g.sample_size(20);
-    for (name, backend, mode) in CASES {
-        let mut pair = Pair::new(backend, mode);
-        g.bench_function(name, |b| b.iter(|| pair.round_trip()));
+    for ports in [1, BURST] {
+        for (name, backend, mode) in CASES {
+            let mut pair = Pair::new(backend, mode, ports);
+            g.bench_function(format!("{name}, {ports} port(s)"), |b| {
+                b.iter(|| pair.round_trip())
+            });
+        }
     }
     g.finish();
 }
@@ -129,11 +142,14 @@ fn criterion_benches(c: &mut Criterion) {
 fn side_by_side() {
     println!();
     println!(
-        "{:<28} {:>14} {:>16} {:>8}",
-        "backend", "echoes/s", "syscalls/packet", "lost"
+        "{:<28} {:>6} {:>12} {:>16} {:>6}",
+        "backend", "ports", "echoes/s", "syscalls/packet", "lost"
     );
-    for (name, backend, mode) in CASES {
-        let mut pair = Pair::new(backend, mode);
+    for (ports, (name, backend, mode)) in [1, BURST]
+        .into_iter()
+        .flat_map(|p| CASES.into_iter().map(move |c| (p, c)))
+    {
+        let mut pair = Pair::new(backend, mode, ports);
         for _ in 0..200 {
             pair.round_trip();
         }
@@ -147,8 +163,9 @@ fn side_by_side() {
         // Each echoed packet was sent twice and received twice.
         let per_packet = (pair.syscalls() - calls0) as f64 / (echoed as f64 * 2.0);
         println!(
-            "{:<28} {:>14.0} {:>16.3} {:>8}",
+            "{:<28} {:>6} {:>12.0} {:>16.3} {:>6}",
             name,
+            ports,
             echoed as f64 / secs,
             per_packet,
             pair.lost - lost0

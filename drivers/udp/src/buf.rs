@@ -320,6 +320,11 @@ impl UdpBuf {
         unsafe { self.arena.buf_ptr(self.id).add(self.off as usize) }
     }
 
+    /// Payload length.
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+
     /// Room from the payload start to the end of the buffer.
     pub(crate) fn room(&self) -> u32 {
         self.arena.buf_size - self.off

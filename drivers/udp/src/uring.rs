@@ -80,6 +80,8 @@ struct Port {
     closing: bool,
     /// Last `SO_RXQ_OVFL` reading.
     drops_seen: u32,
+    /// Single-shot mode: waiting for a free buffer to arm a receive.
+    starved: bool,
     /// Single-shot mode: the receive's storage.
     single: Option<Box<RecvSlot>>,
 }
@@ -353,10 +355,14 @@ impl UringIo {
                     .user_data(UD_RECV | u64::from(id.0))
             } else {
                 let Some(mut buf) = self.arena.take_rx() else {
-                    self.starved += 1;
+                    if !port.starved {
+                        port.starved = true;
+                        self.starved += 1;
+                    }
                     i += 1;
                     continue;
                 };
+                port.starved = false;
                 let room = buf.room();
                 buf.set_window(0, room);
                 self.arena.lend_to_kernel(true);
@@ -501,7 +507,7 @@ impl UringIo {
         }
         if let Some((from, buf)) = delivered {
             self.stats.rx_packets += 1;
-            self.stats.rx_bytes += u64::from(buf.data_len());
+            self.stats.rx_bytes += u64::from(buf.len());
             self.rx_ready.push_back(RxPacket {
                 port: id,
                 from,
@@ -554,12 +560,6 @@ impl UringIo {
     }
 }
 
-impl UdpBuf {
-    fn data_len(&self) -> u32 {
-        tandem_packet_io::PacketBuf::data(self).len() as u32
-    }
-}
-
 impl PacketIo for UringIo {
     type Buf = UdpBuf;
 
@@ -575,6 +575,7 @@ impl PacketIo for UringIo {
             armed: false,
             closing: false,
             drops_seen: 0,
+            starved: false,
             single: None,
         })?;
         self.rearm.push(id);
@@ -672,7 +673,7 @@ impl PacketIo for UringIo {
             let namelen = slot.name.encode(&p.to);
             slot.iov = libc::iovec {
                 iov_base: p.buf.payload_ptr().cast(),
-                iov_len: p.buf.data_len() as usize,
+                iov_len: p.buf.len() as usize,
             };
             slot.msg = zeroed_msghdr();
             slot.msg.msg_name = slot.name.as_mut_ptr();
@@ -744,5 +745,86 @@ impl Drop for UringIo {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread_cpu_time() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a live timespec for the kernel to fill.
+        let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
+        assert_eq!(r, 0);
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    fn small() -> UdpConfig {
+        UdpConfig {
+            rx_buffers: 64,
+            tx_buffers: 8,
+            ..UdpConfig::default()
+        }
+    }
+
+    /// Both ways of sleeping (timed enter; timeout request, used before
+    /// 5.11) time out on schedule, wake on a datagram, and burn no CPU.
+    #[test]
+    fn idle_wait_sleeps_in_the_kernel_either_way() {
+        for ext_arg in [true, false] {
+            let mut io = UringIo::new(&small()).unwrap();
+            io.features.ext_arg = ext_arg;
+            let port = io.open("127.0.0.1:0".parse().unwrap()).unwrap();
+            let local = io.local_addr(port).unwrap();
+
+            let (wall, cpu) = (Instant::now(), thread_cpu_time());
+            for _ in 0..5 {
+                io.wait(Duration::from_millis(40)).unwrap();
+            }
+            let (wall, cpu) = (wall.elapsed(), thread_cpu_time() - cpu);
+            assert!(wall >= Duration::from_millis(190), "{ext_arg}: {wall:?}");
+            assert!(
+                cpu < Duration::from_millis(20),
+                "{ext_arg}: {cpu:?} CPU idle"
+            );
+
+            let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            peer.send_to(b"x", local).unwrap();
+            let t = Instant::now();
+            let mut rx = Vec::new();
+            while rx.is_empty() && t.elapsed() < Duration::from_secs(2) {
+                io.wait(Duration::from_secs(2)).unwrap();
+                io.recv_burst(&mut rx, 4).unwrap();
+            }
+            assert_eq!(rx.len(), 1, "{ext_arg}");
+            assert!(t.elapsed() < Duration::from_millis(500), "{ext_arg}");
+        }
+    }
+
+    /// A handle may outlive its backend: the arena stays mapped until the
+    /// last handle goes, and the backend's drop waited for the kernel.
+    #[test]
+    fn buffers_outlive_their_backend() {
+        let mut io = UringIo::new(&small()).unwrap();
+        let port = io.open("127.0.0.1:0".parse().unwrap()).unwrap();
+        let local = io.local_addr(port).unwrap();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.send_to(b"survivor", local).unwrap();
+        let mut rx = Vec::new();
+        let t = Instant::now();
+        while rx.is_empty() && t.elapsed() < Duration::from_secs(2) {
+            io.wait(Duration::from_millis(50)).unwrap();
+            io.recv_burst(&mut rx, 4).unwrap();
+        }
+        let spare = io.alloc().unwrap();
+        assert_eq!(io.inflight_recv, 1);
+        drop(io);
+        use tandem_packet_io::PacketBuf;
+        assert_eq!(rx[0].buf.data(), b"survivor");
+        drop((rx, spare));
     }
 }
