@@ -36,7 +36,7 @@
 //!   missing and the buffer is ahead of its target, a concealment frame is
 //!   played and the timeline waits. *Shrinking* happens at frame
 //!   boundaries, at most once per 100 ms: when the offset exceeds the
-//!   target by more than 1.5 frames, a frame below −40 dBov is dropped;
+//!   target by more than a frame, a frame below −40 dBov is dropped;
 //!   beyond 4 frames over target, or after 2 s over target without a quiet
 //!   frame (continuous music or tone), any frame is dropped. The two
 //!   frames around a drop are cross-faded over 2.5 ms.
@@ -550,13 +550,15 @@ impl JitterBuffer {
         let mut out = AudioFrame::silence(self.rate);
         let mut kind = self.assemble(out.samples_mut());
 
-        if error > self.frame_us * 3 / 2 {
+        if error > self.frame_us {
             self.pops_over_target = self.pops_over_target.saturating_add(1);
         } else {
             self.pops_over_target = 0;
         }
+        // Over by more than a frame, so that after the drop the offset is
+        // still at or above the target: no oscillation with growing.
         let shrink_due = self.pops_since_shrink >= SHRINK_SPACING
-            && error > self.frame_us * 3 / 2
+            && error > self.frame_us
             && kind == FrameKind::Real
             && self.next_frame_available();
         let forced = error > 4 * self.frame_us || self.pops_over_target >= FORCE_SHRINK_AFTER;
