@@ -3,7 +3,8 @@
 //! receive (the path kernels before 6.0 take), and epoll + recvmmsg.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tandem_packet_io::{IoError, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
@@ -107,18 +108,28 @@ fn recv_until_idle_dropping(io: &mut UdpIo, rx: &mut Vec<RxPacket<UdpBuf>>, seq:
 }
 
 /// Collects `n` datagrams at `sock` on another thread, so the replies of
-/// a large burst do not overflow its socket buffer.
-fn collect(sock: &UdpSocket, n: usize) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
+/// a large burst do not overflow its socket buffer. `progress` counts what
+/// has arrived so far, for senders that must not run too far ahead.
+fn collect_counting(
+    sock: &UdpSocket,
+    n: usize,
+    progress: Arc<AtomicUsize>,
+) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
     let sock = sock.try_clone().unwrap();
     std::thread::spawn(move || {
         let mut b = [0u8; 2048];
         (0..n)
             .map(|_| {
                 let (len, _) = sock.recv_from(&mut b).expect("reply");
+                progress.fetch_add(1, Ordering::Release);
                 b[..len].to_vec()
             })
             .collect()
     })
+}
+
+fn collect(sock: &UdpSocket, n: usize) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
+    collect_counting(sock, n, Arc::default())
 }
 
 fn round_trip(kind: Kind, v6: bool) {
@@ -410,7 +421,8 @@ fn echo_syscalls_per_packet(kind: Kind) -> f64 {
     // Let the receive be armed before measuring.
     io.wait(Duration::from_millis(1)).unwrap();
     let before = io.stats().syscalls;
-    let replies = collect(&phone, 1000);
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let replies = collect_counting(&phone, 1000, arrived.clone());
     for i in 0u32..1000 {
         phone.send_to(&i.to_be_bytes(), local).unwrap();
     }
@@ -429,6 +441,12 @@ fn echo_syscalls_per_packet(kind: Kind) -> f64 {
                 to: p.from,
                 buf: p.buf,
             });
+        }
+        // The std peer's socket buffer holds ~150 small datagrams: keep at
+        // most 32 + one burst in flight towards it, however slowly its
+        // thread is scheduled.
+        while echoed - arrived.load(Ordering::Acquire) > 32 {
+            std::thread::sleep(Duration::from_micros(100));
         }
         echoed += io.send_burst(&mut tx).unwrap();
     }
