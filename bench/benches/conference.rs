@@ -11,6 +11,10 @@
 //! every member, so `members × 20 ms / (time per tick)` is the number of
 //! members one core keeps up with in real time.
 //!
+//! A second row does the same with one 16 kHz (linear) member per room, so
+//! every room mixes at 16 kHz and each G.711 member is resampled in and
+//! out: the cost of a wideband participant.
+//!
 //! There is no peer system for this one; the table prints Tandem's figure
 //! against the target (5,000 members per core).
 //!
@@ -25,7 +29,7 @@ use tandem_bench::{human, throughput};
 use tandem_dataplane::frame::AudioFrame;
 use tandem_dataplane::mixer::{Conference, ConferenceConfig, MemberId};
 use tandem_dsp::g711;
-use tandem_dsp::resample::Rate;
+use tandem_dsp::resample::{Rate, resample_all};
 
 const CONFERENCES: usize = 1000;
 const FRAME: usize = 160;
@@ -75,10 +79,19 @@ fn member_frames(seed: u64) -> Vec<[u8; FRAME]> {
 
 struct Room {
     conf: Conference,
-    members: Vec<(MemberId, Vec<[u8; FRAME]>)>,
+    /// Each member: id, and its frames as A-law (8 kHz) or linear (16 kHz).
+    members: Vec<(MemberId, Input)>,
 }
 
-fn main() {
+enum Input {
+    Alaw(Vec<[u8; FRAME]>),
+    Wide(Vec<AudioFrame>),
+}
+
+/// `CONFERENCES` rooms of 3..=10 members; with `wideband`, the first member
+/// of each room is at 16 kHz, so the room mixes at 16 kHz and every G.711
+/// member is resampled in and out.
+fn rooms(wideband: bool) -> (Vec<Room>, usize) {
     let mut rooms: Vec<Room> = Vec::with_capacity(CONFERENCES);
     let mut total_members = 0usize;
     for r in 0..CONFERENCES {
@@ -90,31 +103,69 @@ fn main() {
         let mut members = Vec::with_capacity(size);
         for m in 0..size {
             let id = MemberId((r * 16 + m) as u32);
-            conf.add_member(id, Rate::Hz8000).expect("room has space");
-            members.push((id, member_frames((r * 16 + m) as u64)));
+            let alaw = member_frames((r * 16 + m) as u64);
+            let input = if wideband && m == 0 {
+                conf.add_member(id, Rate::Hz16000).expect("room has space");
+                Input::Wide(
+                    alaw.iter()
+                        .map(|code| {
+                            let mut pcm = [0i16; FRAME];
+                            g711::decode_alaw(code, &mut pcm);
+                            let wide = resample_all(Rate::Hz8000, Rate::Hz16000, &pcm);
+                            let mut f = AudioFrame::silence(Rate::Hz16000);
+                            f.samples_mut()[..wide.len()].copy_from_slice(&wide);
+                            f
+                        })
+                        .collect(),
+                )
+            } else {
+                conf.add_member(id, Rate::Hz8000).expect("room has space");
+                Input::Alaw(alaw)
+            };
+            members.push((id, input));
         }
         total_members += size;
         rooms.push(Room { conf, members });
     }
+    (rooms, total_members)
+}
 
-    let mut tick = 0usize;
+/// One 20 ms tick of every room: decode, put, mix, encode.
+fn tick(rooms: &mut [Room], t: usize, sent: &mut u64) {
+    let f = t % FRAMES;
+    let mut frame = AudioFrame::silence(Rate::Hz8000);
+    let mut encoded = [0u8; FRAME];
+    for room in rooms.iter_mut() {
+        for (id, input) in &room.members {
+            match input {
+                Input::Alaw(frames) => {
+                    g711::decode_alaw(black_box(&frames[f]), frame.samples_mut());
+                    room.conf.put(*id, &frame).expect("member of this room");
+                }
+                Input::Wide(frames) => {
+                    room.conf.put(*id, &frames[f]).expect("member of this room");
+                }
+            }
+        }
+        room.conf.mix(|_, out| {
+            if out.rate() == Rate::Hz8000 {
+                g711::encode_alaw(out.samples(), &mut encoded);
+                *sent += u64::from(black_box(encoded[0]));
+            } else {
+                *sent += black_box(out.samples()[0]) as u64;
+            }
+        });
+        while room.conf.poll_event().is_some() {}
+    }
+}
+
+fn main() {
+    let (mut narrow, total_members) = rooms(false);
+    let mut t = 0usize;
     let mut sent = 0u64;
     let mut one_tick = || {
-        let f = tick % FRAMES;
-        let mut frame = AudioFrame::silence(Rate::Hz8000);
-        let mut encoded = [0u8; FRAME];
-        for room in &mut rooms {
-            for (id, frames) in &room.members {
-                g711::decode_alaw(black_box(&frames[f]), frame.samples_mut());
-                room.conf.put(*id, &frame).expect("member of this room");
-            }
-            room.conf.mix(|_, out| {
-                g711::encode_alaw(out.samples(), &mut encoded);
-                sent += u64::from(black_box(encoded[0]));
-            });
-            while room.conf.poll_event().is_some() {}
-        }
-        tick += 1;
+        tick(&mut narrow, t, &mut sent);
+        t += 1;
     };
 
     let mut c = Criterion::default()
@@ -135,25 +186,37 @@ fn main() {
     // in real time.
     let work = total_members as f64 * FRAME as f64 / 8000.0;
     let members_rt = throughput(work, &mut one_tick);
+    let (mut wide, wide_members) = rooms(true);
+    let mut tw = 0usize;
+    let wide_rt = throughput(wide_members as f64 * 0.02, || {
+        tick(&mut wide, tw, &mut sent);
+        tw += 1;
+    });
     println!();
     println!(
         "== Conference mixing: Tandem vs target (one core, G.711 A-law, 3-10 members per room) =="
     );
     println!(
-        "{:<36} {:>16} {:>16} {:>14} {:>8}",
+        "{:<44} {:>12} {:>12} {:>14} {:>8}",
         "what", "tandem", "target", "unit", "ratio"
     );
-    println!(
-        "{:<36} {:>16} {:>16} {:>14} {:>7.2}x",
-        format!("mix {total_members} members, 20 ms ticks"),
-        human(members_rt),
-        human(TARGET),
-        "members/core",
-        members_rt / TARGET
-    );
+    for (name, v) in [
+        (format!("{total_members} members, all 8 kHz"), members_rt),
+        ("  same, one 16 kHz member per room".to_string(), wide_rt),
+    ] {
+        println!(
+            "{:<44} {:>12} {:>12} {:>14} {:>7.2}x",
+            name,
+            human(v),
+            human(TARGET),
+            "members/core",
+            v / TARGET
+        );
+    }
     println!();
     println!(
-        "members per core in real time: {members_rt:.0} (target {TARGET:.0}); {:.0} ns per member-frame",
+        "members per core in real time: {members_rt:.0} (target {TARGET:.0}), {:.0} ns per member-frame; \
+         with a 16 kHz member in every room (all others resampled 8<->16 kHz): {wide_rt:.0}",
         0.02 / members_rt * 1e9
     );
     black_box(sent);

@@ -86,6 +86,9 @@
 //!
 //! # Counters
 //!
+//! [`Counters`], per relay; the worker sums them per leg direction into
+//! `tandem_dtmf_relay_<counter>_total{direction="inband_to_rfc4733"|"rfc4733_to_inband"}`.
+//!
 //! | counter | meaning |
 //! |---|---|
 //! | `digits` | digits started (detected in-band, or received) |

@@ -42,12 +42,12 @@
 //!
 //! # Counters
 //!
-//! | counter | where | meaning |
-//! |---|---|---|
-//! | `overflow_frames` | [`Recorder::overflow_frames`] | frame pairs refused because the queue was full (written later as silence) |
-//! | `rate_mismatches` | [`Recorder::counters`] | frames at another rate than the recording's, written as silence |
-//! | `pushed_frames` | [`Recorder::counters`] | frame pairs pushed, accepted or not |
-//! | `frames_written` | [`Recorder::frames_written`] | frame pairs (including gap frames) the writer has written |
+//! | counter | where | suggested metric | meaning |
+//! |---|---|---|---|
+//! | `overflow_frames` | [`Recorder::overflow_frames`] | `tandem_recorder_overflow_frames_total` | frame pairs refused because the queue was full (written later as silence) |
+//! | `rate_mismatches` | [`Recorder::counters`] | `tandem_recorder_rate_mismatch_frames_total` | frames at another rate than the recording's, written as silence |
+//! | `pushed_frames` | [`Recorder::counters`] | `tandem_recorder_pushed_frames_total` | frame pairs pushed, accepted or not |
+//! | `frames_written` | [`Recorder::frames_written`] | `tandem_recorder_written_frames_total` | frame pairs (including gap frames) the writer has written |
 //!
 //! # Driving it
 //!
