@@ -64,6 +64,7 @@
 //! assert_eq!(sent, 2);
 //! # Ok::<(), tandem_dataplane::codec::CodecError>(())
 //! ```
+#![warn(missing_docs)]
 
 use core::fmt;
 

@@ -88,6 +88,7 @@
 //! | `shrunk` | frames dropped to lower the delay |
 //! | `current_delay_ms` | playout offset above the fastest packet's transit |
 //! | `target_delay_ms` | the adaptive target |
+#![warn(missing_docs)]
 
 use core::fmt;
 use std::time::{Duration, Instant};
@@ -174,22 +175,37 @@ pub enum PushOutcome {
 
 /// Counters of one jitter buffer (see the module docs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[allow(missing_docs)] // Each field is described in the module's table.
 pub struct JitterCounters {
+    /// Packets accepted into the buffer.
     pub pushed: u64,
+    /// Frames returned by `pop` (audio or concealed).
     pub popped: u64,
+    /// Packets dropped because their time had passed.
     pub late: u64,
+    /// Packets dropped as repeats.
     pub duplicate: u64,
+    /// Packets whose payload length was invalid.
     pub malformed: u64,
+    /// Stored packets the decoder rejected.
     pub decode_errors: u64,
+    /// Packets dropped because every slot was full.
     pub overflow: u64,
+    /// Timeline restarts (SSRC change, timestamp jump).
     pub resync: u64,
+    /// Frames concealed while later audio was already buffered.
     pub lost: u64,
+    /// Frames concealed with nothing buffered (includes silence
+    /// suppression).
     pub underrun: u64,
+    /// Frames returned as [`Playout::Concealed`].
     pub concealed: u64,
+    /// Concealment frames inserted to raise the delay.
     pub grown: u64,
+    /// Frames dropped to lower the delay.
     pub shrunk: u64,
+    /// Playout offset above the fastest packet's transit, at the last pop.
     pub current_delay_ms: u32,
+    /// The adaptive target delay.
     pub target_delay_ms: u32,
 }
 

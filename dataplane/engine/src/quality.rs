@@ -74,6 +74,7 @@
 //! | [`SourceStats::invalid`] | packets refused by A.1 (probation, jumps) |
 //! | [`RtcpSession::ssrc_changes`] | the peer's SSRC changed |
 //! | [`RemoteReport`] | the peer's last report on our stream, and RTT |
+#![warn(missing_docs)]
 
 use std::time::{Duration, Instant};
 
