@@ -406,6 +406,14 @@ impl InbandToRfc4733 {
         self.counters
     }
 
+    /// Whether a telephone event is under way on the output timeline (its
+    /// first packet sent, its end packets not yet). The forwarded audio is
+    /// silence meanwhile; the worker may send it or skip those audio
+    /// packets, as its RTP profile prefers.
+    pub fn event_in_progress(&self) -> bool {
+        self.tx.front().is_some_and(|t| t.seg_ts.is_some())
+    }
+
     /// Takes one 20 ms frame of the leg's decoded incoming audio and writes
     /// the frame to forward into `out`: the audio of `lookahead_frames`
     /// frames ago, with any DTMF replaced by silence. `out_ts` is the RTP

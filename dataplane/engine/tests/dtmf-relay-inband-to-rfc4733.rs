@@ -45,6 +45,7 @@ fn run(rate: Rate, input: &[i16]) -> Run {
     let mut events = Vec::new();
     let mut frame_out = AudioFrame::silence(rate);
     let frames = input.len().div_ceil(n) + 8;
+    let mut was_busy = false;
     for k in 0..frames {
         let mut f = AudioFrame::silence(rate);
         let at = k * n;
@@ -54,6 +55,12 @@ fn run(rate: Rate, input: &[i16]) -> Run {
         }
         let ts = TS0.wrapping_add((k * n) as u32);
         relay.handle_inband(&f, ts, &mut frame_out);
+        let busy = relay.event_in_progress();
+        if busy && was_busy {
+            // A frame wholly inside an event: silence.
+            assert!(frame_out.samples().iter().all(|&s| s == 0), "frame {k}");
+        }
+        was_busy = busy;
         out.extend_from_slice(frame_out.samples());
         while let Some(p) = relay.poll_telephone_event() {
             packets.push((k, p));
