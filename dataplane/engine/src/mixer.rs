@@ -66,11 +66,11 @@
 //! `cargo bench -p tandem-bench --bench conference`: 1,000 rooms of 3–10
 //! G.711 A-law members (6,500 members), each tick decoding, mixing and
 //! re-encoding every member. On the development machine (2 cores shared
-//! with other builds) one core mixes **26,000–40,000 members in real
-//! time** across runs (500–770 ns per member-frame), against a target of
+//! with other builds) one core mixes **20,000–40,000 members in real
+//! time** across runs (500–970 ns per member-frame), against a target of
 //! 5,000. With one 16 kHz member in every room, each G.711 member runs
 //! its own 8 ↔ 16 kHz resamplers (about 38,000 multiply-adds per member
-//! and tick) and the figure drops to about 3,300. Resampling each rate
+//! and tick) and the figure drops to 2,500–3,300. Resampling each rate
 //! group's *total* once per tick instead (exact, the filters being
 //! linear) would make that cost independent of the member count; it needs
 //! a resampler entry point for `i32` sums, which `tandem-dsp` does not
