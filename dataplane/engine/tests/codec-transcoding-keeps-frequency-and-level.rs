@@ -75,7 +75,7 @@ fn analyse(x: &[i16], rate: f64) -> (f64, f64) {
     // The Hann main lobe is ±2·rate/n (±4 Hz here): scan in 2 Hz steps.
     let coarse = (300..3000)
         .step_by(2)
-        .map(|f| f64::from(f))
+        .map(f64::from)
         .max_by(|a, b| mag(*a).total_cmp(&mag(*b)))
         .unwrap();
     let mut best = coarse;
