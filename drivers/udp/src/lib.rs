@@ -117,7 +117,7 @@ use std::time::Duration;
 pub use buf::{BufferUsage, UdpBuf};
 pub use socket::SocketIo;
 use tandem_packet_io::{IoError, IoStats, PacketIo, PortId, RxPacket, TxPacket};
-pub use uring::{UringFeatures, UringIo};
+pub use uring::{TaskRun, UringFeatures, UringIo};
 
 /// Which backend [`UdpIo::new`] builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
