@@ -32,7 +32,7 @@ pub struct SdpExchange<'s> {
 }
 
 /// Where the engine receives one media stream (one `m=` line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaEndpoint {
     /// Local address to advertise in `c=` (and `a=rtcp`, `a=candidate`).
     pub address: IpAddr,
@@ -42,6 +42,24 @@ pub struct MediaEndpoint {
     /// Local RTCP port for `a=rtcp` (RFC 3605); `None` when RTCP is muxed
     /// on the RTP port (RFC 5761) or the rtcp attribute is not wanted.
     pub rtcp_port: Option<u16>,
+    /// Attributes the engine adds to this media, as `(name, value)`, after
+    /// the rewritten ones: for example its own `crypto` line (RFC 4568)
+    /// when the outgoing protocol is `RTP/SAVP`, or `fingerprint` and
+    /// `setup` for DTLS-SRTP. Existing attributes of the same names are
+    /// replaced.
+    pub attributes: Vec<(String, Option<String>)>,
+}
+
+impl MediaEndpoint {
+    /// An endpoint with no extra attributes.
+    pub fn new(address: IpAddr, port: u16, rtcp_port: Option<u16>) -> Self {
+        Self {
+            address,
+            port,
+            rtcp_port,
+            attributes: Vec::new(),
+        }
+    }
 }
 
 /// ICE credentials for the engine's own candidates (`ICE=force`, or the
@@ -61,8 +79,11 @@ pub struct IceCredentials {
 pub struct MediaPlan {
     /// One entry per `m=` line.
     pub media: Vec<MediaEndpoint>,
-    /// Credentials when the engine takes part in ICE; `None` means ICE
-    /// attributes are removed from the SDP (the engine relays plain RTP).
+    /// Credentials for the engine's own ICE candidates. They are used
+    /// when ICE is wanted — `ICE` is `force`, `optional` or `force-relay`,
+    /// or absent/`default` and the received SDP had ICE — and ignored
+    /// otherwise; with `None`, ICE attributes are removed from the SDP (the
+    /// engine relays plain RTP).
     pub ice: Option<IceCredentials>,
     /// A non-fatal warning, sent as `warning`.
     pub warning: Option<String>,

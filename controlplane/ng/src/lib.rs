@@ -31,7 +31,7 @@
 //! impl MediaControl for Engine {
 //!     fn offer(&mut self, _: Instant, _: &OfferRequest<'_>, sdp: SdpExchange<'_>) -> Result<MediaPlan, NgError> {
 //!         let media = sdp.outgoing.media().iter().enumerate()
-//!             .map(|(i, _)| MediaEndpoint { address: "203.0.113.1".parse().unwrap(), port: 30000 + 2 * i as u16, rtcp_port: None })
+//!             .map(|(i, _)| MediaEndpoint::new("203.0.113.1".parse().unwrap(), 30000 + 2 * i as u16, None))
 //!             .collect();
 //!         Ok(MediaPlan { media, ice: None, warning: None })
 //!     }

@@ -123,10 +123,13 @@ pub fn apply_plan(
     if session_c && (media_rely_on_session || req.replace.session_connection) {
         sdp.set_session_connection(primary);
     }
-    let ice = plan
-        .ice
-        .as_ref()
-        .filter(|_| req.ice != Some(IceMode::Remove) && !req.flags.reject_ice);
+    let ice_wanted = !req.flags.reject_ice
+        && match req.ice {
+            Some(IceMode::Remove) => false,
+            Some(IceMode::Force | IceMode::Optional | IceMode::ForceRelay) => true,
+            Some(IceMode::Default) | None => sdp.has_ice(),
+        };
+    let ice = plan.ice.as_ref().filter(|_| ice_wanted);
     sdp.remove_ice();
     for (i, end) in plan.media.iter().enumerate() {
         let m = sdp.media_mut(i)?;
@@ -160,6 +163,12 @@ pub fn apply_plan(
                 );
                 m.push_attribute("candidate", Some(&value))?;
             }
+        }
+        for (name, _) in &end.attributes {
+            m.remove_attributes(name);
+        }
+        for (name, value) in &end.attributes {
+            m.push_attribute(name, value.as_deref())?;
         }
     }
     if req.replace.origin || req.replace.origin_full {

@@ -110,6 +110,8 @@ fn codec_strip_transcode_offer_and_protocol_change() {
     );
     assert!(sdp.contains("a=rtpmap:96 opus/48000/2\r\n"));
     assert!(!sdp.contains("G729") && !sdp.contains("annexb") && !sdp.contains("PCMU"));
+    // The engine's own SDES key is added for the SRTP leg.
+    assert!(sdp.ends_with("a=rtcp:30001\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19semD0dmgvcmNhbGxlcmtleTEyMzQ1Njc4OTA\r\n"), "{sdp}");
     // The engine saw the outgoing codecs.
     assert_eq!(
         srv.control().last_outgoing_codecs,
@@ -213,4 +215,38 @@ fn rtpp_flags_string_is_understood() {
         sdp.contains("o=- 3912351210 3912351210 IN IP4 203.0.113.1\r\n"),
         "{sdp}"
     );
+}
+
+#[test]
+fn engine_ice_credentials_are_used_only_when_ice_is_wanted() {
+    let plain = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    for (sdp_in, ice, want) in [
+        (plain, None, false),
+        (plain, Some("default"), false),
+        (plain, Some("force"), true),
+        (CALLER_SDP, None, true),
+        (CALLER_SDP, Some("remove"), false),
+    ] {
+        let mut srv = server();
+        srv.control_mut().with_ice = true;
+        let mut entries = vec![
+            ("sdp", s(sdp_in)),
+            ("call-id", s("c")),
+            ("from-tag", s("f")),
+            ("command", s("offer")),
+        ];
+        if let Some(i) = ice {
+            entries.push(("ICE", s(i)));
+        }
+        let (_, r) = reply(
+            &srv.handle_request(Instant::now(), &msg("i", &d(&entries)))
+                .unwrap(),
+        );
+        let out = text(r.get("sdp"));
+        assert_eq!(out.contains("a=ice-ufrag:tnd1\r\n"), want, "{ice:?}: {out}");
+        assert!(
+            !out.contains("8hhY"),
+            "the offerer's ICE never passes: {out}"
+        );
+    }
 }

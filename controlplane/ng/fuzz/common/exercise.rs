@@ -46,11 +46,7 @@ impl Engine {
             .iter()
             .map(|_| {
                 self.0 = self.0.wrapping_add(2);
-                MediaEndpoint {
-                    address: "203.0.113.1".parse().unwrap(),
-                    port: self.0,
-                    rtcp_port: Some(self.0 | 1),
-                }
+                MediaEndpoint::new("203.0.113.1".parse().unwrap(), self.0, Some(self.0 | 1))
             })
             .collect();
         let ice = (self.0 % 4 == 0).then(|| IceCredentials {

@@ -47,19 +47,22 @@ impl FakeEngine {
             .iter()
             .map(|m| {
                 if m.media_type() == "video" {
-                    return MediaEndpoint {
-                        address: ENGINE_IP.parse().unwrap(),
-                        port: 0,
-                        rtcp_port: None,
-                    };
+                    return MediaEndpoint::new(ENGINE_IP.parse().unwrap(), 0, None);
                 }
                 let port = self.next_port;
                 self.next_port += 2;
-                MediaEndpoint {
-                    address: ENGINE_IP.parse().unwrap(),
+                let mut end = MediaEndpoint::new(
+                    ENGINE_IP.parse().unwrap(),
                     port,
-                    rtcp_port: if m.rtcp_mux() { None } else { Some(port + 1) },
+                    if m.rtcp_mux() { None } else { Some(port + 1) },
+                );
+                if m.proto() == "RTP/SAVP" {
+                    end.attributes.push((
+                        "crypto".into(),
+                        Some("1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19semD0dmgvcmNhbGxlcmtleTEyMzQ1Njc4OTA".into()),
+                    ));
                 }
+                end
             })
             .collect();
         let ice = self.with_ice.then(|| IceCredentials {
