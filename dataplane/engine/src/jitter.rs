@@ -12,6 +12,33 @@
 //! when concealment has faded to silence during a long gap such as
 //! silence suppression). No clock is read here; both calls take `now`.
 //!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use tandem_dataplane::codec::Codec;
+//! use tandem_dataplane::jitter::{JitterBuffer, JitterConfig, Playout};
+//! use tandem_wire::Ssrc;
+//!
+//! let t0 = Instant::now();
+//! let mut jb = JitterBuffer::new(Codec::Pcmu, JitterConfig::default())?;
+//! let mut played = 0;
+//! for k in 0..50u16 {
+//!     let now = t0 + Duration::from_millis(20 * u64::from(k));
+//!     // Per received packet (after the flow lookup):
+//!     jb.push(now, k, 160 * u32::from(k), Ssrc(1), &[0xff; 160])?;
+//!     // Per 20 ms media clock tick:
+//!     match jb.pop(now) {
+//!         Some(Playout::Audio(frame)) | Some(Playout::Concealed(frame)) => {
+//!             assert_eq!(frame.samples().len(), 160);
+//!             played += 1;
+//!         }
+//!         None => {} // nothing to play yet
+//!     }
+//! }
+//! assert!(played >= 47);
+//! assert_eq!(jb.counters().lost, 0);
+//! # Ok::<(), tandem_dataplane::codec::CodecError>(())
+//! ```
+//!
 //! # Design
 //!
 //! * **Payloads are stored encoded and decoded at playout**, in timestamp
@@ -44,8 +71,10 @@
 //!   bits; duplicates are found from a 64-packet window of sequence
 //!   numbers and from the slots; a packet whose audio was already played
 //!   or concealed is late; an SSRC change or a timestamp jump of more than
-//!   `resync_threshold` (2 s) either way flushes the buffer and restarts
-//!   the timeline (the decoder is reset; concealment bridges the gap).
+//!   `resync_threshold` (2 s) either way, confirmed by the next packet
+//!   following it in sequence and timestamp, flushes the buffer and
+//!   restarts the timeline (the decoder is reset; concealment bridges the
+//!   gap). The unconfirmed first packet is dropped as `stray`.
 //!
 //! # Packet-loss concealment
 //!
@@ -81,6 +110,7 @@
 //! | `decode_errors` | stored packets the decoder rejected |
 //! | `overflow` | packets dropped because every slot was full |
 //! | `resync` | timeline restarts (SSRC change, timestamp jump) |
+//! | `stray` | packets of a possible new stream, dropped until the next one confirms it |
 //! | `lost` | frames concealed while later audio was already buffered |
 //! | `underrun` | frames concealed with nothing buffered (includes silence suppression) |
 //! | `concealed` | frames returned as [`Playout::Concealed`] |
@@ -171,6 +201,9 @@ pub enum PushOutcome {
     Duplicate,
     /// Dropped: every slot is full.
     Overflow,
+    /// Dropped: from a new SSRC, or far from the playout point; the next
+    /// packet following it restarts the timeline ([`PushOutcome::Resynced`]).
+    Stray,
 }
 
 /// Counters of one jitter buffer (see the module docs).
@@ -192,6 +225,9 @@ pub struct JitterCounters {
     pub overflow: u64,
     /// Timeline restarts (SSRC change, timestamp jump).
     pub resync: u64,
+    /// Packets dropped as a possible new stream not yet confirmed by the
+    /// packet after it.
+    pub stray: u64,
     /// Frames concealed while later audio was already buffered.
     pub lost: u64,
     /// Frames concealed with nothing buffered (includes silence
@@ -236,6 +272,8 @@ pub struct JitterBuffer {
     ssrc: Option<Ssrc>,
     ref_ts: u32,
     ref_ext: i64,
+    /// A packet that may start a new stream: SSRC, sequence, timestamp.
+    candidate: Option<(Ssrc, u16, u32)>,
     seq_top: Option<u16>,
     seq_window: u64,
     // Timeline: the tick of the next sample to emit, and decoded samples
@@ -301,6 +339,7 @@ impl JitterBuffer {
             ssrc: None,
             ref_ts: 0,
             ref_ext: 0,
+            candidate: None,
             seq_top: None,
             seq_window: 0,
             started: false,
@@ -411,10 +450,23 @@ impl JitterBuffer {
             }
             Some(old) => {
                 let ext = self.ref_ext + i64::from(timestamp.wrapping_sub(self.ref_ts) as i32);
-                let threshold =
-                    self.config.resync_threshold.as_micros() as i64 * self.clock / 1_000_000;
+                let threshold = self.resync_threshold_ticks();
                 let far = self.started && (ext - self.decoded_until()).abs() > threshold;
                 if old != ssrc || far {
+                    // A new stream must prove itself with a second packet
+                    // that follows the first (as RFC 3550 A.1 does for
+                    // sequence jumps), so that a stray duplicate or an old
+                    // SSRC's straggler cannot flush the buffer.
+                    let follows = self.candidate.is_some_and(|(c_ssrc, c_seq, c_ts)| {
+                        c_ssrc == ssrc
+                            && seq == c_seq.wrapping_add(1)
+                            && i64::from(timestamp.wrapping_sub(c_ts) as i32).abs() <= threshold
+                    });
+                    if !follows {
+                        self.candidate = Some((ssrc, seq, timestamp));
+                        self.counters.stray += 1;
+                        return Ok(PushOutcome::Stray);
+                    }
                     self.resync(ssrc, timestamp);
                     resynced = true;
                     self.ref_ext
@@ -469,8 +521,14 @@ impl JitterBuffer {
         })
     }
 
+    fn resync_threshold_ticks(&self) -> i64 {
+        let us = i64::try_from(self.config.resync_threshold.as_micros()).unwrap_or(i64::MAX);
+        us.saturating_mul(self.clock) / 1_000_000
+    }
+
     fn resync(&mut self, ssrc: Ssrc, timestamp: u32) {
         self.counters.resync += 1;
+        self.candidate = None;
         for s in &mut self.slots {
             s.used = false;
         }

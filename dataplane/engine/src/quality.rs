@@ -580,10 +580,10 @@ impl RtcpSession {
     /// randomised interval (RFC 3550 §6.2).
     pub fn new(now: Instant, config: RtcpConfig) -> Self {
         let mut rng = Rng::new(config.seed);
-        let first = config.interval.mul_f64((0.5 + rng.next_f64()) / 2.0);
+        let first = scaled(config.interval, (0.5 + rng.next_f64()) / 2.0);
         Self {
             epoch: now,
-            next_report: now + first,
+            next_report: later(now, first),
             rng,
             config,
             source: None,
@@ -723,7 +723,7 @@ impl RtcpSession {
         }
         let len = self.write_report(now, ntp, buf)?;
         let factor = 0.5 + self.rng.next_f64();
-        self.next_report = now + self.config.interval.mul_f64(factor);
+        self.next_report = later(now, scaled(self.config.interval, factor));
         Ok(Some(len))
     }
 
@@ -866,6 +866,21 @@ impl RtcpSession {
             one_way.as_secs_f64() * 1000.0,
         ))
     }
+}
+
+/// `interval · factor`, with the interval capped at a day so that a
+/// misconfigured one cannot overflow.
+fn scaled(interval: Duration, factor: f64) -> Duration {
+    interval
+        .min(Duration::from_secs(86_400))
+        .mul_f64(factor.clamp(0.0, 2.0))
+}
+
+/// `now + d`, or `now` plus a day if the clock cannot represent it.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
 }
 
 /// RTT = A − LSR − DLSR (RFC 3550 §6.4.1), with A our NTP time at the

@@ -188,6 +188,29 @@ fn random_headers_and_times_never_panic() {
             }
         }
         let c = jb.counters();
-        assert!(c.resync > 0 && c.malformed > 0, "{c:?}");
+        assert!(c.stray > 0 && c.malformed > 0, "{c:?}");
     }
+}
+
+#[test]
+fn a_stray_packet_does_not_flush_the_buffer() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new(Codec::Pcmu, JitterConfig::default()).unwrap();
+    let mut audio = 0;
+    for k in 0..200u64 {
+        let now = at(t0, 20 * k);
+        jb.push(now, k as u16, 160 * k as u32, Ssrc(1), &P).unwrap();
+        if k == 150 {
+            // A duplicate of packet 2, three seconds late (far behind).
+            assert_eq!(jb.push(now, 2, 320, Ssrc(1), &P), Ok(PushOutcome::Stray));
+            // A straggler from another SSRC.
+            assert_eq!(jb.push(now, 9, 999, Ssrc(77), &P), Ok(PushOutcome::Stray));
+        }
+        if jb.pop(now).is_some_and(|p| !p.is_concealed()) {
+            audio += 1;
+        }
+    }
+    let c = jb.counters();
+    assert_eq!((c.resync, c.stray, c.lost), (0, 2, 0), "{c:?}");
+    assert!(audio >= 196, "{audio}");
 }
