@@ -13,12 +13,12 @@
 //! and mixing or relaying never crosses a core.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
 
 use core::fmt;
 
 use crate::codec::Codec;
+use crate::prompt::PlayRequest;
+use crate::recorder::{Recorder, RecorderJoin};
 
 /// A leg: one RTP stream endpoint of the engine (one side of a call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,7 +81,7 @@ pub struct LegConfig {
 }
 
 /// What the control plane asks a worker to do.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Command {
     /// Create a leg and open its local port.
@@ -158,30 +158,33 @@ pub enum Command {
         /// The leg.
         leg: LegId,
     },
-    /// Play a prompt into a leg (replacing what it would otherwise send).
+    /// Play a prompt into a leg, replacing what it would otherwise send
+    /// (its bridge peer's or conference's audio) until the prompt ends.
     PlayPrompt {
         /// The leg.
         leg: LegId,
-        /// Samples at 8 kHz, already loaded (see `prompt::PromptCache`).
-        prompt: Arc<[i16]>,
-        /// Times to play it (0 = until stopped).
-        repeat: u32,
-        /// Stop when the leg receives a DTMF digit.
-        barge_in: bool,
+        /// The prompt (loaded by the control plane, see
+        /// `prompt::PromptCache`; resampled to the leg's rate if needed),
+        /// repeat count and barge-in flag.
+        request: PlayRequest,
     },
     /// Stop a prompt playing into a leg.
     StopPrompt {
         /// The leg.
         leg: LegId,
     },
-    /// Record a leg (and its bridge peer on the second channel) to a WAV file.
+    /// Record a leg to a stereo WAV file: what the leg receives on the
+    /// left channel, what it sends (its peer, conference or prompt) on the
+    /// right. The control plane opens the file (`Recorder::create`, with
+    /// the leg's codec rate) so the worker never touches the disk.
     StartRecording {
         /// The leg.
         leg: LegId,
-        /// The file to write.
-        path: PathBuf,
+        /// The open recording.
+        recorder: Box<Recorder>,
     },
-    /// Stop recording a leg and finish the file.
+    /// Stop recording a leg; the worker answers with
+    /// [`Event::RecordingStopped`] whose `join` finishes the file.
     StopRecording {
         /// The leg.
         leg: LegId,
@@ -239,7 +242,7 @@ pub enum DtmfSource {
 }
 
 /// What a worker reports to the control plane.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
     /// The outcome of a command.
@@ -287,6 +290,14 @@ pub enum Event {
         conference: ConferenceId,
         /// The member now loudest, `None` when all are quiet.
         leg: Option<LegId>,
+    },
+    /// A recording was stopped (by command or because its leg went away).
+    /// Call `join.join()` off the worker to flush and close the file.
+    RecordingStopped {
+        /// The leg.
+        leg: LegId,
+        /// Completes the file.
+        join: RecorderJoin,
     },
     /// A leg's statistics (on [`Command::QueryLeg`] and when it is destroyed).
     Stats {

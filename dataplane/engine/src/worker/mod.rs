@@ -33,6 +33,8 @@
 //! RTP). Anything else is dropped and counted as `wrong_source`, so a flood
 //! from an unknown source never reaches a leg's chain.
 
+mod media;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,9 +48,11 @@ use tandem_wire::rtp::RtpPacket;
 
 use crate::codec::{Codec, MAX_PAYLOAD_BYTES, Transcoder};
 use crate::command::{
-    Command, CommandError, Event, LegConfig, LegId, LegReport, RequestId, SessionId,
+    Command, CommandError, ConferenceId, Event, LegConfig, LegId, LegReport, RequestId, SessionId,
 };
 use crate::metrics::{Counter, DropReason, Gauge, LocalCounters, PUBLISH_INTERVAL, WorkerShared};
+use crate::mixer::{Conference, ConferenceConfig, MemberId};
+use crate::prompt::PromptPlayer;
 
 /// Packets taken from the backend per turn (DPDK's and VPP's customary burst).
 pub const BURST: usize = 32;
@@ -136,6 +140,8 @@ struct Leg {
     /// Decoder → resampler → encoder toward the bridge peer, when the two
     /// legs' codecs differ.
     xcode: Option<Box<XcodeState>>,
+    /// Present while the leg's audio is decoded (see [`media`]).
+    media: Option<Box<media::DecodedMedia>>,
     report: LegReport,
     last_rx: Option<Instant>,
     created: Instant,
@@ -164,6 +170,20 @@ pub struct Worker<P: PacketIo> {
     ssrc_seed: u64,
     /// Scratch space for one encoded payload.
     scratch: Box<[u8]>,
+    /// Conferences of this worker's sessions.
+    conferences: HashMap<ConferenceId, Room>,
+    /// Events produced while a borrow prevents emitting them.
+    pending_events: Vec<Event>,
+    /// The time of the current turn.
+    now: Instant,
+    /// Member ids for conferences.
+    next_member: u32,
+}
+
+/// A conference and the slots of its members.
+struct Room {
+    conference: Conference,
+    members: Vec<usize>,
 }
 
 impl<P: PacketIo> Worker<P> {
@@ -195,6 +215,10 @@ impl<P: PacketIo> Worker<P> {
             // Distinct per worker; mixed per leg below. SSRCs need only be
             // unlikely to collide (RFC 3550 §8.1), not unpredictable.
             scratch: vec![0u8; MAX_PAYLOAD_BYTES].into_boxed_slice(),
+            conferences: HashMap::new(),
+            pending_events: Vec::new(),
+            now: Instant::now(),
+            next_member: 1,
             ssrc_seed: 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
     }
@@ -244,6 +268,7 @@ impl<P: PacketIo> Worker<P> {
 
     /// One turn of the loop at time `now`.
     pub fn turn(&mut self, now: Instant) -> TurnResult {
+        self.now = now;
         let mut did_work = false;
         let mut alive = true;
         for _ in 0..COMMANDS_PER_TURN {
@@ -329,8 +354,10 @@ impl<P: PacketIo> Worker<P> {
         self.shared.publish(&self.counters);
     }
 
-    /// The media clock: RTP timeouts now; decoded legs join here.
+    /// The media clock: decoded legs, then RTP timeouts.
     fn tick(&mut self, now: Instant) {
+        self.media_tick();
+        self.flush_tx();
         let mut timeouts = Vec::new();
         for leg in self.legs.iter_mut().flatten() {
             let secs = leg.config.rtp_timeout_secs;
@@ -410,12 +437,13 @@ impl<P: PacketIo> Worker<P> {
         if is_rtcp(buf.data()) {
             return Fate::Drop(DropReason::RtcpConsumed);
         }
-        let (seq, ts, ssrc, pt) = match RtpPacket::new_checked(buf.data()) {
+        let (seq, ts, ssrc, pt, marker) = match RtpPacket::new_checked(buf.data()) {
             Ok(p) => (
                 p.sequence_number(),
                 p.timestamp(),
                 p.ssrc().0,
                 p.payload_type(),
+                p.marker(),
             ),
             Err(_) => {
                 self.counters.add(Counter::ParseErrors, 1);
@@ -453,12 +481,17 @@ impl<P: PacketIo> Worker<P> {
         leg.report.remote_ssrc = ssrc;
         let leg_id = leg.id;
         let peer = leg.peer;
+        let decoded = leg.media.is_some();
         if let Some(old) = ssrc_change {
             self.emit(Event::SsrcChange {
                 leg: leg_id,
                 old,
                 new: ssrc,
             });
+        }
+        if decoded {
+            self.decoded_packet(slot, &buf, pt, ts, marker);
+            return Fate::Consumed;
         }
         let Some(peer) = peer else {
             return Fate::Drop(DropReason::NoPeer);
@@ -704,9 +737,18 @@ impl<P: PacketIo> Worker<P> {
                 if let Some(peer) = self.leg_at(slot).peer {
                     self.setup_transcoding(slot, peer)?;
                 }
+                // A new codec needs a new decoder.
+                if format.is_some() {
+                    self.leg_at_mut(slot).media = None;
+                }
+                self.refresh_decoding(slot);
                 Ok(())
             }
-            Command::DestroyLeg { leg } | Command::Kick { leg } => self.destroy_leg(leg),
+            Command::DestroyLeg { leg } => self.destroy_leg(leg),
+            Command::Kick { leg } => {
+                let _ = self.leave_conference(leg);
+                self.destroy_leg(leg)
+            }
             Command::Bridge { a, b } => {
                 let sa = self.slot(a)?;
                 let sb = self.slot(b)?;
@@ -724,6 +766,7 @@ impl<P: PacketIo> Worker<P> {
                 self.setup_transcoding(sa, sb)?;
                 self.leg_at_mut(sa).peer = Some(sb);
                 self.leg_at_mut(sb).peer = Some(sa);
+                self.refresh_decoding(sa);
                 Ok(())
             }
             Command::Unbridge { leg } => {
@@ -736,16 +779,61 @@ impl<P: PacketIo> Worker<P> {
                 self.emit(Event::Stats { leg, report });
                 Ok(())
             }
-            Command::JoinConference { .. }
-            | Command::LeaveConference { .. }
-            | Command::SetMute { .. }
-            | Command::SetDeaf { .. }
-            | Command::SetGain { .. } => Err(CommandError::Unsupported("conferences")),
-            Command::PlayPrompt { .. } | Command::StopPrompt { .. } => {
-                Err(CommandError::Unsupported("prompts"))
+            Command::JoinConference { leg, conference } => self.join_conference(leg, conference),
+            Command::LeaveConference { leg } => self.leave_conference(leg),
+            Command::SetMute { leg, muted } => self.with_member(leg, |c, m| c.set_mute(m, muted)),
+            Command::SetDeaf { leg, deaf } => self.with_member(leg, |c, m| c.set_deaf(m, deaf)),
+            Command::SetGain { leg, gain_db } => {
+                self.with_member(leg, |c, m| c.set_gain(m, gain_db))
             }
-            Command::StartRecording { .. } | Command::StopRecording { .. } => {
-                Err(CommandError::Unsupported("recording"))
+            Command::PlayPrompt { leg, request } => {
+                let slot = self.slot(leg)?;
+                let m = self.ensure_media(slot)?;
+                if request.prompt.rate() != m.rate {
+                    return Err(CommandError::Invalid(format!(
+                        "prompt {} is at {} Hz, the leg at {} Hz: load it at the leg's rate",
+                        request.prompt.path().display(),
+                        request.prompt.rate().hz(),
+                        m.rate.hz()
+                    )));
+                }
+                m.prompt = Some(PromptPlayer::new(request));
+                self.refresh_decoding(slot);
+                Ok(())
+            }
+            Command::StopPrompt { leg } => {
+                let slot = self.slot(leg)?;
+                let had = self
+                    .leg_at_mut(slot)
+                    .media
+                    .as_mut()
+                    .and_then(|m| m.prompt.take());
+                if had.is_some() {
+                    self.emit(Event::PromptDone {
+                        leg,
+                        barged_in: false,
+                    });
+                    self.refresh_decoding(slot);
+                }
+                Ok(())
+            }
+            Command::StartRecording { leg, recorder } => {
+                let slot = self.slot(leg)?;
+                let m = self.ensure_media(slot)?;
+                if let Some(old) = m.recorder.replace(recorder) {
+                    self.emit(Event::RecordingStopped {
+                        leg,
+                        join: old.close(),
+                    });
+                }
+                self.refresh_decoding(slot);
+                Ok(())
+            }
+            Command::StopRecording { leg } => {
+                let slot = self.slot(leg)?;
+                self.stop_recording(slot);
+                self.refresh_decoding(slot);
+                Ok(())
             }
             Command::SendDtmf { .. } => Err(CommandError::Unsupported("DTMF generation")),
         }
@@ -775,6 +863,7 @@ impl<P: PacketIo> Worker<P> {
             peer: None,
             rx: RxTrack::default(),
             xcode: None,
+            media: None,
             tx: TxRewrite {
                 ssrc: self.ssrc_seed as u32,
                 seq_delta: 0,
@@ -806,6 +895,8 @@ impl<P: PacketIo> Worker<P> {
 
     fn destroy_leg(&mut self, id: LegId) -> Result<(), CommandError> {
         let slot = self.slot(id)?;
+        let _ = self.leave_conference(id);
+        self.stop_recording(slot);
         self.unbridge_slot(slot);
         let leg = self.legs[slot].take().expect("slot of a known leg");
         self.by_id.remove(&id);
@@ -827,7 +918,102 @@ impl<P: PacketIo> Worker<P> {
         {
             p.peer = None;
             p.xcode = None;
+            self.refresh_decoding(peer);
         }
+        self.refresh_decoding(slot);
+    }
+
+    /// The leg's decoded state, created if needed.
+    fn ensure_media(&mut self, slot: usize) -> Result<&mut media::DecodedMedia, CommandError> {
+        let leg = self.leg_at_mut(slot);
+        if leg.media.is_none() {
+            leg.media = media::DecodedMedia::new(leg);
+        }
+        leg.media
+            .as_deref_mut()
+            .ok_or(CommandError::Unsupported("decoding this leg's codec"))
+    }
+
+    fn stop_recording(&mut self, slot: usize) {
+        let leg = self.leg_at_mut(slot);
+        let id = leg.id;
+        if let Some(rec) = leg.media.as_mut().and_then(|m| m.recorder.take()) {
+            self.emit(Event::RecordingStopped {
+                leg: id,
+                join: rec.close(),
+            });
+        }
+    }
+
+    fn join_conference(
+        &mut self,
+        leg: LegId,
+        conference: ConferenceId,
+    ) -> Result<(), CommandError> {
+        let slot = self.slot(leg)?;
+        if self
+            .leg_at(slot)
+            .media
+            .as_ref()
+            .is_some_and(|m| m.conference.is_some())
+        {
+            self.leave_conference(leg)?;
+        }
+        self.unbridge_slot(slot);
+        let member = MemberId(self.next_member);
+        self.next_member = self.next_member.wrapping_add(1);
+        let rate = self.ensure_media(slot)?.rate;
+        let room = self.conferences.entry(conference).or_insert_with(|| Room {
+            conference: Conference::new(ConferenceConfig::default()),
+            members: Vec::new(),
+        });
+        room.conference
+            .add_member(member, rate)
+            .map_err(|e| CommandError::Invalid(format!("conference: {e}")))?;
+        room.members.push(slot);
+        if let Some(m) = self.leg_at_mut(slot).media.as_mut() {
+            m.conference = Some((conference, member));
+        }
+        self.refresh_decoding(slot);
+        Ok(())
+    }
+
+    fn leave_conference(&mut self, leg: LegId) -> Result<(), CommandError> {
+        let slot = self.slot(leg)?;
+        let Some((id, member)) = self
+            .leg_at_mut(slot)
+            .media
+            .as_mut()
+            .and_then(|m| m.conference.take())
+        else {
+            return Err(CommandError::NotInConference(leg));
+        };
+        if let Some(room) = self.conferences.get_mut(&id) {
+            let _ = room.conference.remove(member);
+            room.members.retain(|&s| s != slot);
+            if room.members.is_empty() {
+                self.conferences.remove(&id);
+            }
+        }
+        self.refresh_decoding(slot);
+        Ok(())
+    }
+
+    fn with_member(
+        &mut self,
+        leg: LegId,
+        f: impl FnOnce(&mut Conference, MemberId) -> Result<(), crate::mixer::MixerError>,
+    ) -> Result<(), CommandError> {
+        let slot = self.slot(leg)?;
+        let Some((id, member)) = self.leg_at(slot).media.as_ref().and_then(|m| m.conference) else {
+            return Err(CommandError::NotInConference(leg));
+        };
+        let room = self
+            .conferences
+            .get_mut(&id)
+            .ok_or(CommandError::NotInConference(leg))?;
+        f(&mut room.conference, member)
+            .map_err(|e| CommandError::Invalid(format!("conference: {e}")))
     }
 
     fn slot(&self, id: LegId) -> Result<usize, CommandError> {
