@@ -99,8 +99,28 @@
 //!
 //! # Measured (loopback, 2 shared cores, Linux 6.18)
 //!
-//! See `benches/loopback.rs`: `cargo bench -p tandem-udp --bench loopback`.
-//! FIGURES
+//! `cargo bench -p tandem-udp --bench loopback`: two instances of one
+//! backend on one thread echo bursts of 32 172-byte datagrams (each packet
+//! is sent twice and received twice). Ranges span four runs on a machine
+//! shared with other builds (±15 % noise).
+//!
+//! | backend              | echoes/s, 1 port | echoes/s, 32 ports | system calls per send+receive, 1 / 32 ports |
+//! |----------------------|------------------|--------------------|---------------------------------------------|
+//! | io_uring multishot   | 121–152 k        | 96–144 k           | 0.031 / 0.031                               |
+//! | io_uring single-shot | 95–136 k         | 113–147 k          | 1.03 / 0.55                                 |
+//! | socket               | 120–157 k        | 91–145 k           | 0.062 / 1.05                                |
+//!
+//! On loopback the backends tie on throughput: `perf` puts 96 % of the
+//! time in the kernel's UDP/IP path (route lookup, skb build, the
+//! receiver's queueing, run inline by each send) and 3 % in this crate.
+//! What io_uring buys is system calls: one enter per burst whatever the
+//! number of ports, where sockets pay a `sendmmsg` per port and a
+//! `recvmmsg` per ready port (1.05 calls per packet with 32 ports, 34×
+//! io_uring's). An idle worker in `wait` uses no CPU (tested: under 20 ms
+//! of CPU over 200 ms of waiting, on both wait paths).
+//!
+//! Handles and backends are `!Send`: build the backend on its worker
+//! thread.
 #![allow(unsafe_code)] // This crate is the driver: every system call and the
 // memory shared with the kernel live here (STYLE.md rule 6), each `unsafe`
 // block with its `SAFETY:` argument.
