@@ -1031,3 +1031,139 @@ fn rtpp_items<'a>(s: &'a str, pos: &mut usize, depth: usize) -> Result<Vec<RtppI
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bencode::{Limits, decode};
+
+    fn parse(doc: &[u8]) -> Result<Request<'_>, NgError> {
+        parse_request(&decode(doc, Limits::default()).unwrap())
+    }
+
+    fn offer(doc: &[u8]) -> OfferRequest<'_> {
+        match parse(doc).unwrap() {
+            Request::Offer(o) => o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const HEAD: &str = "7:command5:offer3:sdp3:v=07:call-id1:c8:from-tag1:f";
+
+    fn l(items: &[&str]) -> String {
+        format!(
+            "l{}e",
+            items
+                .iter()
+                .map(|i| format!("{}:{i}", i.len()))
+                .collect::<String>()
+        )
+    }
+
+    fn with(extra: &str) -> Vec<u8> {
+        format!("d{HEAD}{extra}e").into_bytes()
+    }
+
+    #[test]
+    fn key_spelling_is_normalised() {
+        let a = with("11:record call3:yes18:transport protocol8:RTP/SAVP");
+        let o = offer(&a);
+        assert_eq!(o.record_call, Some(true));
+        assert_eq!(o.transport_protocol, Some(TransportProtocol::RtpSavp));
+        let b = with("11:record_call2:on18:transport-protocol8:rtp/savp");
+        assert_eq!(offer(&b).record_call, Some(true));
+        assert_eq!(Command::from_name("Play-Media"), Some(Command::PlayMedia));
+        assert_eq!(Command::from_name("block dtmf"), Some(Command::BlockDtmf));
+    }
+
+    #[test]
+    fn flag_words_as_the_module_or_rtpengine_write_them() {
+        let flags = l(&[
+            "trust-address",
+            "codec-strip-G729/8000",
+            "codec-offer-PCMA",
+            "transcode-opus/48000",
+            "internal",
+            "external",
+            "RTP/AVPF",
+            "replace-origin",
+            "ICE=force",
+            "all",
+            "x-new-flag",
+        ]);
+        let doc = with(&format!("5:flags{flags}"));
+        let o = offer(&doc);
+        assert!(o.flags.trust_address);
+        assert_eq!(o.codec.strip, ["G729/8000"]);
+        assert_eq!(o.codec.offer, ["PCMA"]);
+        assert_eq!(o.codec.transcode, ["opus/48000"]);
+        assert_eq!(o.direction, ["internal", "external"]);
+        assert_eq!(o.transport_protocol, Some(TransportProtocol::RtpAvpf));
+        assert!(o.replace.origin);
+        assert_eq!(o.ice, Some(IceMode::Force));
+        assert_eq!(o.call.all, Some("all"));
+        assert!(o.flags.has_other("X_NEW flag"));
+    }
+
+    #[test]
+    fn integers_may_be_strings_and_types_are_checked() {
+        let doc = with("5:ptime2:203:TOSi184e");
+        let o = offer(&doc);
+        assert_eq!((o.ptime, o.tos), (Some(20), Some(184)));
+        let e = parse(&with("3:TOSi999e")).unwrap_err();
+        assert_eq!(
+            e,
+            NgError::BadValue {
+                key: "TOS".into(),
+                reason: "out of range"
+            }
+        );
+        let e = parse(&with("7:replacei1e")).unwrap_err();
+        assert_eq!(
+            e,
+            NgError::WrongType {
+                key: "replace".into(),
+                expected: "list of strings"
+            }
+        );
+        let e = parse(&with(&format!(
+            "13:received-from{}",
+            l(&["IP4", "2001:db8::1"])
+        )))
+        .unwrap_err();
+        assert!(matches!(e, NgError::BadValue { .. }));
+        let doc = with(&format!("13:received-from{}", l(&["IP6", "2001:db8::12"])));
+        let o = offer(&doc);
+        assert_eq!(o.received_from, Some("2001:db8::12".parse().unwrap()));
+    }
+
+    #[test]
+    fn answer_needs_to_tag_and_later_keys_win() {
+        assert_eq!(
+            parse(b"d7:command6:answer3:sdp3:v=07:call-id1:c8:from-tag1:fe").unwrap_err(),
+            NgError::MissingKey("to-tag")
+        );
+        let doc = with("5:label1:a5:label1:b");
+        let o = offer(&doc);
+        assert_eq!(o.call.label, Some("b"));
+    }
+
+    #[test]
+    fn play_dtmf_codes() {
+        for (code, want) in [
+            ("1:5", 5),
+            ("1:*", 10),
+            ("1:#", 11),
+            ("1:d", 15),
+            ("i12e", 12),
+        ] {
+            let doc = format!("d7:command9:play DTMF7:call-id1:c4:code{code}e");
+            let Request::PlayDtmf(p) = parse(doc.as_bytes()).unwrap() else {
+                panic!()
+            };
+            assert_eq!(p.code, want);
+            assert_eq!((p.duration_ms, p.volume, p.pause_ms), (250, 8, 100));
+        }
+        assert!(parse(b"d7:command9:play DTMF7:call-id1:c4:codei16ee").is_err());
+    }
+}

@@ -18,11 +18,14 @@
 //! `rtcp` (RFC 3605), `rtcp-mux` (RFC 5761), ICE (RFC 8839 §5), `crypto`
 //! (RFC 4568), `setup` (RFC 4145) and `fingerprint` (RFC 8122).
 //!
-//! The edits a media proxy (rtpengine's ng protocol) makes live in
-//! [`edit`](crate::SessionDescription::set_session_connection) methods:
-//! connection and origin address, origin version, media port and
-//! protocol, ICE removal, direction, and codec strip/keep/add/reorder with
-//! telephone-event (RFC 4733 §7.1.1).
+//! The edits a media proxy (rtpengine's ng protocol) makes are methods of
+//! [`SessionDescription`] and [`MediaDescription`]: connection and origin
+//! address ([`SessionDescription::set_session_connection`],
+//! [`SessionDescription::set_origin_address`]), origin version, media port
+//! and protocol, ICE removal, direction, `a=rtcp`, and codec
+//! strip/keep/add/reorder ([`MediaDescription::strip_codecs`],
+//! [`MediaDescription::add_codec`], ...) with telephone-event
+//! (RFC 4733 §7.1.1).
 //!
 //! # Contract
 //!
