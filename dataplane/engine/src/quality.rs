@@ -846,6 +846,18 @@ impl RtcpSession {
         (self.rtcp_received, self.rtcp_malformed)
     }
 
+    /// The A.8 jitter of the peer's stream in milliseconds.
+    pub fn jitter_ms(&self) -> Option<f32> {
+        let s = self.source.as_ref().filter(|s| s.is_valid())?;
+        Some(s.jitter() as f32 * 1000.0 / self.config.clock_rate as f32)
+    }
+
+    /// The MOS of what we receive ([`mos_from_r`] of
+    /// [`r_factor`](Self::r_factor)).
+    pub fn mos(&self, codec: EModelCodec, jitter_buffer_delay: Duration) -> Option<f64> {
+        self.r_factor(codec, jitter_buffer_delay).map(mos_from_r)
+    }
+
     /// The E-model rating of what we receive: loss from our own A.3
     /// counts (cumulative), one-way delay RTT/2 (0 if unknown) plus
     /// `jitter_buffer_delay`. `None` before the source is valid.

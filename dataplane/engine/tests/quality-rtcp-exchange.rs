@@ -112,6 +112,15 @@ fn sr_rr_exchange_measures_rtt_loss_and_jitter() {
         )
         .unwrap();
     assert!(r < 80.0 && r > 70.0, "R {r}");
+    let mos = b
+        .mos(
+            tandem_dataplane::quality::EModelCodec::G711_PLC,
+            Duration::from_millis(40),
+        )
+        .unwrap();
+    assert!(mos > 3.5 && mos < 4.1, "MOS {mos}");
+    assert_eq!(b.jitter_ms(), Some(0.0));
+    assert_eq!(a.jitter_ms(), None, "A received nothing");
 }
 
 #[test]
