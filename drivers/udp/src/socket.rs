@@ -22,6 +22,8 @@ struct Port {
     fd: OwnedFd,
     local: SocketAddr,
     drops_seen: u32,
+    /// On the ready list.
+    ready: bool,
 }
 
 /// The arrays one `recvmmsg`/`sendmmsg` call points into.
@@ -143,8 +145,11 @@ impl SocketIo {
         unsafe { self.events.set_len(n) };
         for ev in &self.events {
             let id = PortId(ev.u64 as u32);
-            if !self.ready.contains(&id) {
-                self.ready.push_back(id);
+            if let Some(p) = self.ports.get_mut(id) {
+                if !p.ready {
+                    p.ready = true;
+                    self.ready.push_back(id);
+                }
             }
         }
         Ok(())
@@ -326,6 +331,7 @@ impl PacketIo for SocketIo {
             fd,
             local,
             drops_seen: 0,
+            ready: false,
         })?;
         let mut ev = libc::epoll_event {
             events: libc::EPOLLIN as u32,
@@ -382,6 +388,8 @@ impl PacketIo for SocketIo {
             if !drained {
                 // Round robin: the port goes to the back of the line.
                 self.ready.push_back(id);
+            } else if let Some(p) = self.ports.get_mut(id) {
+                p.ready = false;
             }
         }
         Ok(n)

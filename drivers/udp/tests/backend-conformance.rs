@@ -309,6 +309,36 @@ fn taken_port_is_addr_in_use(kind: Kind) {
     ));
 }
 
+fn send_failures_are_counted_not_fatal(kind: Kind) {
+    let mut io = backend(kind, config(kind));
+    let port = io.open(localhost(false)).unwrap();
+    let closed = io.open(localhost(false)).unwrap();
+    io.close(closed).unwrap();
+    let phone = peer(false);
+    let packet = |io: &mut UdpIo, port, to| {
+        let mut b = io.alloc().unwrap();
+        b.set_len(3);
+        b.data_mut().copy_from_slice(b"abc");
+        TxPacket { port, to, buf: b }
+    };
+    let mut tx = vec![
+        packet(&mut io, closed, phone.local_addr().unwrap()),
+        // An IPv4 socket cannot reach an IPv6 peer.
+        packet(&mut io, port, "[::1]:9".parse().unwrap()),
+        packet(&mut io, port, phone.local_addr().unwrap()),
+    ];
+    let accepted = io.send_burst(&mut tx).unwrap();
+    assert!(tx.is_empty());
+    assert!((1..=2).contains(&accepted), "{accepted}");
+    io.flush().unwrap();
+    let mut b = [0u8; 8];
+    let (n, _) = phone.recv_from(&mut b).unwrap();
+    assert_eq!(&b[..n], b"abc");
+    let s = io.stats();
+    assert_eq!((s.tx_packets, s.tx_dropped), (1, 2));
+    assert_eq!(io.buffer_usage().tx_held, 0);
+}
+
 fn oversized_datagram_is_dropped_and_counted(kind: Kind) {
     let cfg = UdpConfig {
         buffer_size: 512,
@@ -486,6 +516,7 @@ macro_rules! conformance {
             #[test] fn many_ports_on_one_instance() { super::many_ports_on_one_instance($kind) }
             #[test] fn close_stops_delivery() { super::close_stops_delivery($kind) }
             #[test] fn taken_port_is_addr_in_use() { super::taken_port_is_addr_in_use($kind) }
+            #[test] fn send_failures_are_counted_not_fatal() { super::send_failures_are_counted_not_fatal($kind) }
             #[test] fn oversized_datagram_is_dropped_and_counted() { super::oversized_datagram_is_dropped_and_counted($kind) }
             #[test] fn buffer_exhaustion_drops_counted_and_recovers() { super::buffer_exhaustion_drops_counted_and_recovers($kind) }
             #[test] fn wait_wakes_on_arrival_and_times_out_when_idle() { super::wait_wakes_on_arrival_and_times_out_when_idle($kind) }
