@@ -243,7 +243,9 @@ impl<P: PacketIo> Worker<P> {
             return;
         };
         let payload = view.payload();
-        let leg = self.legs[slot].as_mut().expect("decoded leg");
+        let Some(leg) = self.legs[slot].as_mut() else {
+            return;
+        };
         let leg_id = leg.id;
         let format = leg.config.format;
         let peer = leg.peer;
@@ -343,7 +345,7 @@ impl<P: PacketIo> Worker<P> {
                 leg: id,
                 barged_in: true,
             });
-            self.refresh_decoding(slot);
+            self.refresh_after_tick.push(slot);
         }
     }
 
@@ -356,9 +358,13 @@ impl<P: PacketIo> Worker<P> {
         // 1. Inputs, with in-band DTMF detection and suppression.
         let mut digits = Vec::new();
         for &s in &decoded {
-            let leg = self.legs[s].as_mut().expect("decoded slot");
+            let Some(leg) = self.legs[s].as_mut() else {
+                continue;
+            };
             let id = leg.id;
-            let m = leg.media.as_mut().expect("decoded leg");
+            let Some(m) = leg.media.as_mut() else {
+                continue;
+            };
             let rate = m.rate;
             let input = m
                 .pop_inbox()
@@ -397,6 +403,11 @@ impl<P: PacketIo> Worker<P> {
         // 3. and 4. Outputs.
         for &s in &decoded {
             self.output_frame(s);
+        }
+        for s in std::mem::take(&mut self.refresh_after_tick) {
+            if self.legs[s].is_some() {
+                self.refresh_decoding(s);
+            }
         }
     }
 
@@ -501,11 +512,13 @@ impl<P: PacketIo> Worker<P> {
         let peer = self.leg_at(slot).peer;
         let peer_frame =
             peer.and_then(|p| self.leg_at(p).media.as_ref().map(|m| m.current.clone()));
-        let leg = self.legs[slot].as_mut().expect("decoded slot");
+        let Some(leg) = self.legs[slot].as_mut() else {
+            return;
+        };
         let id = leg.id;
         let Some(to) = leg.remote else { return };
         let pt = leg.config.format.payload_type & 0x7f;
-        let m = leg.media.as_mut().expect("decoded leg");
+        let Some(m) = leg.media.as_mut() else { return };
         let rate = m.rate;
         let mut prompt_done = None;
         if let Some(player) = m.prompt.as_mut() {
@@ -572,7 +585,9 @@ impl<P: PacketIo> Worker<P> {
         }
         if let Some(barged_in) = prompt_done {
             self.emit(Event::PromptDone { leg: id, barged_in });
-            self.refresh_decoding(slot);
+            // Not now: other legs of this tick may still need this one's
+            // decoded state.
+            self.refresh_after_tick.push(slot);
         }
     }
 }

@@ -178,6 +178,8 @@ pub struct Worker<P: PacketIo> {
     now: Instant,
     /// Member ids for conferences.
     next_member: u32,
+    /// Legs whose decoding needs re-evaluating once the tick is over.
+    refresh_after_tick: Vec<usize>,
 }
 
 /// A conference and the slots of its members.
@@ -219,6 +221,7 @@ impl<P: PacketIo> Worker<P> {
             pending_events: Vec::new(),
             now: Instant::now(),
             next_member: 1,
+            refresh_after_tick: Vec::new(),
             ssrc_seed: 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
     }
