@@ -71,6 +71,10 @@ pub fn prepare_outgoing(
         if !c.offer.is_empty() {
             m.reorder_codecs(&specs(&c.offer));
         }
+        if let Some(ptime) = req.ptime.filter(|_| m.media_type() == "audio") {
+            m.remove_attributes("ptime");
+            m.push_attribute("ptime", Some(&ptime.to_string()))?;
+        }
         if let Some(proto) = req.transport_protocol.and_then(|t| t.as_proto()) {
             m.set_proto(proto)?;
             if !proto.contains("SAVP") {
@@ -119,8 +123,24 @@ pub fn apply_plan(
         return Ok(()); // no media at all: nothing to rewrite
     };
     let session_c = sdp.connection().is_some();
+    // A zero address (RFC 2543 hold) passes through unless asked
+    // (`replace: zero-address`), or unless ICE carries the real addresses
+    // (WebRTC's `c=IN IP4 0.0.0.0`).
+    let had_candidates: Vec<bool> = sdp
+        .media()
+        .iter()
+        .map(|m| m.candidates().next().is_some())
+        .collect();
+    let session_zero = !had_candidates.iter().any(|c| *c)
+        && sdp
+            .connection()
+            .and_then(|c| c.0.ip())
+            .is_some_and(|ip| ip.is_unspecified());
     let media_rely_on_session = sdp.media().iter().any(|m| m.connection().is_none());
-    if session_c && (media_rely_on_session || req.replace.session_connection) {
+    if session_c
+        && (media_rely_on_session || req.replace.session_connection)
+        && (!session_zero || req.replace.zero_address)
+    {
         sdp.set_session_connection(primary);
     }
     let ice_wanted = !req.flags.reject_ice
@@ -137,7 +157,13 @@ pub fn apply_plan(
         if end.port == 0 {
             continue;
         }
-        if m.connection().is_some() || !session_c || end.address != primary {
+        let zero = !had_candidates[i]
+            && m.connection()
+                .and_then(|c| c.0.ip())
+                .is_some_and(|ip| ip.is_unspecified());
+        if zero && !req.replace.zero_address {
+            // keep it
+        } else if m.connection().is_some() || !session_c || end.address != primary {
             m.set_connection(end.address);
         }
         match end.rtcp_port {

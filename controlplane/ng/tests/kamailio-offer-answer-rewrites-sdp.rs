@@ -250,3 +250,36 @@ fn engine_ice_credentials_are_used_only_when_ice_is_wanted() {
         );
     }
 }
+
+#[test]
+fn zero_address_hold_passes_through_and_ptime_is_set() {
+    let hold = "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=ptime:30\r\n";
+    for (replace, want) in [
+        (None, "c=IN IP4 0.0.0.0\r\n"),
+        (Some("zero-address"), "c=IN IP4 203.0.113.1\r\n"),
+    ] {
+        let mut srv = server();
+        let mut entries = vec![
+            ("sdp", s(hold)),
+            ("call-id", s("c")),
+            ("from-tag", s("f")),
+            ("command", s("offer")),
+            ("ptime", s("20")),
+        ];
+        if let Some(r) = replace {
+            entries.push(("replace", l(&[r])));
+        }
+        let (_, r) = reply(
+            &srv.handle_request(Instant::now(), &msg("z", &d(&entries)))
+                .unwrap(),
+        );
+        let out = text(r.get("sdp"));
+        assert!(out.contains(want), "{out}");
+        assert!(
+            out.contains("m=audio 30000 RTP/AVP 0\r\na=rtcp:30001\r\na=ptime:20\r\n")
+                || out.contains("a=ptime:20\r\n"),
+            "{out}"
+        );
+        assert!(!out.contains("ptime:30"));
+    }
+}

@@ -118,6 +118,8 @@ pub struct Origin<'a> {
 impl<'a> Origin<'a> {
     /// Parses the value of an `o=` line.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let mut it = value.split(' ');
         let username = it
             .next()
@@ -159,6 +161,8 @@ pub struct Connection<'a>(pub Address<'a>);
 impl<'a> Connection<'a> {
     /// Parses the value of a `c=` line.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let mut it = value.split(' ');
         let a = address_from(&mut it)?;
         if it.next().is_some() {
@@ -186,6 +190,8 @@ pub struct Bandwidth<'a> {
 impl<'a> Bandwidth<'a> {
     /// Parses the value of a `b=` line.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let (t, b) = value.split_once(':').ok_or(K::MissingField("bandwidth"))?;
         if !is_token(t) {
             return Err(K::BadField("bwtype"));
@@ -209,6 +215,8 @@ pub struct Timing {
 impl Timing {
     /// Parses the value of a `t=` line.
     pub fn parse(value: &str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let (a, b) = value.split_once(' ').ok_or(K::MissingField("stop-time"))?;
         Ok(Self {
             start: num(a, "start-time")?,
@@ -236,6 +244,8 @@ impl<'a> MediaLine<'a> {
     /// Parses the value of an `m=` line. Runs of spaces between formats and
     /// a trailing space, which some phones send, are tolerated.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let mut it = value.split(' ').filter(|s| !s.is_empty());
         let media = it.next().ok_or(K::MissingField("media"))?;
         if !is_token(media) {
@@ -317,7 +327,8 @@ impl<'a> Attribute<'a> {
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
         let (name, v) = match value.split_once(':') {
             Some((n, v)) => (n, Some(v)),
-            None => (value, None),
+            // `a=sendrecv ` is seen in the wild.
+            None => (value.trim_end_matches(' '), None),
         };
         if !is_token(name) {
             return Err(K::BadAttributeName);
@@ -343,6 +354,8 @@ pub struct Rtpmap<'a> {
 impl<'a> Rtpmap<'a> {
     /// Parses an `rtpmap` attribute value.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let (pt, rest) = value
             .split_once(' ')
             .ok_or(K::MissingField("encoding name"))?;
@@ -403,6 +416,8 @@ pub struct Fmtp<'a> {
 impl<'a> Fmtp<'a> {
     /// Parses an `fmtp` attribute value.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let (format, params) = value.split_once(' ').unwrap_or((value, ""));
         if !is_token(format) {
             return Err(K::BadField("fmtp format"));
@@ -478,6 +493,8 @@ pub struct Rtcp<'a> {
 impl<'a> Rtcp<'a> {
     /// Parses an `rtcp` attribute value.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let mut it = value.split(' ');
         let port = num(it.next().unwrap_or_default(), "rtcp port")?;
         let address = if value.contains(' ') {
@@ -526,6 +543,8 @@ pub struct Candidate<'a> {
 impl<'a> Candidate<'a> {
     /// Parses a `candidate` attribute value.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let mut it = value.splitn(9, ' ');
         let mut next = |w| {
             it.next()
@@ -607,6 +626,8 @@ pub struct Crypto<'a> {
 impl<'a> Crypto<'a> {
     /// Parses a `crypto` attribute value.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let mut it = value.splitn(4, ' ');
         let tag = num(it.next().unwrap_or_default(), "crypto tag")?;
         let suite = it
@@ -642,6 +663,8 @@ pub enum Setup {
 impl Setup {
     /// Parses a `setup` attribute value.
     pub fn parse(value: &str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         Ok(match value {
             "active" => Self::Active,
             "passive" => Self::Passive,
@@ -674,6 +697,8 @@ pub struct Fingerprint<'a> {
 impl<'a> Fingerprint<'a> {
     /// Parses a `fingerprint` attribute value.
     pub fn parse(value: &'a str) -> Result<Self, SdpErrorKind> {
+        // Trailing spaces are common in the wild and carry nothing.
+        let value = value.trim_end_matches(' ');
         let (hash, v) = value
             .split_once(' ')
             .ok_or(K::MissingField("fingerprint"))?;
@@ -693,6 +718,7 @@ pub(crate) fn check_attribute(a: &Attribute<'_>) -> Result<(), SdpErrorKind> {
         "fmtp" => Fmtp::parse(v).map(drop),
         "ptime" | "maxptime" => {
             // Decimal milliseconds are seen in the wild (`ptime:20.0`).
+            let v = v.trim_end_matches(' ');
             let int = v.split_once('.').map_or(v, |(i, _)| i);
             num::<u32>(int, "ptime").map(drop)
         }

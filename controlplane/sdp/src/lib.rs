@@ -445,7 +445,7 @@ impl MediaDescription {
     }
 
     fn millis(&self, name: &str) -> Option<u32> {
-        let v = self.attribute(name)?.value?;
+        let v = self.attribute(name)?.value?.trim_end_matches(' ');
         v.split_once('.').map_or(v, |(i, _)| i).parse().ok()
     }
 

@@ -272,3 +272,16 @@ fn typed_attribute_parsers() {
         53020
     );
 }
+
+#[test]
+fn trailing_spaces_are_tolerated_and_kept() {
+    let s = "v=0\r\no=- 1 1 IN IP4 192.0.2.1 \r\ns=-\r\nc=IN IP4 192.0.2.1 \r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 \r\na=rtpmap:8 PCMA/8000 \r\na=ptime:20 \r\na=rtcp:4001 \r\na=sendrecv \r\n";
+    let sdp = parse(s);
+    assert_eq!(sdp.to_string(), s);
+    let m = &sdp.media()[0];
+    assert_eq!(
+        (m.ptime(), m.rtcp().unwrap().port, m.direction()),
+        (Some(20), 4001, Some(Direction::SendRecv))
+    );
+    assert_eq!(sdp.connection().unwrap().0.address, "192.0.2.1");
+}
