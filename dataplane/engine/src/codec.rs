@@ -94,10 +94,11 @@ pub const MAX_PACKET_SAMPLES: usize = (MAX_PTIME_MS as usize) * 48;
 /// for a fixed-rate codec: 60 ms of L16 at 48 kHz.
 pub const MAX_PAYLOAD_BYTES: usize = 2 * MAX_PACKET_SAMPLES;
 
-/// Room of the re-framing buffers: a [`Transcoder`]'s encoder may hold
-/// almost one outgoing packet when a whole incoming packet's frames arrive,
-/// plus a partial frame.
-const REFRAME_CAP: usize = 2 * MAX_PACKET_SAMPLES + MAX_FRAME_SAMPLES;
+/// Room of the re-framing buffers, in ms: a [`Transcoder`]'s encoder may
+/// hold almost one outgoing packet when a whole incoming packet's frames
+/// arrive, plus a partial frame. Sized per sampling rate at construction
+/// (2.2 KB at 8 kHz, 13 KB at 48 kHz).
+const REFRAME_MS: usize = 2 * MAX_PTIME_MS as usize + FRAME_MS;
 
 /// An audio codec of the media path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -355,15 +356,16 @@ impl std::error::Error for CodecError {}
 /// A run of samples with a fixed capacity, consumed from the front.
 #[derive(Clone)]
 struct Reframer {
-    buf: [i16; REFRAME_CAP],
+    buf: Box<[i16]>,
     start: usize,
     len: usize,
 }
 
 impl Reframer {
-    const fn new() -> Self {
+    /// Allocates (once) for `rate`.
+    fn new(rate: Rate) -> Self {
         Self {
-            buf: [0; REFRAME_CAP],
+            buf: vec![0; REFRAME_MS * rate.hz() as usize / 1000].into_boxed_slice(),
             start: 0,
             len: 0,
         }
@@ -372,10 +374,11 @@ impl Reframer {
     /// Room for `n` more samples at the end, moving the content to the
     /// front first if needed; `None` if they do not fit.
     fn reserve(&mut self, n: usize) -> Option<&mut [i16]> {
-        if self.len + n > REFRAME_CAP {
+        let cap = self.buf.len();
+        if self.len + n > cap {
             return None;
         }
-        if self.start + self.len + n > REFRAME_CAP {
+        if self.start + self.len + n > cap {
             self.buf.copy_within(self.start..self.start + self.len, 0);
             self.start = 0;
         }
@@ -420,7 +423,7 @@ enum DecoderState {
 pub struct Decoder {
     codec: Codec,
     state: DecoderState,
-    pending: Box<Reframer>,
+    pending: Reframer,
 }
 
 impl fmt::Debug for Decoder {
@@ -452,7 +455,7 @@ impl Decoder {
         Ok(Self {
             codec,
             state,
-            pending: Box::new(Reframer::new()),
+            pending: Reframer::new(codec.sample_rate()),
         })
     }
 
@@ -557,7 +560,7 @@ pub struct Encoder {
     codec: Codec,
     ptime_ms: u32,
     state: EncoderState,
-    pending: Box<Reframer>,
+    pending: Reframer,
 }
 
 impl fmt::Debug for Encoder {
@@ -595,7 +598,7 @@ impl Encoder {
             codec,
             ptime_ms,
             state,
-            pending: Box::new(Reframer::new()),
+            pending: Reframer::new(codec.sample_rate()),
         })
     }
 

@@ -43,9 +43,11 @@
 //!
 //! * **Payloads are stored encoded and decoded at playout**, in timestamp
 //!   order, so a stateful decoder (G.722's ADPCM, Opus) never sees packets
-//!   out of order. Storage is a fixed set of slots (default 64) with one
+//!   out of order. Storage is a fixed set of slots (default 32) with one
 //!   arena sized at construction for the longest packet of the codec
-//!   (60 ms): nothing is allocated per packet.
+//!   (60 ms): nothing is allocated per packet. Every buffer is sized for
+//!   the codec's rate, so a G.711 leg's buffer takes about 20 KB (15 KB of
+//!   it the arena) and an L16/48 kHz one about 210 KB.
 //! * **Any ptime.** Packets of 10–60 ms are decoded into a sample buffer
 //!   and frames are cut from it; a hole shorter than a frame (a lost
 //!   10 ms packet) is concealed at sample granularity.
@@ -126,8 +128,8 @@ use std::time::{Duration, Instant};
 use tandem_dsp::resample::Rate;
 use tandem_wire::Ssrc;
 
-use crate::codec::{Codec, CodecError, Decoder, MAX_PACKET_SAMPLES, MAX_PTIME_MS};
-use crate::frame::{AudioFrame, MAX_FRAME_SAMPLES, frame_len};
+use crate::codec::{Codec, CodecError, Decoder, MAX_PTIME_MS};
+use crate::frame::{AudioFrame, frame_len};
 
 /// Settings of a [`JitterBuffer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +140,7 @@ pub struct JitterConfig {
     pub max_delay: Duration,
     /// Target before any jitter is measured (default 40 ms).
     pub initial_delay: Duration,
-    /// Packets held at most (default 64).
+    /// Packets held at most (default 32, at most 1024).
     pub capacity: usize,
     /// A timestamp this far from the playout point, either way, restarts
     /// the timeline (default 2 s).
@@ -151,7 +153,7 @@ impl Default for JitterConfig {
             min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
             initial_delay: Duration::from_millis(40),
-            capacity: 64,
+            capacity: 32,
             resync_threshold: Duration::from_secs(2),
         }
     }
@@ -280,7 +282,8 @@ pub struct JitterBuffer {
     // from there on.
     started: bool,
     play_ts: i64,
-    pending: Box<[i16; MAX_PACKET_SAMPLES + MAX_FRAME_SAMPLES]>,
+    /// One decoded packet (60 ms at the codec's rate).
+    pending: Box<[i16]>,
     pending_start: usize,
     pending_len: usize,
     // Delay estimation, µs.
@@ -303,6 +306,9 @@ impl fmt::Debug for JitterBuffer {
     }
 }
 
+/// The most slots a buffer may have.
+pub const MAX_CAPACITY: usize = 1024;
+
 /// Opus packets are at most 1275 octets per 20 ms frame (RFC 6716 §3.4).
 const OPUS_MAX_PACKET: usize = 1275 * 3;
 
@@ -321,7 +327,7 @@ impl JitterBuffer {
     pub fn new(codec: Codec, config: JitterConfig) -> Result<Self, CodecError> {
         let decoder = Decoder::new(codec)?;
         let rate = codec.sample_rate();
-        let capacity = config.capacity.max(1);
+        let capacity = config.capacity.clamp(1, MAX_CAPACITY);
         let slot_bytes = codec.payload_bytes(MAX_PTIME_MS).unwrap_or(OPUS_MAX_PACKET);
         Ok(Self {
             codec,
@@ -344,7 +350,7 @@ impl JitterBuffer {
             seq_window: 0,
             started: false,
             play_ts: 0,
-            pending: Box::new([0; MAX_PACKET_SAMPLES + MAX_FRAME_SAMPLES]),
+            pending: vec![0; MAX_PTIME_MS as usize * rate.hz() as usize / 1000].into_boxed_slice(),
             pending_start: 0,
             pending_len: 0,
             epoch: None,
@@ -793,7 +799,6 @@ const PITCH_MIN_8K: usize = 40;
 const PITCH_MAX_8K: usize = 120;
 /// Three longest periods plus a quarter of one: 48.75 ms.
 const HIST_8K: usize = 3 * PITCH_MAX_8K + PITCH_MAX_8K / 4;
-const HIST_MAX: usize = HIST_8K * 6;
 
 /// Pitch-repetition concealment (see the module docs).
 #[derive(Clone)]
@@ -802,11 +807,11 @@ struct Plc {
     m: usize,
     /// 10 ms in samples.
     ten_ms: usize,
-    hist: [i16; HIST_MAX],
+    hist: Box<[i16]>,
     /// Valid samples at the end of `hist` (of `HIST_8K · m`).
     hist_len: usize,
     /// History frozen at the start of the current erasure.
-    snap: [i16; HIST_MAX],
+    snap: Box<[i16]>,
     snap_len: usize,
     /// Whether the last samples out were synthetic.
     in_erasure: bool,
@@ -831,9 +836,9 @@ impl Plc {
         Self {
             m,
             ten_ms: 80 * m,
-            hist: [0; HIST_MAX],
+            hist: vec![0; HIST_8K * m].into_boxed_slice(),
             hist_len: 0,
-            snap: [0; HIST_MAX],
+            snap: vec![0; HIST_8K * m].into_boxed_slice(),
             snap_len: 0,
             in_erasure: false,
             erased: 0,
