@@ -216,6 +216,11 @@ impl Arena {
         self.rx_in_kernel.get()
     }
 
+    /// Receive buffers on the free list (modes without a ring).
+    pub(crate) fn rx_available(&self) -> usize {
+        self.rx_free.borrow().len()
+    }
+
     pub(crate) fn usage(&self) -> BufferUsage {
         let rx_idle = if self.ring.is_some() {
             self.rx_in_kernel.get()

@@ -215,14 +215,14 @@ impl SocketIo {
         };
         let got = match cvt(r) {
             Ok(n) => n as usize,
-            Err(e) => {
+            Err(_) => {
                 staging.clear();
                 self.staging = staging;
-                return match e.raw_os_error() {
-                    Some(libc::EAGAIN | libc::EINTR) => Ok((0, true)),
-                    // An error queued on the socket (e.g. ICMP): consumed.
-                    _ => Ok((0, false)),
-                };
+                // EAGAIN: drained. Anything else (an error queued on the
+                // socket is consumed by reading it): treat as drained too;
+                // level-triggered epoll reports the port again if data
+                // remains, so a persistent error cannot spin here.
+                return Ok((0, true));
             }
         };
         let mut delivered = 0;
@@ -427,6 +427,14 @@ impl PacketIo for SocketIo {
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<(), IoError> {
+        if self.arena.rx_available() == 0 {
+            // Every receive buffer is held: nothing could be received, and
+            // level-triggered readiness would return at once. Sleep, as the
+            // io_uring backend does with no receive armed.
+            self.stats.syscalls += 1;
+            std::thread::sleep(timeout);
+            return Ok(());
+        }
         if self.ready.is_empty() {
             self.poll(timeout)?;
         }

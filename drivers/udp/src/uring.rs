@@ -142,6 +142,7 @@ impl UringIo {
             .setup_coop_taskrun()
             .setup_taskrun_flag()
             .setup_single_issuer()
+            .setup_submit_all()
             .build(entries)
         {
             (r, TaskRun::Cooperative)

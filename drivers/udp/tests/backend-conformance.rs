@@ -380,6 +380,14 @@ fn buffer_exhaustion_drops_counted_and_recovers(kind: Kind) {
     let usage = io.buffer_usage();
     assert_eq!(usage.rx_held, usage.rx_total);
     assert!(io.rx_starved() > 0);
+    // Starved, a worker's wait sleeps rather than spinning.
+    let t = Instant::now();
+    io.wait(Duration::from_millis(50)).unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(40),
+        "{:?}",
+        t.elapsed()
+    );
 
     // Give them back: reception resumes from the socket's queue.
     drop(held);
