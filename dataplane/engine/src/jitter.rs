@@ -420,8 +420,12 @@ impl JitterBuffer {
         self.play_ts + (self.pending_len / self.spt) as i64
     }
 
-    /// Offers one received RTP packet of the leg. A malformed payload
-    /// length is an error (counted in `malformed`); every other fate is a
+    /// Offers one received RTP packet of the leg: its arrival time, RTP
+    /// sequence number, timestamp and SSRC, and its payload (after the
+    /// header, extension and padding). Only the leg's audio payload type
+    /// belongs here; telephone-event and comfort noise go elsewhere. The
+    /// payload is copied into a slot. A malformed payload length is an
+    /// error (counted in `malformed`); every other fate is a
     /// [`PushOutcome`].
     pub fn push(
         &mut self,

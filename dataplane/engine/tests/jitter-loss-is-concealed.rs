@@ -176,3 +176,71 @@ fn lost_10ms_packet_is_concealed_within_the_frame() {
     assert_eq!(concealed, 1);
     assert!(frames >= 37);
 }
+
+/// The same single loss at 16 and 48 kHz (L16) and through G.722.
+#[test]
+fn concealment_works_at_every_rate() {
+    for codec in [
+        Codec::L16 {
+            rate: Rate::Hz16000,
+        },
+        Codec::L16 {
+            rate: Rate::Hz48000,
+        },
+        Codec::G722,
+    ] {
+        let hz = f64::from(codec.sample_rate().hz());
+        let len = tandem_dataplane::frame::frame_len(codec.sample_rate());
+        let voice = |i: usize| {
+            let w = 2.0 * std::f64::consts::PI * 118.0 * i as f64 / hz;
+            (6000.0 * w.sin() + 3000.0 * (2.0 * w).sin() + 1500.0 * (3.0 * w + 0.5).sin()) as i16
+        };
+        let mut g722 = tandem_dsp::g722::Encoder::new();
+        let frames: Vec<Vec<u8>> = (0..60)
+            .map(|k| {
+                let pcm: Vec<i16> = (0..len).map(|i| voice(k * len + i)).collect();
+                if codec == Codec::G722 {
+                    let mut out = vec![0u8; len / 2];
+                    g722.encode(&pcm, &mut out);
+                    out
+                } else {
+                    pcm.iter().flat_map(|s| s.to_be_bytes()).collect()
+                }
+            })
+            .collect();
+        let play = |lost: Option<usize>| {
+            let t0 = Instant::now();
+            let mut jb = JitterBuffer::new(codec, JitterConfig::default()).unwrap();
+            let mut out = Vec::new();
+            let ticks = codec.ticks_for_ms(20);
+            for k in 0..60usize {
+                let now = t0 + Duration::from_millis(20 * k as u64 + 5);
+                if Some(k) != lost {
+                    jb.push(now, k as u16, ticks * k as u32, Ssrc(1), &frames[k])
+                        .unwrap();
+                }
+                if let Some(p) = jb.pop(now + Duration::from_millis(1)) {
+                    out.push(p);
+                }
+            }
+            out
+        };
+        let clean = play(None);
+        let lossy = play(Some(30));
+        let k = lossy.iter().position(|p| p.is_concealed()).unwrap();
+        assert_eq!(lossy.iter().filter(|p| p.is_concealed()).count(), 1);
+        let got = lossy[k].frame().samples();
+        let want = clean[k].frame().samples();
+        let ratio_db = 20.0 * (rms(got) / rms(want)).log10();
+        let tenth = len / 2;
+        let err: Vec<i16> = got[..tenth]
+            .iter()
+            .zip(&want[..tenth])
+            .map(|(a, b)| a.saturating_sub(*b))
+            .collect();
+        let snr = 20.0 * (rms(&want[..tenth]) / rms(&err)).log10();
+        eprintln!("{codec}: level {ratio_db:+.2} dB, SNR first 10 ms {snr:.1} dB");
+        assert!(ratio_db.abs() < 1.5, "{codec}: level {ratio_db:+.2} dB");
+        assert!(snr > 10.0, "{codec}: SNR {snr:.1} dB");
+    }
+}
