@@ -415,7 +415,19 @@ impl UringIo {
             port.armed = true;
             self.inflight_recv += 1;
             self.rearm.swap_remove(i);
-            self.push(&entry)?;
+            if let Err(e) = self.push(&entry) {
+                // Not queued: undo, and try again on a later call.
+                if let Some(p) = self.ports.get_mut(id) {
+                    p.armed = false;
+                    if let Some(buf) = p.single.as_mut().and_then(|s| s.buf.take()) {
+                        self.arena.lend_to_kernel(false);
+                        drop(buf);
+                    }
+                }
+                self.inflight_recv -= 1;
+                self.rearm.push(id);
+                return Err(e);
+            }
         }
         Ok(())
     }
