@@ -54,6 +54,13 @@
 //! empty, or is not a 10–60 ms multiple of 10 ms is
 //! [`CodecError::BadPayloadLength`], never a panic.
 //!
+//! # Errors and counters
+//!
+//! This module keeps no counters: every failure is a [`CodecError`] that
+//! says who is to blame ([`CodecError::is_peer_error`]), and the caller
+//! counts it against the leg (the jitter buffer counts `malformed` and
+//! `decode_errors`).
+//!
 //! ```
 //! use tandem_dataplane::codec::{Codec, Transcoder};
 //!

@@ -213,10 +213,10 @@ fn concealment_works_at_every_rate() {
             let mut jb = JitterBuffer::new(codec, JitterConfig::default()).unwrap();
             let mut out = Vec::new();
             let ticks = codec.ticks_for_ms(20);
-            for k in 0..60usize {
+            for (k, frame) in frames.iter().enumerate() {
                 let now = t0 + Duration::from_millis(20 * k as u64 + 5);
                 if Some(k) != lost {
-                    jb.push(now, k as u16, ticks * k as u32, Ssrc(1), &frames[k])
+                    jb.push(now, k as u16, ticks * k as u32, Ssrc(1), frame)
                         .unwrap();
                 }
                 if let Some(p) = jb.pop(now + Duration::from_millis(1)) {
