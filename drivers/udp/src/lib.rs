@@ -325,3 +325,78 @@ impl PacketIo for UdpIo {
         both!(self, io => io.stats())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Makes `io_uring_setup` fail with `ENOSYS` for the calling thread
+    /// only (seccomp filters are per thread unless synchronised), as on a
+    /// kernel without io_uring or under a container's seccomp profile.
+    fn deny_io_uring_on_this_thread() {
+        const BPF_LD_W_ABS: u16 = 0x20;
+        const BPF_JMP_JEQ_K: u16 = 0x15;
+        const BPF_RET_K: u16 = 0x06;
+        const RET_ALLOW: u32 = 0x7fff_0000;
+        const RET_ERRNO: u32 = 0x0005_0000;
+        let insn = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+        let filter = [
+            // A = seccomp_data.nr
+            insn(BPF_LD_W_ABS, 0, 0, 0),
+            insn(BPF_JMP_JEQ_K, 0, 1, libc::SYS_io_uring_setup as u32),
+            insn(BPF_RET_K, 0, 0, RET_ERRNO | libc::ENOSYS as u32),
+            insn(BPF_RET_K, 0, 0, RET_ALLOW),
+        ];
+        let prog = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr().cast_mut(),
+        };
+        // SAFETY: prctl with constant arguments; `prog` points at `filter`,
+        // both alive for the call (the kernel copies the program).
+        unsafe {
+            assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+            assert_eq!(
+                libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &raw const prog
+                ),
+                0,
+                "{}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))] // ENOSYS = 38
+    fn auto_falls_back_to_sockets_and_says_why() {
+        std::thread::spawn(|| {
+            deny_io_uring_on_this_thread();
+            assert!(matches!(
+                UdpIo::new(&UdpConfig {
+                    backend: Backend::Uring,
+                    ..UdpConfig::default()
+                }),
+                Err(IoError::Os(_))
+            ));
+            let mut io = UdpIo::new(&UdpConfig::default()).unwrap();
+            assert_eq!(io.name(), "socket");
+            assert!(
+                io.describe().contains("io_uring unavailable"),
+                "{}",
+                io.describe()
+            );
+            assert!(io.describe().contains("38"), "errno in {}", io.describe());
+            // And it works.
+            let port = io.open("127.0.0.1:0".parse().unwrap()).unwrap();
+            let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            peer.send_to(b"x", io.local_addr(port).unwrap()).unwrap();
+            io.wait(Duration::from_secs(2)).unwrap();
+            let mut rx = Vec::new();
+            assert_eq!(io.recv_burst(&mut rx, 4).unwrap(), 1);
+        })
+        .join()
+        .unwrap();
+    }
+}
