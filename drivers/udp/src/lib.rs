@@ -30,10 +30,16 @@
 //! # io_uring backend
 //!
 //! One ring per instance (so per worker), set up with
-//! `IORING_SETUP_COOP_TASKRUN | TASKRUN_FLAG | SINGLE_ISSUER` when the
-//! kernel has them (5.19 / 6.0): completions are produced when the worker
-//! next enters the kernel, not by interrupting it, and
-//! `IORING_SQ_TASKRUN` tells a busy worker when an enter is worth it.
+//! `IORING_SETUP_COOP_TASKRUN | TASKRUN_FLAG | SINGLE_ISSUER | SUBMIT_ALL`
+//! when the kernel has them (5.19 / 6.0 / 5.18; see [`TaskRun`]):
+//! completions are produced when the worker next enters the kernel, not by
+//! interrupting it, and `IORING_SQ_TASKRUN` tells a busy worker when an
+//! enter is worth it, so `recv_burst` makes no system call when there is
+//! nothing to collect. Construction probes (`IORING_REGISTER_PROBE`) for
+//! `RECVMSG`, `SENDMSG`, `ASYNC_CANCEL` and `TIMEOUT` and reports what it
+//! found in [`UringIo::features`] and [`UdpIo::describe`], e.g.
+//! "io_uring on Linux 6.18: multishot recvmsg + provided-buffer ring,
+//! timed enter, cooperative task run".
 //!
 //! * **Receive**: one non-blocking UDP socket per port, each with one
 //!   *multishot* `IORING_OP_RECVMSG` (`IORING_RECV_MULTISHOT`, Linux 6.0)
@@ -44,12 +50,18 @@
 //!   into the buffer; the payload starts 80 bytes in, leaving 1968 bytes
 //!   of room (more than an Ethernet MTU). The request ends when the ring
 //!   runs dry (`ENOBUFS`) or on an error; it is re-armed as soon as a
-//!   buffer is back (counted in [`UringIo::rx_starved`]). Nothing is lost
-//!   while it is down: datagrams wait in the socket.
-//!   The feature is chosen at construction: kernel 6.0 or later and a
+//!   buffer is back (counted in [`UringIo::rx_starved`], not as a drop:
+//!   datagrams wait in the socket meanwhile; only what overflows the
+//!   socket's `SO_RCVBUF`, 4 MiB by default, is lost, and counted in
+//!   `rx_dropped`).
+//!   The feature is chosen at construction: kernel 6.0 or later (multishot
+//!   is a flag, not an opcode, so the probe cannot see it) and a
 //!   successful buffer-ring registration; otherwise (or with
 //!   [`RecvMode::SingleShot`]) each port has one single-shot `RecvMsg`
-//!   into a buffer from a free list, re-armed on every completion.
+//!   into a buffer from a free list, re-armed on every completion: one
+//!   datagram per port per enter, so a burst on one port costs about two
+//!   system calls a packet (one to receive, one to send), many ports
+//!   share them.
 //! * **Send**: one `IORING_OP_SENDMSG` per packet, all of a burst
 //!   submitted by one `io_uring_enter`. The handle (a relayed receive
 //!   buffer or an [`alloc`](tandem_packet_io::PacketIo::alloc)ed one) is
