@@ -389,6 +389,32 @@ impl JitterBuffer {
         Duration::from_millis(u64::from(self.counters.current_delay_ms))
     }
 
+    /// Forgets the stream (packets, timeline, decoder and concealment
+    /// state, delay estimate) as if newly built; the counters are kept.
+    pub fn reset(&mut self) {
+        let counters = self.counters;
+        let rate = self.rate;
+        for s in &mut self.slots {
+            s.used = false;
+        }
+        self.used = 0;
+        self.decoder.reset();
+        self.ssrc = None;
+        self.candidate = None;
+        self.seq_top = None;
+        self.seq_window = 0;
+        self.started = false;
+        self.pending_start = 0;
+        self.pending_len = 0;
+        self.epoch = None;
+        self.min_transit = None;
+        self.peak_excess = self.config.initial_delay.as_micros() as i64;
+        self.pops_since_shrink = 0;
+        self.pops_over_target = 0;
+        *self.plc = Plc::new(rate);
+        self.counters = counters;
+    }
+
     /// Packets held.
     pub fn len(&self) -> usize {
         self.used

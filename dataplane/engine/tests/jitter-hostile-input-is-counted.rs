@@ -214,3 +214,24 @@ fn a_stray_packet_does_not_flush_the_buffer() {
     assert_eq!((c.resync, c.stray, c.lost), (0, 2, 0), "{c:?}");
     assert!(audio >= 196, "{audio}");
 }
+
+#[test]
+fn reset_forgets_the_stream_but_keeps_counters() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new(Codec::Pcmu, JitterConfig::default()).unwrap();
+    for k in 0..10u64 {
+        jb.push(at(t0, 20 * k), k as u16, 160 * k as u32, Ssrc(1), &P)
+            .unwrap();
+        jb.pop(at(t0, 20 * k));
+    }
+    jb.reset();
+    assert!(jb.is_empty());
+    assert_eq!(jb.pop(at(t0, 300)), None);
+    // A different stream starts without a resync.
+    assert_eq!(
+        jb.push(at(t0, 300), 5000, 77, Ssrc(2), &P),
+        Ok(PushOutcome::Buffered)
+    );
+    assert_eq!(jb.counters().pushed, 11);
+    assert_eq!(jb.counters().resync, 0);
+}
