@@ -210,7 +210,7 @@ impl<C: MediaControl> NgServer<C> {
             };
             self.cache.remove(&old);
         }
-        let expires = now + self.config.cache_ttl;
+        let expires = now.checked_add(self.config.cache_ttl).unwrap_or(now);
         self.cache.insert(
             cookie.to_vec(),
             Cached {

@@ -2,6 +2,8 @@
 //! SDP comes back with the engine's address and ports, ICE removed, the
 //! origin replaced, unknown attributes kept.
 
+#![allow(clippy::disallowed_methods)] // tests own the clock
+
 mod common;
 use common::*;
 use std::time::Instant;

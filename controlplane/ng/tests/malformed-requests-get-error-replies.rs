@@ -1,6 +1,8 @@
 //! Bad input gets an error reply naming the problem (or nothing, when there
 //! is no cookie to answer to), a counter, and never a panic.
 
+#![allow(clippy::disallowed_methods)] // tests own the clock
+
 mod common;
 use common::*;
 use std::time::Instant;

@@ -1,6 +1,8 @@
 //! A request retransmitted with the same cookie is answered from the cache
 //! and not executed again; the cache expires and is bounded.
 
+#![allow(clippy::disallowed_methods)] // tests own the clock
+
 mod common;
 use common::*;
 use std::time::{Duration, Instant};
