@@ -9,7 +9,9 @@
 //!   fraction lost (A.3), interarrival jitter in timestamp units with the
 //!   integer ×16 estimator (A.8). Like the RFC, duplicates count as
 //!   received, so the cumulative loss can go negative; they are also
-//!   counted apart ([`SourceStats::duplicates`]) from a 64-packet window.
+//!   counted apart ([`SourceStats::duplicates`]) from a 64-packet window,
+//!   which also feeds a two-state loss model for the E-model's burst ratio
+//!   ([`SourceStats::burst_ratio`]).
 //! * [`RtcpSession`]: one leg's RTCP, sans-IO. It counts what we send
 //!   (packets and payload octets for the SR sender info, §6.4.1) and what
 //!   we receive, builds a compound SR or RR with one report block plus an
@@ -160,6 +162,12 @@ pub struct SourceStats {
     window: u64,
     window_top: u32,
     duplicates: u64,
+    // Two-state loss model over retired sequence numbers.
+    loss_prev: Option<bool>,
+    found_steps: u64,
+    lost_steps: u64,
+    found_to_lost: u64,
+    lost_to_found: u64,
     restarts: u64,
     invalid: u64,
     octets: u64,
@@ -184,6 +192,11 @@ impl SourceStats {
             window: 0,
             window_top: 0,
             duplicates: 0,
+            loss_prev: None,
+            found_steps: 0,
+            lost_steps: 0,
+            found_to_lost: 0,
+            lost_to_found: 0,
             restarts: 0,
             invalid: 0,
             octets: 0,
@@ -204,6 +217,7 @@ impl SourceStats {
         self.expected_prior = 0;
         self.window = 0;
         self.window_top = u32::from(seq);
+        self.loss_prev = None;
     }
 
     /// A.1 `update_seq`, plus duplicate detection.
@@ -261,6 +275,7 @@ impl SourceStats {
     fn mark_seen(&mut self, ext: u32) {
         let ahead = ext.wrapping_sub(self.window_top) as i32;
         if ahead > 0 {
+            self.retire(ahead.unsigned_abs());
             self.window = if ahead >= 64 { 0 } else { self.window << ahead };
             self.window_top = ext;
             self.window |= 1;
@@ -274,6 +289,56 @@ impl SourceStats {
                 self.window |= bit;
             }
         }
+    }
+
+    /// Feeds the loss model with the numbers that leave the 64-packet
+    /// window when it advances by `shift`: by then a number not seen is
+    /// taken as lost (a packet later than 64 numbers is late anyway).
+    fn retire(&mut self, shift: u32) {
+        let base = self.base_seq;
+        let top = self.window_top;
+        let valid = |ext: u32| ext.wrapping_sub(base) as i32 >= 0;
+        // Oldest first: window bits 63 down to 64 − shift.
+        for i in (64u32.saturating_sub(shift)..64).rev() {
+            let ext = top.wrapping_sub(i);
+            if valid(ext) {
+                self.gilbert(self.window & (1 << i) != 0, 1);
+            }
+        }
+        // Numbers skipped entirely by a jump of more than 64.
+        if shift > 64 {
+            self.gilbert(false, shift - 64);
+        }
+    }
+
+    /// One step (or `count` equal steps) of the two-state loss model.
+    fn gilbert(&mut self, found: bool, count: u32) {
+        let count = u64::from(count);
+        match (self.loss_prev, found) {
+            (Some(true), false) => self.found_to_lost += 1,
+            (Some(false), true) => self.lost_to_found += 1,
+            _ => {}
+        }
+        if found {
+            self.found_steps += count;
+        } else {
+            self.lost_steps += count;
+        }
+        self.loss_prev = Some(found);
+    }
+
+    /// The burst ratio BurstR of G.107 §3.5 from a two-state (Gilbert)
+    /// model fitted to the losses seen: 1 / (p + q), with p the chance of
+    /// losing the packet after a received one and q of receiving the packet
+    /// after a lost one. 1 for random loss (and when nothing was lost), more
+    /// for bursty loss. A number counts once it is 64 numbers old.
+    pub fn burst_ratio(&self) -> f64 {
+        if self.lost_steps == 0 || self.found_steps == 0 {
+            return 1.0;
+        }
+        let p = self.found_to_lost as f64 / self.found_steps as f64;
+        let q = self.lost_to_found as f64 / self.lost_steps as f64;
+        if p + q <= 0.0 { 1.0 } else { 1.0 / (p + q) }
     }
 
     /// A.8: updates the jitter with a packet of RTP timestamp `ts`
@@ -859,7 +924,8 @@ impl RtcpSession {
     }
 
     /// The E-model rating of what we receive: loss from our own A.3
-    /// counts (cumulative), one-way delay RTT/2 (0 if unknown) plus
+    /// counts (cumulative), its burstiness from
+    /// [`SourceStats::burst_ratio`], one-way delay RTT/2 (0 if unknown) plus
     /// `jitter_buffer_delay`. `None` before the source is valid.
     pub fn r_factor(&self, codec: EModelCodec, jitter_buffer_delay: Duration) -> Option<f64> {
         let s = self.source.as_ref().filter(|s| s.is_valid())?;
@@ -874,7 +940,7 @@ impl RtcpSession {
         Some(r_factor(
             codec,
             loss_percent,
-            1.0,
+            s.burst_ratio(),
             one_way.as_secs_f64() * 1000.0,
         ))
     }

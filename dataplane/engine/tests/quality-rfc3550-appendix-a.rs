@@ -155,3 +155,18 @@ fn jitter_follows_the_a8_recursion_exactly() {
     s.update_jitter(1160 + 32, 160); // D = 32: J = 32/16 = 2
     assert_eq!(s.jitter(), 2);
 }
+
+#[test]
+fn burst_ratio_tells_random_from_bursty_loss() {
+    // 5 % loss, one packet at a time: BurstR ≈ 1.
+    let random: Vec<u16> = (1..=4000u16).filter(|q| q % 20 != 7).collect();
+    let r = fed(&random).burst_ratio();
+    // 5 % loss in bursts of 5: p = 1/95, q = 1/5, BurstR = 1/(p+q) ≈ 4.75.
+    let bursty: Vec<u16> = (1..=4000u16).filter(|q| q % 100 >= 5).collect();
+    let b = fed(&bursty).burst_ratio();
+    eprintln!("BurstR random {r:.2}, bursty {b:.2}");
+    assert!((r - 1.0).abs() < 0.1, "{r}");
+    assert!((b - 4.75).abs() < 0.3, "{b}");
+    // No loss: 1.
+    assert_eq!(fed(&(1..500).collect::<Vec<_>>()).burst_ratio(), 1.0);
+}
