@@ -48,16 +48,23 @@ pub struct MediaEndpoint {
     /// `setup` for DTLS-SRTP. Existing attributes of the same names are
     /// replaced.
     pub attributes: Vec<(String, Option<String>)>,
+    /// The payload types to offer on this media, in order of preference,
+    /// when the engine restricts or reorders the codecs (for example an
+    /// answer limited to what it can transcode); `None` keeps the outgoing
+    /// SDP's list. Payload types not in the outgoing SDP are ignored; a
+    /// list that keeps none leaves the codecs unchanged.
+    pub codecs: Option<Vec<u8>>,
 }
 
 impl MediaEndpoint {
-    /// An endpoint with no extra attributes.
+    /// An endpoint with no extra attributes and the codecs left as they are.
     pub fn new(address: IpAddr, port: u16, rtcp_port: Option<u16>) -> Self {
         Self {
             address,
             port,
             rtcp_port,
             attributes: Vec::new(),
+            codecs: None,
         }
     }
 }

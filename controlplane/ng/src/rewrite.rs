@@ -190,6 +190,14 @@ pub fn apply_plan(
                 m.push_attribute("candidate", Some(&value))?;
             }
         }
+        if let Some(pts) = &end.codecs {
+            let names: Vec<String> = pts.iter().map(u8::to_string).collect();
+            let wanted: Vec<CodecSpec<'_>> = names.iter().map(|n| CodecSpec::parse(n)).collect();
+            if !m.matching_payload_types(&wanted).is_empty() {
+                tolerate(m.retain_codecs(&wanted))?;
+                m.reorder_codecs(&wanted);
+            }
+        }
         for (name, _) in &end.attributes {
             m.remove_attributes(name);
         }

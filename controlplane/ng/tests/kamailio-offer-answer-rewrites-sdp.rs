@@ -285,3 +285,21 @@ fn zero_address_hold_passes_through_and_ptime_is_set() {
         assert!(!out.contains("ptime:30"));
     }
 }
+
+#[test]
+fn engine_can_restrict_and_reorder_codecs() {
+    let mut srv = server();
+    srv.control_mut().only_codecs = Some(vec![101, 8, 77]);
+    let out = srv
+        .handle_request(Instant::now(), &kamailio_offer("r", "c", CALLER_SDP))
+        .unwrap();
+    let sdp = text(reply(&out).1.get("sdp"));
+    assert!(sdp.contains("m=audio 30000 RTP/AVP 101 8\r\n"), "{sdp}");
+    assert!(!sdp.contains("G722") && !sdp.contains("PCMU") && !sdp.contains("G729"));
+    // A list that keeps nothing leaves the codecs alone.
+    srv.control_mut().only_codecs = Some(vec![77]);
+    let out = srv
+        .handle_request(Instant::now(), &kamailio_offer("r2", "c", CALLER_SDP))
+        .unwrap();
+    assert!(text(reply(&out).1.get("sdp")).contains("RTP/AVP 9 0 8 18 101\r\n"));
+}

@@ -23,6 +23,7 @@ pub(crate) struct FakeEngine {
     pub(crate) with_ice: bool,
     pub(crate) last_outgoing_codecs: Vec<String>,
     pub(crate) played: Vec<String>,
+    pub(crate) only_codecs: Option<Vec<u8>>,
 }
 
 impl FakeEngine {
@@ -56,6 +57,7 @@ impl FakeEngine {
                     port,
                     if m.rtcp_mux() { None } else { Some(port + 1) },
                 );
+                end.codecs = self.only_codecs.clone();
                 if m.proto() == "RTP/SAVP" {
                     end.attributes.push((
                         "crypto".into(),
