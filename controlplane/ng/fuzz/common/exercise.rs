@@ -89,10 +89,11 @@ impl MediaControl for Engine {
     }
 }
 
-/// Through the whole server: every reply is `cookie SP dict` with a
+/// Through the whole server (and [`ng_offer_sdp`] on the same bytes): every reply is `cookie SP dict` with a
 /// `result`, an offer's rewritten SDP parses, and a retransmission gets the
 /// identical reply.
 pub(crate) fn ng_message(data: &[u8]) {
+    ng_offer_sdp(data);
     let mut srv = NgServer::new(Engine(30000), NgConfig::default());
     let t0 = Instant::now();
     let Some(reply) = srv.handle_request(t0, data) else {
@@ -115,4 +116,46 @@ pub(crate) fn ng_message(data: &[u8]) {
         .expect("second reply");
     assert_eq!(again, reply);
     assert_eq!(srv.counters().retransmissions, 1);
+}
+
+fn bstr(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend_from_slice(s.len().to_string().as_bytes());
+    out.push(b':');
+    out.extend_from_slice(s);
+}
+
+/// The same bytes as the SDP of offers and answers with the flags that
+/// rewrite the most, so mutations of the SDP reach the rewriting code
+/// (random datagrams rarely keep a bencode length right).
+pub(crate) fn ng_offer_sdp(data: &[u8]) {
+    let extras: [&[u8]; 3] = [
+        b"3:ICE6:remove7:replacel6:origin18:session-connection12:zero-addresse5:flagsl19:full-rtcp-attributee",
+        b"3:ICE5:force5:codecd5:stripl3:alle6:exceptl4:PCMAe9:transcodel4:opus15:telephone-eventee18:transport-protocol17:UDP/TLS/RTP/SAVPF5:ptime2:30",
+        b"5:codecd5:offerl4:PCMU3:101ee18:transport-protocol7:RTP/AVP10:rtpp-flags26:replace-origin SDP-version",
+    ];
+    let mut srv = NgServer::new(Engine(40000), NgConfig::default());
+    let t0 = Instant::now();
+    for (i, extra) in extras.iter().enumerate() {
+        for command in [&b"offer"[..], b"answer"] {
+            let mut m = format!("c{i} d").into_bytes();
+            bstr(&mut m, b"sdp");
+            bstr(&mut m, data);
+            m.extend_from_slice(b"7:call-id1:c8:from-tag1:f6:to-tag1:t7:command");
+            bstr(&mut m, command);
+            m.extend_from_slice(extra);
+            m.push(b'e');
+            let reply = srv.handle_request(t0, &m).expect("a reply");
+            let (_, body) = tandem_ng::server::split_message(&reply).expect("cookie");
+            let v = bencode::decode(body, Limits::default()).expect("reply decodes");
+            if let Some(sdp) = v.get("sdp").and_then(|s| s.as_bytes()) {
+                tandem_sdp::SessionDescription::parse(sdp).expect("rewritten SDP parses");
+            }
+            if let Some(reason) = v.get("error-reason").and_then(|r| r.as_str()) {
+                assert!(!reason.starts_with("Failed to decode"), "{reason}");
+            } else {
+                assert!(v.get("sdp").is_some());
+            }
+            srv.handle_timeout(t0 + Duration::from_secs(60));
+        }
+    }
 }
