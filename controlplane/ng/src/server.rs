@@ -5,7 +5,8 @@
 //! [`NgConfig::cache_ttl`] (rtpengine keeps them for 30 to 60 s) so that a
 //! retransmitted request — the proxy resends over UDP when a reply is
 //! slow or lost — gets the same reply and is not executed twice. The cache
-//! holds at most [`NgConfig::cache_capacity`] replies; the oldest go first.
+//! holds at most [`NgConfig::cache_capacity`] replies and
+//! [`NgConfig::cache_max_bytes`] octets; the oldest go first.
 //! [`NgServer::poll_timeout`] says when the oldest entry expires and
 //! [`NgServer::handle_timeout`] drops expired entries (lookups also ignore
 //! them, so calling it is only about memory).
@@ -39,16 +40,20 @@ pub struct NgConfig {
     pub cache_ttl: Duration,
     /// Most replies cached.
     pub cache_capacity: usize,
+    /// Most octets of replies cached (an offer's reply carries an SDP of
+    /// up to 64 KiB, so the count alone does not bound memory).
+    pub cache_max_bytes: usize,
     /// Bencode limits.
     pub limits: Limits,
 }
 
 impl Default for NgConfig {
-    /// 30 s, 4096 replies, default bencode limits.
+    /// 30 s, 4096 replies, 16 MiB, default bencode limits.
     fn default() -> Self {
         Self {
             cache_ttl: Duration::from_secs(30),
             cache_capacity: 4096,
+            cache_max_bytes: 16 << 20,
             limits: Limits::default(),
         }
     }
@@ -118,6 +123,7 @@ pub struct NgServer<C> {
     config: NgConfig,
     cache: HashMap<Vec<u8>, Cached>,
     order: VecDeque<(Instant, Vec<u8>)>,
+    cached_bytes: usize,
     counters: NgCounters,
 }
 
@@ -129,6 +135,7 @@ impl<C: MediaControl> NgServer<C> {
             config,
             cache: HashMap::new(),
             order: VecDeque::new(),
+            cached_bytes: 0,
             counters: NgCounters::default(),
         }
     }
@@ -187,12 +194,26 @@ impl<C: MediaControl> NgServer<C> {
             if *at > now {
                 break;
             }
-            if let Some((_, cookie)) = self.order.pop_front() {
-                if self.cache.get(&cookie).is_some_and(|c| c.expires <= now) {
-                    self.cache.remove(&cookie);
-                }
-            }
+            self.evict_oldest();
         }
+    }
+
+    /// Drops the oldest cached reply; false when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let Some((_, cookie)) = self.order.pop_front() else {
+            return false;
+        };
+        if let Some(old) = self.cache.remove(&cookie) {
+            self.cached_bytes = self
+                .cached_bytes
+                .saturating_sub(cookie.len() + old.reply.len());
+        }
+        true
+    }
+
+    /// Octets of replies cached.
+    pub fn cached_bytes(&self) -> usize {
+        self.cached_bytes
     }
 
     /// When the oldest cached reply expires.
@@ -201,15 +222,18 @@ impl<C: MediaControl> NgServer<C> {
     }
 
     fn remember(&mut self, now: Instant, cookie: &[u8], reply: &[u8]) {
-        if self.config.cache_capacity == 0 {
+        let size = cookie.len() + reply.len();
+        if self.config.cache_capacity == 0 || size > self.config.cache_max_bytes {
             return;
         }
-        while self.cache.len() >= self.config.cache_capacity {
-            let Some((_, old)) = self.order.pop_front() else {
+        while self.cache.len() >= self.config.cache_capacity
+            || self.cached_bytes + size > self.config.cache_max_bytes
+        {
+            if !self.evict_oldest() {
                 break;
-            };
-            self.cache.remove(&old);
+            }
         }
+        self.cached_bytes += size;
         let expires = now.checked_add(self.config.cache_ttl).unwrap_or(now);
         self.cache.insert(
             cookie.to_vec(),

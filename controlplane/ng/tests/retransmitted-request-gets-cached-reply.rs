@@ -54,3 +54,25 @@ fn cache_is_bounded() {
         11
     );
 }
+
+#[test]
+fn cache_is_bounded_in_bytes() {
+    let config = NgConfig {
+        cache_max_bytes: 100,
+        ..NgConfig::default()
+    };
+    let mut srv = NgServer::new(FakeEngine::default(), config);
+    let now = Instant::now();
+    for i in 0..10 {
+        let _ = srv.handle_request(now, format!("cookie{i} d7:command4:pinge").as_bytes());
+    }
+    // Each entry is the cookie (7) and the reply `cookie0 d6:result4:ponge`
+    // (24): three fit in 100.
+    assert_eq!(srv.cached_replies(), 3);
+    assert_eq!(srv.cached_bytes(), 93);
+    // An offer's reply (hundreds of octets) does not fit at all.
+    let _ = srv.handle_request(now, &kamailio_offer("big", "c", CALLER_SDP));
+    assert_eq!(srv.cached_replies(), 3);
+    srv.handle_timeout(now + Duration::from_secs(30));
+    assert_eq!((srv.cached_replies(), srv.cached_bytes()), (0, 0));
+}

@@ -284,11 +284,14 @@ impl MediaDescription {
     }
 
     /// Payload types whose codec matches any of `specs`, in `m=` order.
+    /// Each payload type appears once, even if the `m=` line repeats it.
     pub fn matching_payload_types(&self, specs: &[CodecSpec<'_>]) -> Vec<u8> {
+        let mut seen = [false; 128];
         self.codecs()
             .iter()
             .filter(|c| specs.iter().any(|s| s.matches(c)))
             .map(|c| c.payload_type)
+            .filter(|&pt| !std::mem::replace(&mut seen[usize::from(pt & 0x7f)], true))
             .collect()
     }
 
@@ -296,10 +299,15 @@ impl MediaDescription {
         if pts.is_empty() {
             return Ok(());
         }
+        // Payload types are < 128 (checked by the parser): a mask keeps
+        // this linear however long the lists are.
+        let mut drop = [false; 256];
+        pts.iter().for_each(|&pt| drop[usize::from(pt)] = true);
+        let pts = |pt: u8| drop[usize::from(pt)];
         let formats = self.formats();
         let keep: Vec<String> = formats
             .into_iter()
-            .filter(|f| !f.parse::<u8>().is_ok_and(|pt| pts.contains(&pt)))
+            .filter(|f| !f.parse::<u8>().is_ok_and(pts))
             .collect();
         if keep.is_empty() {
             return Err(EditError::NoFormatsLeft);
@@ -316,7 +324,7 @@ impl MediaDescription {
                 .split(' ')
                 .next()
                 .and_then(|p| p.parse::<u8>().ok());
-            !pt.is_some_and(|pt| pts.contains(&pt))
+            !pt.is_some_and(pts)
         });
         Ok(())
     }
@@ -341,9 +349,15 @@ impl MediaDescription {
             return Ok(Vec::new());
         }
         let keep = self.matching_payload_types(specs);
+        let mut seen = [false; 256];
         let drop: Vec<u8> = self
             .media_line()
-            .map(|m| m.payload_types().filter(|pt| !keep.contains(pt)).collect())
+            .map(|m| {
+                m.payload_types()
+                    .filter(|pt| !keep.contains(pt))
+                    .filter(|&pt| !std::mem::replace(&mut seen[usize::from(pt)], true))
+                    .collect()
+            })
             .unwrap_or_default();
         self.drop_payload_types(&drop)?;
         Ok(drop)
