@@ -285,3 +285,26 @@ fn trailing_spaces_are_tolerated_and_kept() {
     );
     assert_eq!(sdp.connection().unwrap().0.address, "192.0.2.1");
 }
+
+#[test]
+fn hostile_format_lists_stay_cheap() {
+    // Near the size limit: 12 000 repeated formats and 1 500 rtpmap lines.
+    let mut s = String::from("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP");
+    for i in 0..12_000 {
+        s.push_str(if i % 2 == 0 { " 0" } else { " 96" });
+    }
+    s.push_str("\r\n");
+    for _ in 0..1_500 {
+        s.push_str("a=rtpmap:96 X/8000\r\n");
+    }
+    assert!(s.len() <= MAX_SDP_LEN, "{}", s.len());
+    let mut sdp = parse(&s);
+    let m = sdp.media_mut(0).unwrap();
+    assert_eq!(
+        m.matching_payload_types(&[CodecSpec::parse("all")]),
+        [0, 96]
+    );
+    assert_eq!(m.retain_codecs(&[CodecSpec::parse("PCMU")]).unwrap(), [96]);
+    assert_eq!(m.media_line().unwrap().formats.len(), 6_000);
+    assert_eq!(m.rtpmaps().count(), 0);
+}
