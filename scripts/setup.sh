@@ -10,6 +10,8 @@ packages=(
     libspandsp-dev    # reference oracle for G.711, G.722 and DTMF tests and benches
     espeak-ng         # speech for the DTMF talk-off test
     sox               # resamples that speech to 8 kHz
+    kamailio          # SIP proxy that drives tandem over the ng protocol
+    sip-tester        # SIPp: callers and callees for interworking tests
 )
 
 missing=()

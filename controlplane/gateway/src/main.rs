@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod run;
 
 use std::process::ExitCode;
 

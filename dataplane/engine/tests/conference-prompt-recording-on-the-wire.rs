@@ -43,13 +43,13 @@ fn each_member_hears_the_others_but_not_itself() {
             got[i].extend(p.received());
         }
     }
-    for i in 0..3 {
+    for (i, packets) in got.iter().enumerate() {
         assert!(
-            got[i].len() >= 58,
+            packets.len() >= 58,
             "member {i} got {} packets",
-            got[i].len()
+            packets.len()
         );
-        let audio = pcmu_audio(&got[i][10..]);
+        let audio = pcmu_audio(&packets[10..]);
         for (j, &f) in freqs.iter().enumerate() {
             let amp = tone_amplitude(&audio, f, 8000.0);
             if i == j {

@@ -29,6 +29,8 @@ enum Command {
     /// Generate DTMF and call-progress tones into WAV files.
     #[command(subcommand)]
     Tone(tone::ToneCommand),
+    /// Run the media engine with its rtpengine-compatible ng control port.
+    Run(crate::run::RunArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
@@ -36,6 +38,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Dtmf(cmd) => dtmf::run(cmd),
         Command::Audio(cmd) => audio::run(cmd),
         Command::Tone(cmd) => tone::run(cmd),
+        Command::Run(args) => crate::run::run(args),
     }
 }
 
