@@ -10,12 +10,13 @@
 //!   be translated and the in-band tone suppressed on the way.
 //!
 //! Both legs of a bridge are decoded together, because what one receives
-//! becomes what the other sends. A decoded leg decodes packets as they come
-//! into a short inbox of 20 ms frames; every tick of the media clock the
-//! worker then
+//! becomes what the other sends. A decoded leg puts packets as they come
+//! into an adaptive jitter buffer ([`JitterBuffer`]); every tick of the
+//! media clock the worker then
 //!
-//! 1. takes one frame from each decoded leg's inbox (silence when none
-//!    arrived) and runs in-band DTMF detection and suppression on it
+//! 1. takes one frame from each decoded leg's jitter buffer (concealed when
+//!    its packet is missing, silence before the first packet or after a
+//!    long gap) and runs in-band DTMF detection and suppression on it
 //!    ([`InbandToRfc4733`]) when its peer expects telephone events;
 //! 2. mixes each conference ([`Conference`]) from its members' frames;
 //! 3. builds each leg's outgoing frame: the prompt if one plays, else the
@@ -27,35 +28,29 @@
 
 use tandem_dsp::resample::{Rate, Resampler};
 use tandem_packet_io::{PacketBuf, PacketIo};
+use tandem_wire::Ssrc;
 use tandem_wire::telephone_event::TelephoneEventPacket;
 
 use super::{Leg, Worker};
-use crate::codec::{Decoder, Encoder};
+use crate::codec::Encoder;
 use crate::command::{ConferenceId, DtmfSource, Event, LegId};
 use crate::dtmf_relay::{
     DigitSource, InbandToRfc4733, ReceiverConfig, RelayEvent, Rfc4733ToInband, SenderConfig,
 };
 use crate::frame::AudioFrame;
+use crate::jitter::{JitterBuffer, JitterConfig, PushOutcome};
 use crate::metrics::{Counter, DropReason};
 use crate::mixer::MemberId;
 use crate::prompt::PromptPlayer;
 use crate::recorder::Recorder;
 
-/// Frames a decoded leg buffers between ticks: enough to ride out a burst
-/// from a peer whose packets bunch up, bounded so that a flood cannot grow
-/// memory or delay.
-const INBOX_FRAMES: usize = 5;
-
 /// The decoding state of a leg.
 pub(super) struct DecodedMedia {
     pub(super) rate: Rate,
-    decoder: Decoder,
+    jitter: JitterBuffer,
     encoder: Encoder,
     /// RTP timestamp ticks per outgoing packet.
     ticks: u32,
-    inbox: [AudioFrame; INBOX_FRAMES],
-    inbox_head: usize,
-    inbox_len: usize,
     /// This tick's frame from the leg's peer (its input, cleaned).
     pub(super) current: AudioFrame,
     /// This tick's outgoing frame.
@@ -86,16 +81,13 @@ impl DecodedMedia {
     pub(super) fn new(leg: &Leg) -> Option<Box<Self>> {
         let f = leg.config.format;
         let rate = f.codec.sample_rate();
-        let decoder = Decoder::new(f.codec).ok()?;
+        let jitter = JitterBuffer::new(f.codec, JitterConfig::default()).ok()?;
         let encoder = Encoder::new(f.codec, u32::from(f.ptime_ms)).ok()?;
         Some(Box::new(Self {
             rate,
-            decoder,
+            jitter,
             encoder,
             ticks: f.codec.ticks_for_ms(u32::from(f.ptime_ms)),
-            inbox: std::array::from_fn(|_| AudioFrame::silence(rate)),
-            inbox_head: 0,
-            inbox_len: 0,
             current: AudioFrame::silence(rate),
             out: AudioFrame::silence(rate),
             conf_out: None,
@@ -115,29 +107,6 @@ impl DecodedMedia {
     /// DTMF interworking of its bridge).
     fn needed_alone(&self) -> bool {
         self.prompt.is_some() || self.recorder.is_some() || self.conference.is_some()
-    }
-
-    fn push_inbox(&mut self, frame: AudioFrame) -> bool {
-        let overflow = self.inbox_len == INBOX_FRAMES;
-        if overflow {
-            // Drop the oldest: delay must not grow without bound.
-            self.inbox_head = (self.inbox_head + 1) % INBOX_FRAMES;
-            self.inbox_len -= 1;
-        }
-        let tail = (self.inbox_head + self.inbox_len) % INBOX_FRAMES;
-        self.inbox[tail] = frame;
-        self.inbox_len += 1;
-        !overflow
-    }
-
-    fn pop_inbox(&mut self) -> Option<&AudioFrame> {
-        if self.inbox_len == 0 {
-            return None;
-        }
-        let f = &self.inbox[self.inbox_head];
-        self.inbox_head = (self.inbox_head + 1) % INBOX_FRAMES;
-        self.inbox_len -= 1;
-        Some(f)
     }
 }
 
@@ -228,14 +197,17 @@ impl<P: PacketIo> Worker<P> {
         }
     }
 
-    /// The packet path of a decoded leg: decode audio into the inbox,
-    /// route telephone events.
+    /// The packet path of a decoded leg: audio into the jitter buffer,
+    /// telephone events routed on.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn decoded_packet(
         &mut self,
         slot: usize,
         buf: &P::Buf,
         pt: u8,
+        seq: u16,
         ts: u32,
+        ssrc: u32,
         marker: bool,
     ) {
         let Ok(view) = tandem_wire::RtpPacket::new_checked(buf.data()) else {
@@ -251,16 +223,19 @@ impl<P: PacketIo> Worker<P> {
         let peer = leg.peer;
         let Some(m) = leg.media.as_mut() else { return };
         if pt == format.payload_type {
-            if m.decoder.push_payload(payload).is_err() {
-                self.counters.add(Counter::ParseErrors, 1);
-                self.counters.drop(DropReason::Malformed);
-                return;
-            }
-            while let Some(frame) = m.decoder.pop_frame() {
-                if !m.push_inbox(frame) {
-                    self.counters.add(Counter::JitterOverflow, 1);
+            let counter = match m.jitter.push(self.now, seq, ts, Ssrc(ssrc), payload) {
+                Ok(PushOutcome::Buffered) => return,
+                Ok(PushOutcome::Resynced) => Counter::JitterResync,
+                Ok(PushOutcome::Late | PushOutcome::Stray) => Counter::JitterLate,
+                Ok(PushOutcome::Duplicate) => Counter::JitterDuplicate,
+                Ok(PushOutcome::Overflow) => Counter::JitterOverflow,
+                Err(_) => {
+                    self.counters.add(Counter::ParseErrors, 1);
+                    self.counters.drop(DropReason::Malformed);
+                    return;
                 }
-            }
+            };
+            self.counters.add(counter, 1);
             return;
         }
         // A telephone event.
@@ -350,13 +325,14 @@ impl<P: PacketIo> Worker<P> {
     }
 
     /// One tick of the media clock for every decoded leg.
-    pub(super) fn media_tick(&mut self) {
+    pub(super) fn media_tick(&mut self, now: std::time::Instant) {
         let decoded: Vec<usize> = self.decoded_slots();
         if decoded.is_empty() {
             return;
         }
         // 1. Inputs, with in-band DTMF detection and suppression.
         let mut digits = Vec::new();
+        let mut concealed = 0;
         for &s in &decoded {
             let Some(leg) = self.legs[s].as_mut() else {
                 continue;
@@ -366,10 +342,15 @@ impl<P: PacketIo> Worker<P> {
                 continue;
             };
             let rate = m.rate;
-            let input = m
-                .pop_inbox()
-                .cloned()
-                .unwrap_or_else(|| AudioFrame::silence(rate));
+            let input = match m.jitter.pop(now) {
+                Some(p) => {
+                    if p.is_concealed() {
+                        concealed += 1;
+                    }
+                    p.into_frame()
+                }
+                None => AudioFrame::silence(rate),
+            };
             if let Some(det) = m.inband_to_events.as_mut() {
                 let ts = m.out_ts;
                 let mut cleaned = AudioFrame::silence(rate);
@@ -390,6 +371,7 @@ impl<P: PacketIo> Worker<P> {
                 }
             }
         }
+        self.counters.add(Counter::JitterConcealed, concealed);
         for (s, e) in digits {
             self.emit(e);
             self.barge_in(s);

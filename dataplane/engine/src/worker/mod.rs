@@ -359,7 +359,7 @@ impl<P: PacketIo> Worker<P> {
 
     /// The media clock: decoded legs, then RTP timeouts.
     fn tick(&mut self, now: Instant) {
-        self.media_tick();
+        self.media_tick(now);
         self.flush_tx();
         let mut timeouts = Vec::new();
         for leg in self.legs.iter_mut().flatten() {
@@ -493,7 +493,7 @@ impl<P: PacketIo> Worker<P> {
             });
         }
         if decoded {
-            self.decoded_packet(slot, &buf, pt, ts, marker);
+            self.decoded_packet(slot, &buf, pt, seq, ts, ssrc, marker);
             return Fate::Consumed;
         }
         let Some(peer) = peer else {
