@@ -137,6 +137,7 @@
 // memory shared with the kernel live here (STYLE.md rule 6), each `unsafe`
 // block with its `SAFETY:` argument.
 
+mod affinity;
 mod buf;
 mod socket;
 mod sys;
@@ -146,6 +147,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use affinity::pin_current_thread;
 pub use buf::{BufferUsage, UdpBuf};
 pub use socket::SocketIo;
 use tandem_packet_io::{IoError, IoStats, PacketIo, PortId, RxPacket, TxPacket};

@@ -94,8 +94,12 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             ..EngineConfig::default()
         },
         move |i| {
+            let cpu = match tandem_udp::pin_current_thread(i) {
+                Ok(cpu) => format!("pinned to CPU {cpu}"),
+                Err(e) => format!("not pinned ({e})"),
+            };
             let io = UdpIo::new(&udp).map_err(|e| e.to_string())?;
-            eprintln!("tandem: media worker {i}: {}", io.describe());
+            eprintln!("tandem: media worker {i}: {cpu}, {}", io.describe());
             Ok(io)
         },
     )
