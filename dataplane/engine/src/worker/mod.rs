@@ -53,6 +53,7 @@ use crate::command::{
 use crate::metrics::{Counter, DropReason, Gauge, LocalCounters, PUBLISH_INTERVAL, WorkerShared};
 use crate::mixer::{Conference, ConferenceConfig, MemberId};
 use crate::prompt::PromptPlayer;
+use crate::quality::{EModelCodec, NtpTime, RtcpConfig, RtcpSession};
 
 /// Packets taken from the backend per turn (DPDK's and VPP's customary burst).
 pub const BURST: usize = 32;
@@ -143,6 +144,14 @@ struct Leg {
     /// Present while the leg's audio is decoded (see [`media`]).
     media: Option<Box<media::DecodedMedia>>,
     report: LegReport,
+    /// RTCP termination: our SR/RR, the peer's reports (RFC 3550 §6).
+    rtcp: RtcpSession,
+    /// The leg's RTCP port (RTP port + 1), when it could be opened.
+    rtcp_port: Option<PortId>,
+    /// Where the peer's RTCP comes from (learned), or goes to by default.
+    rtcp_remote: Option<SocketAddr>,
+    /// The peer multiplexes RTCP on the RTP port (RFC 5761).
+    rtcp_muxed: bool,
     last_rx: Option<Instant>,
     created: Instant,
     timed_out: bool,
@@ -160,7 +169,8 @@ pub struct Worker<P: PacketIo> {
     legs: Vec<Option<Leg>>,
     free: Vec<usize>,
     by_id: HashMap<LegId, usize>,
-    by_port: HashMap<PortId, usize>,
+    /// Port → (leg slot, is the leg's RTCP port).
+    by_port: HashMap<PortId, (usize, bool)>,
     rx: Vec<RxPacket<P::Buf>>,
     tx: Vec<TxPacket<P::Buf>>,
     counters: LocalCounters,
@@ -178,6 +188,8 @@ pub struct Worker<P: PacketIo> {
     now: Instant,
     /// Member ids for conferences.
     next_member: u32,
+    /// Wall clock for RTCP's NTP timestamps.
+    clock: WallClock,
     /// Legs whose decoding needs re-evaluating once the tick is over.
     refresh_after_tick: Vec<usize>,
 }
@@ -221,6 +233,7 @@ impl<P: PacketIo> Worker<P> {
             pending_events: Vec::new(),
             now: Instant::now(),
             next_member: 1,
+            clock: WallClock::new(),
             refresh_after_tick: Vec::new(),
             ssrc_seed: 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
@@ -360,6 +373,7 @@ impl<P: PacketIo> Worker<P> {
     /// The media clock: decoded legs, then RTP timeouts.
     fn tick(&mut self, now: Instant) {
         self.media_tick(now);
+        self.rtcp_tick(now);
         self.flush_tx();
         let mut timeouts = Vec::new();
         for leg in self.legs.iter_mut().flatten() {
@@ -375,6 +389,45 @@ impl<P: PacketIo> Worker<P> {
         }
         for leg in timeouts {
             self.emit(Event::RtpTimeout { leg });
+        }
+    }
+
+    /// Sends the RTCP reports that are due, each written straight into a
+    /// backend buffer.
+    fn rtcp_tick(&mut self, now: Instant) {
+        let ntp = self.clock.ntp(now);
+        for leg in self.legs.iter_mut().flatten() {
+            if now < leg.rtcp.poll_timeout() {
+                continue;
+            }
+            let (port, to) = if leg.rtcp_muxed {
+                (Some(leg.port), leg.rtcp_remote)
+            } else {
+                let to = leg.rtcp_remote.or_else(|| {
+                    leg.remote
+                        .and_then(|r| r.port().checked_add(1).map(|p| SocketAddr::new(r.ip(), p)))
+                });
+                (leg.rtcp_port, to)
+            };
+            let (Some(port), Some(to)) = (port, to) else {
+                // Nowhere to send yet: the report is retried next tick.
+                let _ = leg.rtcp.poll_report(now, ntp, &mut []);
+                continue;
+            };
+            let Some(mut buf) = self.io.alloc() else {
+                self.counters.drop(DropReason::NoBuffer);
+                continue;
+            };
+            let cap = buf.capacity();
+            buf.set_len(cap);
+            match leg.rtcp.poll_report(now, ntp, buf.data_mut()) {
+                Ok(Some(n)) => {
+                    buf.set_len(n);
+                    self.tx.push(TxPacket { port, to, buf });
+                }
+                Ok(None) => {}
+                Err(_) => self.counters.drop(DropReason::NoBuffer),
+            }
         }
     }
 
@@ -420,12 +473,27 @@ impl<P: PacketIo> Worker<P> {
 
     /// Decides one packet's fate and, for `Forward`, queues it.
     pub fn handle_packet(&mut self, now: Instant, pkt: RxPacket<P::Buf>) -> Fate {
-        let Some(&slot) = self.by_port.get(&pkt.port) else {
+        let Some(&(slot, rtcp_port)) = self.by_port.get(&pkt.port) else {
             return Fate::Drop(DropReason::UnknownPort);
         };
         let Some(leg) = self.legs[slot].as_mut() else {
             return Fate::Drop(DropReason::UnknownPort);
         };
+        if rtcp_port {
+            // RTCP comes from the peer's host, from whatever port it uses.
+            let expected_ip = leg.remote.map(|r| r.ip());
+            if expected_ip.is_some_and(|ip| ip != pkt.from.ip()) {
+                leg.report.dropped += 1;
+                return Fate::Drop(DropReason::WrongSource);
+            }
+            leg.rtcp_remote = Some(pkt.from);
+            let ntp = self.clock.ntp(now);
+            if leg.rtcp.handle_rtcp(now, ntp, pkt.buf.data()).is_err() {
+                self.counters.add(Counter::ParseErrors, 1);
+                return Fate::Drop(DropReason::Malformed);
+            }
+            return Fate::Consumed;
+        }
         match leg.remote {
             Some(r) if r == pkt.from => {}
             Some(_) if leg.config.latch && leg.last_rx.is_none() => leg.remote = Some(pkt.from),
@@ -436,9 +504,17 @@ impl<P: PacketIo> Worker<P> {
             }
         }
         let mut buf = pkt.buf;
-        // RTCP multiplexed on the RTP port (RFC 5761 §4) is terminated here.
+        // RTCP multiplexed on the RTP port (RFC 5761 §4) is terminated
+        // here, and our reports go back the same way.
         if is_rtcp(buf.data()) {
-            return Fate::Drop(DropReason::RtcpConsumed);
+            leg.rtcp_muxed = true;
+            leg.rtcp_remote = Some(pkt.from);
+            let ntp = self.clock.ntp(now);
+            if leg.rtcp.handle_rtcp(now, ntp, buf.data()).is_err() {
+                self.counters.add(Counter::ParseErrors, 1);
+                return Fate::Drop(DropReason::Malformed);
+            }
+            return Fate::Consumed;
         }
         let (seq, ts, ssrc, pt, marker) = match RtpPacket::new_checked(buf.data()) {
             Ok(p) => (
@@ -478,6 +554,11 @@ impl<P: PacketIo> Worker<P> {
             Track::Restarted => {
                 // Re-anchor the peer's numbering on this packet.
             }
+        }
+        if pt == format.payload_type {
+            let payload_len = buf.data().len().saturating_sub(12);
+            leg.rtcp
+                .handle_rtp_received(now, Ssrc(ssrc), seq, ts, payload_len);
         }
         leg.report.packets_in += 1;
         leg.report.bytes_in += buf.data().len() as u64;
@@ -540,6 +621,8 @@ impl<P: PacketIo> Worker<P> {
         view.set_payload_type(out_pt);
         out.report.packets_out += 1;
         out.report.bytes_out += buf.data().len() as u64;
+        out.rtcp
+            .handle_rtp_sent(now, out_ts, buf.data().len().saturating_sub(12));
         let port = out.port;
         self.tx.push(TxPacket { port, to, buf });
         if self.tx.len() >= BURST {
@@ -677,6 +760,7 @@ impl<P: PacketIo> Worker<P> {
         d[12..12 + n].copy_from_slice(&self.scratch[..n]);
         out.report.packets_out += 1;
         out.report.bytes_out += (12 + n) as u64;
+        out.rtcp.handle_rtp_sent(now, ts, n);
         let port = out.port;
         self.tx.push(TxPacket { port, to, buf: pkt });
         if self.tx.len() >= BURST {
@@ -778,7 +862,7 @@ impl<P: PacketIo> Worker<P> {
                 Ok(())
             }
             Command::QueryLeg { leg } => {
-                let report = self.leg_mut(leg)?.report;
+                let report = self.leg_mut(leg)?.full_report();
                 self.emit(Event::Stats { leg, report });
                 Ok(())
             }
@@ -856,7 +940,24 @@ impl<P: PacketIo> Worker<P> {
             .io
             .open(config.local)
             .map_err(|e| CommandError::Bind(e.to_string()))?;
+        // RTCP on the next port up (RFC 3550 §11); a peer that cannot
+        // reach it may still multiplex RTCP on the RTP port.
+        let rtcp_port = config
+            .local
+            .port()
+            .checked_add(1)
+            .filter(|_| config.local.port() != 0)
+            .and_then(|p| self.io.open(SocketAddr::new(config.local.ip(), p)).ok());
         self.ssrc_seed = splitmix(self.ssrc_seed ^ id.0);
+        let rtcp = RtcpSession::new(
+            now,
+            RtcpConfig::new(
+                Ssrc(self.ssrc_seed as u32),
+                config.format.codec.clock_rate(),
+                b"tandem",
+                self.ssrc_seed,
+            ),
+        );
         let leg = Leg {
             id,
             session,
@@ -877,6 +978,10 @@ impl<P: PacketIo> Worker<P> {
                 last_sent: None,
             },
             report: LegReport::default(),
+            rtcp,
+            rtcp_port,
+            rtcp_remote: None,
+            rtcp_muxed: false,
             last_rx: None,
             created: now,
             timed_out: false,
@@ -892,7 +997,10 @@ impl<P: PacketIo> Worker<P> {
             }
         };
         self.by_id.insert(id, slot);
-        self.by_port.insert(port, slot);
+        self.by_port.insert(port, (slot, false));
+        if let Some(p) = rtcp_port {
+            self.by_port.insert(p, (slot, true));
+        }
         Ok(())
     }
 
@@ -905,11 +1013,13 @@ impl<P: PacketIo> Worker<P> {
         self.by_id.remove(&id);
         self.by_port.remove(&leg.port);
         let _ = self.io.close(leg.port);
+        if let Some(p) = leg.rtcp_port {
+            self.by_port.remove(&p);
+            let _ = self.io.close(p);
+        }
         self.free.push(slot);
-        self.emit(Event::Stats {
-            leg: id,
-            report: leg.report,
-        });
+        let report = leg.full_report();
+        self.emit(Event::Stats { leg: id, report });
         Ok(())
     }
 
@@ -1144,6 +1254,50 @@ impl TxRewrite {
             self.last_sent = Some(now);
         }
         (out_seq, out_ts)
+    }
+}
+
+/// Maps the worker's monotonic `now` to NTP time: read once, so that a
+/// worker never reads the wall clock per packet and tests stay
+/// deterministic relative to their virtual clock.
+struct WallClock {
+    base: Instant,
+    base_unix: Duration,
+}
+
+impl WallClock {
+    fn new() -> Self {
+        let base_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            base: Instant::now(),
+            base_unix,
+        }
+    }
+
+    fn ntp(&self, now: Instant) -> NtpTime {
+        let since = if now >= self.base {
+            self.base_unix + (now - self.base)
+        } else {
+            self.base_unix.saturating_sub(self.base - now)
+        };
+        NtpTime::from_unix(since)
+    }
+}
+
+impl Leg {
+    /// The leg's figures with the RTCP-derived ones filled in.
+    fn full_report(&self) -> LegReport {
+        let mut r = self.report;
+        if let Some(s) = self.rtcp.source() {
+            r.lost = u64::try_from(s.cumulative_lost().max(0)).unwrap_or(0);
+        }
+        r.jitter_ms = self.rtcp.jitter_ms().unwrap_or(0.0);
+        r.rtt_ms = self.rtcp.rtt().map_or(0.0, |d| d.as_secs_f32() * 1000.0);
+        let codec = EModelCodec::for_codec(self.config.format.codec);
+        r.mos = self.rtcp.mos(codec, Duration::ZERO).unwrap_or(0.0) as f32;
+        r
     }
 }
 
