@@ -43,6 +43,7 @@ use crate::metrics::{Counter, DropReason};
 use crate::mixer::MemberId;
 use crate::prompt::PromptPlayer;
 use crate::recorder::Recorder;
+use tandem_dsp::tone::{DtmfGenerator, DtmfParams, ToneError};
 
 /// The decoding state of a leg.
 pub(super) struct DecodedMedia {
@@ -62,6 +63,9 @@ pub(super) struct DecodedMedia {
     pub(super) prompt: Option<PromptPlayer>,
     pub(super) recorder: Option<Box<Recorder>>,
     pub(super) conference: Option<(ConferenceId, MemberId)>,
+    /// A digit being played in-band into what this leg sends (`SendDtmf`
+    /// on a leg without telephone-event).
+    tone_out: Option<DtmfGenerator>,
     /// Detects in-band digits in what this leg receives and removes them
     /// (present when the peer wants RFC 4733).
     inband_to_events: Option<InbandToRfc4733>,
@@ -78,6 +82,20 @@ pub(super) struct DecodedMedia {
 }
 
 impl DecodedMedia {
+    /// Starts playing `digit` in-band for `duration_ms` (Q.23 tones).
+    pub(super) fn play_tone(&mut self, digit: char, duration_ms: u32) -> Result<(), ToneError> {
+        let params = DtmfParams {
+            level_dbm0: -10.0,
+            twist_db: 0.0,
+            on_ms: duration_ms,
+            off_ms: 0,
+        };
+        let mut g = DtmfGenerator::new(params, self.rate)?;
+        g.push(&digit.to_string())?;
+        self.tone_out = Some(g);
+        Ok(())
+    }
+
     pub(super) fn new(leg: &Leg) -> Option<Box<Self>> {
         let f = leg.config.format;
         let rate = f.codec.sample_rate();
@@ -95,6 +113,7 @@ impl DecodedMedia {
             prompt: None,
             recorder: None,
             conference: None,
+            tone_out: None,
             inband_to_events: None,
             events_to_inband: None,
             out_ts: leg.tx.last_out_ts.wrapping_add(1),
@@ -106,7 +125,10 @@ impl DecodedMedia {
     /// Anything that needs this leg decoded by itself (not counting the
     /// DTMF interworking of its bridge).
     fn needed_alone(&self) -> bool {
-        self.prompt.is_some() || self.recorder.is_some() || self.conference.is_some()
+        self.prompt.is_some()
+            || self.recorder.is_some()
+            || self.conference.is_some()
+            || self.tone_out.as_ref().is_some_and(|t| !t.is_idle())
     }
 }
 
@@ -535,6 +557,14 @@ impl<P: PacketIo> Worker<P> {
         }
         if let Some(tones) = m.events_to_inband.as_mut() {
             tones.fill_inband(&mut m.out);
+        }
+        if let Some(g) = m.tone_out.as_mut() {
+            if g.is_idle() {
+                m.tone_out = None;
+                self.refresh_after_tick.push(slot);
+            } else {
+                g.fill(m.out.samples_mut());
+            }
         }
         if let Some(rec) = m.recorder.as_mut() {
             rec.push(Some(&m.current), Some(&m.out));

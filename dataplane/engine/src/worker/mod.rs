@@ -152,6 +152,8 @@ struct Leg {
     rtcp_remote: Option<SocketAddr>,
     /// The peer multiplexes RTCP on the RTP port (RFC 5761).
     rtcp_muxed: bool,
+    /// A digit being sent as RFC 4733 events (`SendDtmf`).
+    dtmf_send: Option<DtmfSend>,
     last_rx: Option<Instant>,
     created: Instant,
     timed_out: bool,
@@ -373,6 +375,7 @@ impl<P: PacketIo> Worker<P> {
     /// The media clock: decoded legs, then RTP timeouts.
     fn tick(&mut self, now: Instant) {
         self.media_tick(now);
+        self.dtmf_tick(now);
         self.rtcp_tick(now);
         self.flush_tx();
         let mut timeouts = Vec::new();
@@ -746,8 +749,12 @@ impl<P: PacketIo> Worker<P> {
         };
         let seq = out.tx.last_out_seq.wrapping_add(1);
         out.tx.last_out_seq = seq;
-        out.tx.last_out_ts = ts;
-        out.tx.last_sent = Some(now);
+        // Events carry their start time, not the audio clock: only audio
+        // moves the clock the relay path re-anchors on.
+        if Some(marker_pt & 0x7f) != out.config.format.telephone_event {
+            out.tx.last_out_ts = ts;
+            out.tx.last_sent = Some(now);
+        }
         // The relay path must re-anchor if it takes over again.
         out.tx.anchored_to = None;
         pkt.set_len(12 + n);
@@ -922,7 +929,11 @@ impl<P: PacketIo> Worker<P> {
                 self.refresh_decoding(slot);
                 Ok(())
             }
-            Command::SendDtmf { .. } => Err(CommandError::Unsupported("DTMF generation")),
+            Command::SendDtmf {
+                leg,
+                digit,
+                duration_ms,
+            } => self.send_dtmf(leg, digit, duration_ms),
         }
     }
 
@@ -982,6 +993,7 @@ impl<P: PacketIo> Worker<P> {
             rtcp_port,
             rtcp_remote: None,
             rtcp_muxed: false,
+            dtmf_send: None,
             last_rx: None,
             created: now,
             timed_out: false,
@@ -1034,6 +1046,84 @@ impl<P: PacketIo> Worker<P> {
             self.refresh_decoding(peer);
         }
         self.refresh_decoding(slot);
+    }
+
+    fn send_dtmf(&mut self, id: LegId, digit: char, duration_ms: u32) -> Result<(), CommandError> {
+        let event = tandem_wire::telephone_event::digit_to_event(digit)
+            .ok_or_else(|| CommandError::Invalid(format!("{digit:?} is not a DTMF digit")))?;
+        let duration_ms = duration_ms.clamp(40, 10_000);
+        let slot = self.slot(id)?;
+        let now = self.now;
+        let leg = self.leg_at_mut(slot);
+        if leg.config.format.telephone_event.is_some() {
+            let clock = leg.config.format.codec.clock_rate();
+            // Starts "now" on the leg's audio clock.
+            let elapsed = leg
+                .tx
+                .last_sent
+                .map_or(0, |t| now.saturating_duration_since(t).as_micros() as u64);
+            let start_ts = leg
+                .tx
+                .last_out_ts
+                .wrapping_add((elapsed * u64::from(clock) / 1_000_000) as u32);
+            leg.dtmf_send = Some(DtmfSend {
+                event,
+                start_ts,
+                total: (u64::from(duration_ms) * u64::from(clock) / 1000).min(0xFFFF) as u32,
+                elapsed: 0,
+                step: clock / 50,
+                ends_left: 3,
+                started: false,
+            });
+            return Ok(());
+        }
+        // No telephone-event on this leg: play the tone in-band.
+        let m = self.ensure_media(slot)?;
+        m.play_tone(digit, duration_ms)
+            .map_err(|e| CommandError::Invalid(format!("tone: {e}")))?;
+        self.refresh_decoding(slot);
+        Ok(())
+    }
+
+    /// Sends the next packet of each digit being sent as telephone events.
+    fn dtmf_tick(&mut self, now: Instant) {
+        for slot in 0..self.legs.len() {
+            let Some(leg) = self.legs[slot].as_mut() else {
+                continue;
+            };
+            let (Some(mut d), Some(te), Some(to)) =
+                (leg.dtmf_send, leg.config.format.telephone_event, leg.remote)
+            else {
+                continue;
+            };
+            d.elapsed = (d.elapsed + d.step).min(d.total);
+            let end = d.elapsed >= d.total;
+            let marker = !d.started;
+            d.started = true;
+            let repeats = if end { d.ends_left } else { 1 };
+            if end {
+                d.ends_left = 0;
+            }
+            leg.dtmf_send = if end { None } else { Some(d) };
+            let volume = 10u8; // −10 dBm0
+            let payload = [
+                d.event,
+                if end { 0x80 | volume } else { volume },
+                (d.elapsed >> 8) as u8,
+                d.elapsed as u8,
+            ];
+            for i in 0..repeats {
+                let Some(pkt) = self.io.alloc() else {
+                    self.counters.drop(DropReason::NoBuffer);
+                    continue;
+                };
+                self.scratch[..4].copy_from_slice(&payload);
+                let pt = if marker && i == 0 { 0x80 | te } else { te };
+                if let Fate::Drop(r) = self.emit_rtp(now, slot, to, pkt, pt, d.start_ts, 4) {
+                    self.counters.drop(r);
+                }
+            }
+        }
     }
 
     /// The leg's decoded state, created if needed.
@@ -1255,6 +1345,25 @@ impl TxRewrite {
         }
         (out_seq, out_ts)
     }
+}
+
+/// A digit the leg sends as RFC 4733 telephone events (§2.5.1): one
+/// packet per tick with the duration so far, the first with the marker
+/// bit, then the final duration three times with the E bit.
+#[derive(Debug, Clone, Copy)]
+struct DtmfSend {
+    event: u8,
+    /// The event's RTP timestamp (its start).
+    start_ts: u32,
+    /// Its length in timestamp units.
+    total: u32,
+    /// Units sent so far.
+    elapsed: u32,
+    /// Per-tick step in timestamp units.
+    step: u32,
+    /// End packets still to send.
+    ends_left: u8,
+    started: bool,
 }
 
 /// Maps the worker's monotonic `now` to NTP time: read once, so that a
