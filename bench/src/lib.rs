@@ -4,7 +4,30 @@
 //! same process, the peer implementation (spandsp), then print one summary
 //! table per bench with both throughputs and their ratio. Run them with
 //! `cargo bench -p tandem-bench`.
+//!
+//! The `tandem-bench` binary is a load generator against whole systems
+//! on loopback (see its `--help`):
+//!
+//! - `relay`: N/2 calls set up over the rtpengine ng protocol ([`relay`],
+//!   [`ng_client`]), 20 ms G.711 RTP both ways from one thread over
+//!   io_uring ([`generator`]), and per target (Tandem's `tandem run`,
+//!   rtpengine, or both in one run) the target's CPU time per relayed
+//!   packet ([`cpu`]), loss per direction and added latency;
+//! - `transcode`: the same with a G.722 callee;
+//! - `conference`: Tandem's engine in-process, members mixed per core in
+//!   real time ([`conference`]).
+//!
+//! Targets are child processes ([`child`]) stopped with SIGTERM when the
+//! run ends, also on error.
 #![forbid(unsafe_code)]
+
+pub mod child;
+pub mod conference;
+pub mod cpu;
+pub mod generator;
+pub mod ng_client;
+pub mod payload;
+pub mod relay;
 
 use std::time::{Duration, Instant};
 

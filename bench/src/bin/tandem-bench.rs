@@ -1,0 +1,140 @@
+//! `tandem-bench`: load generator comparing Tandem with rtpengine on
+//! loopback. See the `tandem_bench` crate docs.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tandem_bench::conference::{self, ConferenceConfig};
+use tandem_bench::relay::{self, RelayConfig, Scenario, Target};
+
+#[derive(Parser)]
+#[command(name = "tandem-bench", about = "Loopback load tests: Tandem vs rtpengine")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Which {
+    Tandem,
+    Rtpengine,
+    Both,
+}
+
+#[derive(clap::Args)]
+struct RelayArgs {
+    /// RTP streams (two per call).
+    #[arg(long, default_value_t = 200)]
+    streams: usize,
+    /// Seconds of RTP.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// System under test.
+    #[arg(long, value_enum, default_value_t = Which::Both)]
+    target: Which,
+    /// The tandem binary (default: `tandem` next to this binary).
+    #[arg(long)]
+    tandem: Option<PathBuf>,
+    /// The rtpengine binary.
+    #[arg(long, default_value = "rtpengine")]
+    rtpengine: PathBuf,
+    /// ng port the target listens on (127.0.0.1).
+    #[arg(long, default_value_t = 22_222)]
+    ng_port: u16,
+    /// `tandem run --workers`.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// PCMU both ways through the relay.
+    Relay(RelayArgs),
+    /// Caller PCMU, callee G.722 (transcoding).
+    Transcode(RelayArgs),
+    /// Tandem's conference mixer in-process.
+    Conference {
+        /// Members in all.
+        #[arg(long, default_value_t = 300)]
+        members: usize,
+        /// Members per conference (3..10).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(3..=10))]
+        size: u16,
+        /// Seconds of RTP.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// First local port for members' legs.
+        #[arg(long, default_value_t = 10_000)]
+        first_port: u16,
+    },
+}
+
+fn default_tandem() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("tandem")))
+        .unwrap_or_else(|| PathBuf::from("tandem"))
+}
+
+fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
+    let mut config = RelayConfig::new(
+        args.streams,
+        args.seconds,
+        args.tandem.unwrap_or_else(default_tandem),
+    );
+    config.scenario = scenario;
+    config.rtpengine = args.rtpengine;
+    config.ng_port = args.ng_port;
+    config.tandem_workers = args.workers;
+    let targets: &[Target] = match args.target {
+        Which::Tandem => &[Target::Tandem],
+        Which::Rtpengine => &[Target::Rtpengine],
+        Which::Both => &[Target::Rtpengine, Target::Tandem],
+    };
+    let mut results = Vec::new();
+    for &t in targets {
+        eprintln!(
+            "tandem-bench: {}: {} streams for {} s...",
+            t.name(),
+            config.streams,
+            config.seconds
+        );
+        results.push(relay::run(t, &config)?);
+        // Let the target's ports be released.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    Ok(relay::print_table(&config, &results))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.mode {
+        Mode::Relay(a) => relay_mode(a, Scenario::Relay),
+        Mode::Transcode(a) => relay_mode(a, Scenario::Transcode),
+        Mode::Conference {
+            members,
+            size,
+            seconds,
+            first_port,
+        } => {
+            let config = ConferenceConfig {
+                members,
+                size: usize::from(size),
+                seconds,
+                first_port,
+            };
+            conference::run(&config).map(|r| conference::print_table(&config, &r))
+        }
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        // Measured, but a target was missed: the table says which.
+        Ok(false) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("tandem-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
