@@ -30,7 +30,8 @@ use tandem_ng::control::{
     StreamStats, TagStats,
 };
 use tandem_ng::request::{
-    CallRef, DeleteRequest, ListRequest, MediaSource, OfferRequest, PlayMediaRequest, SelectRequest,
+    CallRef, DeleteRequest, ListRequest, MediaSource, OfferRequest, PlayDtmfRequest,
+    PlayMediaRequest, SelectRequest,
 };
 use tandem_sdp::{MediaDescription, SessionDescription};
 
@@ -613,6 +614,28 @@ impl MediaControl for EngineMedia {
             c.recording = true;
         }
         Ok(())
+    }
+
+    fn play_dtmf(&mut self, _now: Instant, req: &PlayDtmfRequest<'_>) -> Result<(), NgError> {
+        // rtpengine injects the digit into the stream *towards* the other
+        // party: the from-tag names who "pressed" it.
+        let (from_leg, _) = self.selected_leg(&req.call)?;
+        let call = self
+            .calls
+            .get(req.call.call_id)
+            .ok_or(NgError::UnknownCall)?;
+        let leg = if call.offerer.leg.id == from_leg {
+            call.answerer.leg.id
+        } else {
+            call.offerer.leg.id
+        };
+        let digit = tandem_wire::telephone_event::event_to_digit(req.code)
+            .ok_or(NgError::Unsupported("DTMF event codes above 15"))?;
+        self.command(Command::SendDtmf {
+            leg,
+            digit,
+            duration_ms: req.duration_ms,
+        })
     }
 
     fn stop_recording(&mut self, _now: Instant, req: &SelectRequest<'_>) -> Result<(), NgError> {
