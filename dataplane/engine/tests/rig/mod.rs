@@ -65,10 +65,16 @@ impl Phone {
         self.ts = self.ts.wrapping_add(160);
     }
 
-    /// Every packet received so far.
+    /// Every RTP packet received so far (RTCP reports from the leg's
+    /// RTCP port, which reach this socket when it sent RTCP itself, are
+    /// skipped).
     pub fn received(&self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
+        let rtcp = SocketAddr::new(self.engine_port.ip(), self.engine_port.port() + 1);
         while let Some((from, p)) = self.socket.try_recv() {
+            if from == rtcp {
+                continue;
+            }
             assert_eq!(from, self.engine_port, "packets come from the leg's port");
             out.push(p);
         }
