@@ -12,6 +12,8 @@ packages=(
     sox               # resamples that speech to 8 kHz
     kamailio          # SIP proxy that drives tandem over the ng protocol
     sip-tester        # SIPp: callers and callees for interworking tests
+    rtpengine-daemon  # the peer of the relay benchmark
+    cmake             # builds libopus for the engine's `opus` feature
 )
 
 missing=()

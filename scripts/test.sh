@@ -9,5 +9,7 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
     cargo test --workspace --no-fail-fast --lib --bins --tests
 fi
+# The Opus codec sits behind a feature; its tests run here so it cannot rot.
+cargo test -p tandem-dataplane --features opus --test codec-opus-round-trip
 # nextest does not run doc tests.
 cargo test --workspace --doc
