@@ -348,8 +348,17 @@ impl<P: PacketIo> Worker<P> {
 
     /// One tick of the media clock for every decoded leg.
     pub(super) fn media_tick(&mut self, now: std::time::Instant) {
-        let decoded: Vec<usize> = self.decoded_slots();
+        // Reused between ticks: the media clock allocates nothing.
+        let mut decoded = std::mem::take(&mut self.tick_slots);
+        decoded.clear();
+        decoded.extend(
+            self.legs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| l.as_ref().filter(|l| l.media.is_some()).map(|_| i)),
+        );
         if decoded.is_empty() {
+            self.tick_slots = decoded;
             return;
         }
         // 1. Inputs, with in-band DTMF detection and suppression.
@@ -408,19 +417,15 @@ impl<P: PacketIo> Worker<P> {
         for &s in &decoded {
             self.output_frame(s);
         }
-        for s in std::mem::take(&mut self.refresh_after_tick) {
+        let mut refresh = std::mem::take(&mut self.refresh_after_tick);
+        for &s in &refresh {
             if self.legs[s].is_some() {
                 self.refresh_decoding(s);
             }
         }
-    }
-
-    fn decoded_slots(&self) -> Vec<usize> {
-        self.legs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| l.as_ref().filter(|l| l.media.is_some()).map(|_| i))
-            .collect()
+        refresh.clear();
+        self.refresh_after_tick = refresh;
+        self.tick_slots = decoded;
     }
 
     fn send_detected_events(&mut self, slot: usize) {
@@ -463,8 +468,10 @@ impl<P: PacketIo> Worker<P> {
     }
 
     fn mix_conferences(&mut self) {
-        let ids: Vec<ConferenceId> = self.conferences.keys().copied().collect();
-        for id in ids {
+        let mut ids = std::mem::take(&mut self.tick_rooms);
+        ids.clear();
+        ids.extend(self.conferences.keys().copied());
+        for &id in &ids {
             let Some(room) = self.conferences.get_mut(&id) else {
                 continue;
             };
@@ -507,6 +514,7 @@ impl<P: PacketIo> Worker<P> {
                 }
             }
         }
+        self.tick_rooms = ids;
         for e in std::mem::take(&mut self.pending_events) {
             self.emit(e);
         }

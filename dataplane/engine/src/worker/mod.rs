@@ -194,6 +194,10 @@ pub struct Worker<P: PacketIo> {
     clock: WallClock,
     /// Legs whose decoding needs re-evaluating once the tick is over.
     refresh_after_tick: Vec<usize>,
+    /// Reused by the media clock: decoded legs of this tick.
+    tick_slots: Vec<usize>,
+    /// Reused by the media clock: conferences of this tick.
+    tick_rooms: Vec<ConferenceId>,
 }
 
 /// A conference and the slots of its members.
@@ -237,6 +241,8 @@ impl<P: PacketIo> Worker<P> {
             next_member: 1,
             clock: WallClock::new(),
             refresh_after_tick: Vec::new(),
+            tick_slots: Vec::new(),
+            tick_rooms: Vec::new(),
             ssrc_seed: 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
     }
