@@ -16,10 +16,8 @@ impl ChildGuard {
     /// Starts `cmd` with stdout and stderr going to a log file in the
     /// temporary directory.
     pub fn spawn(name: &str, mut cmd: Command) -> std::io::Result<Self> {
-        let log = std::env::temp_dir().join(format!(
-            "tandem-bench-{}-{name}.log",
-            std::process::id()
-        ));
+        let log =
+            std::env::temp_dir().join(format!("tandem-bench-{}-{name}.log", std::process::id()));
         let out = std::fs::File::create(&log)?;
         let err = out.try_clone()?;
         let child = cmd
@@ -53,7 +51,9 @@ impl ChildGuard {
 
     /// `Some(status)` if the child has exited.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Stops the child: SIGTERM (through kill(1), this crate has no
@@ -78,7 +78,10 @@ impl ChildGuard {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        eprintln!("tandem-bench: {} ignored SIGTERM for 3 s, killing", self.name);
+        eprintln!(
+            "tandem-bench: {} ignored SIGTERM for 3 s, killing",
+            self.name
+        );
         let _ = child.kill();
         let _ = child.wait();
     }

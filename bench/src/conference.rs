@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use tandem_dataplane::codec::Codec;
 use tandem_dataplane::command::{
-    Command, CommandError, ConferenceId, Event, LegConfig, LegId, MediaFormat, RequestId,
-    SessionId,
+    Command, CommandError, ConferenceId, Event, LegConfig, LegId, MediaFormat, RequestId, SessionId,
 };
 use tandem_dataplane::engine::{Engine, EngineConfig};
 use tandem_dataplane::metrics::DropReason;
@@ -32,6 +31,8 @@ pub struct ConferenceConfig {
     pub seconds: f64,
     /// First local port for the members' legs (even ports upwards).
     pub first_port: u16,
+    /// First port of the generator's RTP/RTCP socket pairs.
+    pub generator_ports: u16,
 }
 
 /// What a conference run measured.
@@ -81,15 +82,14 @@ impl Pipeline<'_> {
         while self.in_flight >= self.window {
             self.collect_one()?;
         }
-        loop {
-            match self.engine.submit(command) {
-                Ok(r) => {
-                    self.in_flight += 1;
-                    return Ok(r);
-                }
-                Err(e) => return Err(format!("submit: {e}")),
-            }
-        }
+        // The window (256) is far below the command queue (4096): a full
+        // queue means the worker is stuck, an error here.
+        let r = self
+            .engine
+            .submit(command)
+            .map_err(|e| format!("submit: {e}"))?;
+        self.in_flight += 1;
+        Ok(r)
     }
 
     fn collect_one(&mut self) -> Result<(), String> {
@@ -128,8 +128,8 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
         UdpIo::new(&udp).map_err(|e| e.to_string())
     })
     .map_err(|e| format!("engine: {e}"))?;
-    let mut generator =
-        Generator::new(vec![FrameTable::pcmu()]).map_err(|e| format!("generator: {e}"))?;
+    let mut generator = Generator::new(vec![FrameTable::pcmu()], config.generator_ports)
+        .map_err(|e| format!("generator: {e}"))?;
     let setup_start = Instant::now();
     let mut pipeline = Pipeline {
         engine: &engine,
@@ -215,7 +215,7 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
     let mut off = 0;
     let mut range = (u64::MAX, 0);
     let mut worst_gap = Duration::ZERO;
-    for s in &generator.sockets {
+    for s in generator.sockets.iter().filter(|s| !s.rtcp) {
         range.0 = range.0.min(s.received);
         range.1 = range.1.max(s.received);
         worst_gap = worst_gap.max(s.max_gap);
@@ -274,9 +274,16 @@ pub fn print_table(config: &ConferenceConfig, r: &ConferenceResult) -> bool {
         r.members, r.conferences, config.size, config.seconds
     );
     let per_core = r.members_per_core();
-    println!("{:<40}{:>14}", "member setup s", format!("{:.2}", r.setup.as_secs_f64()));
+    println!(
+        "{:<40}{:>14}",
+        "member setup s",
+        format!("{:.2}", r.setup.as_secs_f64())
+    );
     println!("{:<40}{:>14}", "packets sent to members", r.traffic.sent[0]);
-    println!("{:<40}{:>14}", "mixed packets received", r.traffic.received[0]);
+    println!(
+        "{:<40}{:>14}",
+        "mixed packets received", r.traffic.received[0]
+    );
     println!("{:<40}{:>14}", "expected per member", r.expected_per_member);
     println!(
         "{:<40}{:>14}",
@@ -288,7 +295,10 @@ pub fn print_table(config: &ConferenceConfig, r: &ConferenceResult) -> bool {
         "worst output gap ms",
         format!("{:.1}", r.worst_gap.as_secs_f64() * 1e3)
     );
-    println!("{:<40}{:>14}", "members off the 20 ms cadence", r.members_off_cadence);
+    println!(
+        "{:<40}{:>14}",
+        "members off the 20 ms cadence", r.members_off_cadence
+    );
     println!(
         "{:<40}{:>14}",
         "worker CPU s in window",
@@ -311,7 +321,11 @@ pub fn print_table(config: &ConferenceConfig, r: &ConferenceResult) -> bool {
     println!(
         "{:<40}{:>14}",
         "worker drops",
-        if drops.is_empty() { "0".into() } else { drops.join(" ") }
+        if drops.is_empty() {
+            "0".into()
+        } else {
+            drops.join(" ")
+        }
     );
     if !r.traffic.kept_cadence() {
         println!(

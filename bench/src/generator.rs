@@ -53,6 +53,7 @@ pub struct Flow {
     sent: u64,
     ring_at: [u64; RING],
     ring_seq: [u16; RING],
+    ring_got: [bool; RING],
 }
 
 impl Flow {
@@ -80,6 +81,7 @@ impl Flow {
             sent: 0,
             ring_at: [u64::MAX; RING],
             ring_seq: [0; RING],
+            ring_got: [false; RING],
         }
     }
 
@@ -103,6 +105,8 @@ pub struct RxSocket {
     last_at: Option<Instant>,
     /// Longest gap between two received packets.
     pub max_gap: Duration,
+    /// An RTCP socket (RTP port + 1): what arrives is counted as RTCP.
+    pub rtcp: bool,
 }
 
 /// Latency histogram with 1 µs buckets up to 100 ms (and one overflow).
@@ -171,6 +175,14 @@ pub struct GenReport {
     /// Received packets that matched no recorded send (sequence number
     /// unknown or older than the ring).
     pub unmatched: u64,
+    /// Of those: packets carrying another flow's SSRC (misdelivered).
+    pub foreign_ssrc: u64,
+    /// Of those: sequence numbers older than the ring (stale packets).
+    pub stale: u64,
+    /// RTCP packets received (the relay's reports; not counted as media).
+    pub rtcp: u64,
+    /// Packets received twice (same sequence number within the ring).
+    pub duplicates: u64,
     /// Wall time from the first send to the end of the drain.
     pub wall: Duration,
     /// Wall time of the sending phase.
@@ -207,12 +219,16 @@ pub struct Generator {
     port_index: Vec<usize>,
     ports: Vec<PortId>,
     tables: Vec<FrameTable>,
+    /// The relay may rewrite SSRCs (transcoding): do not count foreign
+    /// SSRCs.
+    pub transcoding: bool,
+    next_port: u16,
 }
 
 impl Generator {
     /// A generator on its own io_uring backend (sockets if io_uring is
     /// unavailable) with room for heavy bursts.
-    pub fn new(tables: Vec<FrameTable>) -> Result<Self, IoError> {
+    pub fn new(tables: Vec<FrameTable>, first_port: u16) -> Result<Self, IoError> {
         let config = UdpConfig {
             rx_buffers: 16_384,
             tx_buffers: 8192,
@@ -226,6 +242,8 @@ impl Generator {
             port_index: Vec::new(),
             ports: Vec::new(),
             tables,
+            transcoding: false,
+            next_port: first_port & !1,
         })
     }
 
@@ -234,20 +252,51 @@ impl Generator {
         self.io.describe()
     }
 
-    /// Opens a socket on 127.0.0.1 (an ephemeral port) and returns its
-    /// index, its port id and its address.
+    /// Opens an RTP socket on an even port of 127.0.0.1 and, on the port
+    /// above, a socket that only counts RTCP (RFC 3550 §11: a relay sends
+    /// its RTCP to the RTP port + 1, which must not be another stream's RTP
+    /// socket). Pairs taken by other processes are skipped. Returns the RTP
+    /// socket's index, port id and address.
     pub fn open_socket(&mut self) -> Result<(usize, PortId, SocketAddr), IoError> {
-        let port = self.io.open("127.0.0.1:0".parse().expect("literal address"))?;
-        let addr = self.io.local_addr(port)?;
+        loop {
+            let p = self.next_port;
+            if p >= 65_000 {
+                return Err(IoError::Exhausted("generator ports"));
+            }
+            self.next_port += 2;
+            let rtp_addr = SocketAddr::from(([127, 0, 0, 1], p));
+            let rtp = match self.io.open(rtp_addr) {
+                Ok(port) => port,
+                Err(IoError::AddrInUse(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let rtcp = match self.io.open(SocketAddr::from(([127, 0, 0, 1], p + 1))) {
+                Ok(port) => port,
+                Err(IoError::AddrInUse(_)) => {
+                    self.io.close(rtp)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let index = self.register(rtp, false);
+            self.register(rtcp, true);
+            return Ok((index, rtp, rtp_addr));
+        }
+    }
+
+    fn register(&mut self, port: PortId, rtcp: bool) -> usize {
         let index = self.sockets.len();
-        self.sockets.push(RxSocket::default());
+        self.sockets.push(RxSocket {
+            rtcp,
+            ..RxSocket::default()
+        });
         self.ports.push(port);
         let slot = port.0 as usize;
         if self.port_index.len() <= slot {
             self.port_index.resize(slot + 1, usize::MAX);
         }
         self.port_index[slot] = index;
-        Ok((index, port, addr))
+        index
     }
 
     /// The socket index of a port id.
@@ -281,6 +330,12 @@ impl Generator {
         let max_burst = wheel.iter().map(Vec::len).max().unwrap_or(0);
         let mut tx = Vec::with_capacity(max_burst);
         let mut rx = Vec::with_capacity(256);
+        let by_ssrc: std::collections::HashMap<u32, usize> = self
+            .flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.ssrc, i))
+            .collect();
         let start = Instant::now();
         let mut slot_no = 0u64;
         let mut send_end = None;
@@ -316,6 +371,7 @@ impl Generator {
                     let r = usize::from(flow.seq) % RING;
                     flow.ring_at[r] = at;
                     flow.ring_seq[r] = flow.seq;
+                    flow.ring_got[r] = false;
                     flow.seq = flow.seq.wrapping_add(1);
                     flow.timestamp = flow.timestamp.wrapping_add(160);
                     flow.frame += 1;
@@ -349,27 +405,53 @@ impl Generator {
                         continue;
                     };
                     let sock = &mut self.sockets[s];
+                    let data = p.buf.data();
+                    // RTCP (RFC 5761 §4: second octet 192..=223) is the
+                    // relay's own reports, not relayed media.
+                    if sock.rtcp || data.get(1).is_some_and(|b| (192..=223).contains(b)) {
+                        report.rtcp += 1;
+                        continue;
+                    }
                     sock.received += 1;
                     report.received[sock.direction] += 1;
                     if let Some(last) = sock.last_at {
                         sock.max_gap = sock.max_gap.max(now - last);
                     }
                     sock.last_at = Some(now);
-                    let data = p.buf.data();
                     let (Some(source), true) = (sock.source, data.len() >= 12) else {
                         continue;
                     };
                     let seq = u16::from_be_bytes([data[2], data[3]]);
-                    let flow = &self.flows[source];
+                    let ssrc = u32::from_be_bytes([data[8], data[9], data[10], data[11]]);
+                    let flow = &mut self.flows[source];
                     let offset = *sock
                         .seq_offset
                         .get_or_insert(seq.wrapping_sub(flow.first_seq));
                     let sent_seq = seq.wrapping_sub(offset);
                     let r = usize::from(sent_seq) % RING;
                     if flow.ring_seq[r] == sent_seq && flow.ring_at[r] <= at {
-                        report.latency.record(Duration::from_nanos(at - flow.ring_at[r]));
+                        if flow.ring_got[r] {
+                            report.duplicates += 1;
+                        } else {
+                            flow.ring_got[r] = true;
+                            report
+                                .latency
+                                .record(Duration::from_nanos(at - flow.ring_at[r]));
+                        }
                     } else {
                         report.unmatched += 1;
+                        if ssrc != flow.ssrc && !self.transcoding {
+                            report.foreign_ssrc += 1;
+                            if report.foreign_ssrc <= 5 {
+                                let actual = by_ssrc.get(&ssrc).copied();
+                                eprintln!(
+                                    "tandem-bench: socket {s} (expects flow {source}, ssrc {:#x}) got ssrc {ssrc:#x} seq {seq} from {}: flow {actual:?}",
+                                    flow.ssrc, p.from
+                                );
+                            }
+                        } else if usize::from(flow.seq.wrapping_sub(sent_seq)) > RING {
+                            report.stale += 1;
+                        }
                     }
                 }
             }
@@ -384,8 +466,10 @@ impl Generator {
             } else {
                 start + slot_len * slot_no as u32
             };
-            self.io
-                .wait(next.saturating_duration_since(now).min(Duration::from_millis(5)))?;
+            self.io.wait(
+                next.saturating_duration_since(now)
+                    .min(Duration::from_millis(5)),
+            )?;
         }
         report.io = self.io.stats();
         Ok(report)

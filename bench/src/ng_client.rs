@@ -48,6 +48,7 @@ impl NgClient {
             loop {
                 let n = match self.socket.recv(&mut self.buf) {
                     Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e)
                         if matches!(
                             e.kind(),
@@ -65,7 +66,8 @@ impl NgClient {
                 else {
                     continue; // a late reply to an earlier request
                 };
-                let value = bencode::decode(body, Limits::default()).map_err(|e| format!("ng reply: {e}"))?;
+                let value = bencode::decode(body, Limits::default())
+                    .map_err(|e| format!("ng reply: {e}"))?;
                 return Ok(value.to_node());
             }
         }
@@ -126,7 +128,10 @@ pub fn audio_addr(sdp: &str) -> Option<SocketAddr> {
             }
             in_audio = m.starts_with("audio ");
             if in_audio {
-                port = m.split_whitespace().nth(1).and_then(|p| p.parse::<u16>().ok());
+                port = m
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|p| p.parse::<u16>().ok());
             }
         } else if let Some(c) = line.strip_prefix("c=IN IP4 ") {
             let ip = c.trim().parse().ok();
@@ -151,7 +156,9 @@ pub fn phone_sdp(session: u64, port: u16, codecs: &[(u8, &str)]) -> String {
     for (pt, name) in codecs {
         sdp.push_str(&format!("a=rtpmap:{pt} {name}/8000\r\n"));
     }
-    sdp.push_str("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n");
+    sdp.push_str(
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
+    );
     sdp
 }
 

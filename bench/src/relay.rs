@@ -63,8 +63,12 @@ pub struct RelayConfig {
     pub media_ports: (u16, u16),
     /// `tandem run --workers`.
     pub tandem_workers: usize,
+    /// `tandem run --packet-io` (io_uring unless told otherwise).
+    pub tandem_packet_io: String,
     /// Receive time after the last send.
     pub drain: Duration,
+    /// First port of the generator's RTP/RTCP socket pairs.
+    pub generator_ports: u16,
 }
 
 impl RelayConfig {
@@ -79,7 +83,9 @@ impl RelayConfig {
             ng_port: 22_222,
             media_ports: (10_000, 19_999),
             tandem_workers: 1,
+            tandem_packet_io: "io_uring".into(),
             drain: Duration::from_millis(500),
+            generator_ports: 40_000,
         }
     }
 }
@@ -100,6 +106,8 @@ pub struct RelayResult {
     pub setup: Duration,
     /// ng requests that failed at the end (`delete`).
     pub delete_errors: usize,
+    /// Relay addresses the target handed out to more than one call side.
+    pub reused_relay_ports: usize,
 }
 
 impl RelayResult {
@@ -158,7 +166,7 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
                 .arg("--rtp-address")
                 .arg("127.0.0.1")
                 .arg("--packet-io")
-                .arg("io_uring")
+                .arg(&config.tandem_packet_io)
                 .arg("--workers")
                 .arg(config.tandem_workers.to_string());
             ChildGuard::spawn("tandem", cmd)
@@ -204,16 +212,23 @@ fn drive(
         }
         return Err(e);
     }
-    let mut generator = Generator::new(vec![FrameTable::pcmu(), FrameTable::g722()])
-        .map_err(|e| format!("generator backend: {e}"))?;
+    let mut generator = Generator::new(
+        vec![FrameTable::pcmu(), FrameTable::g722()],
+        config.generator_ports,
+    )
+    .map_err(|e| format!("generator backend: {e}"))?;
     let tag = std::process::id();
     let setup_start = Instant::now();
     let mut call_ids = Vec::with_capacity(calls);
+    let mut relay_addrs = std::collections::HashSet::new();
+    let mut reused_relay_ports = 0usize;
     for c in 0..calls {
-        let (caller_i, caller_port, caller_addr) =
-            generator.open_socket().map_err(|e| format!("generator socket: {e}"))?;
-        let (callee_i, callee_port, callee_addr) =
-            generator.open_socket().map_err(|e| format!("generator socket: {e}"))?;
+        let (caller_i, caller_port, caller_addr) = generator
+            .open_socket()
+            .map_err(|e| format!("generator socket: {e}"))?;
+        let (callee_i, callee_port, callee_addr) = generator
+            .open_socket()
+            .map_err(|e| format!("generator socket: {e}"))?;
         let call_id = format!("bench-{tag}-{c}@127.0.0.1");
         let from_tag = format!("caller-{c}");
         let to_tag = format!("callee-{c}");
@@ -286,8 +301,21 @@ fn drive(
         generator.sockets[callee_i].source = Some(caller_flow);
         generator.sockets[caller_i].direction = 1;
         generator.sockets[caller_i].source = Some(caller_flow + 1);
+        for a in [to_caller, to_callee] {
+            if !relay_addrs.insert(a) {
+                if reused_relay_ports == 0 {
+                    eprintln!(
+                        "tandem-bench: {}: call {c} was given relay port {a}, already given to another call",
+                        target.name()
+                    );
+                }
+                reused_relay_ports += 1;
+            }
+        }
         call_ids.push((call_id, from_tag, to_tag));
     }
+    generator.transcoding = config.scenario == Scenario::Transcode;
+    generator.transcoding = config.scenario == Scenario::Transcode;
     let setup = setup_start.elapsed();
     // Let the target settle (rtpengine logs, tandem's workers idle).
     std::thread::sleep(Duration::from_millis(300));
@@ -297,11 +325,7 @@ fn drive(
     let read = |p| cpu::process_cpu_seconds(p, ticks).map_err(|e| format!("/proc/{p}/stat: {e}"));
     let (t0, g0) = (read(pid)?, read(me)?);
     let traffic = generator
-        .run(
-            Duration::from_secs_f64(config.seconds),
-            config.drain,
-            2,
-        )
+        .run(Duration::from_secs_f64(config.seconds), config.drain, 2)
         .map_err(|e| format!("generator: {e}"))?;
     let (t1, g1) = (read(pid)?, read(me)?);
     let mut delete_errors = 0;
@@ -311,11 +335,13 @@ fn drive(
             .with("call-id", Node::str(call_id))
             .with("from-tag", Node::str(from_tag))
             .with("to-tag", Node::str(to_tag));
-        if ng
-            .call(&delete, Duration::from_secs(2))
-            .and_then(check_ok)
-            .is_err()
-        {
+        if let Err(e) = ng.call(&delete, Duration::from_secs(2)).and_then(check_ok) {
+            if delete_errors == 0 {
+                eprintln!(
+                    "tandem-bench: {}: first failed delete ({call_id}): {e}",
+                    target.name()
+                );
+            }
             delete_errors += 1;
         }
     }
@@ -328,6 +354,7 @@ fn drive(
         traffic,
         setup,
         delete_errors,
+        reused_relay_ports,
     })
 }
 
@@ -404,10 +431,30 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
     show("lost callee->caller", &|r| Some(r.lost(1) as f64), 0, false);
     show("loss %", &|r| Some(r.loss_ratio() * 100.0), 3, false);
     show("target CPU s in window", &|r| Some(r.cpu_seconds), 2, true);
-    let per_packet = show("CPU us per relayed packet", &|r| r.cpu_us_per_packet(), 3, true);
-    show("calls per core (extrapolated)", &|r| r.calls_per_core(), 0, false);
-    show("latency p50 us", &|r| r.traffic.latency.quantile_us(0.5), 0, true);
-    let p99 = show("latency p99 us", &|r| r.traffic.latency.quantile_us(0.99), 0, true);
+    let per_packet = show(
+        "CPU us per relayed packet",
+        &|r| r.cpu_us_per_packet(),
+        3,
+        true,
+    );
+    show(
+        "calls per core (extrapolated)",
+        &|r| r.calls_per_core(),
+        0,
+        false,
+    );
+    show(
+        "latency p50 us",
+        &|r| r.traffic.latency.quantile_us(0.5),
+        0,
+        true,
+    );
+    let p99 = show(
+        "latency p99 us",
+        &|r| r.traffic.latency.quantile_us(0.99),
+        0,
+        true,
+    );
     show("latency max us", &|r| r.traffic.latency.max_us(), 0, true);
     show(
         "latency samples",
@@ -415,17 +462,72 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
         0,
         false,
     );
-    show("unmatched packets", &|r| Some(r.traffic.unmatched as f64), 0, false);
-    show("generator CPU s", &|r| Some(r.generator_cpu_seconds), 2, false);
-    show("generator late slots", &|r| Some(r.traffic.late_slots as f64), 0, false);
+    show(
+        "unmatched packets",
+        &|r| Some(r.traffic.unmatched as f64),
+        0,
+        false,
+    );
+    show(
+        "  of which foreign SSRC",
+        &|r| Some(r.traffic.foreign_ssrc as f64),
+        0,
+        false,
+    );
+    show(
+        "  of which stale (> 64 old)",
+        &|r| Some(r.traffic.stale as f64),
+        0,
+        false,
+    );
+    show(
+        "RTCP received (not counted)",
+        &|r| Some(r.traffic.rtcp as f64),
+        0,
+        false,
+    );
+    show(
+        "relay ports given twice",
+        &|r| Some(r.reused_relay_ports as f64),
+        0,
+        false,
+    );
+    show(
+        "duplicate packets",
+        &|r| Some(r.traffic.duplicates as f64),
+        0,
+        false,
+    );
+    show(
+        "generator CPU s",
+        &|r| Some(r.generator_cpu_seconds),
+        2,
+        false,
+    );
+    show(
+        "generator late slots",
+        &|r| Some(r.traffic.late_slots as f64),
+        0,
+        false,
+    );
     show(
         "generator max lag us",
         &|r| Some(r.traffic.max_lag.as_secs_f64() * 1e6),
         0,
         false,
     );
-    show("generator send failures", &|r| Some(r.traffic.send_failures as f64), 0, false);
-    show("call setup s (ng)", &|r| Some(r.setup.as_secs_f64()), 2, false);
+    show(
+        "generator send failures",
+        &|r| Some(r.traffic.send_failures as f64),
+        0,
+        false,
+    );
+    show(
+        "call setup s (ng)",
+        &|r| Some(r.setup.as_secs_f64()),
+        2,
+        false,
+    );
     show("delete errors", &|r| Some(r.delete_errors as f64), 0, false);
     for r in results {
         if !r.traffic.kept_cadence() {
@@ -453,7 +555,9 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
                     verdict(ok)
                 );
             } else {
-                println!("  relay CPU per packet >= 3x less than rtpengine: not measured (needs --target both)");
+                println!(
+                    "  relay CPU per packet >= 3x less than rtpengine: not measured (needs --target both)"
+                );
             }
             if let Some(t) = tandem {
                 let lost = t.sent() as i64 - t.relayed() as i64;

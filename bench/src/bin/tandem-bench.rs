@@ -10,7 +10,10 @@ use tandem_bench::conference::{self, ConferenceConfig};
 use tandem_bench::relay::{self, RelayConfig, Scenario, Target};
 
 #[derive(Parser)]
-#[command(name = "tandem-bench", about = "Loopback load tests: Tandem vs rtpengine")]
+#[command(
+    name = "tandem-bench",
+    about = "Loopback load tests: Tandem vs rtpengine"
+)]
 struct Cli {
     #[command(subcommand)]
     mode: Mode,
@@ -46,6 +49,9 @@ struct RelayArgs {
     /// `tandem run --workers`.
     #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// `tandem run --packet-io` (auto, io_uring, socket).
+    #[arg(long, default_value = "io_uring")]
+    packet_io: String,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +94,7 @@ fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
     config.rtpengine = args.rtpengine;
     config.ng_port = args.ng_port;
     config.tandem_workers = args.workers;
+    config.tandem_packet_io = args.packet_io;
     let targets: &[Target] = match args.target {
         Which::Tandem => &[Target::Tandem],
         Which::Rtpengine => &[Target::Rtpengine],
@@ -124,6 +131,7 @@ fn main() -> ExitCode {
                 size: usize::from(size),
                 seconds,
                 first_port,
+                generator_ports: 40_000,
             };
             conference::run(&config).map(|r| conference::print_table(&config, &r))
         }
