@@ -52,6 +52,8 @@ pub struct ConferenceResult {
     pub received_range: (u64, u64),
     /// Longest gap in any member's output.
     pub worst_gap: Duration,
+    /// Shortest and longest mean interval between a member's packets, ms.
+    pub interval_ms: (f64, f64),
     /// Packets expected per member.
     pub expected_per_member: u64,
     /// The worker's drops by reason (non-zero only).
@@ -215,7 +217,13 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
     let mut off = 0;
     let mut range = (u64::MAX, 0);
     let mut worst_gap = Duration::ZERO;
+    let mut interval_ms = (f64::MAX, 0.0f64);
     for s in generator.sockets.iter().filter(|s| !s.rtcp) {
+        if let (Some(a), Some(b), true) = (s.first_at, s.last_at, s.received > 1) {
+            let ms = (b - a).as_secs_f64() * 1e3 / (s.received - 1) as f64;
+            interval_ms.0 = interval_ms.0.min(ms);
+            interval_ms.1 = interval_ms.1.max(ms);
+        }
         range.0 = range.0.min(s.received);
         range.1 = range.1.max(s.received);
         worst_gap = worst_gap.max(s.max_gap);
@@ -238,6 +246,7 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
         members_off_cadence: off,
         received_range: range,
         worst_gap,
+        interval_ms,
         expected_per_member: expected,
         drops,
         setup,
@@ -292,6 +301,11 @@ pub fn print_table(config: &ConferenceConfig, r: &ConferenceResult) -> bool {
     );
     println!(
         "{:<40}{:>14}",
+        "mean output interval ms (min..max)",
+        format!("{:.2}..{:.2}", r.interval_ms.0, r.interval_ms.1)
+    );
+    println!(
+        "{:<40}{:>14}",
         "worst output gap ms",
         format!("{:.1}", r.worst_gap.as_secs_f64() * 1e3)
     );
@@ -316,6 +330,27 @@ pub fn print_table(config: &ConferenceConfig, r: &ConferenceResult) -> bool {
         "{:<40}{:>14}",
         "members per core (extrapolated)",
         per_core.map_or("-".into(), |v| format!("{v:.0}"))
+    );
+    let pts: Vec<String> = r
+        .traffic
+        .payload_types
+        .first()
+        .map(|pts| {
+            pts.iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(pt, n)| format!("PT{pt}={n}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    println!(
+        "{:<40}{:>14}",
+        "mixed packets by payload type",
+        pts.join(" ")
+    );
+    println!(
+        "{:<40}{:>14}",
+        "RTCP received (not counted)", r.traffic.rtcp
     );
     let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!(

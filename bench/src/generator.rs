@@ -102,7 +102,10 @@ pub struct RxSocket {
     /// Packets received.
     pub received: u64,
     seq_offset: Option<u16>,
-    last_at: Option<Instant>,
+    /// When the first packet arrived.
+    pub first_at: Option<Instant>,
+    /// When the last packet arrived.
+    pub last_at: Option<Instant>,
     /// Longest gap between two received packets.
     pub max_gap: Duration,
     /// An RTCP socket (RTP port + 1): what arrives is counted as RTCP.
@@ -183,6 +186,8 @@ pub struct GenReport {
     pub rtcp: u64,
     /// Packets received twice (same sequence number within the ring).
     pub duplicates: u64,
+    /// RTP payload types received, by direction group.
+    pub payload_types: Vec<[u64; 128]>,
     /// Wall time from the first send to the end of the drain.
     pub wall: Duration,
     /// Wall time of the sending phase.
@@ -200,6 +205,13 @@ pub struct GenReport {
 }
 
 impl GenReport {
+    /// The payload type received most in a direction group.
+    pub fn main_payload_type(&self, direction: usize) -> Option<u8> {
+        let pts = self.payload_types.get(direction)?;
+        let (pt, n) = pts.iter().enumerate().max_by_key(|(_, n)| **n)?;
+        (*n > 0).then_some(pt as u8)
+    }
+
     /// `true` if the generator kept the cadence: under 1 % of slots late
     /// and none more than 10 ms late, nothing failed to send.
     pub fn kept_cadence(&self) -> bool {
@@ -318,6 +330,7 @@ impl Generator {
         let mut report = GenReport {
             sent: vec![0; directions],
             received: vec![0; directions],
+            payload_types: vec![[0; 128]; directions],
             ..GenReport::default()
         };
         let mut wheel: Vec<Vec<usize>> = vec![Vec::new(); SLOTS];
@@ -414,10 +427,14 @@ impl Generator {
                     }
                     sock.received += 1;
                     report.received[sock.direction] += 1;
+                    if let Some(b) = data.get(1) {
+                        report.payload_types[sock.direction][usize::from(b & 0x7f)] += 1;
+                    }
                     if let Some(last) = sock.last_at {
                         sock.max_gap = sock.max_gap.max(now - last);
                     }
                     sock.last_at = Some(now);
+                    sock.first_at.get_or_insert(now);
                     let (Some(source), true) = (sock.source, data.len() >= 12) else {
                         continue;
                     };

@@ -481,6 +481,18 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
         false,
     );
     show(
+        "PT received by callee (mostly)",
+        &|r| r.traffic.main_payload_type(0).map(f64::from),
+        0,
+        false,
+    );
+    show(
+        "PT received by caller (mostly)",
+        &|r| r.traffic.main_payload_type(1).map(f64::from),
+        0,
+        false,
+    );
+    show(
         "RTCP received (not counted)",
         &|r| Some(r.traffic.rtcp as f64),
         0,
