@@ -54,6 +54,10 @@ pub struct ConferenceResult {
     pub worst_gap: Duration,
     /// Shortest and longest mean interval between a member's packets, ms.
     pub interval_ms: (f64, f64),
+    /// Mixed packets whose sequence number did not advance, all members.
+    pub seq_not_advancing: u64,
+    /// Members that received more than one SSRC.
+    pub members_with_several_ssrcs: usize,
     /// Packets expected per member.
     pub expected_per_member: u64,
     /// The worker's drops by reason (non-zero only).
@@ -218,7 +222,13 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
     let mut range = (u64::MAX, 0);
     let mut worst_gap = Duration::ZERO;
     let mut interval_ms = (f64::MAX, 0.0f64);
+    let mut seq_not_advancing = 0;
+    let mut members_with_several_ssrcs = 0;
     for s in generator.sockets.iter().filter(|s| !s.rtcp) {
+        seq_not_advancing += s.seq_not_advancing;
+        if s.ssrcs.len() > 1 {
+            members_with_several_ssrcs += 1;
+        }
         if let (Some(a), Some(b), true) = (s.first_at, s.last_at, s.received > 1) {
             let ms = (b - a).as_secs_f64() * 1e3 / (s.received - 1) as f64;
             interval_ms.0 = interval_ms.0.min(ms);
@@ -247,6 +257,8 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
         received_range: range,
         worst_gap,
         interval_ms,
+        seq_not_advancing,
+        members_with_several_ssrcs,
         expected_per_member: expected,
         drops,
         setup,

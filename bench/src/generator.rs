@@ -102,6 +102,12 @@ pub struct RxSocket {
     /// Packets received.
     pub received: u64,
     seq_offset: Option<u16>,
+    /// Packets whose sequence number did not advance past the previous
+    /// one's (repeats or reordering).
+    pub seq_not_advancing: u64,
+    /// Distinct SSRCs seen (up to 4 are kept).
+    pub ssrcs: Vec<u32>,
+    last_seq: Option<u16>,
     /// When the first packet arrived.
     pub first_at: Option<Instant>,
     /// When the last packet arrived.
@@ -435,6 +441,19 @@ impl Generator {
                     }
                     sock.last_at = Some(now);
                     sock.first_at.get_or_insert(now);
+                    if data.len() >= 12 {
+                        let seq = u16::from_be_bytes([data[2], data[3]]);
+                        if let Some(last) = sock.last_seq
+                            && seq.wrapping_sub(last).wrapping_sub(1) >= 0x8000
+                        {
+                            sock.seq_not_advancing += 1;
+                        }
+                        sock.last_seq = Some(seq);
+                        let ssrc = u32::from_be_bytes([data[8], data[9], data[10], data[11]]);
+                        if sock.ssrcs.len() < 4 && !sock.ssrcs.contains(&ssrc) {
+                            sock.ssrcs.push(ssrc);
+                        }
+                    }
                     let (Some(source), true) = (sock.source, data.len() >= 12) else {
                         continue;
                     };
