@@ -46,7 +46,7 @@ pub struct ConferenceResult {
     /// The generator's figures (received = mixed packets).
     pub traffic: GenReport,
     /// Members whose output missed the cadence (fewer than 98 % of the
-    /// expected packets, or a gap over 60 ms).
+    /// expected packets, a gap over 60 ms, or a mean interval under 19 ms).
     pub members_off_cadence: usize,
     /// Fewest and most packets a member received.
     pub received_range: (u64, u64),
@@ -237,7 +237,15 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
         range.0 = range.0.min(s.received);
         range.1 = range.1.max(s.received);
         worst_gap = worst_gap.max(s.max_gap);
-        if s.received * 100 < expected * 98 || s.max_gap > Duration::from_millis(60) {
+        // Too fast is off cadence as much as too slow: a mean interval
+        // under 19 ms means the member got more than 5 % extra packets.
+        let too_fast = match (s.first_at, s.last_at) {
+            (Some(a), Some(b)) if s.received > 1 => {
+                (b - a).as_secs_f64() * 1e3 / ((s.received - 1) as f64) < 19.0
+            }
+            _ => false,
+        };
+        if s.received * 100 < expected * 98 || s.max_gap > Duration::from_millis(60) || too_fast {
             off += 1;
         }
     }
@@ -363,6 +371,14 @@ pub fn print_table(config: &ConferenceConfig, r: &ConferenceResult) -> bool {
     println!(
         "{:<40}{:>14}",
         "RTCP received (not counted)", r.traffic.rtcp
+    );
+    println!(
+        "{:<40}{:>14}",
+        "mixed packets, seq not advancing", r.seq_not_advancing
+    );
+    println!(
+        "{:<40}{:>14}",
+        "members receiving several SSRCs", r.members_with_several_ssrcs
     );
     let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!(
