@@ -69,6 +69,8 @@ pub struct RelayConfig {
     pub drain: Duration,
     /// First port of the generator's RTP/RTCP socket pairs.
     pub generator_ports: u16,
+    /// Run the target under `taskset -c` with this CPU list.
+    pub target_cpus: Option<String>,
 }
 
 impl RelayConfig {
@@ -86,6 +88,7 @@ impl RelayConfig {
             tandem_packet_io: "io_uring".into(),
             drain: Duration::from_millis(500),
             generator_ports: 40_000,
+            target_cpus: None,
         }
     }
 }
@@ -149,6 +152,19 @@ impl RelayResult {
     }
 }
 
+/// The target's command, under `taskset -c CPUS` when asked (taskset
+/// execs the target, so the pid stays the target's).
+fn launcher(config: &RelayConfig, program: &std::path::Path) -> Command {
+    match &config.target_cpus {
+        Some(cpus) => {
+            let mut cmd = Command::new("taskset");
+            cmd.arg("-c").arg(cpus).arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
 /// Starts the target, sets up the calls, runs the traffic, deletes the
 /// calls and stops the target.
 pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> {
@@ -157,7 +173,7 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
     let (lo, hi) = config.media_ports;
     let mut child = match target {
         Target::Tandem => {
-            let mut cmd = Command::new(&config.tandem);
+            let mut cmd = launcher(config, &config.tandem);
             cmd.arg("run")
                 .arg("--ng-listen")
                 .arg(ng_addr.to_string())
@@ -172,7 +188,7 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
             ChildGuard::spawn("tandem", cmd)
         }
         Target::Rtpengine => {
-            let mut cmd = Command::new(&config.rtpengine);
+            let mut cmd = launcher(config, &config.rtpengine);
             cmd.arg("--table=-1")
                 .arg("--interface=127.0.0.1")
                 .arg(format!("--listen-ng={ng_addr}"))

@@ -49,6 +49,10 @@ struct RelayArgs {
     /// `tandem run --workers`.
     #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Pin the target to these CPUs (`taskset -c`, e.g. `1`); pin the
+    /// bench itself with `taskset -c 0 tandem-bench ...`.
+    #[arg(long)]
+    target_cpus: Option<String>,
     /// `tandem run --packet-io` (auto, io_uring, socket).
     #[arg(long, default_value = "io_uring")]
     packet_io: String,
@@ -95,6 +99,7 @@ fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
     config.ng_port = args.ng_port;
     config.tandem_workers = args.workers;
     config.tandem_packet_io = args.packet_io;
+    config.target_cpus = args.target_cpus;
     let targets: &[Target] = match args.target {
         Which::Tandem => &[Target::Tandem],
         Which::Rtpengine => &[Target::Rtpengine],
