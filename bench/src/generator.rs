@@ -325,6 +325,27 @@ impl Generator {
             .filter(|i| *i != usize::MAX)
     }
 
+    /// Receives and discards for `how_long`: what the target sent before
+    /// the run (a conference mixes from the moment a member joins) must not
+    /// count as the run's traffic. Returns how many datagrams were dropped.
+    pub fn discard_pending(&mut self, how_long: Duration) -> Result<u64, IoError> {
+        let end = Instant::now() + how_long;
+        let mut rx = Vec::with_capacity(256);
+        let mut n = 0;
+        loop {
+            let got = self.io.recv_burst(&mut rx, 256)?;
+            n += got as u64;
+            rx.clear();
+            let now = Instant::now();
+            if now >= end {
+                return Ok(n);
+            }
+            if got == 0 {
+                self.io.wait((end - now).min(Duration::from_millis(5)))?;
+            }
+        }
+    }
+
     /// Sends every flow's packets for `send_for`, then keeps receiving for
     /// `drain`. `directions` sizes the per-direction counters.
     pub fn run(
@@ -349,6 +370,11 @@ impl Generator {
         let max_burst = wheel.iter().map(Vec::len).max().unwrap_or(0);
         let mut tx = Vec::with_capacity(max_burst);
         let mut rx = Vec::with_capacity(256);
+        // TANDEM_BENCH_TRACE_SOCKET=N prints the first packets socket N
+        // receives (a debugging aid).
+        let trace: Option<usize> = std::env::var("TANDEM_BENCH_TRACE_SOCKET")
+            .ok()
+            .and_then(|v| v.parse().ok());
         let by_ssrc: std::collections::HashMap<u32, usize> = self
             .flows
             .iter()
@@ -441,6 +467,18 @@ impl Generator {
                     }
                     sock.last_at = Some(now);
                     sock.first_at.get_or_insert(now);
+                    if Some(s) == trace && sock.received <= 40 && data.len() >= 12 {
+                        eprintln!(
+                            "tandem-bench: trace socket {s}: +{:.3} ms from {} len {} pt {} seq {} ts {} ssrc {:#x}",
+                            at as f64 / 1e6,
+                            p.from,
+                            data.len(),
+                            data[1] & 0x7f,
+                            u16::from_be_bytes([data[2], data[3]]),
+                            u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+                            u32::from_be_bytes([data[8], data[9], data[10], data[11]])
+                        );
+                    }
                     if data.len() >= 12 {
                         let seq = u16::from_be_bytes([data[2], data[3]]);
                         if let Some(last) = sock.last_seq

@@ -335,6 +335,9 @@ fn drive(
     let setup = setup_start.elapsed();
     // Let the target settle (rtpengine logs, tandem's workers idle).
     std::thread::sleep(Duration::from_millis(300));
+    generator
+        .discard_pending(Duration::from_millis(50))
+        .map_err(|e| format!("generator: {e}"))?;
     let ticks = cpu::clock_ticks();
     let pid = child.pid();
     let me = std::process::id();
