@@ -147,7 +147,7 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
     let mut created = 0usize;
     let mut leg_no = 1u64;
     while created < config.members {
-        let (sock, gen_port, gen_addr) = generator
+        let (sock, gen_port, _gen_addr) = generator
             .open_socket()
             .map_err(|e| format!("generator socket: {e}"))?;
         let conference = (created / size) as u64 + 1;
@@ -166,8 +166,11 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
                     session: SessionId(conference),
                     config: LegConfig {
                         local,
-                        remote: Some(gen_addr),
-                        latch: false,
+                        // Learnt from the member's first packet (symmetric
+                        // RTP): the mixer sends nothing before the run, so
+                        // no backlog builds up during the setup.
+                        remote: None,
+                        latch: true,
                         format: MediaFormat::new(Codec::Pcmu, 0),
                         rtp_timeout_secs: 0,
                     },
@@ -211,7 +214,7 @@ pub fn run(config: &ConferenceConfig) -> Result<ConferenceResult, String> {
     // The mixer has been sending (silence) to every member since it
     // joined: throw that backlog away so the run counts only its own.
     let _ = generator
-        .discard_pending(Duration::from_millis(100))
+        .discard_pending(created as u64 * 3 / 2 + 10, Duration::from_secs(10))
         .map_err(|e| format!("generator: {e}"))?;
     let c0 = read()?;
     let traffic = generator

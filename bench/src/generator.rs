@@ -325,23 +325,34 @@ impl Generator {
             .filter(|i| *i != usize::MAX)
     }
 
-    /// Receives and discards for `how_long`: what the target sent before
-    /// the run (a conference mixes from the moment a member joins) must not
-    /// count as the run's traffic. Returns how many datagrams were dropped.
-    pub fn discard_pending(&mut self, how_long: Duration) -> Result<u64, IoError> {
-        let end = Instant::now() + how_long;
+    /// Receives and discards until the backlog is gone: what the target
+    /// sent before the run (a conference mixes from the moment a member
+    /// joins) must not count as the run's traffic. Stops at the first 20 ms
+    /// window that brings no more than `steady` datagrams (the target's
+    /// steady rate), or after `max`. Returns how many were discarded.
+    pub fn discard_pending(&mut self, steady: u64, max: Duration) -> Result<u64, IoError> {
+        let start = Instant::now();
         let mut rx = Vec::with_capacity(256);
-        let mut n = 0;
+        let mut total = 0;
         loop {
-            let got = self.io.recv_burst(&mut rx, 256)?;
-            n += got as u64;
-            rx.clear();
-            let now = Instant::now();
-            if now >= end {
-                return Ok(n);
+            let window_end = Instant::now() + PERIOD;
+            let mut in_window = 0;
+            loop {
+                let got = self.io.recv_burst(&mut rx, 256)? as u64;
+                in_window += got;
+                rx.clear();
+                let now = Instant::now();
+                if now >= window_end {
+                    break;
+                }
+                if got == 0 {
+                    self.io
+                        .wait((window_end - now).min(Duration::from_millis(5)))?;
+                }
             }
-            if got == 0 {
-                self.io.wait((end - now).min(Duration::from_millis(5)))?;
+            total += in_window;
+            if in_window <= steady || start.elapsed() >= max {
+                return Ok(total);
             }
         }
     }

@@ -336,7 +336,7 @@ fn drive(
     // Let the target settle (rtpengine logs, tandem's workers idle).
     std::thread::sleep(Duration::from_millis(300));
     generator
-        .discard_pending(Duration::from_millis(50))
+        .discard_pending(calls as u64 + 10, Duration::from_secs(2))
         .map_err(|e| format!("generator: {e}"))?;
     let ticks = cpu::clock_ticks();
     let pid = child.pid();
