@@ -408,13 +408,14 @@ pub fn print_table(config: &ConferenceConfig, r: &ConferenceResult) -> bool {
         );
     }
     let cadence_ok = r.members_off_cadence == 0;
-    let ok = cadence_ok && per_core.is_some_and(|v| v >= 5000.0);
+    let ok = cadence_ok && r.drops.is_empty() && per_core.is_some_and(|v| v >= 5000.0);
     println!();
     println!("targets:");
     println!(
-        "  conference >= 5,000 G.711 members per core, every member on cadence: {} per core, {} off cadence  {}",
+        "  conference >= 5,000 G.711 members per core, every member on cadence, no drops: {} per core, {} off cadence, {} dropped  {}",
         per_core.map_or("-".into(), |v| format!("{v:.0}")),
         r.members_off_cadence,
+        r.drops.iter().map(|(_, n)| n).sum::<u64>(),
         if ok { "MET" } else { "MISSED" }
     );
     ok
