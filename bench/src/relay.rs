@@ -23,6 +23,10 @@ pub enum Target {
     Tandem,
     /// rtpengine in userspace mode (`--table=-1`).
     Rtpengine,
+    /// No relay: callers and callees send to each other directly. The
+    /// bench's own floor for latency (kernel loopback plus the
+    /// generator's scheduling).
+    Loopback,
 }
 
 impl Target {
@@ -31,6 +35,7 @@ impl Target {
         match self {
             Target::Tandem => "tandem",
             Target::Rtpengine => "rtpengine",
+            Target::Loopback => "loopback",
         }
     }
 }
@@ -169,6 +174,9 @@ fn launcher(config: &RelayConfig, program: &std::path::Path) -> Command {
 /// calls and stops the target.
 pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> {
     let calls = config.streams.div_ceil(2).max(1);
+    if target == Target::Loopback {
+        return run_loopback(config, calls);
+    }
     let ng_addr = SocketAddr::from(([127, 0, 0, 1], config.ng_port));
     let (lo, hi) = config.media_ports;
     let mut child = match target {
@@ -199,6 +207,7 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
                 .arg(format!("--port-max={hi}"));
             ChildGuard::spawn("rtpengine", cmd)
         }
+        Target::Loopback => unreachable!("handled above"),
     }
     .map_err(|e| format!("starting {}: {e}", target.name()))?;
     let result = drive(target, config, calls, ng_addr, &mut child);
@@ -212,6 +221,58 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
     });
     child.stop();
     result
+}
+
+/// The same flows without a relay: each side sends straight to the other.
+fn run_loopback(config: &RelayConfig, calls: usize) -> Result<RelayResult, String> {
+    let mut generator = Generator::new(
+        vec![FrameTable::pcmu(), FrameTable::g722()],
+        config.generator_ports,
+    )
+    .map_err(|e| format!("generator backend: {e}"))?;
+    let setup_start = Instant::now();
+    for c in 0..calls {
+        let (caller_i, caller_port, caller_addr) = generator
+            .open_socket()
+            .map_err(|e| format!("generator socket: {e}"))?;
+        let (callee_i, callee_port, callee_addr) = generator
+            .open_socket()
+            .map_err(|e| format!("generator socket: {e}"))?;
+        let caller_flow = generator.flows.len();
+        let ssrc = 0x1000_0000u32.wrapping_add((c as u32).wrapping_mul(2));
+        let (pt, table) = match config.scenario {
+            Scenario::Relay => (0, 0),
+            Scenario::Transcode => (9, 1),
+        };
+        generator
+            .flows
+            .push(Flow::new(caller_port, callee_addr, 0, 0, 0, ssrc));
+        generator
+            .flows
+            .push(Flow::new(callee_port, caller_addr, pt, table, 1, ssrc + 1));
+        generator.sockets[callee_i].direction = 0;
+        generator.sockets[callee_i].source = Some(caller_flow);
+        generator.sockets[caller_i].direction = 1;
+        generator.sockets[caller_i].source = Some(caller_flow + 1);
+    }
+    let setup = setup_start.elapsed();
+    let ticks = cpu::clock_ticks();
+    let me = std::process::id();
+    let g0 = cpu::process_cpu_seconds(me, ticks).map_err(|e| e.to_string())?;
+    let traffic = generator
+        .run(Duration::from_secs_f64(config.seconds), config.drain, 2)
+        .map_err(|e| format!("generator: {e}"))?;
+    let g1 = cpu::process_cpu_seconds(me, ticks).map_err(|e| e.to_string())?;
+    Ok(RelayResult {
+        target: Target::Loopback,
+        calls,
+        cpu_seconds: 0.0,
+        generator_cpu_seconds: g1 - g0,
+        traffic,
+        setup,
+        delete_errors: 0,
+        reused_relay_ports: 0,
+    })
 }
 
 fn drive(

@@ -24,6 +24,8 @@ enum Which {
     Tandem,
     Rtpengine,
     Both,
+    /// No relay (the bench's own latency floor).
+    Loopback,
 }
 
 #[derive(clap::Args)]
@@ -104,6 +106,7 @@ fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
         Which::Tandem => &[Target::Tandem],
         Which::Rtpengine => &[Target::Rtpengine],
         Which::Both => &[Target::Rtpengine, Target::Tandem],
+        Which::Loopback => &[Target::Loopback],
     };
     let mut results = Vec::new();
     for &t in targets {
