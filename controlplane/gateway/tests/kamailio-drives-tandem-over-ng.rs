@@ -64,13 +64,15 @@ fn kamailio_anchors_sipp_calls_through_tandem() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("run")).unwrap();
     let scenarios = repo().join("tests/kamailio");
-    let (ng, proxy, uas, uac) = ("127.0.0.1:42223", "127.0.0.1:45060", 45070, 45080);
+    let (ng, proxy, uas, uac) = ("127.0.0.1:21223", "127.0.0.1:25060", 25070, 25080);
+    // Fixed ports below Linux's ephemeral range (32768-60999), so that no
+    // other test's port-0 socket can take them.
     const CALLS: usize = 10;
 
     let tandem_log = dir.join("tandem.log");
     let _tandem = Kill(
         Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args(["run", "--ng-listen", ng, "--rtp-ports", "43000-43999"])
+            .args(["run", "--ng-listen", ng, "--rtp-ports", "23000-23999"])
             .args(["--rtp-address", "127.0.0.1", "--recording-dir"])
             .arg(&dir)
             .stderr(std::fs::File::create(&tandem_log).unwrap())
@@ -133,7 +135,7 @@ fn kamailio_anchors_sipp_calls_through_tandem() {
         .arg(proxy)
         .arg("-sf")
         .arg(scenarios.join("uac-pcma-pcap.xml"))
-        .args(["-i", "127.0.0.1", "-p", &uac.to_string(), "-mp", "47000"])
+        .args(["-i", "127.0.0.1", "-p", &uac.to_string(), "-mp", "27000"])
         .args([
             "-m",
             &CALLS.to_string(),

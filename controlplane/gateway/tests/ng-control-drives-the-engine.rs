@@ -76,7 +76,7 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ng-control");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let ng_addr = "127.0.0.1:42323";
+    let ng_addr = "127.0.0.1:21323";
     let log = dir.join("tandem.log");
     let _tandem = Kill(
         Command::new(env!("CARGO_BIN_EXE_tandem"))
@@ -85,7 +85,7 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
                 "--ng-listen",
                 ng_addr,
                 "--rtp-ports",
-                "44000-44099",
+                "24000-24099",
                 "--recording-dir",
             ])
             .arg(&dir)

@@ -11,6 +11,7 @@
 //! the worker that holds it.
 
 use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +53,10 @@ pub struct Engine {
     shared: Vec<Arc<WorkerShared>>,
     threads: Vec<JoinHandle<()>>,
     routes: Mutex<HashMap<LegId, usize>>,
+    /// Each worker's doorbell address (see `Worker::open_doorbell`).
+    doorbells: Vec<Option<SocketAddr>>,
+    /// The socket that rings them.
+    ringer: Option<UdpSocket>,
     next_request: AtomicU64,
 }
 
@@ -69,7 +74,7 @@ impl Engine {
         let mut senders = Vec::with_capacity(workers);
         let mut shared = Vec::with_capacity(workers);
         let mut threads = Vec::with_capacity(workers);
-        let (ready_tx, ready_rx) = bounded::<Result<(), String>>(workers);
+        let (ready_tx, ready_rx) = bounded::<(usize, Result<Option<SocketAddr>, String>)>(workers);
         for i in 0..workers {
             let (tx, rx) = bounded(config.command_queue.max(1));
             let block = Arc::new(WorkerShared::default());
@@ -81,29 +86,41 @@ impl Engine {
                 .name(format!("tandem-media-{i}"))
                 .spawn(move || match make_io(i) {
                     Ok(io) => {
-                        let _ = ready.send(Ok(()));
-                        Worker::new(i, io, rx, event_tx, publish).run();
+                        let mut worker = Worker::new(i, io, rx, event_tx, publish);
+                        let doorbell = worker.open_doorbell();
+                        let _ = ready.send((i, Ok(doorbell)));
+                        worker.run();
                     }
                     Err(e) => {
-                        let _ = ready.send(Err(format!("worker {i}: {e}")));
+                        let _ = ready.send((i, Err(format!("worker {i}: {e}"))));
                     }
                 })?;
             senders.push(tx);
             shared.push(block);
             threads.push(handle);
         }
+        let mut doorbells = vec![None; workers];
         for _ in 0..workers {
             match ready_rx.recv() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(std::io::Error::other(e)),
+                Ok((i, Ok(bell))) => doorbells[i] = bell,
+                Ok((_, Err(e))) => return Err(std::io::Error::other(e)),
                 Err(_) => return Err(std::io::Error::other("worker thread died at start")),
             }
         }
+        let ringer = if doorbells.iter().any(Option::is_some) {
+            let s = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+            s.set_nonblocking(true)?;
+            Some(s)
+        } else {
+            None
+        };
         Ok(Self {
             senders,
             events,
             shared,
             threads,
+            doorbells,
+            ringer,
             routes: Mutex::new(HashMap::new()),
             next_request: AtomicU64::new(1),
         })
@@ -145,6 +162,11 @@ impl Engine {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SubmitError::QueueFull),
             Err(TrySendError::Disconnected(_)) => return Err(SubmitError::WorkerGone),
+        }
+        // Wake the worker if it sleeps; a lost ring only costs the
+        // worker's poll timeout.
+        if let (Some(ringer), Some(bell)) = (&self.ringer, self.doorbells[worker]) {
+            let _ = ringer.send_to(&[0], bell);
         }
         if let Some(leg) = new_leg {
             routes.insert(leg, worker);

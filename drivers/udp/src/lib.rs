@@ -216,7 +216,7 @@ impl Default for UdpConfig {
             backend: Backend::Auto,
             recv_mode: RecvMode::Auto,
             rx_buffers: 4096,
-            tx_buffers: 1024,
+            tx_buffers: 4096,
             buffer_size: 2048,
             socket_rcvbuf: Some(4 << 20),
             ring_entries: 1024,
