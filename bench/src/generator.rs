@@ -150,7 +150,8 @@ impl Histogram {
         self.count
     }
 
-    /// The `q` quantile (0..=1) in microseconds (upper edge of its bucket).
+    /// The `q` quantile (0..=1) in microseconds (upper edge of its bucket;
+    /// 100001 means 100 ms or more).
     pub fn quantile_us(&self, q: f64) -> Option<f64> {
         if self.count == 0 {
             return None;
