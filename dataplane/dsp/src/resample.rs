@@ -308,8 +308,22 @@ fn dot(samples: &[f32], taps: &[f32]) -> i16 {
         }
     }
     let sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    // `as` saturates: a filtered overshoot beyond full scale clips.
-    sum.round() as i16
+    round_to_i16(sum)
+}
+
+/// `x.round() as i16` (half away from zero, saturating, NaN → 0) without
+/// the `roundf` library call that baseline x86-64 (no SSE4.1) makes of
+/// `round`: a truncating conversion and a comparison on the remainder,
+/// exact for every `f32` (below 2^24 the remainder is exact; above, every
+/// `f32` is an integer and the result saturates anyway).
+#[inline]
+fn round_to_i16(x: f32) -> i16 {
+    let t = x as i32; // truncates toward zero, saturates, NaN → 0
+    let frac = x - t as f32;
+    let r = t
+        .saturating_add(i32::from(frac >= 0.5))
+        .saturating_sub(i32::from(frac <= -0.5));
+    r.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
 }
 
 /// What a [`Resampler`] does.
@@ -526,6 +540,53 @@ pub fn resample_all(from: Rate, to: Rate, input: &[i16]) -> Vec<i16> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn fast_rounding_matches_round_for_every_kind_of_value() {
+        let mut specials = vec![
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999997,
+            -0.49999997,
+            32767.4,
+            32767.5,
+            -32768.5,
+            -32767.5,
+            1e9,
+            -1e9,
+            3e9,
+            -3e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            f32::MIN,
+            16_777_216.0,
+            8_388_607.5,
+            -8_388_607.5,
+        ];
+        let mut z = 0x1234_5678u32;
+        for _ in 0..200_000 {
+            z ^= z << 13;
+            z ^= z >> 17;
+            z ^= z << 5;
+            let v = f32::from_bits(z);
+            if v.is_finite() && v.abs() < 1e6 {
+                specials.push(v);
+            }
+            specials.push((z as i32 as f32) / 65536.0);
+        }
+        for v in specials {
+            assert_eq!(round_to_i16(v), v.round() as i16, "{v:e}");
+        }
+    }
+
     use super::*;
 
     #[test]
