@@ -47,6 +47,10 @@ pub(crate) struct RunArgs {
     /// Seconds without RTP before a leg reports a timeout (0 = never).
     #[arg(long, default_value_t = 60)]
     rtp_timeout: u32,
+    /// Do not pin media workers to CPUs (by default worker i runs on the
+    /// i-th CPU this process may use).
+    #[arg(long)]
+    no_pin: bool,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -88,15 +92,20 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         backend: args.packet_io,
         ..UdpConfig::default()
     };
+    let pin = !args.no_pin;
     let engine = Engine::start(
         &EngineConfig {
             workers: args.workers.max(1),
             ..EngineConfig::default()
         },
         move |i| {
-            let cpu = match tandem_udp::pin_current_thread(i) {
-                Ok(cpu) => format!("pinned to CPU {cpu}"),
-                Err(e) => format!("not pinned ({e})"),
+            let cpu = if !pin {
+                "not pinned (--no-pin)".to_string()
+            } else {
+                match tandem_udp::pin_current_thread(i) {
+                    Ok(cpu) => format!("pinned to CPU {cpu}"),
+                    Err(e) => format!("not pinned ({e})"),
+                }
             };
             let io = UdpIo::new(&udp).map_err(|e| e.to_string())?;
             eprintln!("tandem: media worker {i}: {cpu}, {}", io.describe());
