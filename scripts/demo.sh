@@ -3,7 +3,9 @@
 #
 # Dials a 400 number as DTMF, plays China's and North America's busy tones,
 # converts the audio between the codecs of the media path and detects the
-# digits back from every encoding.
+# digits back from every encoding. Then runs the media engine behind its
+# rtpengine-compatible ng port and lets Kamailio anchor three SIPp calls
+# through it (A-law caller, mu-law callee: Tandem transcodes both ways).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -48,4 +50,26 @@ set +e
 $tandem dtmf detect "$out/notes.txt"
 echo "exit status $?"
 set -e
+echo "== media engine: Kamailio anchors 3 SIPp calls through 'tandem run' over ng"
+kam=tests/kamailio
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+$tandem run --ng-listen 127.0.0.1:21423 --rtp-ports 23100-23199 --recording-dir "$out" \
+    2> "$out/tandem-run.log" &
+pids+=($!)
+mkdir -p "$out/kamailio"
+kamailio -f "$kam/kamailio.cfg" -A 'LISTEN=udp:127.0.0.1:25160' -A 'NG_SOCK="udp:127.0.0.1:21423"' \
+    -A 'UAS="sip:127.0.0.1:25170"' -D -E -w "$out/kamailio" -Y "$out/kamailio" \
+    > "$out/kamailio.log" 2>&1 &
+pids+=($!)
+(cd "$out" && exec sipp -sf "../../$kam/uas-pcmu-echo.xml" -i 127.0.0.1 -p 25170 -mp 26100 \
+    -rtp_echo -nostdin -m 3 -timeout 30 > /dev/null 2>&1) &
+pids+=($!)
+sleep 2
+(cd "$out" && sipp 127.0.0.1:25160 -sf "../../$kam/uac-pcma-pcap.xml" -i 127.0.0.1 -p 25180 \
+    -mp 27100 -m 3 -r 3 -nostdin -timeout 30 > /dev/null 2>&1) && echo "SIPp: 3 calls completed" \
+    || echo "SIPp: some calls failed (see $out/kamailio.log)"
+sleep 1
+grep "^tandem:" "$out/tandem-run.log"
 echo "== done; files are in $out"
