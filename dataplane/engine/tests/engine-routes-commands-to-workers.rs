@@ -106,13 +106,24 @@ fn sessions_are_sharded_and_every_command_is_answered() {
     let phone_b = net.socket(a("10.0.0.8:5000")).unwrap();
     let mut pkt = vec![0x80, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
     pkt.extend_from_slice(&[0xd5; 160]);
-    // Latch B first (B's phone speaks), then A's packet reaches B.
+    // Latch B first (B's phone speaks), then A's packets reach B. The
+    // worker runs on its own thread: retry until it has seen B, however
+    // loaded the machine is.
     phone_b.send_to(&pkt, a("10.0.0.1:20002"));
-    std::thread::sleep(Duration::from_millis(50));
-    phone_a.send_to(&pkt, a("10.0.0.1:20000"));
-    let (from, got) = phone_b
-        .recv_timeout(Duration::from_secs(2))
-        .expect("relayed");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seq = 1u16;
+    let (from, got) = loop {
+        seq += 1;
+        pkt[2..4].copy_from_slice(&seq.to_be_bytes());
+        phone_a.send_to(&pkt, a("10.0.0.1:20000"));
+        if let Some(r) = phone_b.recv_timeout(Duration::from_millis(100)) {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing relayed in 10 s"
+        );
+    };
     assert_eq!(from, a("10.0.0.1:20002"));
     assert_eq!(&got[12..], &pkt[12..]);
     engine.shutdown();
