@@ -33,6 +33,10 @@ pub struct EngineConfig {
     pub command_queue: usize,
     /// Capacity of the shared event queue.
     pub event_queue: usize,
+    /// Transcode through the adaptive jitter buffer (with loss
+    /// concealment) instead of packet by packet. Smooths a jittery or lossy
+    /// input at the cost of the buffer's delay (20–200 ms).
+    pub transcode_jitter_buffer: bool,
 }
 
 impl Default for EngineConfig {
@@ -41,6 +45,7 @@ impl Default for EngineConfig {
             workers: 1,
             command_queue: 4096,
             event_queue: 65_536,
+            transcode_jitter_buffer: false,
         }
     }
 }
@@ -82,11 +87,13 @@ impl Engine {
             let event_tx = event_tx.clone();
             let ready = ready_tx.clone();
             let publish = Arc::clone(&block);
+            let jitter = config.transcode_jitter_buffer;
             let handle = std::thread::Builder::new()
                 .name(format!("tandem-media-{i}"))
                 .spawn(move || match make_io(i) {
                     Ok(io) => {
                         let mut worker = Worker::new(i, io, rx, event_tx, publish);
+                        worker.set_transcode_jitter_buffer(jitter);
                         let doorbell = worker.open_doorbell();
                         let _ = ready.send((i, Ok(doorbell)));
                         worker.run();

@@ -139,6 +139,7 @@ fn a_full_command_queue_refuses() {
             workers: 1,
             command_queue: 4,
             event_queue: 64,
+            ..EngineConfig::default()
         },
         move |_| Ok(net.io()),
     )

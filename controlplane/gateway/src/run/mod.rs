@@ -47,6 +47,11 @@ pub(crate) struct RunArgs {
     /// Seconds without RTP before a leg reports a timeout (0 = never).
     #[arg(long, default_value_t = 60)]
     rtp_timeout: u32,
+    /// Transcode through the adaptive jitter buffer with loss concealment
+    /// (smoother output from jittery or lossy peers, at the buffer's
+    /// 20–200 ms delay) instead of packet by packet.
+    #[arg(long)]
+    transcode_jitter_buffer: bool,
     /// Do not pin media workers to CPUs (by default worker i runs on the
     /// i-th CPU this process may use).
     #[arg(long)]
@@ -96,6 +101,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     let engine = Engine::start(
         &EngineConfig {
             workers: args.workers.max(1),
+            transcode_jitter_buffer: args.transcode_jitter_buffer,
             ..EngineConfig::default()
         },
         move |i| {

@@ -162,7 +162,10 @@ impl<P: PacketIo> Worker<P> {
                 let (a, b) = (self.leg_at(slot), self.leg_at(p));
                 let dtmf_mismatch = a.config.format.telephone_event.is_some()
                     != b.config.format.telephone_event.is_some();
+                let buffered_transcoding =
+                    self.transcode_jitter_buffer && a.config.format.codec != b.config.format.codec;
                 dtmf_mismatch
+                    || buffered_transcoding
                     || [a, b]
                         .iter()
                         .any(|l| l.media.as_ref().is_some_and(|m| m.needed_alone()))

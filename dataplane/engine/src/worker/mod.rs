@@ -200,6 +200,8 @@ pub struct Worker<P: PacketIo> {
     tick_rooms: Vec<ConferenceId>,
     /// The doorbell port: a datagram here only wakes the worker.
     doorbell: Option<PortId>,
+    /// Transcoded bridges go through the decoded path (jitter buffer).
+    transcode_jitter_buffer: bool,
 }
 
 /// A conference and the slots of its members.
@@ -246,6 +248,7 @@ impl<P: PacketIo> Worker<P> {
             tick_slots: Vec::new(),
             tick_rooms: Vec::new(),
             doorbell: None,
+            transcode_jitter_buffer: false,
             ssrc_seed: 0x9E37_79B9_7F4A_7C15 ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
     }
@@ -263,6 +266,13 @@ impl<P: PacketIo> Worker<P> {
         let addr = self.io.local_addr(port).ok()?;
         self.doorbell = Some(port);
         Some(addr)
+    }
+
+    /// Transcode bridges through the adaptive jitter buffer and loss
+    /// concealment (decoded path) instead of packet by packet. Applies to
+    /// bridges made or changed from now on.
+    pub fn set_transcode_jitter_buffer(&mut self, on: bool) {
+        self.transcode_jitter_buffer = on;
     }
 
     /// The worker's index.
