@@ -20,6 +20,8 @@
 //! | `tandem_dataplane_legs` | gauge | worker | legs open |
 //! | `tandem_dataplane_command_queue_depth` | gauge | worker | commands waiting |
 //! | `tandem_dataplane_io_syscalls_total` | counter | worker | system calls of the packet backend |
+//! | `tandem_dataplane_io_rx_dropped_total` | counter | worker | datagrams lost before the worker saw them (socket overflow, no buffer, oversized) |
+//! | `tandem_dataplane_io_tx_dropped_total` | counter | worker | datagrams the backend failed to send |
 //! | `tandem_dataplane_jitter_events_total` | counter | worker, event | jitter-buffer events (late, duplicate, concealed, overflow, resync) |
 
 use std::sync::Arc;
@@ -123,6 +125,11 @@ enum_with_names! {
         CommandQueueDepth = "command_queue_depth",
         /// Backend system calls so far (a counter kept as a gauge copy).
         IoSyscalls = "io_syscalls",
+        /// Datagrams the backend lost on receive (kernel socket overflow,
+        /// no buffer, oversized) so far.
+        IoRxDropped = "io_rx_dropped",
+        /// Datagrams the backend could not send so far.
+        IoTxDropped = "io_tx_dropped",
     }
 }
 
@@ -319,6 +326,16 @@ fn build(workers: &[Arc<WorkerShared>], template: &LocalCounters) -> Vec<Box<dyn
         "System calls made by the packet backend.",
         &["worker"],
     );
+    let io_rx_dropped = counter_vec(
+        "tandem_dataplane_io_rx_dropped_total",
+        "Datagrams lost before the worker saw them (socket overflow, no buffer, oversized).",
+        &["worker"],
+    );
+    let io_tx_dropped = counter_vec(
+        "tandem_dataplane_io_tx_dropped_total",
+        "Datagrams the packet backend failed to send.",
+        &["worker"],
+    );
     for (i, s) in snaps.iter().enumerate() {
         let w = i.to_string();
         for r in DropReason::ALL {
@@ -343,12 +360,20 @@ fn build(workers: &[Arc<WorkerShared>], template: &LocalCounters) -> Vec<Box<dyn
         syscalls
             .with_label_values(&[&w])
             .inc_by(s.gauges[Gauge::IoSyscalls as usize]);
+        io_rx_dropped
+            .with_label_values(&[&w])
+            .inc_by(s.gauges[Gauge::IoRxDropped as usize]);
+        io_tx_dropped
+            .with_label_values(&[&w])
+            .inc_by(s.gauges[Gauge::IoTxDropped as usize]);
     }
     out.push(Box::new(drops));
     out.push(Box::new(jitter));
     out.push(Box::new(legs));
     out.push(Box::new(depth));
     out.push(Box::new(syscalls));
+    out.push(Box::new(io_rx_dropped));
+    out.push(Box::new(io_tx_dropped));
     out
 }
 
@@ -377,6 +402,7 @@ mod tests {
         local.drop(DropReason::WrongSource);
         local.drop(DropReason::WrongSource);
         local.set(Gauge::Legs, 7);
+        local.set(Gauge::IoRxDropped, 3);
         w.publish(&local);
         let registry = prometheus::Registry::new();
         registry
@@ -395,6 +421,10 @@ mod tests {
         );
         assert!(
             text.contains("tandem_dataplane_legs{worker=\"0\"} 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tandem_dataplane_io_rx_dropped_total{worker=\"0\"} 3"),
             "{text}"
         );
     }

@@ -403,8 +403,10 @@ impl<P: PacketIo> Worker<P> {
         self.counters.set(Gauge::Legs, self.by_id.len() as u64);
         self.counters
             .set(Gauge::CommandQueueDepth, self.commands.len() as u64);
-        self.counters
-            .set(Gauge::IoSyscalls, self.io.stats().syscalls);
+        let io = self.io.stats();
+        self.counters.set(Gauge::IoSyscalls, io.syscalls);
+        self.counters.set(Gauge::IoRxDropped, io.rx_dropped);
+        self.counters.set(Gauge::IoTxDropped, io.tx_dropped);
         self.shared.publish(&self.counters);
     }
 
