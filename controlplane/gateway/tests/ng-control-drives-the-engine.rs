@@ -291,8 +291,16 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
         "error"
     );
 
+    // The delete reply carries the final figures, even after a query.
     let v = ng.call(base("delete"));
-    assert_eq!(get(&decode(&v, Limits::default()).unwrap(), "result"), "ok");
+    let v = decode(&v, Limits::default()).unwrap();
+    assert_eq!(get(&v, "result"), "ok");
+    let final_packets = v
+        .get("totals")
+        .and_then(|t| t.get("RTP"))
+        .and_then(|r| r.get("packets"))
+        .and_then(Value::as_int);
+    assert!(final_packets.unwrap_or(0) >= 10, "{v:?}");
     let v_list = ng.call(Node::dict().with("command", Node::str("list")));
     let v = decode(&v_list, Limits::default()).unwrap();
     assert_eq!(

@@ -121,10 +121,9 @@ pub(crate) struct EngineMedia {
     calls: HashMap<String, Call>,
     next_leg: u64,
     next_session: u64,
-    /// Final statistics of destroyed legs, by leg.
-    final_stats: HashMap<LegId, LegReport>,
-    /// Latest statistics of live legs.
-    live_stats: HashMap<LegId, LegReport>,
+    /// The newest report of each leg: from `QueryLeg`, or the final one
+    /// sent when the leg was destroyed (removed once the call is reported).
+    stats: HashMap<LegId, LegReport>,
 }
 
 fn unix_now() -> u64 {
@@ -189,8 +188,7 @@ impl EngineMedia {
             calls: HashMap::new(),
             next_leg: 1,
             next_session: 1,
-            final_stats: HashMap::new(),
-            live_stats: HashMap::new(),
+            stats: HashMap::new(),
         }
     }
 
@@ -226,11 +224,7 @@ impl EngineMedia {
     fn note(&mut self, event: Event) {
         match event {
             Event::Stats { leg, report } => {
-                if self.live_stats.contains_key(&leg) || self.leg_is_live(leg) {
-                    self.live_stats.insert(leg, report);
-                } else {
-                    self.final_stats.insert(leg, report);
-                }
+                self.stats.insert(leg, report);
             }
             Event::RecordingStopped { leg, join } => {
                 // Flushing the file may block on the disk: not on this thread.
@@ -256,12 +250,6 @@ impl EngineMedia {
             Event::RtpTimeout { leg } => eprintln!("tandem: leg {}: no RTP", leg.0),
             _ => {}
         }
-    }
-
-    fn leg_is_live(&self, leg: LegId) -> bool {
-        self.calls
-            .values()
-            .any(|c| c.offerer.leg.id == leg || c.answerer.leg.id == leg)
     }
 
     fn new_leg(
@@ -336,25 +324,23 @@ impl EngineMedia {
         Some(call)
     }
 
-    fn stats_of(&mut self, call_id: &str, live: bool) -> Option<CallStats> {
+    /// Asks the worker for both legs' current figures (they arrive as
+    /// `Stats` events while waiting).
+    fn refresh_stats(&mut self, call_id: &str) -> Option<()> {
         let call = self.calls.get(call_id)?;
-        let (a, b) = (call.offerer.clone(), call.answerer.clone());
-        let (created, last_signal) = (call.created, call.last_signal);
-        if live {
-            for id in [a.leg.id, b.leg.id] {
-                let _ = self.command(Command::QueryLeg { leg: id });
-            }
+        let legs = [call.offerer.leg.id, call.answerer.leg.id];
+        for id in legs {
+            let _ = self.command(Command::QueryLeg { leg: id });
         }
-        let report = |me: &mut Self, id| {
-            if live {
-                me.live_stats.get(&id)
-            } else {
-                me.final_stats.get(&id)
-            }
-            .copied()
-            .unwrap_or_default()
-        };
-        let (ra, rb) = (report(self, a.leg.id), report(self, b.leg.id));
+        Some(())
+    }
+
+    /// The ng statistics of `call` from the newest leg reports.
+    fn call_stats(&self, call: &Call) -> CallStats {
+        let (a, b) = (&call.offerer, &call.answerer);
+        let report = |id| self.stats.get(&id).copied().unwrap_or_default();
+        let (ra, rb) = (report(a.leg.id), report(b.leg.id));
+        let (created, last_signal) = (call.created, call.last_signal);
         let mut stats = CallStats {
             created,
             last_signal,
@@ -365,7 +351,7 @@ impl EngineMedia {
             packets: ra.packets_in + rb.packets_in,
             errors: ra.dropped + rb.dropped,
         };
-        for (party, r, other) in [(&a, ra, &b), (&b, rb, &a)] {
+        for (party, r, other) in [(a, ra, b), (b, rb, a)] {
             stats.tags.push(TagStats {
                 tag: party.tag.clone(),
                 label: None,
@@ -392,7 +378,7 @@ impl EngineMedia {
                 }],
             });
         }
-        Some(stats)
+        stats
     }
 
     /// The leg facing the party a request selects (`from-tag`; the
@@ -520,31 +506,21 @@ impl MediaControl for EngineMedia {
         let Some(call) = self.destroy_call(call_id) else {
             return Err(NgError::UnknownCall);
         };
-        let a = self
-            .final_stats
-            .get(&call.offerer.leg.id)
-            .copied()
-            .unwrap_or_default();
-        let b = self
-            .final_stats
-            .get(&call.answerer.leg.id)
-            .copied()
-            .unwrap_or_default();
-        Self::log_call(call_id, &a, &b);
-        // Put the call back briefly to build the statistics reply.
-        let ids = (call.offerer.leg.id, call.answerer.leg.id);
-        self.calls.insert(call_id.to_string(), call);
-        let stats = self.stats_of(call_id, false);
-        self.calls.remove(call_id);
-        self.final_stats.remove(&ids.0);
-        self.final_stats.remove(&ids.1);
-        self.live_stats.remove(&ids.0);
-        self.live_stats.remove(&ids.1);
-        Ok(stats)
+        let ids = [call.offerer.leg.id, call.answerer.leg.id];
+        let report = |id| self.stats.get(&id).copied().unwrap_or_default();
+        Self::log_call(call_id, &report(ids[0]), &report(ids[1]));
+        let stats = self.call_stats(&call);
+        for id in ids {
+            self.stats.remove(&id);
+        }
+        Ok(Some(stats))
     }
 
     fn query(&mut self, _now: Instant, req: &CallRef<'_>) -> Result<CallStats, NgError> {
-        self.stats_of(req.call_id, true).ok_or(NgError::UnknownCall)
+        self.refresh_stats(req.call_id)
+            .ok_or(NgError::UnknownCall)?;
+        let call = self.calls.get(req.call_id).ok_or(NgError::UnknownCall)?;
+        Ok(self.call_stats(call))
     }
 
     fn list(&mut self, _now: Instant, req: &ListRequest) -> Result<Vec<String>, NgError> {
