@@ -1096,14 +1096,10 @@ impl<P: PacketIo> Worker<P> {
         if leg.config.format.telephone_event.is_some() {
             let clock = leg.config.format.codec.clock_rate();
             // Starts "now" on the leg's audio clock.
-            let elapsed = leg
-                .tx
-                .last_sent
-                .map_or(0, |t| now.saturating_duration_since(t).as_micros() as u64);
             let start_ts = leg
                 .tx
                 .last_out_ts
-                .wrapping_add((elapsed * u64::from(clock) / 1_000_000) as u32);
+                .wrapping_add(leg.tx.ticks_since_sent(now, u64::from(clock)));
             leg.dtmf_send = Some(DtmfSend {
                 event,
                 start_ts,
@@ -1351,6 +1347,15 @@ fn track(rx: &mut RxTrack, ssrc: u32, seq: u16) -> Track {
 }
 
 impl TxRewrite {
+    /// Units of `clock` elapsed since the last packet was sent (0 before
+    /// the first): where the outgoing stream's clock stands `now`.
+    fn ticks_since_sent(&self, now: Instant, clock: u64) -> u32 {
+        let us = self
+            .last_sent
+            .map_or(0, |t| now.saturating_duration_since(t).as_micros() as u64);
+        (us * clock / 1_000_000) as u32
+    }
+
     /// Maps an upstream (ssrc, seq, ts) to the outgoing numbering, anchoring
     /// anew on a new upstream SSRC or restart so the output stays continuous.
     fn rewrite(&mut self, now: Instant, ssrc: u32, seq: u16, ts: u32, clock: u64) -> (u16, u32) {
@@ -1363,10 +1368,7 @@ impl TxRewrite {
             // Continue one packet after the last one sent, with a timestamp
             // advanced by the wall-clock time since (at least one sample).
             let next_seq = self.last_out_seq.wrapping_add(1);
-            let elapsed = self
-                .last_sent
-                .map_or(0, |t| now.saturating_duration_since(t).as_micros() as u64);
-            let advance = ((elapsed * clock) / 1_000_000).max(1) as u32;
+            let advance = self.ticks_since_sent(now, clock).max(1);
             let next_ts = self.last_out_ts.wrapping_add(advance);
             self.seq_delta = next_seq.wrapping_sub(seq);
             self.ts_delta = next_ts.wrapping_sub(ts);
