@@ -304,18 +304,9 @@ impl<P: PacketIo> Worker<P> {
                         pm.out_ts
                     }
                 };
-                let Some(pkt) = self.io.alloc() else {
-                    self.counters.drop(DropReason::NoBuffer);
-                    return;
-                };
                 let n = payload.len().min(self.scratch.len());
                 self.scratch[..n].copy_from_slice(&payload[..n]);
-                let marker_pt = if marker { 0x80 | te } else { te };
-                if let super::Fate::Drop(r) =
-                    self.emit_rtp(self.now, peer, to, pkt, marker_pt, out_ts, n)
-                {
-                    self.counters.drop(r);
-                }
+                self.send_originated(self.now, peer, to, marker, te, out_ts, n);
             }
             None => {
                 if let Some(m) = self.leg_at_mut(peer).media.as_mut()
@@ -451,10 +442,6 @@ impl<P: PacketIo> Worker<P> {
             else {
                 return;
             };
-            let Some(pkt) = self.io.alloc() else {
-                self.counters.drop(DropReason::NoBuffer);
-                continue;
-            };
             // The detector stamps events with our leg's output clock; the
             // peer's audio runs on its own, so re-base onto the peer's.
             let (own_ts, peer_ts) = (
@@ -463,10 +450,7 @@ impl<P: PacketIo> Worker<P> {
             );
             let ts = ev.timestamp.wrapping_sub(own_ts).wrapping_add(peer_ts);
             self.scratch[..4].copy_from_slice(&ev.payload);
-            let marker_pt = if ev.marker { 0x80 | te } else { te };
-            if let super::Fate::Drop(r) = self.emit_rtp(self.now, peer, to, pkt, marker_pt, ts, 4) {
-                self.counters.drop(r);
-            }
+            self.send_originated(self.now, peer, to, ev.marker, te, ts, 4);
         }
     }
 
@@ -598,13 +582,7 @@ impl<P: PacketIo> Worker<P> {
                     _ => break,
                 }
             };
-            let Some(pkt) = self.io.alloc() else {
-                self.counters.drop(DropReason::NoBuffer);
-                continue;
-            };
-            if let super::Fate::Drop(r) = self.emit_rtp(self.now, slot, to, pkt, pt, ts, n) {
-                self.counters.drop(r);
-            }
+            self.send_originated(self.now, slot, to, false, pt, ts, n);
         }
         if let Some(barged_in) = prompt_done {
             self.emit(Event::PromptDone { leg: id, barged_in });

@@ -766,6 +766,30 @@ impl<P: PacketIo> Worker<P> {
         fate
     }
 
+    /// Sends the first `n` scratch bytes as a packet the engine originates
+    /// on leg `slot`, in a fresh backend buffer. There is no received packet
+    /// whose fate this is, so a failure is counted here.
+    #[allow(clippy::too_many_arguments)]
+    fn send_originated(
+        &mut self,
+        now: Instant,
+        slot: usize,
+        to: SocketAddr,
+        marker: bool,
+        pt: u8,
+        ts: u32,
+        n: usize,
+    ) {
+        let Some(pkt) = self.io.alloc() else {
+            self.counters.drop(DropReason::NoBuffer);
+            return;
+        };
+        let marker_pt = if marker { 0x80 | pt } else { pt };
+        if let Fate::Drop(r) = self.emit_rtp(now, slot, to, pkt, marker_pt, ts, n) {
+            self.counters.drop(r);
+        }
+    }
+
     /// Writes a fresh RTP header (our SSRC, next sequence number) and the
     /// first `n` scratch bytes into `pkt` and queues it on leg `peer`.
     #[allow(clippy::too_many_arguments)]
@@ -1147,15 +1171,8 @@ impl<P: PacketIo> Worker<P> {
                 d.elapsed as u8,
             ];
             for i in 0..repeats {
-                let Some(pkt) = self.io.alloc() else {
-                    self.counters.drop(DropReason::NoBuffer);
-                    continue;
-                };
                 self.scratch[..4].copy_from_slice(&payload);
-                let pt = if marker && i == 0 { 0x80 | te } else { te };
-                if let Fate::Drop(r) = self.emit_rtp(now, slot, to, pkt, pt, d.start_ts, 4) {
-                    self.counters.drop(r);
-                }
+                self.send_originated(now, slot, to, marker && i == 0, te, d.start_ts, 4);
             }
         }
     }
