@@ -134,16 +134,8 @@ use tandem_wire::telephone_event::{
     MAX_VOLUME, TelephoneEventPacket, TelephoneEventRepr, digit_to_event, event_to_digit,
 };
 
+use crate::command::DtmfSource;
 use crate::frame::{AudioFrame, MAX_FRAME_SAMPLES, frame_len};
-
-/// Where a digit came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DigitSource {
-    /// Detected as tones in the audio.
-    InBand,
-    /// Received as RFC 4733 telephone events.
-    Rfc4733,
-}
 
 /// What a relay tells the worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,14 +145,14 @@ pub enum RelayEvent {
         /// `0`–`9`, `*`, `#`, `A`–`D`.
         digit: char,
         /// Where it came from.
-        source: DigitSource,
+        source: DtmfSource,
     },
     /// A digit ended.
     DigitEnded {
         /// `0`–`9`, `*`, `#`, `A`–`D`.
         digit: char,
         /// Where it came from.
-        source: DigitSource,
+        source: DtmfSource,
         /// Its duration, ms (detected tone length, or the RFC 4733
         /// duration received).
         duration_ms: u32,
@@ -536,7 +528,7 @@ impl InbandToRfc4733 {
                     EVENT_QUEUE,
                     RelayEvent::DigitStarted {
                         digit,
-                        source: DigitSource::InBand,
+                        source: DtmfSource::InBand,
                     },
                     &mut self.counters.queue_overflows,
                 );
@@ -557,7 +549,7 @@ impl InbandToRfc4733 {
                     EVENT_QUEUE,
                     RelayEvent::DigitEnded {
                         digit: d.digit,
-                        source: DigitSource::InBand,
+                        source: DtmfSource::InBand,
                         duration_ms: samples_to_ms(end - start, self.config.rate),
                     },
                     &mut self.counters.queue_overflows,
@@ -1003,7 +995,7 @@ impl Rfc4733ToInband {
             EVENT_QUEUE,
             RelayEvent::DigitStarted {
                 digit,
-                source: DigitSource::Rfc4733,
+                source: DtmfSource::Rfc4733,
             },
             &mut self.counters.queue_overflows,
         );
@@ -1030,7 +1022,7 @@ impl Rfc4733ToInband {
             EVENT_QUEUE,
             RelayEvent::DigitEnded {
                 digit,
-                source: DigitSource::Rfc4733,
+                source: DtmfSource::Rfc4733,
                 duration_ms: samples_to_ms(total, self.config.rate),
             },
             &mut self.counters.queue_overflows,

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use tandem_dataplane::dtmf_relay::{
-    DigitSource, InbandToRfc4733, RelayEvent, SenderConfig, TelephoneEventOut,
-};
+use tandem_dataplane::command::DtmfSource;
+use tandem_dataplane::dtmf_relay::{InbandToRfc4733, RelayEvent, SenderConfig, TelephoneEventOut};
 use tandem_dataplane::frame::{AudioFrame, frame_len};
 use tandem_dsp::dtmf::detect;
 use tandem_dsp::resample::{Rate, resample_all};
@@ -163,7 +162,7 @@ fn inband_digits_become_rfc4733_events_with_right_durations() {
         .filter_map(|e| match e {
             RelayEvent::DigitStarted {
                 digit,
-                source: DigitSource::InBand,
+                source: DtmfSource::InBand,
             } => Some(*digit),
             _ => None,
         })

@@ -1,9 +1,10 @@
 //! RFC 4733 in (with retransmits, lost starts, lost ends, reordering), an
 //! in-band tone out that a DTMF receiver hears exactly once per digit.
 
+use tandem_dataplane::command::DtmfSource;
 use tandem_dataplane::dtmf_relay::{
-    DigitSource, InbandMode, InbandToRfc4733, ReceiverConfig, RelayError, RelayEvent,
-    Rfc4733ToInband, SenderConfig,
+    InbandMode, InbandToRfc4733, ReceiverConfig, RelayError, RelayEvent, Rfc4733ToInband,
+    SenderConfig,
 };
 use tandem_dataplane::frame::{AudioFrame, frame_len};
 use tandem_dsp::dtmf::detect;
@@ -116,7 +117,7 @@ fn impaired_event_stream_gives_each_digit_exactly_once() {
         .filter_map(|e| match e {
             RelayEvent::DigitStarted {
                 digit,
-                source: DigitSource::Rfc4733,
+                source: DtmfSource::Rfc4733,
             } => Some(*digit),
             _ => None,
         })
@@ -126,7 +127,7 @@ fn impaired_event_stream_gives_each_digit_exactly_once() {
         .filter_map(|e| match e {
             RelayEvent::DigitEnded {
                 digit,
-                source: DigitSource::Rfc4733,
+                source: DtmfSource::Rfc4733,
                 duration_ms,
             } => Some((*digit, *duration_ms)),
             _ => None,

@@ -35,7 +35,7 @@ use super::{Leg, Worker};
 use crate::codec::Encoder;
 use crate::command::{ConferenceId, DtmfSource, Event, LegId};
 use crate::dtmf_relay::{
-    DigitSource, InbandToRfc4733, ReceiverConfig, RelayEvent, Rfc4733ToInband, SenderConfig,
+    InbandToRfc4733, ReceiverConfig, RelayEvent, Rfc4733ToInband, SenderConfig,
 };
 use crate::frame::AudioFrame;
 use crate::jitter::{JitterBuffer, JitterConfig, PushOutcome};
@@ -142,10 +142,7 @@ fn digit_event(leg: LegId, e: RelayEvent) -> Option<Event> {
         } => Some(Event::Dtmf {
             leg,
             digit,
-            source: match source {
-                DigitSource::InBand => DtmfSource::InBand,
-                DigitSource::Rfc4733 => DtmfSource::Rfc4733,
-            },
+            source,
             duration_ms,
         }),
         RelayEvent::DigitStarted { .. } => None,
