@@ -58,6 +58,7 @@ pub mod codec;
 mod edit;
 mod error;
 pub mod fields;
+pub mod offer_answer;
 
 use core::fmt;
 
