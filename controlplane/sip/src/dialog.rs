@@ -75,7 +75,9 @@ use std::time::{Duration, Instant};
 
 use rsip::headers::UntypedHeader;
 use rsip::param::Tag;
-use rsip::{Header, Method, Param, Request, Response, StatusCode, Uri, UriWithParams, typed};
+use rsip::{Header, Method, Param, Request, Response, Uri, UriWithParams, typed};
+
+use crate::message::{self, HeaderError};
 
 /// RFC 3261 §17.1.1.1: the round-trip estimate, 500 ms by default.
 pub const T1: Duration = Duration::from_millis(500);
@@ -101,15 +103,13 @@ impl DialogId {
     /// tag from From (§12.2.2). A request without a To tag is outside any
     /// dialog: `Ok(None)`.
     pub fn of_incoming_request(request: &Request) -> Result<Option<Self>, DialogError> {
-        let to = hdr::to(&request.headers)?;
-        let Some(local_tag) = hdr::tag(&to.params) else {
+        let Some(local_tag) = hdr::to_tag(request)? else {
             return Ok(None);
         };
-        let from = hdr::from(&request.headers)?;
         Ok(Some(Self {
-            call_id: hdr::call_id(&request.headers)?,
+            call_id: hdr::call_id(request)?,
             local_tag,
-            remote_tag: hdr::tag(&from.params).unwrap_or_default(),
+            remote_tag: hdr::from_tag(request)?.unwrap_or_default(),
         }))
     }
 
@@ -117,17 +117,14 @@ impl DialogId {
     /// remote tag from To (§12.1.2). A response without a To tag (a 100, or
     /// a peer that breaks §8.2.6.2) belongs to no dialog: `Ok(None)`.
     pub fn of_incoming_response(response: &Response) -> Result<Option<Self>, DialogError> {
-        let to = hdr::to(&response.headers)?;
-        let Some(remote_tag) = hdr::tag(&to.params) else {
+        let Some(remote_tag) = hdr::to_tag(response)? else {
             return Ok(None);
         };
-        let from = hdr::from(&response.headers)?;
-        let local_tag = hdr::tag(&from.params).ok_or(DialogError::Malformed {
-            header: "From",
-            reason: "no tag".into(),
-        })?;
+        // We always tag our From (§8.1.1.3); a response without it is not
+        // to a request of ours.
+        let local_tag = hdr::from_tag(response)?.ok_or(HeaderError::Malformed("From"))?;
         Ok(Some(Self {
-            call_id: hdr::call_id(&response.headers)?,
+            call_id: hdr::call_id(response)?,
             local_tag,
             remote_tag,
         }))
@@ -205,7 +202,7 @@ pub enum RequestVerdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// 491 or 500.
-    pub status: StatusCode,
+    pub status: u16,
     /// Retry-After, in seconds (§14.2 asks for one with a 500 to a second
     /// re-INVITE).
     pub retry_after: Option<u32>,
@@ -215,7 +212,7 @@ impl Rejection {
     /// Builds the response to `request` (§8.2.6.2: Via, From, To, Call-ID and
     /// CSeq copied; the request is in a dialog so To already has our tag).
     pub fn to_response(&self, request: &Request) -> Response {
-        let mut response = hdr::response_to(request, self.status.clone());
+        let mut response = message::response_to(request, self.status, None, None);
         if let Some(seconds) = self.retry_after {
             response
                 .headers
@@ -288,23 +285,17 @@ impl Dialog {
             } else {
                 DialogError::PeerMisbehaved(PeerMisbehaviour::NoToTag)
             })?;
-        let invite_seq = hdr::cseq(&invite.headers)?.seq;
-        let from = hdr::from(&invite.headers)?;
-        let to = hdr::to(&invite.headers)?;
-        if hdr::tag(&from.params).as_deref() != Some(id.local_tag.as_str())
-            || hdr::call_id(&invite.headers)? != id.call_id
+        let invite_seq = hdr::cseq(invite)?.seq;
+        if hdr::from_tag(invite)?.as_deref() != Some(id.local_tag.as_str())
+            || hdr::call_id(invite)? != id.call_id
         {
             return Err(DialogError::Misuse(Misuse::WrongDialog));
         }
-        let local_contact = hdr::contact(&invite.headers)?.ok_or(DialogError::Malformed {
-            header: "Contact",
-            reason: "the INVITE has none".into(),
-        })?;
-        let remote_target = hdr::contact(&response.headers)?.ok_or(DialogError::Malformed {
-            header: "Contact",
-            reason: "a dialog-creating response must carry one (§12.1.2)".into(),
-        })?;
-        let mut route_set = hdr::record_route(&response.headers)?;
+        let local_contact = hdr::contact(invite)?.ok_or(HeaderError::Missing("Contact"))?;
+        // §12.1.2: the remote target is the response's Contact, which a
+        // dialog-creating response must carry.
+        let remote_target = hdr::contact(response)?.ok_or(HeaderError::Missing("Contact"))?;
+        let mut route_set = hdr::record_route(response)?;
         route_set.reverse();
         Ok(Self {
             id,
@@ -312,8 +303,8 @@ impl Dialog {
             state,
             local_seq: Some(invite_seq),
             remote_seq: None,
-            local_uri: from.uri,
-            remote_uri: to.uri,
+            local_uri: hdr::from_uri(invite)?,
+            remote_uri: hdr::to_uri(invite)?,
             local_contact,
             remote_target,
             route_set,
@@ -337,28 +328,24 @@ impl Dialog {
         if local_tag.is_empty() {
             return Err(DialogError::Misuse(Misuse::EmptyTag));
         }
-        let from = hdr::from(&invite.headers)?;
-        let to = hdr::to(&invite.headers)?;
-        let cseq = hdr::cseq(&invite.headers)?;
-        let remote_target = hdr::contact(&invite.headers)?.ok_or(DialogError::Malformed {
-            header: "Contact",
-            reason: "an INVITE must carry one (§8.1.1.8)".into(),
-        })?;
+        let cseq = hdr::cseq(invite)?;
+        // §8.1.1.8: an INVITE carries a Contact.
+        let remote_target = hdr::contact(invite)?.ok_or(HeaderError::Missing("Contact"))?;
         Ok(Self {
             id: DialogId {
-                call_id: hdr::call_id(&invite.headers)?,
+                call_id: hdr::call_id(invite)?,
                 local_tag: local_tag.to_owned(),
-                remote_tag: hdr::tag(&from.params).unwrap_or_default(),
+                remote_tag: hdr::from_tag(invite)?.unwrap_or_default(),
             },
             role: Role::Uas,
             state: DialogState::Early,
             local_seq: None,
             remote_seq: Some(cseq.seq),
-            local_uri: to.uri,
-            remote_uri: from.uri,
+            local_uri: hdr::to_uri(invite)?,
+            remote_uri: hdr::from_uri(invite)?,
             local_contact,
             remote_target,
-            route_set: hdr::record_route(&invite.headers)?,
+            route_set: hdr::record_route(invite)?,
             secure: hdr::is_sips(&invite.uri),
             initial_invite_seq: cseq.seq,
             local_invite_pending: None,
@@ -469,7 +456,7 @@ impl Dialog {
         if invite.method != Method::Invite {
             return Err(DialogError::Misuse(Misuse::NotAnInvite(invite.method)));
         }
-        let seq = hdr::cseq(&invite.headers)?.seq;
+        let seq = hdr::cseq(invite)?.seq;
         let mut out = self.request(Method::Ack, seq, via, false);
         // §13.2.2.4: "the ACK MUST contain the same credentials as the INVITE".
         let credentials = invite
@@ -577,12 +564,9 @@ impl Dialog {
             Some(id) if id == self.id => {}
             _ => return Err(DialogError::Misuse(Misuse::WrongDialog)),
         }
-        let cseq = hdr::cseq(&request.headers)?;
+        let cseq = hdr::cseq(request)?;
         if cseq.method != request.method {
-            return Err(DialogError::Malformed {
-                header: "CSeq",
-                reason: format!("method {} in a {} request", cseq.method, request.method),
-            });
+            return Err(HeaderError::CSeqMethodMismatch.into());
         }
         // The ACK for a 2xx reuses the INVITE's number, and other requests
         // may have overtaken it, so it is outside the ordering (§12.2.2).
@@ -611,20 +595,20 @@ impl Dialog {
             // Retry-After chosen between 0 and 10 s (we take the middle).
             if self.local_invite_pending.is_some() {
                 return Ok(RequestVerdict::Reject(Rejection {
-                    status: StatusCode::RequestPending,
+                    status: 491,
                     retry_after: None,
                 }));
             }
             if self.remote_invite_pending.is_some_and(|s| s != cseq.seq) {
                 return Ok(RequestVerdict::Reject(Rejection {
-                    status: StatusCode::ServerInternalError,
+                    status: 500,
                     retry_after: Some(5),
                 }));
             }
             self.remote_invite_pending = Some(cseq.seq);
         }
         if matches!(request.method, Method::Invite | Method::Update)
-            && let Some(target) = hdr::contact(&request.headers)?
+            && let Some(target) = hdr::contact(request)?
         {
             self.remote_target = target;
         }
@@ -637,7 +621,7 @@ impl Dialog {
     /// clears our pending re-INVITE on its final response, and reports
     /// termination on 481/408.
     pub fn handle_response(&mut self, response: &Response) -> Result<ResponseOutcome, DialogError> {
-        let cseq = hdr::cseq(&response.headers)?;
+        let cseq = hdr::cseq(response)?;
         let code = response.status_code.code();
         let matches = match DialogId::of_incoming_response(response)? {
             Some(id) => id == self.id,
@@ -659,13 +643,13 @@ impl Dialog {
             if code >= 300 {
                 return Ok(ResponseOutcome::Terminated);
             }
-            if let Some(target) = hdr::contact(&response.headers)? {
+            if let Some(target) = hdr::contact(response)? {
                 self.remote_target = target;
             }
             if (200..300).contains(&code) {
                 // The 2xx fixes the route set of the confirmed dialog; the
                 // proxies that answered the 1xx may differ (§12.1.2, §13.2.2.4).
-                let mut route_set = hdr::record_route(&response.headers)?;
+                let mut route_set = hdr::record_route(response)?;
                 route_set.reverse();
                 self.route_set = route_set;
                 self.state = DialogState::Confirmed;
@@ -675,7 +659,7 @@ impl Dialog {
         }
         if (200..300).contains(&code)
             && matches!(cseq.method, Method::Invite | Method::Update)
-            && let Some(target) = hdr::contact(&response.headers)?
+            && let Some(target) = hdr::contact(response)?
         {
             self.remote_target = target;
         }
@@ -686,7 +670,7 @@ impl Dialog {
     /// requests: a 2xx to the initial INVITE confirms it, and any final
     /// response to an INVITE ends the §14.2 window.
     pub fn handle_response_sent(&mut self, response: &Response) -> Result<(), DialogError> {
-        let cseq = hdr::cseq(&response.headers)?;
+        let cseq = hdr::cseq(response)?;
         let code = response.status_code.code();
         if cseq.method != Method::Invite || code < 200 {
             return Ok(());
@@ -755,7 +739,7 @@ impl InviteResponder {
         t1: Duration,
         t2: Duration,
     ) -> Result<Self, DialogError> {
-        let cseq = hdr::cseq(&response.headers)?;
+        let cseq = hdr::cseq(&response)?;
         let code = response.status_code.code();
         if cseq.method != Method::Invite || !(200..300).contains(&code) {
             return Err(DialogError::Misuse(Misuse::NotA2xxToInvite));
@@ -775,7 +759,7 @@ impl InviteResponder {
     /// The ACK arrived: stop. An ACK with another CSeq number belongs to
     /// another INVITE and is refused as misuse.
     pub fn handle_ack(&mut self, _now: Instant, ack: &Request) -> Result<(), DialogError> {
-        let cseq = hdr::cseq(&ack.headers)?;
+        let cseq = hdr::cseq(ack)?;
         if ack.method != Method::Ack || cseq.seq != self.seq {
             return Err(DialogError::Misuse(Misuse::WrongDialog));
         }
@@ -851,8 +835,8 @@ impl AckRetransmitter {
         if ack.method != Method::Ack {
             return Err(DialogError::Misuse(Misuse::NotAnInvite(ack.method)));
         }
-        let seq = hdr::cseq(&ack.headers)?.seq;
-        let remote_tag = hdr::tag(&hdr::to(&ack.headers)?.params);
+        let seq = hdr::cseq(&ack)?.seq;
+        let remote_tag = hdr::to_tag(&ack)?;
         Ok(Self {
             ack,
             seq,
@@ -870,8 +854,8 @@ impl AckRetransmitter {
         _now: Instant,
         response: &Response,
     ) -> Result<(), DialogError> {
-        let cseq = hdr::cseq(&response.headers)?;
-        let to_tag = hdr::tag(&hdr::to(&response.headers)?.params);
+        let cseq = hdr::cseq(response)?;
+        let to_tag = hdr::to_tag(response)?;
         if self.expires_at.is_some()
             && cseq.method == Method::Invite
             && cseq.seq == self.seq
@@ -914,12 +898,7 @@ impl AckRetransmitter {
 pub enum DialogError {
     /// A message we received lacks a header the dialog needs, or the header
     /// does not parse.
-    Malformed {
-        /// The header's name.
-        header: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
+    Malformed(HeaderError),
     /// The peer broke RFC 3261.
     PeerMisbehaved(PeerMisbehaviour),
     /// The caller used this API wrongly.
@@ -968,18 +947,17 @@ pub enum Misuse {
 }
 
 impl DialogError {
-    /// The response a UAS sends when this error comes from a received
+    /// The status a UAS answers with when this error comes from a received
     /// request; `None` when the error is ours, not the peer's.
-    pub fn to_sip_status(&self) -> Option<StatusCode> {
+    pub fn to_sip_status(&self) -> Option<u16> {
         match self {
-            Self::Malformed { .. } => Some(StatusCode::BadRequest),
+            Self::Malformed(e) => Some(e.to_sip_status()),
             // §12.2.2: "MUST reject the request with a 500".
-            Self::PeerMisbehaved(PeerMisbehaviour::CSeqOutOfOrder { .. }) => {
-                Some(StatusCode::ServerInternalError)
-            }
-            Self::PeerMisbehaved(_) => Some(StatusCode::BadRequest),
-            // A request that matches no dialog: §12.2.2 asks for 481.
-            Self::Misuse(Misuse::WrongDialog) => Some(StatusCode::CallTransactionDoesNotExist),
+            Self::PeerMisbehaved(PeerMisbehaviour::CSeqOutOfOrder { .. }) => Some(500),
+            Self::PeerMisbehaved(_) => Some(400),
+            // A request handed to a dialog it does not match: §12.2.2 says
+            // a request that matches no dialog gets 481.
+            Self::Misuse(Misuse::WrongDialog) => Some(481),
             Self::Misuse(_) => None,
         }
     }
@@ -988,7 +966,7 @@ impl DialogError {
 impl fmt::Display for DialogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Malformed { header, reason } => write!(f, "malformed {header}: {reason}"),
+            Self::Malformed(e) => e.fmt(f),
             Self::PeerMisbehaved(PeerMisbehaviour::CSeqOutOfOrder { received, last }) => write!(
                 f,
                 "peer sent CSeq {received} after {last} in the same dialog (RFC 3261 §12.2.2)"
@@ -1018,6 +996,12 @@ impl fmt::Display for DialogError {
 
 impl std::error::Error for DialogError {}
 
+impl From<HeaderError> for DialogError {
+    fn from(e: HeaderError) -> Self {
+        Self::Malformed(e)
+    }
+}
+
 /// Builds a Via for [`Dialog::build_request`] (§8.1.1.7): the branch gets
 /// the `z9hG4bK` magic cookie if it lacks it.
 pub fn via(transport: rsip::Transport, sent_by: rsip::HostWithPort, branch: &str) -> typed::Via {
@@ -1034,151 +1018,74 @@ pub fn via(transport: rsip::Transport, sent_by: rsip::HostWithPort, branch: &str
     }
 }
 
-/// Header accessors the dialog needs. They accept the compact forms of
-/// RFC 3261 §7.3.3 that `rsip` files under `Header::Other`.
-// TODO(merge): message.rs is growing the same accessors; use those once
-// they land.
+/// Header accessors on top of [`crate::message`]'s, for what it does not
+/// cover: the From/To URIs, Record-Route and option-tag lists.
 pub(crate) mod hdr {
-    use super::DialogError;
+    use crate::message::{self, CSeqRepr, HeaderError};
     use rsip::headers::{ToTypedHeader, UntypedHeader};
-    use rsip::{Header, Headers, Param, Request, Response, StatusCode, Uri, UriWithParams, typed};
+    use rsip::message::HasHeaders;
+    use rsip::{Header, Param, Uri, UriWithParams};
 
-    fn bad(header: &'static str, e: impl std::fmt::Display) -> DialogError {
-        DialogError::Malformed {
-            header,
-            reason: e.to_string(),
-        }
+    pub(crate) fn call_id(m: &impl HasHeaders) -> Result<String, HeaderError> {
+        message::call_id(m).map(str::to_owned)
     }
 
-    fn missing(header: &'static str) -> DialogError {
-        DialogError::Malformed {
-            header,
-            reason: "missing".into(),
-        }
+    pub(crate) fn cseq(m: &impl HasHeaders) -> Result<CSeqRepr, HeaderError> {
+        message::cseq(m)
     }
 
-    /// Values of a header that rsip does not type, by full or compact name.
-    pub(crate) fn other<'a>(
-        headers: &'a Headers,
-        name: &'a str,
-        compact: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a str> + 'a {
-        headers.iter().filter_map(move |h| match h {
-            Header::Other(n, v)
-                if n.trim().eq_ignore_ascii_case(name)
-                    || compact.is_some_and(|c| n.trim().eq_ignore_ascii_case(c)) =>
-            {
-                Some(v.as_str())
-            }
-            _ => None,
-        })
+    pub(crate) fn from_tag(m: &impl HasHeaders) -> Result<Option<String>, HeaderError> {
+        Ok(message::from_tag(m)?.map(str::to_owned))
     }
 
-    pub(crate) fn call_id(headers: &Headers) -> Result<String, DialogError> {
-        let value = headers
+    pub(crate) fn to_tag(m: &impl HasHeaders) -> Result<Option<String>, HeaderError> {
+        Ok(message::to_tag(m)?.map(str::to_owned))
+    }
+
+    pub(crate) fn from_uri(m: &impl HasHeaders) -> Result<Uri, HeaderError> {
+        let value = m
+            .headers()
             .iter()
             .find_map(|h| match h {
-                Header::CallId(c) => Some(c.value()),
+                Header::From(f) => Some(f),
                 _ => None,
             })
-            .or_else(|| other(headers, "Call-ID", Some("i")).next())
-            .ok_or(missing("Call-ID"))?;
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(bad("Call-ID", "empty"));
-        }
-        Ok(value.to_owned())
-    }
-
-    pub(crate) fn from(headers: &Headers) -> Result<typed::From, DialogError> {
-        let untyped = headers
-            .iter()
-            .find_map(|h| match h {
-                Header::From(f) => Some(f.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                other(headers, "From", Some("f"))
-                    .next()
-                    .map(rsip::headers::From::new)
-            })
-            .ok_or(missing("From"))?;
-        untyped.typed().map_err(|e| bad("From", e))
-    }
-
-    pub(crate) fn to(headers: &Headers) -> Result<typed::To, DialogError> {
-        let untyped = headers
-            .iter()
-            .find_map(|h| match h {
-                Header::To(t) => Some(t.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                other(headers, "To", Some("t"))
-                    .next()
-                    .map(rsip::headers::To::new)
-            })
-            .ok_or(missing("To"))?;
-        untyped.typed().map_err(|e| bad("To", e))
-    }
-
-    pub(crate) fn tag(params: &[Param]) -> Option<String> {
-        params.iter().find_map(|p| match p {
-            Param::Tag(t) => Some(t.value().to_owned()),
-            _ => None,
-        })
-    }
-
-    pub(crate) fn cseq(headers: &Headers) -> Result<typed::CSeq, DialogError> {
-        let untyped = headers
-            .iter()
-            .find_map(|h| match h {
-                Header::CSeq(c) => Some(c),
-                _ => None,
-            })
-            .ok_or(missing("CSeq"))?;
-        let cseq = untyped.typed().map_err(|e| bad("CSeq", e))?;
-        // §8.1.1.5: the number is below 2^31.
-        if cseq.seq >= 1 << 31 {
-            return Err(bad("CSeq", "sequence number is 2^31 or more"));
-        }
-        Ok(cseq)
-    }
-
-    /// The URI of the first Contact, if any.
-    pub(crate) fn contact(headers: &Headers) -> Result<Option<Uri>, DialogError> {
-        let untyped = headers
-            .iter()
-            .find_map(|h| match h {
-                Header::Contact(c) => Some(c.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                other(headers, "Contact", Some("m"))
-                    .next()
-                    .map(rsip::headers::Contact::new)
-            });
-        let Some(untyped) = untyped else {
-            return Ok(None);
-        };
-        // Only the first URI of a comma-separated list matters to a dialog.
-        let value = untyped.value().to_owned();
-        let first = split_top_level(&value)
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let typed = rsip::headers::Contact::new(first)
+            .ok_or(HeaderError::Missing("From"))?;
+        Ok(value
             .typed()
-            .map_err(|e| bad("Contact", e))?;
-        Ok(Some(typed.uri))
+            .map_err(|_| HeaderError::Malformed("From"))?
+            .uri)
+    }
+
+    pub(crate) fn to_uri(m: &impl HasHeaders) -> Result<Uri, HeaderError> {
+        let value = m
+            .headers()
+            .iter()
+            .find_map(|h| match h {
+                Header::To(t) => Some(t),
+                _ => None,
+            })
+            .ok_or(HeaderError::Missing("To"))?;
+        Ok(value.typed().map_err(|_| HeaderError::Malformed("To"))?.uri)
+    }
+
+    /// The URI of the first Contact, `None` when there is no Contact.
+    pub(crate) fn contact(m: &impl HasHeaders) -> Result<Option<Uri>, HeaderError> {
+        match message::contact_uri(m) {
+            Ok(uri) => Ok(Some(uri)),
+            Err(HeaderError::Missing(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every Record-Route entry, in message order.
-    pub(crate) fn record_route(headers: &Headers) -> Result<Vec<UriWithParams>, DialogError> {
+    pub(crate) fn record_route(m: &impl HasHeaders) -> Result<Vec<UriWithParams>, HeaderError> {
         let mut routes = Vec::new();
-        for header in headers.iter() {
+        for header in m.headers().iter() {
             if let Header::RecordRoute(rr) = header {
-                let typed = rr.typed().map_err(|e| bad("Record-Route", e))?;
+                let typed = rr
+                    .typed()
+                    .map_err(|_| HeaderError::Malformed("Record-Route"))?;
                 routes.extend(typed.uris().iter().cloned());
             }
         }
@@ -1195,74 +1102,19 @@ pub(crate) mod hdr {
         matches!(uri.scheme, Some(rsip::Scheme::Sips))
     }
 
-    /// Comma-separated values, ignoring commas inside quotes and `<>`.
-    pub(crate) fn split_top_level(value: &str) -> impl Iterator<Item = &str> {
-        let mut parts = Vec::new();
-        let (mut start, mut quoted, mut angle, mut escaped) = (0, false, false, false);
-        for (i, c) in value.char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' if quoted => escaped = true,
-                '"' => quoted = !quoted,
-                '<' if !quoted => angle = true,
-                '>' if !quoted => angle = false,
-                ',' if !quoted && !angle => {
-                    parts.push(value[start..i].trim());
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        parts.push(value[start..].trim());
-        parts.into_iter().filter(|p| !p.is_empty())
-    }
-
-    /// Option tags of Require/Supported (and their compact forms).
-    pub(crate) fn option_tags<'a>(headers: &'a Headers, name: &'a str) -> Vec<&'a str> {
-        let compact = match name {
-            "Supported" => Some("k"),
-            _ => None,
-        };
-        let typed = headers.iter().filter_map(move |h| match (h, name) {
-            (Header::Require(r), "Require") => Some(r.value()),
-            (Header::Supported(s), "Supported") => Some(s.value()),
-            _ => None,
-        });
-        typed
-            .chain(other(headers, name, compact))
-            .flat_map(|v| v.split(','))
+    /// The option tags of every Require (or Supported) header.
+    pub(crate) fn option_tags(m: &impl HasHeaders, supported: bool) -> Vec<&str> {
+        m.headers()
+            .iter()
+            .filter_map(|h| match h {
+                Header::Require(r) if !supported => Some(r.value()),
+                Header::Supported(s) if supported => Some(s.value()),
+                _ => None,
+            })
+            .flat_map(message::split_list)
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .collect()
-    }
-
-    /// A response to `request` with Via, From, To, Call-ID and CSeq copied
-    /// (RFC 3261 §8.2.6.2).
-    pub(crate) fn response_to(request: &Request, status: StatusCode) -> Response {
-        let mut headers: Vec<Header> = request
-            .headers
-            .iter()
-            .filter(|h| {
-                matches!(
-                    h,
-                    Header::Via(_)
-                        | Header::From(_)
-                        | Header::To(_)
-                        | Header::CallId(_)
-                        | Header::CSeq(_)
-                )
-            })
-            .cloned()
-            .collect();
-        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
-            "0",
-        )));
-        Response {
-            status_code: status,
-            version: rsip::Version::V2,
-            headers: headers.into(),
-            body: vec![],
-        }
     }
 }
 
@@ -1271,10 +1123,12 @@ mod tests {
     use super::*;
 
     fn req(text: &str) -> Request {
-        Request::try_from(text.replace('\n', "\r\n").as_str()).unwrap()
+        let m = message::parse(text.replace('\n', "\r\n").as_bytes()).unwrap();
+        Request::try_from(m).unwrap()
     }
     fn resp(text: &str) -> Response {
-        Response::try_from(text.replace('\n', "\r\n").as_str()).unwrap()
+        let m = message::parse(text.replace('\n', "\r\n").as_bytes()).unwrap();
+        Response::try_from(m).unwrap()
     }
 
     const INVITE: &str = "INVITE sip:bob@biloxi.example.com SIP/2.0
@@ -1425,7 +1279,7 @@ l: 0
             let text = format!(
                 "BYE sip:a@b SIP/2.0\r\nFrom: {value}\r\nTo: {value}\r\nCall-ID: {value}\r\nCSeq: {value}\r\nContact: {value}\r\nRecord-Route: {value}\r\n\r\n"
             );
-            if let Ok(r) = Request::try_from(text.as_str()) {
+            if let Ok(rsip::SipMessage::Request(r)) = message::parse(text.as_bytes()) {
                 let _ = DialogId::of_incoming_request(&r);
                 let _ = Dialog::uas(&r, "t", Uri::default());
             }

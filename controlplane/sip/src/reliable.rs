@@ -68,9 +68,10 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use rsip::headers::UntypedHeader;
-use rsip::{Header, Method, Request, Response, StatusCode};
+use rsip::{Header, Method, Request, Response};
 
 use crate::dialog::hdr;
+use crate::message::{self, HeaderError};
 
 /// The option tag of RFC 3262.
 pub const OPTION_TAG: &str = "100rel";
@@ -92,32 +93,24 @@ pub struct RAck {
 impl RAck {
     /// Parses `response-num CSeq-num Method`.
     pub fn parse(value: &str) -> Result<Self, ReliableError> {
-        let bad = |reason: &str| ReliableError::Malformed {
-            header: "RAck",
-            reason: format!("{reason} in {value:?}"),
-        };
+        const BAD: ReliableError = ReliableError::Malformed(HeaderError::Malformed("RAck"));
         let mut parts = value.split_ascii_whitespace();
         let (Some(rseq), Some(cseq), Some(method), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(bad("expected three fields"));
+            return Err(BAD);
         };
         Ok(Self {
-            rseq: parse_number(rseq).ok_or_else(|| bad("bad response-num"))?,
-            cseq: parse_number(cseq).ok_or_else(|| bad("bad CSeq-num"))?,
-            method: method.parse().map_err(|_| bad("unknown method"))?,
+            rseq: parse_number(rseq).ok_or(BAD)?,
+            cseq: parse_number(cseq).ok_or(BAD)?,
+            method: message::method_from_token(method).ok_or(BAD)?,
         })
     }
 
     /// The RAck of a PRACK request.
     pub fn of_prack(prack: &Request) -> Result<Self, ReliableError> {
-        let value =
-            hdr::other(&prack.headers, "RAck", None)
-                .next()
-                .ok_or(ReliableError::Malformed {
-                    header: "RAck",
-                    reason: "missing".into(),
-                })?;
+        let value = message::extension_header(prack, "RAck")
+            .ok_or(ReliableError::Malformed(HeaderError::Missing("RAck")))?;
         Self::parse(value)
     }
 
@@ -143,13 +136,9 @@ fn parse_number(s: &str) -> Option<u32> {
 
 /// The RSeq of a response, if it has one.
 pub fn rseq(response: &Response) -> Result<Option<u32>, ReliableError> {
-    hdr::other(&response.headers, "RSeq", None)
-        .next()
+    message::extension_header(response, "RSeq")
         .map(|v| {
-            parse_number(v.trim()).ok_or_else(|| ReliableError::Malformed {
-                header: "RSeq",
-                reason: format!("not a number: {v:?}"),
-            })
+            parse_number(v.trim()).ok_or(ReliableError::Malformed(HeaderError::Malformed("RSeq")))
         })
         .transpose()
 }
@@ -158,7 +147,7 @@ pub fn rseq(response: &Response) -> Result<Option<u32>, ReliableError> {
 /// `Require: 100rel`.
 pub fn is_reliable(response: &Response) -> bool {
     (101..200).contains(&response.status_code.code())
-        && hdr::option_tags(&response.headers, "Require")
+        && hdr::option_tags(response, false)
             .iter()
             .any(|t| t.eq_ignore_ascii_case(OPTION_TAG))
 }
@@ -175,10 +164,10 @@ pub enum PrackVerdict {
 
 impl PrackVerdict {
     /// The status of the response to the PRACK.
-    pub fn to_sip_status(self) -> StatusCode {
+    pub fn to_sip_status(self) -> u16 {
         match self {
-            Self::Acknowledged => StatusCode::OK,
-            Self::NoMatch => StatusCode::CallTransactionDoesNotExist,
+            Self::Acknowledged => 200,
+            Self::NoMatch => 481,
         }
     }
 }
@@ -235,7 +224,7 @@ impl ProvisionalSender {
         if invite.method != Method::Invite {
             return Err(ReliableError::Misuse(Misuse::NotAnInvite));
         }
-        let invite_cseq = hdr::cseq(&invite.headers)?.seq;
+        let invite_cseq = hdr::cseq(invite)?.seq;
         Ok(Self {
             t1,
             invite_cseq,
@@ -264,7 +253,7 @@ impl ProvisionalSender {
         if !(101..200).contains(&code) {
             return Err(ReliableError::Misuse(Misuse::NotReliableStatus(code)));
         }
-        let cseq = hdr::cseq(&response.headers)?;
+        let cseq = hdr::cseq(&response)?;
         if cseq.method != Method::Invite || cseq.seq != self.invite_cseq {
             return Err(ReliableError::Misuse(Misuse::WrongRequest));
         }
@@ -420,7 +409,7 @@ impl ProvisionalReceiver {
             return Err(ReliableError::Misuse(Misuse::NotAnInvite));
         }
         Ok(Self {
-            invite_cseq: hdr::cseq(&invite.headers)?.seq,
+            invite_cseq: hdr::cseq(invite)?.seq,
             last_rseq: HashMap::new(),
         })
     }
@@ -430,7 +419,7 @@ impl ProvisionalReceiver {
         &mut self,
         response: &Response,
     ) -> Result<ProvisionalVerdict, ReliableError> {
-        let cseq = hdr::cseq(&response.headers)?;
+        let cseq = hdr::cseq(response)?;
         if cseq.method != Method::Invite || cseq.seq != self.invite_cseq {
             return Err(ReliableError::Misuse(Misuse::WrongRequest));
         }
@@ -439,9 +428,9 @@ impl ProvisionalReceiver {
         }
         let rseq =
             rseq(response)?.ok_or(ReliableError::PeerMisbehaved(PeerMisbehaviour::MissingRSeq))?;
-        let to_tag = hdr::tag(&hdr::to(&response.headers)?.params).ok_or(
-            ReliableError::PeerMisbehaved(PeerMisbehaviour::MissingToTag),
-        )?;
+        let to_tag = hdr::to_tag(response)?.ok_or(ReliableError::PeerMisbehaved(
+            PeerMisbehaviour::MissingToTag,
+        ))?;
         let in_order = match self.last_rseq.get(&to_tag) {
             None => self.last_rseq.len() < MAX_FORKS,
             Some(&last) => last.checked_add(1) == Some(rseq),
@@ -462,13 +451,8 @@ impl ProvisionalReceiver {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReliableError {
-    /// A header did not parse.
-    Malformed {
-        /// The header's name.
-        header: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// A header is missing or did not parse.
+    Malformed(HeaderError),
     /// The peer broke RFC 3262.
     PeerMisbehaved(PeerMisbehaviour),
     /// The caller used this API wrongly.
@@ -505,26 +489,17 @@ pub enum Misuse {
     QueueFull,
 }
 
-impl From<crate::dialog::DialogError> for ReliableError {
-    fn from(e: crate::dialog::DialogError) -> Self {
-        match e {
-            crate::dialog::DialogError::Malformed { header, reason } => {
-                Self::Malformed { header, reason }
-            }
-            // The header accessors only report malformed input.
-            other => Self::Malformed {
-                header: "message",
-                reason: other.to_string(),
-            },
-        }
+impl From<HeaderError> for ReliableError {
+    fn from(e: HeaderError) -> Self {
+        Self::Malformed(e)
     }
 }
 
 impl ReliableError {
     /// The response a UAS sends when a received PRACK caused this error.
-    pub fn to_sip_status(&self) -> Option<StatusCode> {
+    pub fn to_sip_status(&self) -> Option<u16> {
         match self {
-            Self::Malformed { .. } | Self::PeerMisbehaved(_) => Some(StatusCode::BadRequest),
+            Self::Malformed(_) | Self::PeerMisbehaved(_) => Some(400),
             Self::Misuse(_) => None,
         }
     }
@@ -533,7 +508,7 @@ impl ReliableError {
 impl fmt::Display for ReliableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Malformed { header, reason } => write!(f, "malformed {header}: {reason}"),
+            Self::Malformed(e) => e.fmt(f),
             Self::PeerMisbehaved(PeerMisbehaviour::MissingRSeq) => {
                 write!(
                     f,
