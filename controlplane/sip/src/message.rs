@@ -35,9 +35,10 @@
 //! correct `Content-Length` and copies the body byte for byte (`rsip`'s
 //! `Display` would pass the body through `from_utf8_lossy`).
 //!
-//! Status codes are built as `StatusCode::Other(code, reason)` so that the
-//! reason phrase on the wire is the RFC's ("486 Busy Here", not `rsip`'s
-//! "486 BusyHere"): compare status codes with `.code()`, never with `==`.
+//! Status codes are `StatusCode::Other(code, reason)`, both in responses
+//! [`parse`] returns (keeping the peer's reason phrase) and in those built
+//! here (with the RFC's phrase, "486 Busy Here", not `rsip`'s "486
+//! BusyHere"): compare status codes with `.code()`, never with `==`.
 
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
@@ -265,6 +266,13 @@ pub fn parse(bytes: &[u8]) -> Result<SipMessage, ParseError> {
         }
     };
     *message.body_mut() = body.to_vec();
+    if let (SipMessage::Response(response), StartLine::Response { code, reason }) =
+        (&mut message, start_line)
+    {
+        // rsip maps known codes to variants that print their own phrase;
+        // keep the peer's (for logs, and when a B2BUA relays it).
+        response.status_code = StatusCode::Other(code, reason.to_owned());
+    }
     Ok(message)
 }
 
@@ -1504,6 +1512,8 @@ mod tests {
         assert_eq!(resp.status_code.code(), 200);
         let msg = parse(b"SIP/2.0 180\r\nCSeq: 1 INVITE\r\n\r\n").unwrap();
         assert!(msg.is_response());
+        let msg = parse(b"SIP/2.0 486 Busy Here Today\r\nCSeq: 1 INVITE\r\n\r\n").unwrap();
+        assert!(encode(&msg).starts_with(b"SIP/2.0 486 Busy Here Today\r\n"));
     }
 
     #[test]
