@@ -1,6 +1,8 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod audio;
+mod cdr;
+mod check_config;
 mod dtmf;
 mod tone;
 
@@ -31,6 +33,12 @@ enum Command {
     Tone(tone::ToneCommand),
     /// Run the media engine with its rtpengine-compatible ng control port.
     Run(crate::run::RunArgs),
+    /// Check a config file: a one-line summary, or every problem with its
+    /// line (exit status 2).
+    CheckConfig(check_config::CheckConfigArgs),
+    /// Call-record tools.
+    #[command(subcommand)]
+    Cdr(cdr::CdrCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
@@ -39,6 +47,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audio(cmd) => audio::run(cmd),
         Command::Tone(cmd) => tone::run(cmd),
         Command::Run(args) => crate::run::run(args),
+        Command::CheckConfig(args) => check_config::run(args),
+        Command::Cdr(cmd) => cdr::run(cmd),
     }
 }
 

@@ -1,0 +1,551 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, "tandem.toml", Path::new("/nonexistent-base"))
+}
+
+/// The problems, one string each, as the operator sees them.
+fn problems(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => panic!("config accepted:\n{text}"),
+        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+fn one_problem(text: &str) -> String {
+    let p = problems(text);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    p.into_iter().next().unwrap_or_default()
+}
+
+const TRUNKS: &str = r#"
+[[trunk]]
+name = "carrier-a"
+address = "sip.carrier-a.example"
+
+[[trunk]]
+name = "carrier-b"
+address = "[2001:db8::5]:5080"
+transport = "tcp"
+"#;
+
+#[test]
+fn an_empty_file_is_the_default_config() {
+    let c = parse("").unwrap();
+    let d = Config::default();
+    assert_eq!(c.sip.listen, d.sip.listen);
+    assert_eq!(c.sip.transports, [Transport::Udp, Transport::Tcp]);
+    assert_eq!(c.media.rtp_ports, (30000, 39999));
+    assert_eq!(c.media.rtp_address, IpAddr::from([127, 0, 0, 1]));
+    // The default stays relative to the current directory, as without a
+    // file; only paths written in the file are relative to the file.
+    assert_eq!(c.cdr.database, PathBuf::from("tandem-cdr.sqlite"));
+    assert!(c.http.listen.is_none() && c.ng.listen.is_none());
+    assert!(c.trunks.is_empty() && c.routes.is_empty() && c.route_table.is_empty());
+}
+
+#[test]
+fn the_example_file_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tandem.example.toml");
+    let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.trunks.is_empty());
+    assert!(!c.routes.is_empty());
+}
+
+#[test]
+fn a_full_config_parses_into_plain_values() {
+    let c = parse(&format!(
+        r#"
+[sip]
+listen = "192.0.2.1:5070"
+transports = ["udp"]
+user_agent = "Tandem/test"
+t1_ms = 250
+t2_ms = 2000
+session_expires = 0
+max_calls = 5
+[media]
+rtp_address = "192.0.2.1"
+rtp_ports = "20000-20099"
+workers = 2
+packet_io = "socket"
+codecs = ["PCMA", "g722", "L16/16000"]
+dtmf = "info"
+[http]
+listen = "127.0.0.1:8080"
+[cdr]
+database = "/var/lib/tandem/cdr.sqlite"
+synchronous = "full"
+[drain]
+timeout = 5
+{TRUNKS}
+[[trunk]]
+name = "pbx"
+address = "198.51.100.7"
+inbound = "acl"
+allow = ["198.51.100.0/24", "2001:db8::/32"]
+username = "u"
+password = "p"
+options_interval = 0
+max_calls = 10
+codecs = ["PCMU"]
+
+[[trunk]]
+name = "office"
+address = "office.example."
+inbound = "digest"
+inbound_username = "office"
+inbound_password = "s3cret"
+
+[[route]]
+prefix = "4008"
+trunks = ["carrier-a", "carrier-b"]
+[[route]]
+prefix = ""
+trunks = ["carrier-b"]
+"#
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.sip.listen, "192.0.2.1:5070".parse().unwrap());
+    assert_eq!(c.sip.transports, [Transport::Udp]);
+    assert_eq!(c.sip.t1, Duration::from_millis(250));
+    assert_eq!(c.sip.session_expires, None);
+    assert_eq!(c.media.workers, 2);
+    assert_eq!(c.media.packet_io, PacketIo::Socket);
+    assert_eq!(
+        c.media
+            .codecs
+            .iter()
+            .map(|&c| codec_name(c))
+            .collect::<Vec<_>>(),
+        ["PCMA", "G722", "L16/16000"]
+    );
+    assert_eq!(c.media.dtmf, DtmfMode::Info);
+    assert_eq!(c.cdr.synchronous, Synchronous::Full);
+    assert_eq!(c.drain.timeout, Duration::from_secs(5));
+    let a = &c.trunks[0];
+    assert_eq!(a.address.to_string(), "sip.carrier-a.example:5060");
+    assert_eq!(a.inbound, Inbound::None);
+    assert_eq!(
+        a.codecs, c.media.codecs,
+        "trunk codecs default to media.codecs"
+    );
+    assert_eq!(c.trunks[1].address.to_string(), "[2001:db8::5]:5080");
+    let pbx = &c.trunks[2];
+    let Inbound::Acl(acl) = &pbx.inbound else {
+        panic!("{:?}", pbx.inbound)
+    };
+    assert!(
+        acl.iter()
+            .any(|b| b.contains("198.51.100.99".parse().unwrap()))
+    );
+    assert_eq!(pbx.options_interval, None);
+    assert_eq!(pbx.max_calls, Some(10));
+    assert_eq!(
+        pbx.outbound_auth.as_ref().map(|c| c.username.as_str()),
+        Some("u")
+    );
+    assert!(
+        !format!("{pbx:?}").contains("\"p\""),
+        "passwords stay out of Debug"
+    );
+    assert_eq!(
+        c.trunks[3].address.host,
+        Host::Name("office.example".into())
+    );
+    assert!(matches!(c.trunks[3].inbound, Inbound::Digest(_)));
+    assert_eq!(
+        c.route_table.lookup("4008123"),
+        Some(&[TrunkId(0), TrunkId(1)][..])
+    );
+    assert_eq!(c.route_table.lookup("+861012345"), Some(&[TrunkId(1)][..]));
+    assert_eq!(
+        c.trunk(TrunkId(1)).map(|t| t.name.as_str()),
+        Some("carrier-b")
+    );
+    assert!(
+        c.summary()
+            .starts_with("4 trunks (carrier-a, carrier-b, pbx, office), 2 routes incl. default"),
+        "{}",
+        c.summary()
+    );
+}
+
+#[test]
+fn a_bad_enum_names_the_trunk_the_key_and_the_line() {
+    let text = format!(
+        "{TRUNKS}\n[[trunk]]\nname = \"carrier-c\"\naddress = \"192.0.2.9\"\ntransport = \"sctp\"\n"
+    );
+    let line = text.lines().position(|l| l.contains("sctp")).unwrap() + 1;
+    assert_eq!(
+        one_problem(&text),
+        format!(
+            "tandem.toml:{line}: trunk \"carrier-c\".transport: expected one of udp, tcp, tls, got \"sctp\""
+        )
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_their_line_and_section() {
+    let p = one_problem("[sip]\nlisten = \"0.0.0.0:5060\"\nt3_ms = 5\n");
+    assert!(
+        p.starts_with("tandem.toml:3: [sip]: unknown field `t3_ms`"),
+        "{p}"
+    );
+    let p = one_problem(&format!("{TRUNKS}\npasword = \"x\"\n"));
+    assert!(p.contains("[[trunk]] #2: unknown field `pasword`"), "{p}");
+    let p = one_problem("[sipp]\n");
+    assert!(p.starts_with("tandem.toml:1: unknown field `sipp`"), "{p}");
+}
+
+#[test]
+fn syntax_and_type_errors_have_lines() {
+    let p = one_problem("[sip]\nlisten = 0.0.0.0:5060\n");
+    assert!(p.starts_with("tandem.toml:2: "), "{p}");
+    let p = one_problem("[media]\nworkers = \"two\"\n");
+    assert!(p.starts_with("tandem.toml:2: [media]: "), "{p}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once_in_line_order() {
+    let p = problems(
+        "[sip]\nlisten = \"nowhere\"\nt1_ms = 0\nmin_se = 60\n[media]\nrtp_address = \"0.0.0.0\"\nrtp_ports = \"40000-30000\"\ncodecs = [\"PCMU\", \"G729\", \"PCMU\"]\ndtmf = \"sip-info\"\n[cdr]\nsynchronous = \"extra\"\n",
+    );
+    let want = [
+        "tandem.toml:2: sip.listen: expected IP:PORT",
+        "tandem.toml:3: sip.t1_ms: expected a whole number from 1 to 600000, got 0",
+        "tandem.toml:4: sip.min_se: expected a whole number from 90 to 86400, got 60 (RFC 4028",
+        "tandem.toml:6: media.rtp_address: 0.0.0.0 cannot be advertised",
+        "tandem.toml:7: media.rtp_ports: 40000-30000 must hold at least one even/odd port pair",
+        "tandem.toml:8: media.codecs: expected one of PCMU, PCMA, G722, L16, L16/16000, L16/48000, opus, got \"G729\"",
+        "tandem.toml:8: media.codecs: \"PCMU\" is listed twice",
+        "tandem.toml:9: media.dtmf: expected one of rfc4733, inband, info, got \"sip-info\"",
+        "tandem.toml:11: cdr.synchronous: expected one of normal, full, got \"extra\"",
+    ];
+    assert_eq!(p.len(), want.len(), "{p:#?}");
+    for (got, want) in p.iter().zip(want) {
+        assert!(got.starts_with(want), "{got}\n  want {want}");
+    }
+}
+
+#[test]
+fn timer_relations_are_checked() {
+    let p = one_problem("[sip]\nt1_ms = 500\nt2_ms = 400\n");
+    assert!(
+        p.starts_with("tandem.toml:3: sip.t2_ms: T2 (400 ms) must not be below T1 (500 ms)"),
+        "{p}"
+    );
+    let p = one_problem("[sip]\nsession_expires = 60\n");
+    assert!(
+        p.contains("sip.session_expires: 60 s is below sip.min_se (90 s)"),
+        "{p}"
+    );
+    let p = one_problem("[sip]\nmax_calls = 0\n");
+    assert!(
+        p.contains("sip.max_calls: expected a whole number from 1"),
+        "{p}"
+    );
+}
+
+#[test]
+fn tls_needs_readable_certificate_and_key() {
+    let p = one_problem("[sip]\ntls_listen = \"0.0.0.0:5061\"\n");
+    assert!(
+        p.contains("sip.tls_listen: TLS needs sip.tls_certificate and sip.tls_private_key"),
+        "{p}"
+    );
+    let p = problems(
+        "[sip]\ntls_listen = \"0.0.0.0:5061\"\ntls_certificate = \"cert.pem\"\ntls_private_key = \"key.pem\"\n",
+    );
+    assert!(
+        p[0].starts_with(
+            "tandem.toml:3: sip.tls_certificate: cannot read /nonexistent-base/cert.pem"
+        ),
+        "{p:?}"
+    );
+    assert!(
+        p[1].starts_with("tandem.toml:4: sip.tls_private_key: cannot read"),
+        "{p:?}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("tandem-config-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), "x").unwrap();
+    std::fs::write(dir.join("key.pem"), "x").unwrap();
+    let c = Config::from_toml(
+        "[sip]\ntransports = []\ntls_listen = \"0.0.0.0:5061\"\ntls_certificate = \"cert.pem\"\ntls_private_key = \"key.pem\"\n",
+        "t.toml",
+        &dir,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let tls = c.sip.tls.unwrap();
+    assert_eq!(
+        tls.certificate,
+        dir.join("cert.pem"),
+        "relative to the config file"
+    );
+    assert!(c.sip.transports.is_empty());
+    let p = one_problem("[sip]\ntransports = [\"tls\"]\n");
+    assert!(p.contains("set sip.tls_listen"), "{p}");
+    let p = one_problem("[sip]\ntransports = []\n");
+    assert!(p.contains("sip.transports: no SIP transport left"), "{p}");
+}
+
+#[test]
+fn trunk_problems_are_named_and_located() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "name = \"a b\"\naddress = \"x.example\"",
+            "trunk.name: \"a b\": a trunk name is",
+        ),
+        (
+            "name = \"t\"\naddress = \"sip:x.example\"",
+            "trunk \"t\".address: expected HOST or HOST:PORT",
+        ),
+        (
+            "name = \"t\"\naddress = \"2001:db8::1\"",
+            "trunk \"t\".address: write an IPv6 address in brackets",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example:0\"",
+            "trunk \"t\".address: bad port \"0\"",
+        ),
+        (
+            "name = \"t\"\naddress = \"192.0.2\"",
+            "trunk \"t\".address: expected HOST",
+        ),
+        (
+            "name = \"t\"\naddress = \"bad_host.example\"",
+            "trunk \"t\".address: expected HOST",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\ninbound = \"acl\"",
+            "trunk \"t\".inbound: \"acl\" needs an allow list",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\ninbound = \"acl\"\nallow = []",
+            "trunk \"t\".allow: expected at least one address block",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\ninbound = \"acl\"\nallow = [\"192.0.2.1/24\"]",
+            "trunk \"t\".allow: \"192.0.2.1/24\" has host bits set",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\nallow = [\"192.0.2.0/24\"]",
+            "trunk \"t\".allow: only used with inbound = \"acl\"",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\ninbound = \"digest\"",
+            "trunk \"t\".inbound: \"digest\" needs inbound_username and inbound_password",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\ninbound = \"digest\"\ninbound_username = \"u\"",
+            "trunk \"t\".inbound_username: set inbound_password too",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\nusername = \"u\"",
+            "trunk \"t\".username: set password too",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\nmax_calls = -1",
+            "trunk \"t\".max_calls: expected a whole number from 0",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\ncodecs = []",
+            "trunk \"t\".codecs: expected at least one codec",
+        ),
+        (
+            "name = \"t\"\naddress = \"x.example\"\ninbound = \"open\"",
+            "trunk \"t\".inbound: expected one of none, acl, digest, got \"open\"",
+        ),
+    ];
+    for (body, want) in cases {
+        let p = one_problem(&format!("# comment\n[[trunk]]\n{body}\n"));
+        assert!(
+            p.starts_with("tandem.toml:") && p.contains(want),
+            "{body}\n  got  {p}\n  want {want}"
+        );
+    }
+    let p = one_problem("[[trunk]]\naddress = \"x.example\"\n");
+    assert!(p.contains("missing field `name`"), "{p}");
+}
+
+#[test]
+fn duplicate_trunks_and_routes_point_at_both_lines() {
+    let p = one_problem(&format!(
+        "{TRUNKS}\n[[trunk]]\nname = \"carrier-a\"\naddress = \"x.example\"\n"
+    ));
+    assert!(
+        p.contains("trunk.name: trunk name \"carrier-a\" is already used at line 3"),
+        "{p}"
+    );
+    let p = one_problem(&format!(
+        "{TRUNKS}\n[[route]]\nprefix = \"4008\"\ntrunks = [\"carrier-a\"]\n[[route]]\nprefix = \"4008\"\ntrunks = [\"carrier-b\"]\n"
+    ));
+    assert!(
+        p.contains("route \"4008\".prefix: a route with this prefix is already defined at line 12"),
+        "{p}"
+    );
+}
+
+#[test]
+fn routes_must_name_existing_trunks_and_digit_prefixes() {
+    let p = one_problem(&format!(
+        "{TRUNKS}\n[[route]]\nprefix = \"86\"\ntrunks = [\"carrier-a\", \"carier-b\"]\n"
+    ));
+    assert!(
+        p.contains("tandem.toml:13: route \"86\".trunks: no trunk named \"carier-b\" (defined trunks: carrier-a, carrier-b)"),
+        "{p}"
+    );
+    let p = one_problem(&format!(
+        "{TRUNKS}\n[[route]]\nprefix = \"+86\"\ntrunks = [\"carrier-a\"]\n"
+    ));
+    assert!(
+        p.contains("route \"+86\".prefix: expected digits 0-9 only")
+            && p.contains("without the '+'"),
+        "{p}"
+    );
+    let p = one_problem(&format!(
+        "{TRUNKS}\n[[route]]\nprefix = \"1\"\ntrunks = []\n"
+    ));
+    assert!(
+        p.contains("route \"1\".trunks: expected at least one trunk name"),
+        "{p}"
+    );
+    let p = one_problem("[[route]]\nprefix = \"1\"\ntrunks = [\"x\"]\n");
+    assert!(
+        p.contains("no trunk named \"x\" (no trunks are defined)"),
+        "{p}"
+    );
+}
+
+#[test]
+fn colliding_listeners_are_caught_before_bind() {
+    let p = one_problem("[ng]\nlisten = \"127.0.0.1:5060\"\n");
+    assert!(
+        p.contains(
+            "sip.listen (0.0.0.0:5060) and ng.listen (127.0.0.1:5060) both want UDP port 5060"
+        ),
+        "{p}"
+    );
+    let p = one_problem("[sip]\nlisten = \"127.0.0.1:30000\"\n");
+    assert!(
+        p.contains("media.rtp_ports (30000-39999) includes UDP port 30000 of sip.listen"),
+        "{p}"
+    );
+    // TCP and UDP on one port do not collide.
+    parse("[http]\nlisten = \"127.0.0.1:2223\"\n[ng]\nlisten = \"127.0.0.1:2223\"\n").unwrap();
+}
+
+#[test]
+fn overrides_replace_settings_and_add_implicit_trunks() {
+    let mut c = parse(&format!(
+        "{TRUNKS}\n[[route]]\nprefix = \"4008\"\ntrunks = [\"carrier-a\"]\n"
+    ))
+    .unwrap();
+    c.apply_overrides(Overrides {
+        sip_listen: Some("127.0.0.1:5080".parse().unwrap()),
+        rtp_ports: Some((40000, 40100)),
+        http_listen: Some("127.0.0.1:9090".parse().unwrap()),
+        cdr_db: Some(PathBuf::from("x.sqlite")),
+        routes: vec![
+            "4008=sip:192.0.2.10:5070;transport=tcp".into(),
+            "+44=sip:[2001:db8::1]".into(),
+            "=sip:gw.example".into(),
+        ],
+        ..Overrides::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.sip.listen.port(), 5080);
+    assert_eq!(c.media.rtp_ports, (40000, 40100));
+    assert_eq!(c.http.listen.map(|a| a.port()), Some(9090));
+    assert_eq!(c.cdr.database, PathBuf::from("x.sqlite"));
+    let names: Vec<&str> = c.trunks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "carrier-a",
+            "carrier-b",
+            "192.0.2.10:5070",
+            "[2001:db8::1]:5060",
+            "gw.example:5060"
+        ]
+    );
+    assert_eq!(c.trunks[2].transport, Transport::Tcp);
+    assert!(
+        matches!(&c.trunks[2].inbound, Inbound::Acl(a) if a[0].contains("192.0.2.10".parse().unwrap()))
+    );
+    assert_eq!(c.trunks[4].inbound, Inbound::None);
+    assert_eq!(
+        c.routes.len(),
+        3,
+        "--route 4008 replaced the file's 4008 route"
+    );
+    assert_eq!(c.route_table.lookup("40081"), Some(&[TrunkId(2)][..]));
+    assert_eq!(c.route_table.lookup("4412"), Some(&[TrunkId(3)][..]));
+    assert_eq!(c.route_table.lookup("999"), Some(&[TrunkId(4)][..]));
+}
+
+#[test]
+fn bad_overrides_name_the_flag() {
+    let mut c = Config::default();
+    let e = c
+        .apply_overrides(Overrides {
+            rtp_ports: Some((5, 5)),
+            rtp_address: Some("::".parse().unwrap()),
+            routes: vec![
+                "4008".into(),
+                "1=sip:a.example".into(),
+                "1=sip:b.example".into(),
+                "2=sip:h:x".into(),
+                "3=sip:h.example;lr".into(),
+            ],
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+    for want in [
+        "--rtp-ports: 5-5 must hold",
+        "--rtp-address: :: cannot be advertised",
+        "--route 4008: expected PREFIX=sip:HOST",
+        "--route 1=sip:b.example: prefix \"1\" is given by two --route flags",
+        "--route 2=sip:h:x: bad port \"x\"",
+        "--route 3=sip:h.example;lr: unknown URI parameter \"lr\"",
+    ] {
+        assert!(e.contains(want), "{e}\n  want {want}");
+    }
+    let mut c = Config::default();
+    let e = c
+        .apply_overrides(Overrides {
+            routes: vec![
+                "1=sip:192.0.2.1".into(),
+                "2=sip:192.0.2.1;transport=tcp".into(),
+            ],
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("a trunk of that name is already 192.0.2.1:5060 over udp"),
+        "{e}"
+    );
+}
+
+#[test]
+fn errors_never_panic_on_odd_input() {
+    for text in [
+        "\u{feff}",
+        "[",
+        "[[trunk]]",
+        "[[route]]\nprefix = 4",
+        "sip = 5",
+        "[sip]\nlisten = \"[::1]:99999\"",
+        "[media]\nrtp_ports = \"-\"",
+        "[media]\nrtp_ports = \"65535-65535\"",
+        "[media]\ncodecs = [\"L16/44100\", \"opus/x\"]",
+        "[[trunk]]\nname = \"\"\naddress = \"\"",
+        "[drain]\ntimeout = 9223372036854775807",
+    ] {
+        let _ = parse(text);
+    }
+}
