@@ -15,13 +15,13 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tandem_dataplane::codec::Codec;
 use tandem_dataplane::command::{
     Command, CommandError, Event, LegConfig, LegId, LegReport, MediaFormat, RequestId, SessionId,
 };
-use tandem_dataplane::engine::Engine;
 use tandem_dataplane::prompt::{PlayRequest, Prompt, Repeat};
 use tandem_dataplane::recorder::{Recorder, RecorderConfig};
 use tandem_ng::NgError;
@@ -35,45 +35,10 @@ use tandem_ng::request::{
 };
 use tandem_sdp::{MediaDescription, SessionDescription};
 
+use super::hub::{Front, MediaHub};
+
 /// How long the ng thread waits for a worker to answer a command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Hands out RTP ports from the configured range, even ports only (the odd
-/// one above is RTCP's by RFC 3550 §11 convention).
-struct PortPool {
-    lo: u16,
-    hi: u16,
-    next: u16,
-    used: std::collections::HashSet<u16>,
-}
-
-impl PortPool {
-    fn new(lo: u16, hi: u16) -> Self {
-        let lo = lo + (lo & 1);
-        Self {
-            lo,
-            hi,
-            next: lo,
-            used: Default::default(),
-        }
-    }
-
-    fn take(&mut self) -> Option<u16> {
-        let span = usize::from((self.hi - self.lo) / 2 + 1);
-        for _ in 0..span {
-            let p = self.next;
-            self.next = if p + 2 > self.hi { self.lo } else { p + 2 };
-            if self.used.insert(p) {
-                return Some(p);
-            }
-        }
-        None
-    }
-
-    fn give_back(&mut self, p: u16) {
-        self.used.remove(&p);
-    }
-}
 
 /// One leg as the ng layer knows it.
 #[derive(Debug, Clone)]
@@ -105,8 +70,6 @@ struct Call {
 pub(crate) struct MediaSettings {
     /// Address the legs bind and advertise.
     pub(crate) rtp_address: IpAddr,
-    /// Port range.
-    pub(crate) rtp_ports: (u16, u16),
     /// Where `start recording` writes.
     pub(crate) recording_dir: PathBuf,
     /// Seconds without RTP before a leg reports a timeout.
@@ -115,12 +78,9 @@ pub(crate) struct MediaSettings {
 
 /// The engine behind the ng server.
 pub(crate) struct EngineMedia {
-    engine: Engine,
+    hub: Rc<MediaHub>,
     settings: MediaSettings,
-    ports: PortPool,
     calls: HashMap<String, Call>,
-    next_leg: u64,
-    next_session: u64,
     /// The newest report of each leg: from `QueryLeg`, or the final one
     /// sent when the leg was destroyed (removed once the call is reported).
     stats: HashMap<LegId, LegReport>,
@@ -179,22 +139,18 @@ fn media_address(sdp: &SessionDescription, m: &MediaDescription) -> Option<Socke
 }
 
 impl EngineMedia {
-    pub(crate) fn new(engine: Engine, settings: MediaSettings) -> Self {
-        let (lo, hi) = settings.rtp_ports;
+    pub(crate) fn new(hub: Rc<MediaHub>, settings: MediaSettings) -> Self {
         Self {
-            engine,
-            ports: PortPool::new(lo, hi),
+            hub,
             settings,
             calls: HashMap::new(),
-            next_leg: 1,
-            next_session: 1,
             stats: HashMap::new(),
         }
     }
 
     /// Runs one command and waits for its answer.
     fn command(&mut self, command: Command) -> Result<(), NgError> {
-        let request = self.engine.submit(command).map_err(engine_error)?;
+        let request = self.hub.submit(Front::Ng, command).map_err(engine_error)?;
         self.wait(request).map_err(engine_error)
     }
 
@@ -202,7 +158,7 @@ impl EngineMedia {
         let deadline = Instant::now() + COMMAND_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(event) = self.engine.events().recv_timeout(left) else {
+            let Some(event) = self.hub.recv_event_timeout(Front::Ng, left) else {
                 return Err(CommandError::Capacity(
                     "no answer from the media worker in 2 s",
                 ));
@@ -216,7 +172,7 @@ impl EngineMedia {
 
     /// Takes events that arrived while nothing was waiting for them.
     pub(crate) fn poll_events(&mut self) {
-        while let Ok(e) = self.engine.events().try_recv() {
+        while let Some(e) = self.hub.try_event(Front::Ng) {
             self.note(e);
         }
     }
@@ -261,11 +217,10 @@ impl EngineMedia {
         // A port may be taken by another process: try a few.
         for _ in 0..16 {
             let port = self
-                .ports
-                .take()
+                .hub
+                .take_port()
                 .ok_or_else(|| NgError::Engine("no free media port in --rtp-ports".into()))?;
-            let id = LegId(self.next_leg);
-            self.next_leg += 1;
+            let id = self.hub.new_leg();
             let config = LegConfig {
                 local: SocketAddr::new(self.settings.rtp_address, port),
                 remote,
@@ -291,7 +246,7 @@ impl EngineMedia {
                     continue;
                 }
                 Err(e) => {
-                    self.ports.give_back(port);
+                    self.hub.give_back_port(port);
                     return Err(e);
                 }
             }
@@ -319,7 +274,7 @@ impl EngineMedia {
             if let Err(e) = self.command(Command::DestroyLeg { leg: leg.id }) {
                 eprintln!("tandem: call {call_id}: destroying leg {}: {e}", leg.id.0);
             }
-            self.ports.give_back(leg.port);
+            self.hub.give_back_port(leg.port);
         }
         Some(call)
     }
@@ -432,14 +387,13 @@ impl MediaControl for EngineMedia {
             })?;
             return Ok(self.plan(sdp.received, index, other.port));
         }
-        let session = SessionId(self.next_session);
-        self.next_session += 1;
+        let session = self.hub.new_session();
         let a = self.new_leg(session, in_format, remote)?;
         let b = match self.new_leg(session, out_format, None) {
             Ok(b) => b,
             Err(e) => {
                 let _ = self.command(Command::DestroyLeg { leg: a.id });
-                self.ports.give_back(a.port);
+                self.hub.give_back_port(a.port);
                 return Err(e);
             }
         };

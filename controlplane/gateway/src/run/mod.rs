@@ -1,52 +1,102 @@
-//! `tandem run`: the media engine with its rtpengine-compatible ng control
-//! port.
+//! `tandem run`: the gateway.
 //!
-//! Workers (one per `--workers`, default 1) each own a packet backend
-//! (io_uring by default, plain sockets as the fallback, chosen per
-//! `--packet-io`). The ng port is served on this thread: each datagram is
-//! parsed and answered by [`tandem_ng::NgServer`], which calls the engine
-//! through [`media::EngineMedia`]. Proxies (Kamailio's and OpenSIPS's
-//! `rtpengine` modules) drive it exactly as they drive rtpengine.
+//! One process, three fronts on one media engine:
+//!
+//! - the SIP B2BUA ([`b2bua`]) on `sip.listen` (UDP and TCP), with trunks,
+//!   routes and call records from the configuration;
+//! - the rtpengine-compatible ng control port (`--ng-listen`), for
+//!   Kamailio's and OpenSIPS's `rtpengine` modules;
+//! - HTTP on `--http-listen`: `GET /metrics` and `GET /health`.
+//!
+//! With `--ng-listen` and neither `--config` nor `--sip-listen`, SIP is
+//! off: Tandem is a media relay under a proxy, as before the B2BUA came.
+//!
+//! Threads: media workers (one per `media.workers`, pinned), SIP readers
+//! (UDP, one per TCP connection; they parse), the ng reader, the HTTP
+//! server, the CDR writer, a signal watcher, and this control thread,
+//! which owns every protocol state machine and waits on all their
+//! channels at once.
+//!
+//! Signals: SIGTERM (or SIGINT) drains: new calls get 503, calls in
+//! progress may finish for `drain.timeout`, then the rest are hung up and
+//! recorded. SIGHUP re-reads `--config` and swaps trunks and routes for the
+//! next call; calls in progress are untouched.
 
+mod b2bua;
+mod hub;
 mod media;
+mod metrics;
+mod net;
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use crossbeam_channel::{Receiver, bounded, select};
+use prometheus::Registry;
 use tandem_dataplane::engine::{Engine, EngineConfig};
 use tandem_ng::{NgConfig, NgServer};
+use tandem_sip::transaction::TimerConfig;
 use tandem_udp::{Backend, UdpConfig, UdpIo};
 
+use crate::cdr::{CdrStore, CdrWriter, WriterConfig};
 use crate::cli::CliError;
+use crate::config::{Config, Overrides};
+use crate::http::{Health, HttpMetrics, HttpServer, gateway_router};
+use b2bua::{B2bua, Effect, SipSettings};
+use hub::{Front, MediaHub};
 use media::{EngineMedia, MediaSettings};
+use net::{NetCounters, NetInput, SipNet};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
+    /// The configuration file (TOML; see docs/config.md). Without it,
+    /// built-in defaults: SIP on 0.0.0.0:5060, no routes.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// SIP address (UDP and TCP), overriding `sip.listen`.
+    #[arg(long, value_name = "ADDR:PORT")]
+    sip_listen: Option<SocketAddr>,
+    /// Serve /metrics and /health on this address (`http.listen`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    http_listen: Option<SocketAddr>,
+    /// Call-record database (`cdr.database`).
+    #[arg(long, value_name = "PATH")]
+    cdr_db: Option<PathBuf>,
+    /// A route, PREFIX=sip:HOST:PORT[;transport=tcp] (repeatable; an empty
+    /// prefix is the default route).
+    #[arg(long = "route", value_name = "PREFIX=URI")]
+    routes: Vec<String>,
     /// Serve the rtpengine ng control protocol on this UDP address.
     #[arg(long, value_name = "ADDR:PORT")]
-    ng_listen: SocketAddr,
+    ng_listen: Option<SocketAddr>,
     /// Media ports to allocate from, e.g. 30000-39999 (even ports are RTP).
     #[arg(long, value_name = "LO-HI", value_parser = parse_range)]
-    rtp_ports: (u16, u16),
-    /// Address media ports bind to and SDP advertises (default: the ng
-    /// address, or 127.0.0.1 if that is a wildcard).
+    rtp_ports: Option<(u16, u16)>,
+    /// Address media ports bind to and SDP advertises (default
+    /// `media.rtp_address`; with only --ng-listen, the ng address, or
+    /// 127.0.0.1 if that is a wildcard).
     #[arg(long, value_name = "IP")]
     rtp_address: Option<IpAddr>,
-    /// Media worker threads.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
+    /// Media worker threads (`media.workers`).
+    #[arg(long)]
+    workers: Option<usize>,
     /// Packet backend: auto (io_uring, falling back to sockets), io_uring,
-    /// socket.
-    #[arg(long, default_value = "auto", value_parser = parse_backend)]
-    packet_io: Backend,
+    /// socket (`media.packet_io`).
+    #[arg(long, value_parser = parse_backend)]
+    packet_io: Option<Backend>,
     /// Where `start recording` writes WAV files.
     #[arg(long, default_value = "recordings")]
     recording_dir: PathBuf,
-    /// Seconds without RTP before a leg reports a timeout (0 = never).
-    #[arg(long, default_value_t = 60)]
-    rtp_timeout: u32,
+    /// Seconds without RTP before a leg reports a timeout, 0 = never
+    /// (`media.rtp_timeout`).
+    #[arg(long)]
+    rtp_timeout: Option<u32>,
     /// Transcode through the adaptive jitter buffer with loss concealment
     /// (smoother output from jittery or lossy peers, at the buffer's
     /// 20–200 ms delay) instead of packet by packet.
@@ -82,25 +132,85 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
     s.parse()
 }
 
-pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
-    let rtp_address = args.rtp_address.unwrap_or_else(|| {
-        let ip = args.ng_listen.ip();
-        if ip.is_unspecified() {
-            IpAddr::from([127, 0, 0, 1])
-        } else {
-            ip
+impl RunArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            sip_listen: self.sip_listen,
+            rtp_ports: self.rtp_ports,
+            rtp_address: self.rtp_address,
+            http_listen: self.http_listen,
+            ng_listen: self.ng_listen,
+            cdr_db: self.cdr_db.clone(),
+            routes: self.routes.clone(),
         }
-    });
-    let socket = UdpSocket::bind(args.ng_listen)
-        .map_err(|e| CliError::BadInput(format!("--ng-listen {}: {e}", args.ng_listen)))?;
+    }
+
+    fn load_config(&self) -> Result<Config, CliError> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path).map_err(|e| CliError::BadInput(e.to_string()))?,
+            None => Config::default(),
+        };
+        config
+            .apply_overrides(self.overrides())
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
+        Ok(config)
+    }
+}
+
+/// What the signal watcher reports.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Stop,
+    Reload,
+}
+
+fn watch_signals() -> Result<Receiver<Signal>, CliError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .map_err(|e| CliError::Output(format!("installing signal handlers: {e}")))?;
+    let (tx, rx) = bounded(16);
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                let what = if s == SIGHUP {
+                    Signal::Reload
+                } else {
+                    Signal::Stop
+                };
+                if tx.send(what).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| CliError::Output(format!("starting the signal watcher: {e}")))?;
+    Ok(rx)
+}
+
+pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
+    let config = args.load_config()?;
+    let sip_on = args.config.is_some() || args.sip_listen.is_some() || args.ng_listen.is_none();
+    let ng_listen = config.ng.listen;
+    let rtp_address = match args.rtp_address {
+        Some(ip) => ip,
+        // Media relay under a proxy: media where the proxy talks to us.
+        None if !sip_on => ng_listen
+            .map(|a| a.ip())
+            .filter(|ip| !ip.is_unspecified())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        None => config.media.rtp_address,
+    };
+    let backend = args
+        .packet_io
+        .unwrap_or_else(|| config.media.packet_io.into());
     let udp = UdpConfig {
-        backend: args.packet_io,
+        backend,
         ..UdpConfig::default()
     };
     let pin = !args.no_pin;
     let engine = Engine::start(
         &EngineConfig {
-            workers: args.workers.max(1),
+            workers: args.workers.unwrap_or(config.media.workers).max(1),
             transcode_jitter_buffer: args.transcode_jitter_buffer,
             ..EngineConfig::default()
         },
@@ -119,41 +229,309 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         },
     )
     .map_err(|e| CliError::BadInput(format!("starting the media engine: {e}")))?;
-    let settings = MediaSettings {
+    let registry = Registry::new();
+    registry
+        .register(Box::new(engine.collector()))
+        .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
+    let rtp_timeout = args.rtp_timeout.unwrap_or(config.media.rtp_timeout);
+    let events = engine.events().clone();
+    let hub = Rc::new(MediaHub::new(
+        engine,
         rtp_address,
-        rtp_ports: args.rtp_ports,
-        recording_dir: args.recording_dir,
-        rtp_timeout_secs: args.rtp_timeout,
-    };
-    let mut server = NgServer::new(EngineMedia::new(engine, settings), NgConfig::default());
+        config.media.rtp_ports,
+        rtp_timeout,
+    ));
     eprintln!(
-        "tandem: ng control on udp:{}, media on {} ports {}-{}",
-        args.ng_listen, rtp_address, args.rtp_ports.0, args.rtp_ports.1
+        "tandem: media on {rtp_address} ports {}-{}",
+        config.media.rtp_ports.0, config.media.rtp_ports.1
     );
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .map_err(|e| CliError::Output(format!("ng socket: {e}")))?;
-    let mut buf = vec![0u8; 65_536];
+
+    // ng front.
+    let mut ng = match ng_listen {
+        Some(addr) => {
+            let socket = UdpSocket::bind(addr)
+                .map_err(|e| CliError::BadInput(format!("--ng-listen {addr}: {e}")))?;
+            let reader = socket
+                .try_clone()
+                .map_err(|e| CliError::Output(format!("ng socket: {e}")))?;
+            let (tx, rx) = bounded::<(Vec<u8>, SocketAddr)>(1024);
+            thread::Builder::new()
+                .name("ng".into())
+                .spawn(move || {
+                    let mut buf = vec![0u8; 65_536];
+                    loop {
+                        match reader.recv_from(&mut buf) {
+                            Ok((n, from)) => {
+                                if tx.send((buf[..n].to_vec(), from)).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                eprintln!("tandem: ng socket: {e}");
+                                return;
+                            }
+                        }
+                    }
+                })
+                .map_err(|e| CliError::Output(format!("ng thread: {e}")))?;
+            let settings = MediaSettings {
+                rtp_address,
+                recording_dir: args.recording_dir.clone(),
+                rtp_timeout_secs: rtp_timeout,
+            };
+            let server =
+                NgServer::new(EngineMedia::new(hub.clone(), settings), NgConfig::default());
+            eprintln!("tandem: ng control on udp:{addr}");
+            Some((server, socket, rx))
+        }
+        None => None,
+    };
+
+    // SIP front.
+    let draining = Arc::new(AtomicBool::new(false));
+    let active = Arc::new(AtomicU64::new(0));
+    let (sip_tx, sip_rx) = bounded::<NetInput>(8192);
+    let now = Instant::now();
+    let mut sip = if sip_on {
+        let sip_metrics = metrics::SipMetrics::register(&registry)
+            .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
+        let counters = Arc::new(NetCounters::default());
+        let tcp = config
+            .sip
+            .transports
+            .contains(&crate::config::Transport::Tcp);
+        let net = SipNet::bind(config.sip.listen, tcp, sip_tx.clone(), counters)
+            .map_err(|e| CliError::BadInput(format!("sip.listen {}: {e}", config.sip.listen)))?;
+        let local = net.local_addr();
+        let advertised = if local.ip().is_unspecified() {
+            SocketAddr::new(rtp_address, local.port())
+        } else {
+            local
+        };
+        let store = CdrStore::open(&config.cdr.database, config.cdr.synchronous)
+            .map_err(|e| CliError::BadInput(format!("cdr.database: {e}")))?;
+        let writer = CdrWriter::start(store, WriterConfig::default())
+            .map_err(|e| CliError::Output(format!("starting the CDR writer: {e}")))?;
+        writer
+            .register_metrics(&registry)
+            .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
+        let settings = SipSettings {
+            advertised,
+            tcp,
+            user_agent: config.sip.user_agent.clone(),
+            timers: TimerConfig {
+                t1: config.sip.t1,
+                t2: config.sip.t2,
+                t4: config.sip.t4,
+            },
+            max_calls: config.sip.max_calls,
+            codecs: config.media.codecs.clone(),
+            opus: cfg!(feature = "opus"),
+            accept_unknown: true,
+        };
+        eprintln!(
+            "tandem: SIP on udp{}:{local} (advertised {advertised}), {}; call records in {}",
+            if tcp { "+tcp" } else { "" },
+            config.summary(),
+            config.cdr.database.display()
+        );
+        let b2bua = B2bua::new(
+            settings,
+            Rc::new(config.clone()),
+            hub.clone(),
+            sip_metrics,
+            now,
+        );
+        Some((b2bua, net, writer))
+    } else {
+        None
+    };
+    drop(sip_tx);
+
+    let _http = match config.http.listen {
+        Some(addr) => {
+            let (d, a) = (draining.clone(), active.clone());
+            let router = gateway_router(registry.clone(), move || {
+                let health = if d.load(Ordering::Relaxed) {
+                    Health::unavailable("draining")
+                } else {
+                    Health::ok()
+                };
+                health.with("active_calls", a.load(Ordering::Relaxed) as i64)
+            });
+            let metrics = HttpMetrics::register(&registry)
+                .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
+            let handle = HttpServer::start(addr, router, metrics)
+                .map_err(|e| CliError::BadInput(format!("--http-listen {addr}: {e}")))?;
+            eprintln!(
+                "tandem: HTTP on {} (/metrics, /health)",
+                handle.local_addr()
+            );
+            Some(handle)
+        }
+        None => None,
+    };
+
+    let signals = watch_signals()?;
+    let (ack_tx, ack_rx) = bounded::<u64>(65_536);
+    let never = crossbeam_channel::never();
+    let mut next_second = now + Duration::from_secs(1);
+    let mut drain_deadline: Option<Instant> = None;
+    let mut hung_up = false;
     loop {
         let now = Instant::now();
-        server.handle_timeout(now);
-        server.control_mut().poll_events();
-        let (n, from) = match socket.recv_from(&mut buf) {
-            Ok(x) => x,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue;
+        if let Some((b2bua, net, writer)) = sip.as_mut() {
+            if b2bua.poll_timeout().is_some_and(|t| t <= now) {
+                b2bua.handle_timeout(now);
             }
-            Err(e) => return Err(CliError::Output(format!("ng socket: {e}"))),
-        };
-        if let Some(reply) = server.handle_request(Instant::now(), &buf[..n])
-            && let Err(e) = socket.send_to(&reply, from)
+            if now >= next_second {
+                b2bua.tick_second();
+                next_second = now + Duration::from_secs(1);
+            }
+            while let Some(e) = hub.try_event(Front::Sip) {
+                b2bua.handle_engine_event(now, e);
+            }
+            apply_effects(b2bua, net, writer, &ack_tx);
+            active.store(b2bua.active_calls() as u64, Ordering::Relaxed);
+            if let Some(deadline) = drain_deadline {
+                if b2bua.active_calls() == 0 {
+                    eprintln!("tandem: drained, stopping");
+                    break;
+                }
+                if now >= deadline && !hung_up {
+                    eprintln!(
+                        "tandem: drain timeout: hanging up {} calls",
+                        b2bua.active_calls()
+                    );
+                    b2bua.hang_up_all(now);
+                    apply_effects(b2bua, net, writer, &ack_tx);
+                    hung_up = true;
+                    drain_deadline = Some(now + Duration::from_secs(3));
+                } else if now >= deadline {
+                    eprintln!("tandem: {} calls left unrecorded", b2bua.active_calls());
+                    break;
+                }
+            }
+        } else if drain_deadline.is_some() {
+            break;
+        }
+        if let Some((server, _, _)) = ng.as_mut() {
+            server.handle_timeout(now);
+            server.control_mut().poll_events();
+        }
+        let mut deadline = next_second;
+        if let Some((b2bua, _, _)) = sip.as_ref()
+            && let Some(t) = b2bua.poll_timeout()
         {
-            eprintln!("tandem: ng reply to {from}: {e}");
+            deadline = deadline.min(t);
+        }
+        if let Some(d) = drain_deadline {
+            deadline = deadline.min(d);
+        }
+        let timeout = deadline
+            .saturating_duration_since(now)
+            .min(Duration::from_millis(200));
+        let ng_rx = ng.as_ref().map_or(&never, |(_, _, rx)| rx);
+        select! {
+            recv(sip_rx) -> m => {
+                let Ok(input) = m else { continue };
+                if let Some((b2bua, _, _)) = sip.as_mut() {
+                    handle_net(b2bua, Instant::now(), input);
+                    while let Ok(more) = sip_rx.try_recv() {
+                        handle_net(b2bua, Instant::now(), more);
+                    }
+                }
+            }
+            recv(events) -> e => {
+                let Ok(e) = e else { continue };
+                match hub.route_event(&e) {
+                    Front::Sip => {
+                        if let Some((b2bua, _, _)) = sip.as_mut() {
+                            b2bua.handle_engine_event(Instant::now(), e);
+                        }
+                    }
+                    Front::Ng => hub.defer(Front::Ng, e),
+                }
+            }
+            recv(ack_rx) -> k => {
+                if let (Ok(key), Some((b2bua, _, _))) = (k, sip.as_mut()) {
+                    b2bua.record_stored(key);
+                    while let Ok(key) = ack_rx.try_recv() {
+                        b2bua.record_stored(key);
+                    }
+                }
+            }
+            recv(ng_rx) -> d => {
+                if let (Ok((bytes, from)), Some((server, socket, _))) = (d, ng.as_mut())
+                    && let Some(reply) = server.handle_request(Instant::now(), &bytes)
+                    && let Err(e) = socket.send_to(&reply, from)
+                {
+                    eprintln!("tandem: ng reply to {from}: {e}");
+                }
+            }
+            recv(signals) -> s => match s {
+                Ok(Signal::Stop) if drain_deadline.is_none() => {
+                    let timeout = config.drain.timeout;
+                    eprintln!("tandem: stopping: draining calls for up to {} s", timeout.as_secs());
+                    draining.store(true, Ordering::Relaxed);
+                    if let Some((b2bua, _, _)) = sip.as_mut() {
+                        b2bua.drain();
+                    }
+                    drain_deadline = Some(Instant::now() + timeout);
+                }
+                Ok(Signal::Stop) => {
+                    eprintln!("tandem: second stop signal: exiting now");
+                    break;
+                }
+                Ok(Signal::Reload) => match (&args.config, sip.as_mut()) {
+                    (Some(path), Some((b2bua, _, _))) => match args.load_config() {
+                        Ok(new) => {
+                            eprintln!("tandem: reloaded {}: {}", path.display(), new.summary());
+                            b2bua.reload(Rc::new(new), Instant::now());
+                        }
+                        Err(e) => eprintln!("tandem: reload of {} refused, keeping the running configuration: {e}", path.display()),
+                    },
+                    _ => eprintln!("tandem: SIGHUP: no --config to reload"),
+                },
+                Err(_) => {}
+            },
+            default(timeout) => {}
+        }
+    }
+    if let Some((_, _, writer)) = sip {
+        // Commits what is queued.
+        writer.shutdown();
+    }
+    Ok(())
+}
+
+fn handle_net(b2bua: &mut B2bua, now: Instant, input: NetInput) {
+    match input {
+        NetInput::Message { from, message } => b2bua.handle_message(now, from, message),
+        NetInput::Malformed { from, error } => b2bua.note_malformed(from, &error),
+        NetInput::Closed { peer, reason } => b2bua.note_closed(peer, &reason),
+    }
+}
+
+fn apply_effects(
+    b2bua: &mut B2bua,
+    net: &SipNet,
+    writer: &CdrWriter,
+    acks: &crossbeam_channel::Sender<u64>,
+) {
+    while let Some(effect) = b2bua.poll_effect() {
+        match effect {
+            Effect::Send(to, bytes) => net.send(to, &bytes),
+            Effect::Record(key, cdr) => {
+                let acks = acks.clone();
+                writer.submit(*cdr, move |result| {
+                    if let Err(e) = result {
+                        eprintln!("tandem: call {key}: record lost: {e}");
+                    }
+                    let _ = acks.send(key);
+                });
+            }
         }
     }
 }

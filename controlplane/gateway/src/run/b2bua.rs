@@ -1,0 +1,2114 @@
+//! The B2BUA: SIP calls in, SIP calls out, media anchored in the engine.
+//!
+//! Each call is two SIP legs (RFC 3261 §6 "back-to-back user agent"): the
+//! caller's INVITE ends here (leg A, we are its UAS) and a new INVITE
+//! starts from here (leg B, we are its UAC), to the trunks the route table
+//! gives for the called number, in order, failing over on 5xx, 408 and
+//! timeouts. Each SIP leg has its own engine leg and negotiates its own
+//! SDP (RFC 3264); the engine relays when both sides chose one codec and
+//! transcodes when they did not.
+//!
+//! Codec choice: leg B is offered the caller's first codec we support
+//! first, then the trunk's preferences, so a callee that can take the
+//! caller's codec avoids transcoding. When B answers, leg A is answered
+//! preferring B's codec for the same reason.
+//!
+//! Status codes cross the B2BUA through the call model: B's final status
+//! becomes a Q.850 cause (RFC 3398 §8.2.6.1), and the cause the status for
+//! A (§7.2.4.1), as they would across an ISUP trunk.
+//!
+//! A call's record is written when both engine legs have reported their
+//! final figures; the call's ports are freed only after the record is
+//! committed, so a crash never loses a finished call.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rsip::prelude::*;
+use rsip::{Header, Method, Request, Response, SipMessage};
+use tandem_call::Cause;
+use tandem_dataplane::codec::Codec;
+use tandem_dataplane::command::{
+    Command, Event, LegConfig, LegId, LegReport, MediaFormat, SessionId,
+};
+use tandem_sdp::SessionDescription;
+use tandem_sdp::offer_answer::{
+    self, Capabilities, EngineSupport, LocalMedia, LocalSession, NegotiatedMedia,
+};
+use tandem_sip::dialog::{
+    AckRetransmitter, AckRetransmitterOutput, Dialog, InviteResponder, InviteResponderOutput,
+    RequestVerdict,
+};
+use tandem_sip::message;
+use tandem_sip::transaction::{
+    ClientTxId, Event as TxEvent, Input as TxInput, Output as TxOutput, ServerTxId, TimerConfig,
+    TransactionLayer, Transmit, TxId,
+};
+use tandem_sip::transport::{Peer, Transport};
+
+use super::hub::{Front, MediaHub};
+use super::metrics::SipMetrics;
+use crate::cdr::{Cdr, Disposition, LegRecord};
+use crate::config::{self, Config, Inbound, Trunk, TrunkId};
+
+/// Methods we answer (the `Allow` header, RFC 3261 §20.5).
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+/// How long a call may wait for its record to be written before its
+/// resources are freed anyway (the writer reports the loss).
+const ENDING_GRACE: Duration = Duration::from_secs(5);
+
+type CallKey = u64;
+
+/// Settings of the SIP front that do not change on reload.
+#[derive(Debug, Clone)]
+pub(crate) struct SipSettings {
+    /// Our SIP address as peers should see it (Via, Contact).
+    pub(crate) advertised: SocketAddr,
+    /// Whether TCP is served.
+    pub(crate) tcp: bool,
+    pub(crate) user_agent: String,
+    pub(crate) timers: TimerConfig,
+    pub(crate) max_calls: u32,
+    /// Codecs the engine can carry (built in), in the configured order.
+    pub(crate) codecs: Vec<Codec>,
+    pub(crate) opus: bool,
+    pub(crate) accept_unknown: bool,
+}
+
+/// A trunk and what we know of it now.
+struct TrunkState {
+    config: Trunk,
+    /// The address DNS gave at load or reload.
+    resolved: Option<SocketAddr>,
+    up: bool,
+    calls: u32,
+    next_options: Option<Instant>,
+    options_pending: bool,
+}
+
+/// Where a call stands (leg A's view, RFC 3261 §13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// B's INVITE is out; nothing heard beyond 100.
+    Routing,
+    /// B sent a provisional response (ringing or early media).
+    Early,
+    /// Both legs answered; media flows.
+    Answered,
+    /// Torn down; waiting for the engine's final figures and the record.
+    Ending,
+}
+
+fn disposition_of(status: u16) -> Disposition {
+    match status {
+        200..=299 => Disposition::Answered,
+        486 | 600 => Disposition::Busy,
+        408 | 480 => Disposition::NoAnswer,
+        487 => Disposition::Cancelled,
+        _ => Disposition::Failed,
+    }
+}
+
+/// One engine leg of a call.
+struct MediaLeg {
+    leg: LegId,
+    port: u16,
+    local: LocalSession,
+    negotiated: Option<NegotiatedMedia>,
+    report: Option<LegReport>,
+}
+
+/// Leg A: the caller, for whom we are the UAS.
+struct LegA {
+    peer: Peer,
+    invite: Request,
+    tx: Option<ServerTxId>,
+    local_tag: String,
+    offer: SessionDescription,
+    /// Our answer, once made (repeated in every 18x and the 200).
+    answer: Option<SessionDescription>,
+    dialog: Option<Dialog>,
+    responder: Option<InviteResponder>,
+    trunk: Option<TrunkId>,
+    media: MediaLeg,
+}
+
+/// Leg B: the callee, for whom we are the UAC.
+struct LegB {
+    peer: Peer,
+    invite: Request,
+    tx: Option<ClientTxId>,
+    call_id: String,
+    trunk: TrunkId,
+    offer: SessionDescription,
+    got_provisional: bool,
+    cancel_when_provisional: bool,
+    /// Counted in its trunk's active calls.
+    counted: bool,
+    dialog: Option<Dialog>,
+    acker: Option<AckRetransmitter>,
+}
+
+struct Call {
+    key: CallKey,
+    phase: Phase,
+    session: SessionId,
+    caller: String,
+    callee: String,
+    a: LegA,
+    b: Option<LegB>,
+    /// The engine leg facing B (kept across failover attempts).
+    b_media: MediaLeg,
+    /// Trunks still to try, in order.
+    routes: VecDeque<TrunkId>,
+    bridged: bool,
+    setup: SystemTime,
+    answered: Option<SystemTime>,
+    ended: Option<SystemTime>,
+    cause: Cause,
+    status: u16,
+    disposition: Disposition,
+    ending_deadline: Option<Instant>,
+    codec_in: Option<String>,
+    codec_out: Option<String>,
+}
+
+/// What a client transaction is for.
+#[derive(Debug, Clone, Copy)]
+enum ClientRole {
+    Invite(CallKey),
+    Cancel,
+    Bye,
+    Options(TrunkId),
+}
+
+/// What the B2BUA asks of the run loop.
+pub(crate) enum Effect {
+    /// Send these bytes.
+    Send(Peer, Vec<u8>),
+    /// Store this record; call [`B2bua::record_stored`] with the key after.
+    Record(u64, Box<Cdr>),
+}
+
+/// The B2BUA.
+pub(crate) struct B2bua {
+    settings: SipSettings,
+    config: Rc<Config>,
+    hub: Rc<MediaHub>,
+    txl: TransactionLayer,
+    metrics: SipMetrics,
+    trunks: Vec<TrunkState>,
+    calls: HashMap<CallKey, Call>,
+    by_a: HashMap<(String, String), CallKey>,
+    by_b: HashMap<String, CallKey>,
+    by_server_tx: HashMap<ServerTxId, CallKey>,
+    by_client_tx: HashMap<ClientTxId, ClientRole>,
+    by_leg: HashMap<LegId, CallKey>,
+    timers: BTreeSet<(Instant, CallKey)>,
+    effects: VecDeque<Effect>,
+    next_key: CallKey,
+    draining: bool,
+    cps_window: (u64, u32),
+    last_retransmissions: u64,
+    last_timeouts: u64,
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn method_name(m: &Method) -> String {
+    m.to_string()
+}
+
+/// The user part of a SIP URI (the dialled number).
+fn user_of(uri: &rsip::Uri) -> String {
+    uri.auth
+        .as_ref()
+        .map(|a| a.user.clone())
+        .unwrap_or_default()
+}
+
+/// The number to route on: digits (and `*`, `#`) of the user part, a
+/// leading `+` dropped (E.164 in, national plans in the table).
+fn dialled(user: &str) -> String {
+    user.trim_start_matches('+')
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '*' || *c == '#')
+        .collect()
+}
+
+fn engine_format(n: &NegotiatedMedia) -> Option<MediaFormat> {
+    let codec = Codec::from_rtpmap(&n.codec.name, n.codec.clock_rate)?;
+    let ptime = [10, 20, 30, 40, 60]
+        .into_iter()
+        .find(|&p| p == n.ptime)
+        .unwrap_or(20);
+    Some(MediaFormat {
+        codec,
+        payload_type: n.codec.send_payload_type,
+        telephone_event: n.telephone_event.as_ref().map(|t| t.send_payload_type),
+        ptime_ms: ptime as u16,
+    })
+}
+
+fn codec_label(n: &NegotiatedMedia) -> String {
+    format!("{}/{}", n.codec.name, n.codec.clock_rate)
+}
+
+impl B2bua {
+    pub(crate) fn new(
+        settings: SipSettings,
+        config: Rc<Config>,
+        hub: Rc<MediaHub>,
+        metrics: SipMetrics,
+        now: Instant,
+    ) -> Self {
+        let txl = TransactionLayer::new(settings.timers);
+        let mut b = Self {
+            settings,
+            config: config.clone(),
+            hub,
+            txl,
+            metrics,
+            trunks: Vec::new(),
+            calls: HashMap::new(),
+            by_a: HashMap::new(),
+            by_b: HashMap::new(),
+            by_server_tx: HashMap::new(),
+            by_client_tx: HashMap::new(),
+            by_leg: HashMap::new(),
+            timers: BTreeSet::new(),
+            effects: VecDeque::new(),
+            next_key: 1,
+            draining: false,
+            cps_window: (0, 0),
+            last_retransmissions: 0,
+            last_timeouts: 0,
+        };
+        b.load_trunks(&config, now);
+        b
+    }
+
+    /// Takes a new configuration (SIGHUP): routes and trunks change for the
+    /// next call; calls in progress keep the trunks they have.
+    pub(crate) fn reload(&mut self, config: Rc<Config>, now: Instant) {
+        self.load_trunks(&config, now);
+        self.config = config;
+    }
+
+    fn load_trunks(&mut self, config: &Config, now: Instant) {
+        let old: HashMap<String, (bool, u32)> = self
+            .trunks
+            .iter()
+            .map(|t| (t.config.name.clone(), (t.up, t.calls)))
+            .collect();
+        self.trunks = config
+            .trunks
+            .iter()
+            .map(|t| {
+                let resolved = (t.address.host.to_string(), t.address.port)
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next());
+                if resolved.is_none() {
+                    eprintln!(
+                        "tandem: trunk {}: cannot resolve {}; calls to it fail over",
+                        t.name, t.address
+                    );
+                }
+                let (up, calls) = old.get(&t.name).copied().unwrap_or((true, 0));
+                self.metrics
+                    .trunk_up
+                    .with_label_values(&[&t.name])
+                    .set(i64::from(up));
+                TrunkState {
+                    config: t.clone(),
+                    resolved,
+                    up,
+                    calls,
+                    next_options: t.options_interval.map(|_| now),
+                    options_pending: false,
+                }
+            })
+            .collect();
+    }
+
+    /// Bytes from `from` that were not SIP.
+    pub(crate) fn note_malformed(&mut self, from: Peer, error: &str) {
+        self.metrics.parse_errors.inc();
+        // One line per bad message is too many under a flood; one in a
+        // hundred keeps the log readable and still names the source.
+        if self.metrics.parse_errors.get() % 100 == 1 {
+            eprintln!("tandem: sip: unparseable message from {from}: {error}");
+        }
+    }
+
+    /// A TCP connection went away.
+    pub(crate) fn note_closed(&mut self, peer: Peer, reason: &str) {
+        eprintln!("tandem: sip: connection {peer} closed: {reason}");
+    }
+
+    /// Hangs up every call (end of a drain).
+    pub(crate) fn hang_up_all(&mut self, now: Instant) {
+        let keys: Vec<CallKey> = self.calls.keys().copied().collect();
+        for key in keys {
+            let Some(call) = self.calls.get(&key) else {
+                continue;
+            };
+            match call.phase {
+                Phase::Ending => {}
+                Phase::Answered => self.hang_up_both(now, key, Cause::NORMAL_UNSPECIFIED),
+                Phase::Routing | Phase::Early => {
+                    self.cancel_b(now, key);
+                    self.fail_a(now, key, 503, Some("Shutting Down"));
+                }
+            }
+        }
+    }
+
+    /// Stops taking calls (SIGTERM): new INVITEs get 503.
+    pub(crate) fn drain(&mut self) {
+        self.draining = true;
+        self.metrics.draining.set(1);
+    }
+
+    pub(crate) fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub(crate) fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// The earliest deadline of anything here.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        let mut t = self.txl.poll_timeout();
+        let mut merge = |d: Option<Instant>| {
+            if let Some(d) = d {
+                t = Some(t.map_or(d, |t| t.min(d)));
+            }
+        };
+        merge(self.timers.first().map(|&(at, _)| at));
+        for tr in &self.trunks {
+            merge(tr.next_options);
+        }
+        t
+    }
+
+    // ---- input ----------------------------------------------------------
+
+    /// A message from the network.
+    pub(crate) fn handle_message(&mut self, now: Instant, from: Peer, message: SipMessage) {
+        match &message {
+            SipMessage::Request(r) => self.metrics.message(true, &method_name(&r.method), 0),
+            SipMessage::Response(r) => {
+                let method = message::cseq(r)
+                    .map(|c| method_name(&c.method))
+                    .unwrap_or_default();
+                self.metrics.message(true, &method, r.status_code.code());
+            }
+        }
+        if let SipMessage::Request(r) = &message
+            && let Err(e) = message::check_request(r)
+        {
+            // §8.2: a request we cannot even match to a transaction gets
+            // its 400 directly.
+            self.metrics.parse_errors.inc();
+            if r.method != Method::Ack {
+                let resp = message::response_to(r, 400, Some(&e.to_string()), None);
+                self.send_response_stateless(from, r, resp);
+            }
+            return;
+        }
+        if let Err(e) = self
+            .txl
+            .handle_input(now, TxInput::Receive { from, message })
+        {
+            self.metrics.parse_errors.inc();
+            eprintln!("tandem: sip: from {from}: {e}");
+        }
+        self.drain_transactions(now);
+    }
+
+    /// Something the engine reported about one of our legs.
+    pub(crate) fn handle_engine_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Stats { leg, report } => {
+                let Some(&key) = self.by_leg.get(&leg) else {
+                    return;
+                };
+                let Some(call) = self.calls.get_mut(&key) else {
+                    return;
+                };
+                if call.a.media.leg == leg {
+                    call.a.media.report = Some(report);
+                } else if call.b_media.leg == leg {
+                    call.b_media.report = Some(report);
+                }
+                self.maybe_record(key);
+            }
+            Event::Dtmf {
+                leg, digit, source, ..
+            } => {
+                let Some(&key) = self.by_leg.get(&leg) else {
+                    return;
+                };
+                if let Some(call) = self.calls.get(&key) {
+                    eprintln!(
+                        "tandem: call {}: DTMF {digit} ({source:?}) on leg {}",
+                        call.key,
+                        if call.a.media.leg == leg { "A" } else { "B" }
+                    );
+                }
+            }
+            Event::RtpTimeout { leg } => {
+                let Some(&key) = self.by_leg.get(&leg) else {
+                    return;
+                };
+                if self
+                    .calls
+                    .get(&key)
+                    .is_some_and(|c| c.phase == Phase::Answered)
+                {
+                    eprintln!("tandem: call {key}: no RTP, hanging up");
+                    self.hang_up_both(now, key, Cause::RECOVERY_ON_TIMER_EXPIRY);
+                }
+            }
+            Event::Done { result: Err(e), .. } => {
+                eprintln!("tandem: sip: media command failed: {e}");
+            }
+            _ => {}
+        }
+    }
+
+    /// The record of call `key` is stored: free what it held.
+    pub(crate) fn record_stored(&mut self, key: u64) {
+        self.free_call(key);
+    }
+
+    /// Timers.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.txl.handle_timeout(now);
+        self.drain_transactions(now);
+        while let Some(&(at, key)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            self.call_timers(now, key);
+        }
+        for id in 0..self.trunks.len() {
+            if self.trunks[id].next_options.is_some_and(|t| t <= now) {
+                self.send_options(now, TrunkId(id));
+            }
+        }
+        let second = now.elapsed().as_secs();
+        let _ = second;
+        self.sync_tx_stats();
+    }
+
+    /// Publishes the call attempt rate once per second.
+    pub(crate) fn tick_second(&mut self) {
+        self.metrics.cps.set(i64::from(self.cps_window.1));
+        self.cps_window.1 = 0;
+    }
+
+    fn sync_tx_stats(&mut self) {
+        let s = self.txl.stats();
+        let r = s.retransmitted_requests.total() + s.retransmitted_responses;
+        let t = s.timeouts_b + s.timeouts_f;
+        self.metrics
+            .retransmissions
+            .inc_by(r.saturating_sub(self.last_retransmissions));
+        self.metrics
+            .timeouts
+            .inc_by(t.saturating_sub(self.last_timeouts));
+        self.last_retransmissions = r;
+        self.last_timeouts = t;
+    }
+
+    // ---- transaction layer glue -------------------------------------------
+
+    fn drain_transactions(&mut self, now: Instant) {
+        while let Some(out) = self.txl.poll_output() {
+            match out {
+                TxOutput::Transmit(Transmit { to, bytes }) => {
+                    self.effects.push_back(Effect::Send(to, bytes));
+                }
+                TxOutput::Event(TxEvent::Request {
+                    tx,
+                    request,
+                    from,
+                    cancels,
+                }) => {
+                    if request.method == Method::Cancel {
+                        self.on_cancel(now, tx, request, cancels);
+                    } else {
+                        self.on_request(now, tx, from, request);
+                    }
+                }
+                TxOutput::Event(TxEvent::Ack { request, from }) => self.on_ack(now, from, request),
+                TxOutput::Event(TxEvent::Response { tx, response }) => {
+                    self.on_response(now, tx, response);
+                }
+                TxOutput::Event(TxEvent::Stray2xx { response, from }) => {
+                    self.on_stray_2xx(now, from, response);
+                }
+                TxOutput::Event(TxEvent::ClientTimeout { tx, .. }) => {
+                    self.on_client_timeout(now, tx);
+                }
+                TxOutput::Event(TxEvent::ServerTimeout { tx }) => {
+                    self.by_server_tx.remove(&tx);
+                }
+                TxOutput::Event(TxEvent::Terminated(TxId::Client(tx))) => {
+                    self.by_client_tx.remove(&tx);
+                }
+                TxOutput::Event(TxEvent::Terminated(TxId::Server(tx))) => {
+                    self.by_server_tx.remove(&tx);
+                }
+            }
+        }
+    }
+
+    fn respond(&mut self, now: Instant, tx: ServerTxId, response: Response) {
+        let method = message::cseq(&response)
+            .map(|c| method_name(&c.method))
+            .unwrap_or_default();
+        self.metrics
+            .message(false, &method, response.status_code.code());
+        if let Err(e) = self
+            .txl
+            .handle_input(now, TxInput::SendResponse { tx, response })
+        {
+            eprintln!("tandem: sip: responding: {e}");
+        }
+        self.drain_transactions(now);
+    }
+
+    fn send_request(
+        &mut self,
+        now: Instant,
+        to: Peer,
+        request: Request,
+        role: ClientRole,
+    ) -> Option<ClientTxId> {
+        self.metrics
+            .message(false, &method_name(&request.method), 0);
+        match self.txl.send_request(now, to, request) {
+            Ok(tx) => {
+                self.by_client_tx.insert(tx, role);
+                self.drain_transactions(now);
+                Some(tx)
+            }
+            Err(e) => {
+                eprintln!("tandem: sip: sending to {to}: {e}");
+                None
+            }
+        }
+    }
+
+    fn send_stateless(&mut self, to: Peer, message: SipMessage) {
+        if let SipMessage::Request(r) = &message {
+            self.metrics.message(false, &method_name(&r.method), 0);
+        }
+        self.effects
+            .push_back(Effect::Send(to, message::encode(&message)));
+    }
+
+    fn send_response_stateless(&mut self, from: Peer, request: &Request, response: Response) {
+        let method = method_name(&request.method);
+        self.metrics
+            .message(false, &method, response.status_code.code());
+        let to = message::top_via(request)
+            .ok()
+            .and_then(|v| message::response_target(&v, from))
+            .unwrap_or(from);
+        self.effects.push_back(Effect::Send(
+            to,
+            message::encode(&SipMessage::Response(response)),
+        ));
+    }
+
+    // ---- requests -------------------------------------------------------
+
+    fn on_request(&mut self, now: Instant, tx: ServerTxId, from: Peer, request: Request) {
+        let in_dialog = message::to_tag(&request).ok().flatten().is_some();
+        match (&request.method, in_dialog) {
+            (Method::Invite, false) => self.on_invite(now, tx, from, request),
+            (Method::Options, false) => {
+                let mut r = message::response_to(&request, 200, None, Some(&message::new_tag()));
+                self.add_capabilities(&mut r);
+                self.respond(now, tx, r);
+            }
+            (_, true) => self.on_in_dialog(now, tx, from, request),
+            (Method::Bye, false) => {
+                let r = message::response_to(&request, 481, None, None);
+                self.respond(now, tx, r);
+            }
+            _ => {
+                let mut r = message::response_to(&request, 405, None, Some(&message::new_tag()));
+                r.headers
+                    .push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
+                self.respond(now, tx, r);
+            }
+        }
+    }
+
+    fn add_capabilities(&self, r: &mut Response) {
+        r.headers
+            .push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
+        r.headers.push(Header::Accept(rsip::headers::Accept::new(
+            "application/sdp",
+        )));
+        r.headers
+            .push(Header::Supported(rsip::headers::Supported::new("replaces")));
+        r.headers
+            .push(Header::UserAgent(rsip::headers::UserAgent::new(
+                self.settings.user_agent.clone(),
+            )));
+    }
+
+    fn reject(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Request,
+        status: u16,
+        reason: &str,
+    ) {
+        let r = message::response_to(request, status, Some(reason), Some(&message::new_tag()));
+        self.respond(now, tx, r);
+    }
+
+    /// Which trunk a request comes from, and whether it may call.
+    fn inbound_trunk(&self, from: Peer) -> Result<Option<TrunkId>, &'static str> {
+        let ip = from.addr.ip();
+        for (i, t) in self.trunks.iter().enumerate() {
+            let matches = match &t.config.inbound {
+                Inbound::Acl(blocks) => blocks.iter().any(|b| b.contains(ip)),
+                _ => t.resolved.is_some_and(|a| a.ip() == ip),
+            };
+            if matches {
+                return match t.config.inbound {
+                    Inbound::None => Err("trunk takes no inbound calls"),
+                    _ => Ok(Some(TrunkId(i))),
+                };
+            }
+        }
+        if self.settings.accept_unknown {
+            Ok(None)
+        } else {
+            Err("source is not a configured trunk")
+        }
+    }
+
+    fn on_invite(&mut self, now: Instant, tx: ServerTxId, from: Peer, invite: Request) {
+        self.metrics.attempts.inc();
+        self.cps_window.1 += 1;
+        if self.draining {
+            return self.reject(now, tx, &invite, 503, "Draining");
+        }
+        if self.calls.len() >= self.settings.max_calls as usize {
+            return self.reject(now, tx, &invite, 503, "Too Many Calls");
+        }
+        if message::max_forwards(&invite).unwrap_or(70) == 0 {
+            return self.reject(now, tx, &invite, 483, "Too Many Hops");
+        }
+        let trunk_in = match self.inbound_trunk(from) {
+            Ok(t) => t,
+            Err(why) => return self.reject(now, tx, &invite, 403, why),
+        };
+        let callee = dialled(&user_of(&invite.uri));
+        let caller = invite
+            .from_header()
+            .ok()
+            .and_then(|f| f.typed().ok())
+            .map(|f| user_of(&f.uri))
+            .unwrap_or_default();
+        let Some(routes) = self
+            .config
+            .route_table
+            .lookup(&callee)
+            .map(<[TrunkId]>::to_vec)
+        else {
+            return self.reject(now, tx, &invite, 404, "No Route");
+        };
+        let offer = match message::content_type(&invite) {
+            Some(ct) if ct.to_ascii_lowercase().starts_with("application/sdp") => {
+                match SessionDescription::parse(&invite.body) {
+                    Ok(sdp) => sdp,
+                    Err(e) => return self.reject(now, tx, &invite, 400, &format!("Bad SDP: {e}")),
+                }
+            }
+            _ => {
+                // Delayed offer (an INVITE without SDP, RFC 3261 §13.2.1)
+                // is not supported yet.
+                return self.reject(now, tx, &invite, 488, "Offer Required");
+            }
+        };
+        let key = self.next_key;
+        self.next_key += 1;
+        let session = self.hub.new_session();
+        let (Some(a_media), Some(b_media)) = (
+            self.new_media_leg(key, session),
+            self.new_media_leg(key, session),
+        ) else {
+            return self.reject(now, tx, &invite, 503, "No Media Ports");
+        };
+        let call_id = message::call_id(&invite).unwrap_or_default().to_string();
+        let from_tag = message::from_tag(&invite)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_string();
+        self.by_server_tx.insert(tx, key);
+        self.by_a.insert((call_id, from_tag), key);
+        let trying = message::response_to(&invite, 100, None, None);
+        self.respond(now, tx, trying);
+        let call = Call {
+            key,
+            phase: Phase::Routing,
+            session,
+            caller,
+            callee,
+            a: LegA {
+                peer: from,
+                invite,
+                tx: Some(tx),
+                local_tag: message::new_tag(),
+                offer,
+                answer: None,
+                dialog: None,
+                responder: None,
+                trunk: trunk_in,
+                media: a_media,
+            },
+            b: None,
+            b_media,
+            routes: routes.into(),
+            bridged: false,
+            setup: SystemTime::now(),
+            answered: None,
+            ended: None,
+            cause: Cause::NORMAL_CLEARING,
+            status: 0,
+            disposition: Disposition::Failed,
+            ending_deadline: None,
+            codec_in: None,
+            codec_out: None,
+        };
+        if let Some(t) = trunk_in {
+            self.trunk_calls(t, 1);
+        }
+        self.metrics.active.set(self.calls.len() as i64 + 1);
+        self.calls.insert(key, call);
+        if let Err(why) = self.create_engine_legs(key) {
+            // RFC 3261 §13.3.1.1 / RFC 3264 §6: nothing in the offer we
+            // can carry.
+            self.fail_a(now, key, 488, Some(why));
+            return;
+        }
+        self.next_attempt(now, key, 503);
+    }
+
+    fn new_media_leg(&mut self, key: CallKey, session: SessionId) -> Option<MediaLeg> {
+        let port = self.hub.take_port()?;
+        let leg = self.hub.new_leg();
+        self.by_leg.insert(leg, key);
+        let _ = session;
+        Some(MediaLeg {
+            leg,
+            port,
+            local: LocalSession::new(
+                u64::from(port) << 16 | (leg.0 & 0xffff),
+                LocalMedia::new(self.hub.rtp_address, port),
+            ),
+            negotiated: None,
+            report: None,
+        })
+    }
+
+    /// Creates both engine legs. Leg A's format and address come from a
+    /// trial answer to the caller's offer; leg B starts with the same
+    /// format and learns its peer from B's answer (or its first packet).
+    /// Both are corrected when the SDP exchanges finish.
+    fn create_engine_legs(&mut self, key: CallKey) -> Result<(), &'static str> {
+        let Some(call) = self.calls.get(&key) else {
+            return Err("no call");
+        };
+        let caps = self.caps(call.a.trunk);
+        let mut trial = call.a.media.local.clone();
+        let (_, n) = offer_answer::answer(&call.a.offer, &mut trial, &caps)
+            .map_err(|_| "no common codec")?;
+        let format = engine_format(&n).ok_or("no common codec")?;
+        let remote = n.remote_rtp.socket_addr();
+        let session = call.session;
+        let legs = [
+            (call.a.media.leg, call.a.media.port, remote),
+            (call.b_media.leg, call.b_media.port, None),
+        ];
+        for (leg, port, remote) in legs {
+            self.submit(Command::CreateLeg {
+                leg,
+                session,
+                config: LegConfig {
+                    local: SocketAddr::new(self.hub.rtp_address, port),
+                    remote,
+                    latch: true,
+                    format,
+                    rtp_timeout_secs: self.hub.rtp_timeout_secs,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, command: Command) {
+        if let Err(e) = self.hub.submit(Front::Sip, command) {
+            eprintln!("tandem: sip: media engine refused a command: {e}");
+        }
+    }
+
+    /// Codec preferences: those of `trunk` (or the media defaults),
+    /// limited to what the engine has built in.
+    fn caps(&self, trunk: Option<TrunkId>) -> Capabilities {
+        let list = trunk
+            .and_then(|t| self.trunks.get(t.0))
+            .map(|t| t.config.codecs.clone())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| self.settings.codecs.clone());
+        let names: Vec<String> = list.iter().map(|&c| config::codec_name(c)).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        Capabilities::new(
+            &refs,
+            EngineSupport {
+                opus: self.settings.opus,
+            },
+        )
+        .unwrap_or_else(|_| {
+            Capabilities::new(&["PCMU/8000", "PCMA/8000"], EngineSupport::default())
+                .expect("static codec list")
+        })
+    }
+
+    fn trunk_calls(&mut self, t: TrunkId, delta: i32) {
+        if let Some(tr) = self.trunks.get_mut(t.0) {
+            tr.calls = tr.calls.saturating_add_signed(delta);
+            self.metrics
+                .trunk_calls
+                .with_label_values(&[&tr.config.name])
+                .set(i64::from(tr.calls));
+        }
+    }
+
+    fn local_host(&self) -> String {
+        self.settings.advertised.to_string()
+    }
+
+    fn via(&self, transport: Transport) -> Header {
+        Header::Via(rsip::headers::Via::new(format!(
+            "SIP/2.0/{} {};branch={};rport",
+            transport.as_str().to_ascii_uppercase(),
+            self.local_host(),
+            message::new_branch()
+        )))
+    }
+
+    fn contact(&self, transport: Transport) -> String {
+        match transport {
+            Transport::Udp => format!("<sip:tandem@{}>", self.local_host()),
+            t => format!(
+                "<sip:tandem@{};transport={}>",
+                self.local_host(),
+                t.as_str()
+            ),
+        }
+    }
+
+    /// Sends the call to its next trunk, or gives A the final answer when
+    /// there is none left (`last_status` is what the last one said).
+    fn next_attempt(&mut self, now: Instant, key: CallKey, last_status: u16) {
+        loop {
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
+            let Some(trunk) = call.routes.pop_front() else {
+                self.fail_a(now, key, last_status, None);
+                return;
+            };
+            let Some(t) = self.trunks.get(trunk.0) else {
+                continue;
+            };
+            if !t.up {
+                continue;
+            }
+            if t.config.max_calls.is_some_and(|m| t.calls >= m) {
+                continue;
+            }
+            let Some(addr) = t.resolved else { continue };
+            let transport = match t.config.transport {
+                config::Transport::Tcp => Transport::Tcp,
+                config::Transport::Udp => Transport::Udp,
+                _ => continue,
+            };
+            if transport == Transport::Tcp && !self.settings.tcp {
+                continue;
+            }
+            let peer = Peer::new(transport, addr);
+            let host = t.config.address.to_string();
+            let caps = {
+                let call = &self.calls[&key];
+                let base = self.caps(Some(trunk));
+                // Offer the caller's codec first: if B takes it, no
+                // transcoding.
+                let mut trial = call.a.media.local.clone();
+                match offer_answer::answer(&call.a.offer, &mut trial, &self.caps(call.a.trunk)) {
+                    Ok((_, n)) => base.preferring(&n.codec),
+                    Err(_) => base,
+                }
+            };
+            let call = self.calls.get_mut(&key).expect("call checked above");
+            let sdp = match offer_answer::offer(&mut call.b_media.local, &caps) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("tandem: call {key}: cannot build an offer: {e}");
+                    self.fail_a(now, key, 500, None);
+                    return;
+                }
+            };
+            let call_id = message::new_call_id(Some(&self.settings.advertised.ip().to_string()));
+            let request = self.build_invite(key, &host, transport, &call_id, &sdp);
+            let call = self.calls.get_mut(&key).expect("call checked above");
+            call.b = Some(LegB {
+                peer,
+                invite: request.clone(),
+                tx: None,
+                call_id: call_id.clone(),
+                trunk,
+                offer: sdp,
+                got_provisional: false,
+                cancel_when_provisional: false,
+                counted: true,
+                dialog: None,
+                acker: None,
+            });
+            self.by_b.insert(call_id, key);
+            self.trunk_calls(trunk, 1);
+            let tx = self.send_request(now, peer, request, ClientRole::Invite(key));
+            if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) {
+                b.tx = tx;
+            }
+            return;
+        }
+    }
+
+    fn build_invite(
+        &self,
+        key: CallKey,
+        host: &str,
+        transport: Transport,
+        call_id: &str,
+        sdp: &SessionDescription,
+    ) -> Request {
+        let call = &self.calls[&key];
+        let a = &call.a.invite;
+        let mf = message::max_forwards(a).unwrap_or(70).saturating_sub(1);
+        // Caller-ID pass-through: B sees A's From (display name and user)
+        // on our host.
+        let from_display = a
+            .from_header()
+            .ok()
+            .and_then(|f| f.typed().ok())
+            .and_then(|f| f.display_name.clone())
+            .map(|d| format!("\"{}\" ", d.trim_matches('"')))
+            .unwrap_or_default();
+        let uri = match transport {
+            Transport::Udp => format!("sip:{}@{host}", call.callee),
+            t => format!("sip:{}@{host};transport={}", call.callee, t.as_str()),
+        };
+        let body = sdp.to_bytes();
+        let mut headers = rsip::Headers::default();
+        headers.push(self.via(transport));
+        headers.push(Header::MaxForwards(rsip::headers::MaxForwards::new(
+            mf.to_string(),
+        )));
+        headers.push(Header::From(rsip::headers::From::new(format!(
+            "{from_display}<sip:{}@{}>;tag={}",
+            if call.caller.is_empty() {
+                "anonymous"
+            } else {
+                &call.caller
+            },
+            self.settings.advertised.ip(),
+            message::new_tag()
+        ))));
+        headers.push(Header::To(rsip::headers::To::new(format!(
+            "<sip:{}@{host}>",
+            call.callee
+        ))));
+        headers.push(Header::CallId(rsip::headers::CallId::new(call_id)));
+        headers.push(Header::CSeq(rsip::headers::CSeq::new("1 INVITE")));
+        headers.push(Header::Contact(rsip::headers::Contact::new(
+            self.contact(transport),
+        )));
+        headers.push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
+        headers.push(Header::UserAgent(rsip::headers::UserAgent::new(
+            self.settings.user_agent.clone(),
+        )));
+        for h in a.headers.iter() {
+            if let Header::Other(name, value) = h
+                && name.eq_ignore_ascii_case("P-Asserted-Identity")
+            {
+                headers.push(Header::Other(name.clone(), value.clone()));
+            }
+        }
+        headers.push(Header::ContentType(rsip::headers::ContentType::new(
+            "application/sdp",
+        )));
+        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
+            body.len().to_string(),
+        )));
+        Request {
+            method: Method::Invite,
+            uri: rsip::Uri::try_from(uri.as_str()).unwrap_or_default(),
+            version: rsip::Version::V2,
+            headers,
+            body,
+        }
+    }
+
+    // ---- responses on leg B -----------------------------------------------
+
+    fn on_response(&mut self, now: Instant, tx: ClientTxId, response: Response) {
+        let Some(role) = self.by_client_tx.get(&tx).copied() else {
+            return;
+        };
+        let code = response.status_code.code();
+        match role {
+            ClientRole::Invite(key) => self.on_b_invite_response(now, key, tx, response),
+            ClientRole::Options(t) => {
+                if code >= 200 {
+                    self.by_client_tx.remove(&tx);
+                    // Any final answer means the peer is alive (RFC 3261
+                    // §11.2: it may well refuse OPTIONS); only silence and
+                    // 503 mean it is not taking calls.
+                    self.set_trunk_up(now, t, code != 503 && code != 408);
+                }
+            }
+            ClientRole::Cancel | ClientRole::Bye => {
+                if code >= 200 {
+                    self.by_client_tx.remove(&tx);
+                }
+            }
+        }
+    }
+
+    fn on_b_invite_response(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        tx: ClientTxId,
+        response: Response,
+    ) {
+        let code = response.status_code.code();
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(b) = call.b.as_mut().filter(|b| b.tx == Some(tx)) else {
+            return;
+        };
+        if code == 100 {
+            return;
+        }
+        if code < 200 {
+            b.got_provisional = true;
+            if b.cancel_when_provisional {
+                b.cancel_when_provisional = false;
+                let cancel = message::build_cancel(&b.invite);
+                let peer = b.peer;
+                self.send_request(now, peer, cancel, ClientRole::Cancel);
+                return;
+            }
+            if call.phase == Phase::Ending {
+                return;
+            }
+            call.phase = Phase::Early;
+            let has_sdp = !response.body.is_empty();
+            if has_sdp {
+                self.negotiate_b(now, key, &response);
+            }
+            self.provisional_to_a(now, key, code, has_sdp);
+            return;
+        }
+        b.tx = None;
+        if (200..300).contains(&code) {
+            self.on_b_answered(now, key, response);
+            return;
+        }
+        // A final failure from this trunk. The attempt stays in the call
+        // (the record shows the last trunk tried) until the next one.
+        let trunk = b.trunk;
+        let call_id = b.call_id.clone();
+        let counted = std::mem::replace(&mut b.counted, false);
+        self.by_b.remove(&call_id);
+        if counted {
+            self.trunk_calls(trunk, -1);
+        }
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        if call.phase == Phase::Ending {
+            // A cancelled; B's INVITE is over now, so the record can go.
+            self.maybe_record(key);
+            return;
+        }
+        let failover = code == 408 || (500..600).contains(&code);
+        if failover && !call.routes.is_empty() {
+            eprintln!(
+                "tandem: call {key}: trunk {} answered {code}, trying the next",
+                self.trunks
+                    .get(trunk.0)
+                    .map_or("?", |t| t.config.name.as_str())
+            );
+            self.next_attempt(now, key, code);
+        } else {
+            self.fail_a(now, key, code, None);
+        }
+    }
+
+    /// Reads B's SDP answer (in an 18x or the 2xx) and sets up media.
+    fn negotiate_b(&mut self, now: Instant, key: CallKey, response: &Response) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let Some(b) = call.b.as_ref() else { return };
+        if call.b_media.negotiated.is_some() {
+            return;
+        }
+        let answer = match SessionDescription::parse(&response.body) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("tandem: call {key}: B's SDP is malformed: {e}");
+                return;
+            }
+        };
+        let nb = match offer_answer::accept_answer(&b.offer, &answer) {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("tandem: call {key}: B's answer is unusable: {e}");
+                return;
+            }
+        };
+        let _ = now;
+        // Answer A, preferring B's codec so the engine can just relay.
+        let caps = self.caps(call.a.trunk).preferring(&nb.codec);
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let (a_sdp, na) = match offer_answer::answer(&call.a.offer, &mut call.a.media.local, &caps)
+        {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("tandem: call {key}: cannot answer the caller: {e}");
+                return;
+            }
+        };
+        call.codec_in = Some(codec_label(&na));
+        call.codec_out = Some(codec_label(&nb));
+        let (fa, fb) = (engine_format(&na), engine_format(&nb));
+        let (la, lb) = (call.a.media.leg, call.b_media.leg);
+        let ra = na.remote_rtp.socket_addr();
+        let rb = nb.remote_rtp.socket_addr();
+        call.a.answer = Some(a_sdp);
+        call.a.media.negotiated = Some(na);
+        call.b_media.negotiated = Some(nb);
+        let bridge = !call.bridged;
+        call.bridged = true;
+        self.submit(Command::ModifyLeg {
+            leg: la,
+            remote: ra,
+            format: fa,
+        });
+        self.submit(Command::ModifyLeg {
+            leg: lb,
+            remote: rb,
+            format: fb,
+        });
+        if bridge {
+            self.submit(Command::Bridge { a: la, b: lb });
+        }
+    }
+
+    fn a_response(&self, call: &Call, code: u16, with_sdp: bool) -> Response {
+        let mut r = message::response_to(&call.a.invite, code, None, Some(&call.a.local_tag));
+        r.headers.push(Header::Contact(rsip::headers::Contact::new(
+            self.contact(call.a.peer.transport),
+        )));
+        if with_sdp && let Some(sdp) = &call.a.answer {
+            let body = sdp.to_bytes();
+            r.headers.retain(|h| !matches!(h, Header::ContentLength(_)));
+            r.headers
+                .push(Header::ContentType(rsip::headers::ContentType::new(
+                    "application/sdp",
+                )));
+            r.headers
+                .push(Header::ContentLength(rsip::headers::ContentLength::new(
+                    body.len().to_string(),
+                )));
+            r.body = body;
+        }
+        r
+    }
+
+    fn provisional_to_a(&mut self, now: Instant, key: CallKey, code: u16, has_sdp: bool) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let Some(tx) = call.a.tx else { return };
+        // Early media: once A has our answer, every 18x repeats it (no
+        // 100rel, so each provisional carries it, RFC 3261 §13.3.1.1).
+        let with_sdp = call.a.answer.is_some();
+        let code = if with_sdp && (has_sdp || code == 183) {
+            183
+        } else {
+            code
+        };
+        let r = self.a_response(call, code, with_sdp);
+        self.respond(now, tx, r);
+    }
+
+    fn on_b_answered(&mut self, now: Instant, key: CallKey, response: Response) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(b) = call.b.as_mut() else { return };
+        let dialog = match Dialog::uac(&b.invite, &response) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("tandem: call {key}: B's 2xx cannot start a dialog: {e}");
+                return;
+            }
+        };
+        let ack = dialog.build_ack(&b.invite, self_via(&self.settings, b.peer.transport));
+        let peer = b.peer;
+        b.dialog = Some(dialog);
+        if let Ok(ack) = ack {
+            let to = self.resolve_next_hop(&ack.next_hop, peer);
+            if let Ok(acker) =
+                AckRetransmitter::new(now, ack.request.clone(), self.settings.timers.t1)
+            {
+                if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) {
+                    b.acker = Some(acker);
+                }
+            }
+            self.send_stateless(to, SipMessage::Request(ack.request));
+        }
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        if call.phase == Phase::Ending || call.a.tx.is_none() {
+            // A gave up (CANCEL) while B answered: hang B up (§15).
+            self.bye_b(now, key);
+            self.finish(now, key);
+            return;
+        }
+        if !response.body.is_empty() {
+            self.negotiate_b(now, key, &response);
+        }
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        if call.a.answer.is_none() {
+            eprintln!("tandem: call {key}: B answered without usable SDP");
+            self.bye_b(now, key);
+            self.fail_a(now, key, 488, Some("callee's answer unusable"));
+            return;
+        }
+        let ok = self.a_response(call, 200, true);
+        let tx = call.a.tx;
+        let dialog = Dialog::uas(
+            &call.a.invite,
+            &call.a.local_tag,
+            rsip::Uri::try_from(format!("sip:tandem@{}", self.local_host()).as_str())
+                .unwrap_or_default(),
+        );
+        let responder = InviteResponder::new(
+            now,
+            ok.clone(),
+            self.settings.timers.t1,
+            self.settings.timers.t2,
+        )
+        .ok();
+        let call = self.calls.get_mut(&key).expect("call checked above");
+        call.phase = Phase::Answered;
+        call.answered = Some(SystemTime::now());
+        call.status = 200;
+        call.disposition = Disposition::Answered;
+        call.a.tx = None;
+        call.a.dialog = dialog.ok();
+        call.a.responder = responder;
+        if let Some(tx) = tx {
+            self.respond(now, tx, ok);
+        }
+        self.schedule(key);
+    }
+
+    fn on_stray_2xx(&mut self, now: Instant, from: Peer, response: Response) {
+        // A retransmitted 2xx: B did not get our ACK (§13.2.2.4).
+        let Ok(call_id) = message::call_id(&response) else {
+            return;
+        };
+        let Some(&key) = self.by_b.get(call_id) else {
+            return;
+        };
+        let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) else {
+            return;
+        };
+        if let Some(acker) = b.acker.as_mut() {
+            let _ = acker.handle_response(now, &response);
+            while let Some(AckRetransmitterOutput::Retransmit(ack)) = acker.poll_output() {
+                self.effects.push_back(Effect::Send(
+                    from,
+                    message::encode(&SipMessage::Request(ack)),
+                ));
+            }
+        }
+    }
+
+    fn on_client_timeout(&mut self, now: Instant, tx: ClientTxId) {
+        let Some(role) = self.by_client_tx.remove(&tx) else {
+            return;
+        };
+        match role {
+            ClientRole::Invite(key) => {
+                // Timer B: as if B said 408 (RFC 3261 §8.1.3.1).
+                let response = self
+                    .calls
+                    .get(&key)
+                    .and_then(|c| c.b.as_ref())
+                    .map(|b| message::response_to(&b.invite, 408, None, None));
+                if let Some(r) = response {
+                    self.by_client_tx.insert(tx, role);
+                    self.on_b_invite_response(now, key, tx, r);
+                    self.by_client_tx.remove(&tx);
+                }
+            }
+            ClientRole::Options(t) => self.set_trunk_up(now, t, false),
+            _ => {}
+        }
+    }
+
+    // ---- leg A ------------------------------------------------------------
+
+    /// Gives A a final failure and ends the call.
+    fn fail_a(&mut self, now: Instant, key: CallKey, b_status: u16, reason: Option<&str>) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        // Across the B2BUA the status travels as a cause (RFC 3398).
+        let cause = Cause::from_sip_status(b_status);
+        let status = match b_status {
+            // Said by us, not by B: keep it as is.
+            488 | 500 | 503 if reason.is_some() => b_status,
+            _ => cause.to_sip_status(),
+        };
+        call.cause = cause;
+        call.status = status;
+        call.disposition = disposition_of(b_status);
+        if let Some(tx) = call.a.tx.take() {
+            let mut r =
+                message::response_to(&call.a.invite, status, reason, Some(&call.a.local_tag));
+            r.headers.push(Header::Other(
+                "Reason".into(),
+                format!("Q.850;cause={}", cause.value()),
+            ));
+            self.respond(now, tx, r);
+        }
+        self.finish(now, key);
+    }
+
+    fn on_cancel(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        cancel: Request,
+        cancels: Option<ServerTxId>,
+    ) {
+        let key = cancels.and_then(|invite_tx| self.by_server_tx.get(&invite_tx).copied());
+        let Some(key) = key.filter(|k| self.calls.get(k).is_some_and(|c| c.a.tx.is_some())) else {
+            // §9.2: no matching transaction.
+            let r = message::response_to(&cancel, 481, None, None);
+            return self.respond(now, tx, r);
+        };
+        let ok = message::response_to(&cancel, 200, None, None);
+        self.respond(now, tx, ok);
+        let call = self.calls.get_mut(&key).expect("checked above");
+        call.cause = Cause::NORMAL_CLEARING;
+        call.status = 487;
+        call.disposition = Disposition::Cancelled;
+        if let Some(atx) = call.a.tx.take() {
+            let r = message::response_to(&call.a.invite, 487, None, Some(&call.a.local_tag));
+            self.respond(now, atx, r);
+        }
+        self.cancel_b(now, key);
+        self.finish(now, key);
+    }
+
+    /// Cancels B's pending INVITE (§9.1: only after a provisional).
+    fn cancel_b(&mut self, now: Instant, key: CallKey) {
+        let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) else {
+            return;
+        };
+        if b.tx.is_none() {
+            return;
+        }
+        if b.got_provisional {
+            let cancel = message::build_cancel(&b.invite);
+            let peer = b.peer;
+            self.send_request(now, peer, cancel, ClientRole::Cancel);
+        } else {
+            b.cancel_when_provisional = true;
+        }
+    }
+
+    fn on_ack(&mut self, now: Instant, _from: Peer, ack: Request) {
+        let Some(key) = self.call_of_a_request(&ack) else {
+            return;
+        };
+        if let Some(r) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.a.responder.as_mut())
+        {
+            let _ = r.handle_ack(now, &ack);
+        }
+        self.schedule(key);
+    }
+
+    fn call_of_a_request(&self, r: &Request) -> Option<CallKey> {
+        let cid = message::call_id(r).ok()?;
+        let tag = message::from_tag(r).ok().flatten()?;
+        self.by_a.get(&(cid.to_string(), tag.to_string())).copied()
+    }
+
+    /// An in-dialog request from A or B.
+    fn on_in_dialog(&mut self, now: Instant, tx: ServerTxId, from: Peer, request: Request) {
+        let (key, from_a) = if let Some(k) = self.call_of_a_request(&request) {
+            (k, true)
+        } else if let Some(k) = message::call_id(&request)
+            .ok()
+            .and_then(|cid| self.by_b.get(cid).copied())
+        {
+            (k, false)
+        } else {
+            let r = message::response_to(&request, 481, None, None);
+            return self.respond(now, tx, r);
+        };
+        let _ = from;
+        let verdict = {
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
+            let dialog = if from_a {
+                call.a.dialog.as_mut()
+            } else {
+                call.b.as_mut().and_then(|b| b.dialog.as_mut())
+            };
+            match dialog {
+                Some(d) => d.handle_request(&request),
+                None => {
+                    let r = message::response_to(&request, 481, None, None);
+                    return self.respond(now, tx, r);
+                }
+            }
+        };
+        match verdict {
+            Ok(RequestVerdict::Accept) => {}
+            Ok(RequestVerdict::Ack) => return,
+            Ok(RequestVerdict::Reject(rej)) => {
+                let r = rej.to_response(&request);
+                return self.respond(now, tx, r);
+            }
+            Err(e) => {
+                let r = message::response_to(&request, 400, Some(&e.to_string()), None);
+                return self.respond(now, tx, r);
+            }
+        }
+        match request.method {
+            Method::Bye => {
+                let ok = message::response_to(&request, 200, None, None);
+                self.respond(now, tx, ok);
+                let call = self.calls.get_mut(&key).expect("call found above");
+                call.cause = Cause::NORMAL_CLEARING;
+                if from_a {
+                    self.bye_b(now, key);
+                } else {
+                    self.bye_a(now, key);
+                }
+                self.finish(now, key);
+            }
+            Method::Invite | Method::Update => self.on_reoffer(now, tx, key, from_a, request),
+            Method::Info => self.on_info(now, tx, key, from_a, request),
+            Method::Options => {
+                let mut r = message::response_to(&request, 200, None, None);
+                self.add_capabilities(&mut r);
+                self.respond(now, tx, r);
+            }
+            _ => {
+                let mut r = message::response_to(&request, 405, None, None);
+                r.headers
+                    .push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
+                self.respond(now, tx, r);
+            }
+        }
+    }
+
+    /// A re-INVITE or UPDATE: answered on its own leg (the other leg's
+    /// session is not disturbed: hold, resume and codec changes stay on the
+    /// leg that asked; the engine absorbs the difference).
+    fn on_reoffer(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        key: CallKey,
+        from_a: bool,
+        request: Request,
+    ) {
+        let caps = {
+            let call = &self.calls[&key];
+            let trunk = if from_a {
+                call.a.trunk
+            } else {
+                call.b.as_ref().map(|b| b.trunk)
+            };
+            let current = if from_a { &call.a.media } else { &call.b_media };
+            match &current.negotiated {
+                Some(n) => self.caps(trunk).preferring(&n.codec),
+                None => self.caps(trunk),
+            }
+        };
+        let call = self.calls.get_mut(&key).expect("call exists");
+        let media = if from_a {
+            &mut call.a.media
+        } else {
+            &mut call.b_media
+        };
+        let body = if request.body.is_empty() {
+            // An offerless re-INVITE asks for our offer (§14.2); offer what
+            // is in force.
+            media.local.last_sdp().cloned()
+        } else {
+            match SessionDescription::parse(&request.body) {
+                Ok(offer) => match offer_answer::answer(&offer, &mut media.local, &caps) {
+                    Ok((sdp, n)) => {
+                        let changed = media
+                            .negotiated
+                            .as_ref()
+                            .is_none_or(|old| n.changes_from(old).any());
+                        if changed {
+                            let cmd = Command::ModifyLeg {
+                                leg: media.leg,
+                                remote: n.remote_rtp.socket_addr(),
+                                format: engine_format(&n),
+                            };
+                            media.negotiated = Some(n);
+                            self.submit(cmd);
+                        }
+                        Some(sdp)
+                    }
+                    Err(e) => {
+                        let r = message::response_to(&request, 488, Some(&e.to_string()), None);
+                        return self.respond(now, tx, r);
+                    }
+                },
+                Err(e) => {
+                    let r =
+                        message::response_to(&request, 400, Some(&format!("Bad SDP: {e}")), None);
+                    return self.respond(now, tx, r);
+                }
+            }
+        };
+        let call = &self.calls[&key];
+        let transport = if from_a {
+            call.a.peer.transport
+        } else {
+            call.b.as_ref().map_or(Transport::Udp, |b| b.peer.transport)
+        };
+        let mut ok = message::response_to(&request, 200, None, None);
+        ok.headers.push(Header::Contact(rsip::headers::Contact::new(
+            self.contact(transport),
+        )));
+        if let Some(sdp) = body {
+            let bytes = sdp.to_bytes();
+            ok.headers
+                .retain(|h| !matches!(h, Header::ContentLength(_)));
+            ok.headers
+                .push(Header::ContentType(rsip::headers::ContentType::new(
+                    "application/sdp",
+                )));
+            ok.headers
+                .push(Header::ContentLength(rsip::headers::ContentLength::new(
+                    bytes.len().to_string(),
+                )));
+            ok.body = bytes;
+        }
+        if request.method == Method::Invite {
+            let responder = InviteResponder::new(
+                now,
+                ok.clone(),
+                self.settings.timers.t1,
+                self.settings.timers.t2,
+            )
+            .ok();
+            if from_a && let Some(call) = self.calls.get_mut(&key) {
+                call.a.responder = responder;
+            }
+        }
+        self.respond(now, tx, ok);
+        self.schedule(key);
+    }
+
+    /// SIP INFO with `application/dtmf-relay` (the de-facto format): the
+    /// digit is played on the other leg.
+    fn on_info(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        key: CallKey,
+        from_a: bool,
+        request: Request,
+    ) {
+        let ct = message::content_type(&request)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let mut digit = None;
+        let mut duration = 100u32;
+        if ct.starts_with("application/dtmf-relay") {
+            for line in body.lines() {
+                let Some((k, v)) = line.split_once('=') else {
+                    continue;
+                };
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "signal" => digit = v.trim().chars().next(),
+                    "duration" => duration = v.trim().parse().unwrap_or(100),
+                    _ => {}
+                }
+            }
+        } else if ct.starts_with("application/dtmf") {
+            digit = body.trim().chars().next();
+        }
+        let status = match digit.map(|d| d.to_ascii_uppercase()) {
+            Some(d) if "0123456789*#ABCD".contains(d) => {
+                let call = &self.calls[&key];
+                let leg = if from_a {
+                    call.b_media.leg
+                } else {
+                    call.a.media.leg
+                };
+                self.submit(Command::SendDtmf {
+                    leg,
+                    digit: d,
+                    duration_ms: duration.clamp(40, 5000),
+                });
+                200
+            }
+            // Some other INFO package: accepted and ignored.
+            _ if !ct.starts_with("application/dtmf") => 200,
+            _ => 400,
+        };
+        let r = message::response_to(&request, status, None, None);
+        self.respond(now, tx, r);
+    }
+
+    fn bye_a(&mut self, now: Instant, key: CallKey) {
+        let via = self_via(
+            &self.settings,
+            self.calls
+                .get(&key)
+                .map_or(Transport::Udp, |c| c.a.peer.transport),
+        );
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let peer = call.a.peer;
+        let Some(d) = call.a.dialog.as_mut() else {
+            return;
+        };
+        if let Ok(out) = d.build_request(Method::Bye, via) {
+            let to = self.resolve_next_hop(&out.next_hop, peer);
+            self.send_request(now, to, out.request, ClientRole::Bye);
+        }
+    }
+
+    fn bye_b(&mut self, now: Instant, key: CallKey) {
+        let via = self_via(
+            &self.settings,
+            self.calls
+                .get(&key)
+                .and_then(|c| c.b.as_ref())
+                .map_or(Transport::Udp, |b| b.peer.transport),
+        );
+        let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) else {
+            return;
+        };
+        let peer = b.peer;
+        let Some(d) = b.dialog.as_mut() else { return };
+        if let Ok(out) = d.build_request(Method::Bye, via) {
+            let to = self.resolve_next_hop(&out.next_hop, peer);
+            self.send_request(now, to, out.request, ClientRole::Bye);
+        }
+    }
+
+    fn hang_up_both(&mut self, now: Instant, key: CallKey, cause: Cause) {
+        if let Some(c) = self.calls.get_mut(&key) {
+            c.cause = cause;
+        }
+        self.bye_a(now, key);
+        self.bye_b(now, key);
+        self.finish(now, key);
+    }
+
+    /// Where an in-dialog request goes: the next hop's address when it is
+    /// a literal one, else where the dialog's peer is.
+    fn resolve_next_hop(&self, uri: &rsip::Uri, fallback: Peer) -> Peer {
+        let transport = uri
+            .params
+            .iter()
+            .find_map(|p| match p {
+                rsip::Param::Transport(t) => Transport::from_token(&t.to_string()),
+                _ => None,
+            })
+            .unwrap_or(fallback.transport);
+        let host = uri.host_with_port.host.to_string();
+        let port = uri
+            .host_with_port
+            .port
+            .map_or(transport.default_port(), |p| *p.value());
+        match host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+        {
+            Ok(ip) => Peer::new(transport, SocketAddr::new(ip, port)),
+            // A name: the peer we already talk to (DNS per RFC 3263 is not
+            // done on the call path).
+            Err(_) => fallback,
+        }
+    }
+
+    // ---- the end of a call ------------------------------------------------
+
+    /// Tears the call's media down; the record follows when the engine has
+    /// reported both legs' figures.
+    fn finish(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if call.phase == Phase::Ending {
+            return;
+        }
+        call.phase = Phase::Ending;
+        call.ended = Some(SystemTime::now());
+        call.ending_deadline = Some(now + ENDING_GRACE);
+        if call.status == 0 {
+            call.status = 200;
+        }
+        let (la, lb) = (call.a.media.leg, call.b_media.leg);
+        if let Some(b) = call.b.as_mut()
+            && std::mem::replace(&mut b.counted, false)
+        {
+            let t = b.trunk;
+            self.trunk_calls(t, -1);
+        }
+        if let Some(t) = self.calls[&key].a.trunk {
+            self.trunk_calls(t, -1);
+        }
+        self.submit(Command::DestroyLeg { leg: la });
+        self.submit(Command::DestroyLeg { leg: lb });
+        self.schedule(key);
+    }
+
+    fn maybe_record(&mut self, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if call.phase != Phase::Ending
+            || call.a.media.report.is_none()
+            || call.b_media.report.is_none()
+        {
+            return;
+        }
+        // Still waiting for B's INVITE transaction to end (a CANCEL is out).
+        if call.b.as_ref().is_some_and(|b| b.tx.is_some()) {
+            return;
+        }
+        call.ending_deadline = None;
+        let cdr = self.make_cdr(key);
+        self.effects.push_back(Effect::Record(key, Box::new(cdr)));
+    }
+
+    fn make_cdr(&self, key: CallKey) -> Cdr {
+        let call = &self.calls[&key];
+        let trunk_name = |t: Option<TrunkId>| {
+            t.and_then(|t| self.trunks.get(t.0))
+                .map(|t| t.config.name.clone())
+        };
+        let ra = call.a.media.report.clone().unwrap_or_default();
+        let rb = call.b_media.report.clone().unwrap_or_default();
+        let end = call.ended.unwrap_or_else(SystemTime::now);
+        let duration = call
+            .answered
+            .and_then(|a| end.duration_since(a).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let _ = duration;
+        let mos = |r: &LegReport| (r.mos > 0.0).then_some(f64::from(r.mos));
+        let leg = |sip_call_id: String, codec: Option<String>, r: &LegReport| LegRecord {
+            sip_call_id,
+            codec,
+            packets_sent: r.packets_out,
+            packets_received: r.packets_in,
+            packets_lost: r.lost,
+            mos: mos(r),
+        };
+        Cdr {
+            call_id: key.to_string(),
+            caller: call.caller.clone(),
+            callee: call.callee.clone(),
+            trunk_in: trunk_name(call.a.trunk).unwrap_or_else(|| "-".into()),
+            trunk_out: trunk_name(call.b.as_ref().map(|b| b.trunk)),
+            setup_ms: unix_ms(call.setup),
+            answer_ms: call.answered.map(unix_ms),
+            end_ms: unix_ms(end),
+            q850_cause: call.cause.value(),
+            sip_status: (call.status != 0).then_some(call.status),
+            disposition: call.disposition,
+            leg_in: leg(
+                message::call_id(&call.a.invite)
+                    .unwrap_or_default()
+                    .to_string(),
+                call.codec_in.clone(),
+                &ra,
+            ),
+            leg_out: call
+                .b
+                .as_ref()
+                .map(|b| leg(b.call_id.clone(), call.codec_out.clone(), &rb)),
+        }
+    }
+
+    fn free_call(&mut self, key: CallKey) {
+        let Some(call) = self.calls.remove(&key) else {
+            return;
+        };
+        let trunk_in = call
+            .a
+            .trunk
+            .and_then(|t| self.trunks.get(t.0))
+            .map_or("", |t| t.config.name.as_str())
+            .to_string();
+        let trunk_out = call
+            .b
+            .as_ref()
+            .and_then(|b| self.trunks.get(b.trunk.0))
+            .map_or("", |t| t.config.name.as_str())
+            .to_string();
+        self.metrics
+            .calls
+            .with_label_values(&[&trunk_in, &trunk_out, call.disposition.as_str()])
+            .inc();
+        for m in [&call.a.media, &call.b_media] {
+            self.hub.give_back_port(m.port);
+            self.by_leg.remove(&m.leg);
+        }
+        let cid = message::call_id(&call.a.invite)
+            .unwrap_or_default()
+            .to_string();
+        let tag = message::from_tag(&call.a.invite)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_string();
+        self.by_a.remove(&(cid, tag));
+        if let Some(b) = &call.b {
+            self.by_b.remove(&b.call_id);
+        }
+        self.metrics.active.set(self.calls.len() as i64);
+    }
+
+    // ---- timers -----------------------------------------------------------
+
+    fn schedule(&mut self, key: CallKey) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let mut next: Option<Instant> = call.ending_deadline;
+        let mut merge = |d: Option<Instant>| {
+            if let Some(d) = d {
+                next = Some(next.map_or(d, |n| n.min(d)));
+            }
+        };
+        merge(
+            call.a
+                .responder
+                .as_ref()
+                .and_then(InviteResponder::poll_timeout),
+        );
+        merge(
+            call.b
+                .as_ref()
+                .and_then(|b| b.acker.as_ref())
+                .and_then(AckRetransmitter::poll_timeout),
+        );
+        if let Some(at) = next {
+            self.timers.insert((at, key));
+        }
+    }
+
+    fn call_timers(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let peer_a = call.a.peer;
+        let mut sends = Vec::new();
+        let mut ack_timed_out = false;
+        if let Some(r) = call.a.responder.as_mut() {
+            r.handle_timeout(now);
+            while let Some(out) = r.poll_output() {
+                match out {
+                    InviteResponderOutput::Retransmit(resp) => sends.push(resp),
+                    InviteResponderOutput::AckTimedOut => ack_timed_out = true,
+                    _ => {}
+                }
+            }
+        }
+        if let Some(b) = call.b.as_mut()
+            && let Some(acker) = b.acker.as_mut()
+        {
+            acker.handle_timeout(now);
+        }
+        let overdue = call.ending_deadline.is_some_and(|d| d <= now);
+        for resp in sends {
+            let to = message::top_via(&call.a.invite)
+                .ok()
+                .and_then(|v| message::response_target(&v, peer_a))
+                .unwrap_or(peer_a);
+            self.metrics.retransmissions.inc();
+            self.effects.push_back(Effect::Send(
+                to,
+                message::encode(&SipMessage::Response(resp)),
+            ));
+        }
+        if ack_timed_out {
+            // §13.3.1.4: no ACK in 64*T1: the session is over.
+            eprintln!("tandem: call {key}: no ACK from the caller, hanging up");
+            self.hang_up_both(now, key, Cause::RECOVERY_ON_TIMER_EXPIRY);
+        }
+        if overdue {
+            // The engine never reported (it is stuck or gone): record
+            // what we know rather than hold the call forever.
+            if let Some(call) = self.calls.get_mut(&key) {
+                call.ending_deadline = None;
+                call.a.media.report.get_or_insert_with(LegReport::default);
+                call.b_media.report.get_or_insert_with(LegReport::default);
+                if let Some(b) = call.b.as_mut() {
+                    b.tx = None;
+                }
+            }
+            self.maybe_record(key);
+            return;
+        }
+        self.schedule(key);
+    }
+
+    fn send_options(&mut self, now: Instant, t: TrunkId) {
+        let Some(tr) = self.trunks.get_mut(t.0) else {
+            return;
+        };
+        let interval = tr
+            .config
+            .options_interval
+            .unwrap_or(Duration::from_secs(30));
+        tr.next_options = Some(now + interval);
+        if tr.options_pending {
+            return;
+        }
+        let Some(addr) = tr.resolved else { return };
+        let transport = match tr.config.transport {
+            config::Transport::Tcp => Transport::Tcp,
+            _ => Transport::Udp,
+        };
+        tr.options_pending = true;
+        let host = tr.config.address.to_string();
+        let mut headers = rsip::Headers::default();
+        headers.push(self.via(transport));
+        headers.push(Header::MaxForwards(rsip::headers::MaxForwards::new("70")));
+        headers.push(Header::From(rsip::headers::From::new(format!(
+            "<sip:tandem@{}>;tag={}",
+            self.local_host(),
+            message::new_tag()
+        ))));
+        headers.push(Header::To(rsip::headers::To::new(format!("<sip:{host}>"))));
+        headers.push(Header::CallId(rsip::headers::CallId::new(
+            message::new_call_id(None),
+        )));
+        headers.push(Header::CSeq(rsip::headers::CSeq::new("1 OPTIONS")));
+        headers.push(Header::Contact(rsip::headers::Contact::new(
+            self.contact(transport),
+        )));
+        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
+            "0",
+        )));
+        let request = Request {
+            method: Method::Options,
+            uri: rsip::Uri::try_from(format!("sip:{host}").as_str()).unwrap_or_default(),
+            version: rsip::Version::V2,
+            headers,
+            body: Vec::new(),
+        };
+        self.send_request(
+            now,
+            Peer::new(transport, addr),
+            request,
+            ClientRole::Options(t),
+        );
+    }
+
+    fn set_trunk_up(&mut self, _now: Instant, t: TrunkId, up: bool) {
+        let Some(tr) = self.trunks.get_mut(t.0) else {
+            return;
+        };
+        tr.options_pending = false;
+        if tr.up != up {
+            eprintln!(
+                "tandem: trunk {} is {}",
+                tr.config.name,
+                if up {
+                    "up"
+                } else {
+                    "DOWN (no answer to OPTIONS)"
+                }
+            );
+        }
+        tr.up = up;
+        self.metrics
+            .trunk_up
+            .with_label_values(&[&tr.config.name])
+            .set(i64::from(up));
+    }
+}
+
+fn self_via(settings: &SipSettings, transport: Transport) -> rsip::typed::Via {
+    tandem_sip::dialog::via(
+        match transport {
+            Transport::Tcp => rsip::Transport::Tcp,
+            Transport::Tls => rsip::Transport::Tls,
+            _ => rsip::Transport::Udp,
+        },
+        settings.advertised.into(),
+        &message::new_branch(),
+    )
+}
