@@ -225,3 +225,19 @@ impl MediaHub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_pool_hands_out_even_ports_and_wraps() {
+        let mut p = PortPool::new(30_001, 30_006);
+        assert_eq!(p.take(), Some(30_002));
+        assert_eq!(p.take(), Some(30_004));
+        assert_eq!(p.take(), Some(30_006));
+        assert_eq!(p.take(), None);
+        p.give_back(30_004);
+        assert_eq!(p.take(), Some(30_004));
+    }
+}

@@ -583,17 +583,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn port_pool_hands_out_even_ports_and_wraps() {
-        let mut p = PortPool::new(30_001, 30_006);
-        assert_eq!(p.take(), Some(30_002));
-        assert_eq!(p.take(), Some(30_004));
-        assert_eq!(p.take(), Some(30_006));
-        assert_eq!(p.take(), None);
-        p.give_back(30_004);
-        assert_eq!(p.take(), Some(30_004));
-    }
-
-    #[test]
     fn audio_format_reads_codec_event_and_address() {
         let sdp = SessionDescription::parse(
             b"v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n\
