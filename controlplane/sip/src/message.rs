@@ -324,7 +324,7 @@ impl<'a> StartLine<'a> {
         if method.is_empty() || !method.bytes().all(is_token_byte) || uri.is_empty() {
             return Err(ParseError::StartLine);
         }
-        if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if !is_plausible_uri(uri) {
             return Err(ParseError::RequestUri);
         }
         if !version.eq_ignore_ascii_case("SIP/2.0") {
@@ -350,6 +350,22 @@ impl<'a> StartLine<'a> {
     }
 }
 
+/// An absolute URI as RFC 3986 §3.1 shapes it: a scheme, a colon, and no
+/// characters that are never allowed unescaped (rsip accepts
+/// `<sip:user@example.com>` as a Request-URI, RFC 4475 §3.1.2.6).
+fn is_plausible_uri(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return false;
+    };
+    let mut scheme_chars = scheme.bytes();
+    scheme_chars.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme_chars.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && !rest.is_empty()
+        && uri
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"<>\"{}|\\^`".contains(&b))
+}
+
 /// The method named exactly `token` (methods are case-sensitive, §7.1),
 /// if `rsip` has it.
 #[must_use]
@@ -364,36 +380,38 @@ pub fn method_from_token(token: &str) -> Option<Method> {
 fn header_fields<'a>(
     lines: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<(Cow<'a, str>, String)>, ParseError> {
-    let mut fields: Vec<(Cow<'a, str>, String)> = Vec::new();
+    // §7.3.1: a line starting with whitespace continues the previous one
+    // (even between a name and its colon, RFC 4475 §3.1.1.1); the fold is
+    // equivalent to one SP.
+    let mut logical: Vec<Cow<'a, str>> = Vec::new();
     for line in lines {
         if line.chars().any(|c| c.is_control() && c != '\t') {
             return Err(ParseError::HeaderLine);
         }
         if line.starts_with([' ', '\t']) {
-            // §7.3.1: a line starting with whitespace continues the previous
-            // field; the fold is equivalent to one SP.
-            let (_, value) = fields.last_mut().ok_or(ParseError::HeaderLine)?;
+            let last = logical.last_mut().ok_or(ParseError::HeaderLine)?;
             let more = line.trim_matches([' ', '\t']);
             if !more.is_empty() {
-                if !value.is_empty() {
-                    value.push(' ');
-                }
-                value.push_str(more);
+                let joined = last.to_mut();
+                joined.push(' ');
+                joined.push_str(more);
             }
             continue;
         }
+        logical.push(Cow::Borrowed(line));
+        if logical.len() > MAX_HEADERS {
+            return Err(ParseError::TooManyHeaders);
+        }
+    }
+    let mut fields: Vec<(Cow<'a, str>, String)> = Vec::with_capacity(logical.len());
+    for line in &logical {
         let (name, value) = line.split_once(':').ok_or(ParseError::HeaderLine)?;
         let name = name.trim_end_matches([' ', '\t']);
         if name.is_empty() || !name.bytes().all(is_token_byte) {
             return Err(ParseError::HeaderLine);
         }
-        fields.push((
-            expand_compact(name),
-            value.trim_matches([' ', '\t']).to_owned(),
-        ));
-        if fields.len() > MAX_HEADERS {
-            return Err(ParseError::TooManyHeaders);
-        }
+        let name = Cow::Owned(expand_compact(name).into_owned());
+        fields.push((name, value.trim_matches([' ', '\t']).to_owned()));
     }
     // Split Via lists after unfolding (a fold may sit inside a list).
     let mut out = Vec::with_capacity(fields.len());
@@ -448,10 +466,27 @@ fn expand_compact(name: &str) -> Cow<'_, str> {
 }
 
 fn parse_content_length(value: &str) -> Result<usize, ParseError> {
-    if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::ContentLength);
+    parse_decimal(value, MAX_MESSAGE_LEN as u64)
+        .map(|n| n as usize)
+        .ok_or(ParseError::ContentLength)
+}
+
+/// `1*DIGIT` up to `max`; leading zeros allowed (RFC 4475 §3.1.1.1 sends
+/// `Max-Forwards: 0068`).
+fn parse_decimal(value: &str, max: u64) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    value.parse().map_err(|_| ParseError::ContentLength)
+    let digits = value.trim_start_matches('0');
+    if digits.len() > 19 {
+        return None;
+    }
+    let n = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
+    (n <= max).then_some(n)
 }
 
 /// RFC 3261 §25.1 `token` characters.
@@ -594,10 +629,7 @@ pub fn cseq<M: HasHeaders>(message: &M) -> Result<CSeqRepr, HeaderError> {
     let (Some(seq), Some(method), None) = (words.next(), words.next(), words.next()) else {
         return Err(MALFORMED);
     };
-    if seq.is_empty() || seq.len() > 10 || !seq.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(MALFORMED);
-    }
-    let seq = seq.parse().map_err(|_| MALFORMED)?;
+    let seq = parse_decimal(seq, u64::from(u32::MAX)).ok_or(MALFORMED)? as u32;
     let method = method_from_token(method).ok_or(MALFORMED)?;
     Ok(CSeqRepr { seq, method })
 }
@@ -620,12 +652,9 @@ pub fn max_forwards<M: HasHeaders>(message: &M) -> Result<u8, HeaderError> {
     let value = first_value!(message, MaxForwards)
         .ok_or(HeaderError::Missing("Max-Forwards"))?
         .trim();
-    if value.is_empty() || value.len() > 3 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(HeaderError::Malformed("Max-Forwards"));
-    }
-    value
-        .parse()
-        .map_err(|_| HeaderError::Malformed("Max-Forwards"))
+    parse_decimal(value, 255)
+        .map(|n| n as u8)
+        .ok_or(HeaderError::Malformed("Max-Forwards"))
 }
 
 /// The URI of the first Contact (§8.1.1.8). `Contact: *` (REGISTER's
