@@ -7,7 +7,8 @@
 //! the gateway, so the server is built around limits:
 //!
 //! * one thread per connection, at most [`Limits::max_connections`] at once;
-//!   beyond that a client gets `503` and the connection is closed at once;
+//!   beyond that a client gets `503` at once (from one helper thread, never
+//!   from the acceptor, so a flood cannot stall accepting);
 //! * a read timeout per connection ([`Limits::read_timeout`]), so an idle or
 //!   trickling client holds its thread for bounded time;
 //! * the request head (request line and headers) is capped at
@@ -37,6 +38,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -508,12 +510,30 @@ impl Drop for Slot {
 }
 
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
+    // Turning a client away also takes care: closing a socket with its
+    // request unread makes the kernel send a RST, which can destroy our 503
+    // before the client reads it. One thread does that politely, one client
+    // at a time, so the acceptor never waits on a client; if even its queue
+    // is full, the connection is simply closed.
+    let (reject_tx, reject_rx) = mpsc::sync_channel::<TcpStream>(64);
+    let rejector = std::thread::Builder::new()
+        .name("http-reject".into())
+        .spawn(move || {
+            for mut stream in reject_rx {
+                let busy = Response::error(503).with_header("Retry-After", "1");
+                let _ = write_response(&mut stream, &busy, false);
+                close_gently(stream, Duration::from_millis(100));
+            }
+        });
+    if let Err(e) = &rejector {
+        eprintln!("tandem: http: cannot start the rejection thread: {e}");
+    }
     loop {
         let accepted = listener.accept();
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        let (mut stream, peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -527,11 +547,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>
         if shared.active.fetch_add(1, Ordering::SeqCst) >= shared.limits.max_connections {
             shared.active.fetch_sub(1, Ordering::SeqCst);
             shared.metrics.count(None, 503);
-            let _ = write_response(
-                &mut stream,
-                &Response::error(503).with_header("Retry-After", "1"),
-                false,
-            );
+            let _ = reject_tx.try_send(stream);
             continue;
         }
         let slot = Slot(Arc::clone(&shared));
@@ -544,6 +560,22 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>
             });
         if let Err(e) = spawned {
             eprintln!("tandem: http: cannot start a connection thread: {e}");
+        }
+    }
+}
+
+/// Ends our side, then reads (a bounded amount, for a bounded time) what
+/// the client still sends, so that closing does not provoke a RST that
+/// could discard the response we just wrote.
+fn close_gently(mut stream: TcpStream, wait: Duration) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(wait));
+    let mut sink = [0u8; 4096];
+    let mut drained = 0;
+    while let Ok(n) = stream.read(&mut sink) {
+        drained += n;
+        if n == 0 || drained > 64 * 1024 {
+            break;
         }
     }
 }
@@ -563,18 +595,7 @@ fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     };
     shared.metrics.count(label.as_deref(), response.status);
     let _ = write_response(&mut stream, &response, head_only);
-    // Read what the client may still be sending before closing, so the
-    // kernel does not answer it with a RST that could discard our reply.
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let mut sink = [0u8; 4096];
-    let mut drained = 0;
-    while let Ok(n) = stream.read(&mut sink) {
-        drained += n;
-        if n == 0 || drained > 64 * 1024 {
-            break;
-        }
-    }
+    close_gently(stream, Duration::from_millis(200));
 }
 
 fn read_request(
