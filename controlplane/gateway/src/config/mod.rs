@@ -1051,6 +1051,8 @@ impl Validator<'_> {
         let tls_listen = self.optional(r.tls_listen, "sip.tls_listen", |s| socket_addr(&s));
         let cert_given = r.tls_certificate.is_some();
         let key_given = r.tls_private_key.is_some();
+        let certificate_span = r.tls_certificate.as_ref().map(|s| s.span());
+        let private_key_span = r.tls_private_key.as_ref().map(|s| s.span());
         let certificate = self.path(r.tls_certificate, "sip.tls_certificate", true);
         let private_key = self.path(r.tls_private_key, "sip.tls_private_key", true);
         let tls = match (tls_listen, tls_listen_span.clone()) {
@@ -1084,13 +1086,17 @@ impl Validator<'_> {
                 }
             },
             (None, None) if cert_given || key_given => {
-                // Not fatal in spirit, but a certificate without a listener
-                // usually means the operator forgot tls_listen.
-                self.problems.push(Problem {
-                    origin: self.origin.to_string(),
-                    line: None,
-                    message: "sip.tls_certificate/tls_private_key are set but sip.tls_listen is not; set it to serve SIP over TLS".into(),
-                });
+                // A certificate without a listener usually means the
+                // operator forgot tls_listen: say so rather than ignore it.
+                let (key, span) = match (&certificate_span, &private_key_span) {
+                    (Some(s), _) => ("sip.tls_certificate", s.clone()),
+                    (None, s) => ("sip.tls_private_key", s.clone().unwrap_or(0..0)),
+                };
+                self.report(
+                    span,
+                    key,
+                    "set, but sip.tls_listen is not; set tls_listen to serve SIP over TLS",
+                );
                 None
             }
             _ => None,
@@ -1391,18 +1397,13 @@ impl Validator<'_> {
         pass_key: &str,
     ) -> Option<Credentials> {
         let k = |f: &str| format!("{key}.{f}");
+        let realm_span = realm.as_ref().map(|r| r.span());
         let realm = self.optional(realm, &k("realm"), non_empty);
         match (user, pass) {
             (None, None) => {
-                if realm.is_some() {
-                    self.problems.push(Problem {
-                        origin: self.origin.to_string(),
-                        line: None,
-                        message: format!(
-                            "{}: only used with {user_key} and {pass_key}",
-                            k("realm")
-                        ),
-                    });
+                if let (Some(_), Some(span)) = (&realm, realm_span) {
+                    let msg = format!("only used with {user_key} and {pass_key}");
+                    self.report(span, &k("realm"), msg);
                 }
                 None
             }

@@ -285,6 +285,16 @@ fn tls_needs_readable_certificate_and_key() {
         "relative to the config file"
     );
     assert!(c.sip.transports.is_empty());
+    let p = one_problem("[sip]\ntls_certificate = \"/dev/null\"\n");
+    assert!(
+        p.starts_with("tandem.toml:2: sip.tls_certificate: set, but sip.tls_listen is not"),
+        "{p}"
+    );
+    let p = one_problem(&format!("{TRUNKS}realm = \"r\"\n"));
+    assert!(
+        p.contains("trunk \"carrier-b\".realm: only used with username and password"),
+        "{p}"
+    );
     let p = one_problem("[sip]\ntransports = [\"tls\"]\n");
     assert!(p.contains("set sip.tls_listen"), "{p}");
     let p = one_problem("[sip]\ntransports = []\n");
