@@ -687,17 +687,28 @@ impl B2bua {
     /// Which trunk a request comes from, and whether it may call.
     fn inbound_trunk(&self, from: Peer) -> Result<Option<TrunkId>, &'static str> {
         let ip = from.addr.ip();
-        for (i, t) in self.trunks.iter().enumerate() {
-            let matches = match &t.config.inbound {
+        // The trunk at exactly this address first (several trunks may share
+        // a host), then an ACL that holds it, then any trunk on the host.
+        let exact = self
+            .trunks
+            .iter()
+            .position(|t| t.resolved == Some(from.addr));
+        let acl = || {
+            self.trunks.iter().position(|t| match &t.config.inbound {
                 Inbound::Acl(blocks) => blocks.iter().any(|b| b.contains(ip)),
-                _ => t.resolved.is_some_and(|a| a.ip() == ip),
+                _ => false,
+            })
+        };
+        let host = || {
+            self.trunks
+                .iter()
+                .position(|t| t.resolved.is_some_and(|a| a.ip() == ip))
+        };
+        if let Some(i) = exact.or_else(acl).or_else(host) {
+            return match self.trunks[i].config.inbound {
+                Inbound::None => Err("trunk takes no inbound calls"),
+                _ => Ok(Some(TrunkId(i))),
             };
-            if matches {
-                return match t.config.inbound {
-                    Inbound::None => Err("trunk takes no inbound calls"),
-                    _ => Ok(Some(TrunkId(i))),
-                };
-            }
         }
         if self.settings.accept_unknown {
             Ok(None)
@@ -1857,8 +1868,8 @@ impl B2bua {
             t.and_then(|t| self.trunks.get(t.0))
                 .map(|t| t.config.name.clone())
         };
-        let ra = call.a.media.report.clone().unwrap_or_default();
-        let rb = call.b_media.report.clone().unwrap_or_default();
+        let ra = call.a.media.report.unwrap_or_default();
+        let rb = call.b_media.report.unwrap_or_default();
         let end = call.ended.unwrap_or_else(SystemTime::now);
         let duration = call
             .answered

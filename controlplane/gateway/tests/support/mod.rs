@@ -1,0 +1,203 @@
+//! Shared harness of the SIP interworking tests: start `tandem run` and
+//! SIPp as real processes on fixed loopback ports, read the call records
+//! back through `tandem cdr list`.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills a child process when dropped (SIGTERM, then SIGKILL).
+pub(crate) struct Kill(pub(crate) Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn require(tool: &str, package: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "{tool} not found: install the Debian package {package} (scripts/setup.sh does)"
+    );
+}
+
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub(crate) fn scenario(path: &str) -> PathBuf {
+    repo().join("tests").join(path)
+}
+
+/// A fresh working directory for one test.
+pub(crate) fn workdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub(crate) fn wait_for(path: &Path, needle: &str, timeout: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) || start.elapsed() > timeout {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `tandem run` with `args`, logging to `dir/tandem.log`, once its SIP
+/// port is up.
+pub(crate) fn start_tandem(dir: &Path, args: &[&str]) -> (Kill, PathBuf) {
+    let log = dir.join("tandem.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("run")
+        .args(args)
+        .arg("--cdr-db")
+        .arg(dir.join("cdr.sqlite"))
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start tandem");
+    let kill = Kill(child);
+    let text = wait_for(&log, "tandem: SIP on", Duration::from_secs(10));
+    assert!(
+        text.contains("tandem: SIP on"),
+        "tandem did not start:\n{text}"
+    );
+    (kill, log)
+}
+
+/// A SIPp callee running `scenario` on `port`, echoing RTP on `media_port`.
+pub(crate) fn sipp_uas(dir: &Path, scenario: &Path, port: u16, media_port: u16) -> Kill {
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-mp", &media_port.to_string(), "-rtp_echo"])
+        .args(["-nostdin", "-trace_err", "-max_socket", "4096"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp uas");
+    // SIPp binds before it reads its first message; give it a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    Kill(child)
+}
+
+/// A SIPp caller: `load.0` calls at `load.1` per second to `target`,
+/// dialling `service`. Returns SIPp's output once it finishes (exit status 0 when
+/// every call succeeded).
+pub(crate) fn sipp_uac(
+    dir: &Path,
+    scenario: &Path,
+    port: u16,
+    media_port: u16,
+    target: &str,
+    service: &str,
+    load: (usize, usize),
+) -> Output {
+    let (calls, rate) = load;
+    Command::new("timeout")
+        .arg("120")
+        .arg("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-mp", &media_port.to_string()])
+        .args(["-s", service, "-m", &calls.to_string()])
+        .args(["-r", &rate.to_string(), "-l", "2000"])
+        .args([
+            "-nostdin",
+            "-trace_err",
+            "-trace_stat",
+            "-max_socket",
+            "4096",
+        ])
+        .arg(target)
+        .current_dir(dir)
+        .output()
+        .expect("run sipp uac")
+}
+
+/// The call records, one map of column to value per call.
+pub(crate) fn cdrs(dir: &Path) -> Vec<HashMap<String, String>> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["cdr", "list", "--format", "csv", "--db"])
+        .arg(dir.join("cdr.sqlite"))
+        .output()
+        .expect("tandem cdr list");
+    assert!(
+        out.status.success(),
+        "tandem cdr list failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split(','))
+                .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Waits until `n` records are stored (they are written as calls end).
+pub(crate) fn wait_for_cdrs(
+    dir: &Path,
+    n: usize,
+    timeout: Duration,
+) -> Vec<HashMap<String, String>> {
+    let start = Instant::now();
+    loop {
+        let rows = cdrs(dir);
+        if rows.len() >= n || start.elapsed() > timeout {
+            return rows;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+pub(crate) fn num(row: &HashMap<String, String>, key: &str) -> u64 {
+    row.get(key)
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// `GET path` on the HTTP port, the body.
+pub(crate) fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the HTTP port");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
