@@ -922,21 +922,24 @@ impl Validator<'_> {
         };
 
         let mut trunks: Vec<Trunk> = Vec::new();
+        // Every declared name, valid trunk or not: a route to a trunk with
+        // a bad transport should be reported once (at the transport), not
+        // again as "no trunk named".
         let mut trunk_lines: HashMap<String, usize> = HashMap::new();
         for rt in raw.trunk {
             let name_span = rt.name.span();
+            let name = rt.name.get_ref().clone();
+            let line = line_of(self.text, name_span.start);
+            if let Some(first) = trunk_lines.get(&name) {
+                let msg = format!(
+                    "trunk name {name:?} is already used at line {first}; names must be unique"
+                );
+                self.report(name_span, "trunk.name", msg);
+                continue;
+            }
+            trunk_lines.insert(name, line);
             if let Some(t) = self.trunk(rt, &media.codecs) {
-                let line = line_of(self.text, name_span.start);
-                if let Some(first) = trunk_lines.get(&t.name) {
-                    let msg = format!(
-                        "trunk name {:?} is already used at line {first}; names must be unique",
-                        t.name
-                    );
-                    self.report(name_span, "trunk.name", msg);
-                } else {
-                    trunk_lines.insert(t.name.clone(), line);
-                    trunks.push(t);
-                }
+                trunks.push(t);
             }
         }
 
@@ -968,7 +971,7 @@ impl Validator<'_> {
                     let known = if trunk_lines.is_empty() {
                         "no trunks are defined".to_string()
                     } else {
-                        let mut k: Vec<&str> = trunks.iter().map(|t| t.name.as_str()).collect();
+                        let mut k: Vec<&str> = trunk_lines.keys().map(String::as_str).collect();
                         k.sort_unstable();
                         format!("defined trunks: {}", k.join(", "))
                     };
@@ -1025,7 +1028,11 @@ impl Validator<'_> {
             routes,
             route_table: RouteTable::new(),
         };
-        if let Err(e) = config.rebuild_route_table() {
+        // Only a clean config gets a table: with problems it is refused
+        // anyway, and a route to an invalid trunk is already reported.
+        if self.problems.is_empty()
+            && let Err(e) = config.rebuild_route_table()
+        {
             // Unreachable after the checks above; kept as an error, not a
             // panic, in case the two ever disagree.
             self.problems.push(Problem {

@@ -422,6 +422,12 @@ fn routes_must_name_existing_trunks_and_digit_prefixes() {
         p.contains("route \"1\".trunks: expected at least one trunk name"),
         "{p}"
     );
+    // A route to a trunk that is declared but invalid is not reported
+    // twice.
+    let p = one_problem(&format!(
+        "{TRUNKS}transport = \"sctp\"\n[[route]]\nprefix = \"1\"\ntrunks = [\"carrier-b\"]\n"
+    ));
+    assert!(p.contains("carrier-b\".transport"), "{p}");
     let p = one_problem("[[route]]\nprefix = \"1\"\ntrunks = [\"x\"]\n");
     assert!(
         p.contains("no trunk named \"x\" (no trunks are defined)"),

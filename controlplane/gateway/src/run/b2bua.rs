@@ -699,10 +699,13 @@ impl B2bua {
                 _ => false,
             })
         };
+        // By host only for trunks that take calls: an outbound-only trunk
+        // must not shadow another peer on the same machine.
         let host = || {
-            self.trunks
-                .iter()
-                .position(|t| t.resolved.is_some_and(|a| a.ip() == ip))
+            self.trunks.iter().position(|t| {
+                t.resolved.is_some_and(|a| a.ip() == ip)
+                    && !matches!(t.config.inbound, Inbound::None)
+            })
         };
         if let Some(i) = exact.or_else(acl).or_else(host) {
             return match self.trunks[i].config.inbound {
