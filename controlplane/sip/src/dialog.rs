@@ -312,7 +312,8 @@ impl Dialog {
             // which is the other half of the §12.1.2 condition.
             secure: hdr::is_sips(&invite.uri),
             initial_invite_seq: invite_seq,
-            local_invite_pending: Some(invite_seq),
+            // A 2xx ends the INVITE transaction; a 1xx leaves it pending.
+            local_invite_pending: (state == DialogState::Early).then_some(invite_seq),
             remote_invite_pending: None,
         })
     }
