@@ -268,7 +268,6 @@ impl Challenge {
     /// The answer to this challenge (RFC 7616 §3.4): qop `auth` when offered,
     /// `auth-int` when only that is, none for an RFC 2069 challenge.
     /// `uri` is the Request-URI as sent; `body` matters only for auth-int.
-    #[allow(clippy::too_many_arguments)] // each is a distinct RFC 7616 input
     pub fn answer(
         &self,
         credentials: &Credentials,
