@@ -76,7 +76,7 @@ trunks = ["carrier-a", "carrier-c"]
                 "tandem: {f}:11: trunk \"carrier-b\".transport: expected one of udp, tcp, tls, got \"sctp\""
             ),
             format!(
-                "tandem: {f}:15: route \"4008\".trunks: no trunk named \"carrier-c\" (defined trunks: carrier-a)"
+                "tandem: {f}:15: route \"4008\".trunks: no trunk named \"carrier-c\" (defined trunks: carrier-a, carrier-b)"
             ),
         ],
         "{err}"

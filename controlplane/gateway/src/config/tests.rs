@@ -425,7 +425,8 @@ fn routes_must_name_existing_trunks_and_digit_prefixes() {
     // A route to a trunk that is declared but invalid is not reported
     // twice.
     let p = one_problem(&format!(
-        "{TRUNKS}transport = \"sctp\"\n[[route]]\nprefix = \"1\"\ntrunks = [\"carrier-b\"]\n"
+        "{}[[route]]\nprefix = \"1\"\ntrunks = [\"carrier-b\"]\n",
+        TRUNKS.replace("\"tcp\"", "\"sctp\"")
     ));
     assert!(p.contains("carrier-b\".transport"), "{p}");
     let p = one_problem("[[route]]\nprefix = \"1\"\ntrunks = [\"x\"]\n");
