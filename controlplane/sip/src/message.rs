@@ -297,7 +297,8 @@ enum StartLine<'a> {
 
 impl<'a> StartLine<'a> {
     fn parse(line: &'a str) -> Result<Self, ParseError> {
-        if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+        let starts_sip = |s: &str| s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
+        if starts_sip(line) {
             let (version, rest) = line.split_once(' ').ok_or(ParseError::StartLine)?;
             if !version.eq_ignore_ascii_case("SIP/2.0") {
                 return Err(ParseError::Version);
@@ -328,7 +329,7 @@ impl<'a> StartLine<'a> {
             return Err(ParseError::RequestUri);
         }
         if !version.eq_ignore_ascii_case("SIP/2.0") {
-            if version.len() >= 4 && version[..4].eq_ignore_ascii_case("SIP/") {
+            if starts_sip(version) {
                 return Err(ParseError::Version);
             }
             return Err(ParseError::StartLine);
@@ -1495,6 +1496,9 @@ mod tests {
             ("INVITE sip:a@b  SIP/2.0\r\n\r\n", ParseError::StartLine),
             ("SIP/2.0 2000 OK\r\n\r\n", ParseError::StatusCode),
             ("SIP/2.0 099 Low\r\n\r\n", ParseError::StatusCode),
+            // Found by the fuzzer: a multi-byte character across byte 4.
+            ("SIP\u{167}rSIP/2.T\r\n\r\n", ParseError::StartLine),
+            ("INVITE sip:a@b SIP\u{167}\r\n\r\n", ParseError::StartLine),
             (
                 "OPTIONS sip:a@b SIP/2.0\r\nNoColon\r\n\r\n",
                 ParseError::HeaderLine,
