@@ -37,6 +37,7 @@ use tandem_sdp::SessionDescription;
 use tandem_sdp::offer_answer::{
     self, Capabilities, EngineSupport, LocalMedia, LocalSession, NegotiatedMedia,
 };
+use tandem_sip::auth::{self, DigestClient, DigestServer, DigestServerConfig, Verdict};
 use tandem_sip::dialog::{
     AckRetransmitter, AckRetransmitterOutput, Dialog, InviteResponder, InviteResponderOutput,
     RequestVerdict,
@@ -147,6 +148,10 @@ struct LegB {
     cancel_when_provisional: bool,
     /// Counted in its trunk's active calls.
     counted: bool,
+    /// Answers the trunk's digest challenges (RFC 3261 §22.2).
+    auth: DigestClient,
+    /// Challenges answered so far on this attempt.
+    auth_tries: u8,
     dialog: Option<Dialog>,
     acker: Option<AckRetransmitter>,
 }
@@ -209,6 +214,8 @@ pub(crate) struct B2bua {
     timers: BTreeSet<(Instant, CallKey)>,
     effects: VecDeque<Effect>,
     next_key: CallKey,
+    /// Challenges callers on trunks with `inbound = "digest"`.
+    digest: DigestServer,
     draining: bool,
     cps_window: (u64, u32),
     last_retransmissions: u64,
@@ -268,6 +275,7 @@ impl B2bua {
         now: Instant,
     ) -> Self {
         let txl = TransactionLayer::new(settings.timers);
+        let realm = settings.advertised.ip().to_string();
         let mut b = Self {
             settings,
             config: config.clone(),
@@ -284,6 +292,20 @@ impl B2bua {
             timers: BTreeSet::new(),
             effects: VecDeque::new(),
             next_key: 1,
+            digest: DigestServer::new(DigestServerConfig::new(
+                realm,
+                // Nonces are signed with a per-process key: a restart
+                // invalidates them, and callers simply answer a new
+                // challenge.
+                format!(
+                    "{}{}{}",
+                    message::new_tag(),
+                    message::new_tag(),
+                    message::new_call_id(None)
+                )
+                .into_bytes(),
+            ))
+            .expect("a non-empty realm and secret make a valid digest server"),
             draining: false,
             cps_window: (0, 0),
             last_retransmissions: 0,
@@ -736,6 +758,27 @@ impl B2bua {
             Ok(t) => t,
             Err(why) => return self.reject(now, tx, &invite, 403, why),
         };
+        if let Some(t) = trunk_in
+            && let Inbound::Digest(creds) = &self.trunks[t.0].config.inbound
+        {
+            let (user, password) = (creds.username.clone(), creds.password.0.clone());
+            let verdict = self.digest.verify(SystemTime::now(), &invite, |u, _, _| {
+                (u == user).then(|| auth::Secret::Password(password.clone()))
+            });
+            match verdict {
+                Ok(Verdict::Authorized { .. }) => {}
+                Ok(Verdict::Challenge { stale }) => {
+                    let r = self
+                        .digest
+                        .challenge_response(SystemTime::now(), &invite, stale);
+                    return self.respond(now, tx, r);
+                }
+                Err(e) => {
+                    let status = e.to_sip_status().unwrap_or(400);
+                    return self.reject(now, tx, &invite, status, &e.to_string());
+                }
+            }
+        }
         let callee = dialled(&user_of(&invite.uri));
         let caller = invite
             .from_header()
@@ -1007,6 +1050,8 @@ impl B2bua {
                 got_provisional: false,
                 cancel_when_provisional: false,
                 counted: true,
+                auth: DigestClient::new(),
+                auth_tries: 0,
                 dialog: None,
                 acker: None,
             });
@@ -1163,6 +1208,17 @@ impl B2bua {
             self.on_b_answered(now, key, response);
             return;
         }
+        let ending = call.phase == Phase::Ending;
+        if (code == 401 || code == 407)
+            && !ending
+            && self.retry_with_credentials(now, key, &response)
+        {
+            return;
+        }
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(b) = call.b.as_mut() else { return };
         // A final failure from this trunk. The attempt stays in the call
         // (the record shows the last trunk tried) until the next one.
         let trunk = b.trunk;
@@ -1192,6 +1248,67 @@ impl B2bua {
         } else {
             self.fail_a(now, key, code, None);
         }
+    }
+
+    /// Answers B's 401/407 with the trunk's credentials: the same INVITE
+    /// with the next CSeq, a new branch and an Authorization (RFC 3261
+    /// §22.2). Once per attempt: a second challenge means the credentials
+    /// are wrong, and the call fails over like on any 4xx.
+    fn retry_with_credentials(&mut self, now: Instant, key: CallKey, challenge: &Response) -> bool {
+        let Some(b) = self.calls.get(&key).and_then(|c| c.b.as_ref()) else {
+            return false;
+        };
+        let Some(creds) = self
+            .trunks
+            .get(b.trunk.0)
+            .and_then(|t| t.config.outbound_auth.clone())
+        else {
+            return false;
+        };
+        if b.auth_tries >= 1 {
+            eprintln!(
+                "tandem: call {key}: trunk {} refused our credentials",
+                self.trunks[b.trunk.0].config.name
+            );
+            return false;
+        }
+        let via = self.via(b.peer.transport);
+        let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) else {
+            return false;
+        };
+        if let Err(e) = b.auth.handle_challenge(challenge) {
+            eprintln!("tandem: call {key}: unusable challenge: {e}");
+            return false;
+        }
+        let mut invite = b.invite.clone();
+        let seq = message::cseq(&invite).map_or(1, |c| c.seq) + 1;
+        let mut headers: Vec<Header> = std::mem::take(&mut invite.headers).into();
+        for h in &mut headers {
+            match h {
+                Header::Via(_) => *h = via.clone(),
+                Header::CSeq(_) => {
+                    *h = Header::CSeq(rsip::headers::CSeq::new(format!("{seq} INVITE")))
+                }
+                _ => {}
+            }
+        }
+        invite.headers = headers.into();
+        let lookup = |realm: &str| {
+            (creds.realm.as_deref().is_none_or(|r| r == realm))
+                .then(|| auth::Credentials::new(creds.username.clone(), creds.password.0.clone()))
+        };
+        if let Err(e) = b.auth.authorize(&mut invite, lookup, &mut message::new_tag) {
+            eprintln!("tandem: call {key}: cannot answer the challenge: {e}");
+            return false;
+        }
+        b.auth_tries += 1;
+        b.invite = invite.clone();
+        let peer = b.peer;
+        let tx = self.send_request(now, peer, invite, ClientRole::Invite(key));
+        if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) {
+            b.tx = tx;
+        }
+        true
     }
 
     /// Reads B's SDP answer (in an 18x or the 2xx) and sets up media.
