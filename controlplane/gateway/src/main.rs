@@ -1,8 +1,8 @@
 //! `tandem`: Tandem's one binary.
 //!
-//! Today it carries the media tools built on `tandem-dsp`; `tandem run`
-//! (the gateway itself) arrives with the media-engine and SIP work. Every
-//! subcommand follows one error contract, which scripts and tests rely on:
+//! `tandem run` is the gateway (SIP B2BUA, media engine, ng port, HTTP);
+//! the other subcommands are tools. Every subcommand follows one error
+//! contract, which scripts and tests rely on:
 //!
 //! * success: exit status 0, results on stdout;
 //! * bad input (unreadable or malformed file, wrong sample rate, bad
@@ -13,9 +13,9 @@
 //! No input makes the binary panic: every parser it uses returns errors.
 #![forbid(unsafe_code)]
 
-// `cdr`, `config` and `http` are used by the tools today; `tandem run`
-// wires in the rest (the CDR writer, --config, /metrics), hence the
-// dead-code allowances.
+// Parts of these are API for what comes next (the REST API of the
+// call-center issue reads requests' queries and bodies; TLS listeners use
+// the certificate paths); tests use the rest.
 #[allow(dead_code)]
 mod cdr;
 mod cli;
