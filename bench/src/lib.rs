@@ -28,6 +28,7 @@ pub mod generator;
 pub mod ng_client;
 pub mod payload;
 pub mod relay;
+pub mod sip;
 
 use std::time::{Duration, Instant};
 

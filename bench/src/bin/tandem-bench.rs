@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use tandem_bench::conference::{self, ConferenceConfig};
 use tandem_bench::relay::{self, RelayConfig, Scenario, Target};
+use tandem_bench::sip::{self, SipConfig, SipTarget};
 
 #[derive(Parser)]
 #[command(
@@ -60,8 +61,74 @@ struct RelayArgs {
     packet_io: String,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum SipWhich {
+    Tandem,
+    Kamailio,
+    Both,
+}
+
+#[derive(clap::Args)]
+struct SipArgs {
+    /// System under test: `tandem run` as a B2BUA (media anchored) or
+    /// Kamailio as a stateful relay.
+    #[arg(long, value_enum, default_value_t = SipWhich::Both)]
+    target: SipWhich,
+    /// One step at this many calls/s (instead of the --rates steps); with
+    /// --hold, the setup rate.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Steps of offered calls/s.
+    #[arg(long, value_delimiter = ',', default_value = "200,500,1000,1500")]
+    rates: Vec<u32>,
+    /// Calls per step (default: --step-seconds worth at each rate).
+    #[arg(long)]
+    calls: Option<usize>,
+    /// Seconds of calls per step when --calls is not given.
+    #[arg(long, default_value_t = 10.0)]
+    step_seconds: f64,
+    /// At most this many calls open at once (SIPp -l; default: no cap).
+    #[arg(long)]
+    concurrent: Option<usize>,
+    /// Call hold in the calls-per-second steps, ms (SIPp -d).
+    #[arg(long, default_value_t = 0)]
+    hold_ms: u64,
+    /// Instead of the steps: set up N calls, hold them all, report memory
+    /// per call.
+    #[arg(long)]
+    hold: Option<usize>,
+    /// The tandem binary (default: `tandem` next to this binary).
+    #[arg(long)]
+    tandem: Option<PathBuf>,
+    /// The kamailio binary.
+    #[arg(long, default_value = "kamailio")]
+    kamailio: PathBuf,
+    /// The sipp binary.
+    #[arg(long, default_value = "sipp")]
+    sipp: PathBuf,
+    /// `tandem run --rtp-ports`.
+    #[arg(long, default_value = "16000-60999")]
+    rtp_ports: String,
+    /// `tandem run --rtp-address` (media sockets bind there).
+    #[arg(long, default_value = "127.0.0.2")]
+    rtp_address: String,
+    /// `tandem run --workers`.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Kamailio UDP worker processes.
+    #[arg(long, default_value_t = 2)]
+    kamailio_children: usize,
+    /// Where logs and SIPp's CSV files go (default: a fresh directory in
+    /// the temporary directory).
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Mode {
+    /// SIP calls per second (and --hold: calls held) through the B2BUA
+    /// and through Kamailio, SIPp on both ends.
+    Sip(SipArgs),
     /// PCMU both ways through the relay.
     Relay(RelayArgs),
     /// Caller PCMU, callee G.722 (transcoding).
@@ -123,9 +190,60 @@ fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
     Ok(relay::print_table(&config, &results))
 }
 
+fn sip_mode(args: SipArgs) -> Result<bool, String> {
+    let mut config = SipConfig::new(args.tandem.unwrap_or_else(default_tandem));
+    config.kamailio = args.kamailio;
+    config.sipp = args.sipp;
+    config.rates = match args.rate {
+        Some(r) => vec![r],
+        None => args.rates,
+    };
+    config.calls = args.calls;
+    config.step_seconds = args.step_seconds;
+    config.concurrent = args.concurrent;
+    config.hold_ms = args.hold_ms;
+    let (lo, hi) = args
+        .rtp_ports
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .ok_or_else(|| format!("--rtp-ports {}: expected LO-HI", args.rtp_ports))?;
+    config.rtp_ports = (lo, hi);
+    config.rtp_address = args.rtp_address;
+    config.tandem_workers = args.workers;
+    config.kamailio_children = args.kamailio_children;
+    if let Some(w) = args.workdir {
+        config.workdir = w;
+    }
+    let targets: &[SipTarget] = match args.target {
+        SipWhich::Tandem => &[SipTarget::Tandem],
+        SipWhich::Kamailio => &[SipTarget::Kamailio],
+        SipWhich::Both => &[SipTarget::Kamailio, SipTarget::Tandem],
+    };
+    if let Some(n) = args.hold {
+        let rate = args.rate.unwrap_or(500);
+        let mut results = Vec::new();
+        for &t in targets {
+            eprintln!("tandem-bench: sip: {}: {n} calls held...", t.name());
+            results.push(sip::run_hold(t, &config, n, rate)?);
+        }
+        return Ok(sip::print_hold(&results));
+    }
+    let mut results = Vec::new();
+    for &rate in &config.rates {
+        for &t in targets {
+            eprintln!("tandem-bench: sip: {}: {rate} calls/s...", t.name());
+            results.push(sip::run_step(t, &config, rate)?);
+            // Let the ports and Kamailio's processes go.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+    Ok(sip::print_steps(&config, &results))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.mode {
+        Mode::Sip(a) => sip_mode(a),
         Mode::Relay(a) => relay_mode(a, Scenario::Relay),
         Mode::Transcode(a) => relay_mode(a, Scenario::Transcode),
         Mode::Conference {
