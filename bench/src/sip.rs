@@ -394,6 +394,35 @@ fn own_nofile_limit() -> (u64, u64) {
         .unwrap_or((1024, 1024))
 }
 
+/// `GET path` from tandem's HTTP port on 127.0.0.1, the whole response
+/// (empty when it cannot be reached).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// Whether `prlimit` may give a child `n` open files (raising the hard
+/// limit needs CAP_SYS_RESOURCE, which root in a container may lack).
+fn can_raise_nofile(n: u64) -> bool {
+    Command::new("prlimit")
+        .arg(format!("--nofile={n}:{n}"))
+        .arg("true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn wait_for(path: &Path, needle: &str, timeout: Duration) -> bool {
     let start = Instant::now();
     loop {
@@ -407,10 +436,27 @@ fn wait_for(path: &Path, needle: &str, timeout: Duration) -> bool {
     }
 }
 
-/// A fresh directory with the scenarios and the Kamailio configuration.
-fn prepare_dir(dir: &Path) -> Result<(), String> {
+/// `program` as found on `PATH` (as is when it holds a `/`).
+fn find_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return Some(program.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// A fresh directory with the scenarios, the Kamailio configuration, and
+/// SIPp under two other names, `tb-uas` and `tb-uac` (symbolic links):
+/// on a shared machine a `pkill sipp` meant for someone else's SIPp
+/// ended a run mid-way, and a process's name is its executable's name.
+fn prepare_dir(dir: &Path, sipp: &Path) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("run")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let sipp = find_program(sipp).ok_or_else(|| format!("{} not found", sipp.display()))?;
+    for name in ["tb-uas", "tb-uac"] {
+        std::os::unix::fs::symlink(&sipp, dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+    }
     for (name, text) in [
         ("uas-answer.xml", UAS_SCENARIO),
         ("uac-call.xml", UAC_SCENARIO),
@@ -422,7 +468,7 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
 }
 
 fn start_uas(config: &SipConfig, dir: &Path) -> Result<ChildGuard, String> {
-    let mut cmd = Command::new(&config.sipp);
+    let mut cmd = Command::new(dir.join("tb-uas"));
     cmd.arg("-sf")
         .arg(dir.join("uas-answer.xml"))
         .args(["-i", "127.0.0.1", "-p", &config.uas_port.to_string()])
@@ -466,6 +512,10 @@ fn start_target(
                 .arg("--recording-dir")
                 .arg(dir.join("recordings"))
                 .args(["--route", &format!("=sip:127.0.0.1:{}", config.uas_port)])
+                .args([
+                    "--http-listen",
+                    &format!("127.0.0.1:{}", config.target_port + 35),
+                ])
                 .current_dir(dir);
             let g = ChildGuard::spawn("tandem-sip", cmd)
                 .map_err(|e| format!("starting {}: {e}", config.tandem.display()))?;
@@ -528,7 +578,7 @@ impl Uac {
     ) -> Result<Self, String> {
         let (calls, rate) = load;
         let out = std::fs::File::create(dir.join("sipp-uac.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(&config.sipp)
+        let child = Command::new(dir.join("tb-uac"))
             .arg(format!("127.0.0.1:{}", config.target_port))
             .arg("-sf")
             .arg(dir.join("uac-call.xml"))
@@ -657,7 +707,7 @@ fn uas_acks(dir: &Path) -> u64 {
 pub fn run_step(target: SipTarget, config: &SipConfig, rate: u32) -> Result<StepResult, String> {
     let calls = config.calls_at(rate);
     let dir = config.workdir.join(format!("{}-{rate}cps", target.name()));
-    prepare_dir(&dir)?;
+    prepare_dir(&dir, &config.sipp)?;
     let ticks = cpu::clock_ticks();
     let uas = start_uas(config, &dir)?;
     let mut sut = start_target(target, config, &dir, None)?;
@@ -729,19 +779,30 @@ pub fn run_hold(
     let dir = config
         .workdir
         .join(format!("{}-hold{calls}", target.name()));
-    prepare_dir(&dir)?;
+    prepare_dir(&dir, &config.sipp)?;
     let mut notes = Vec::new();
     // Each tandem call holds two legs, each an RTP and an RTCP socket.
     let need_fds = calls as u64 * 4 + 4096;
     let (soft, hard) = own_nofile_limit();
-    let nofile = (target == SipTarget::Tandem && soft < need_fds).then(|| {
-        if hard < need_fds {
+    let mut nofile = None;
+    if target == SipTarget::Tandem && soft < need_fds {
+        if hard >= need_fds {
+            nofile = Some((need_fds, hard));
+        } else if can_raise_nofile(need_fds) {
             notes.push(format!(
-                "open-files hard limit {hard} < {need_fds} needed: raised with prlimit (needs CAP_SYS_RESOURCE)"
+                "open-files hard limit {hard} < {need_fds} needed: raised with prlimit"
             ));
+            nofile = Some((need_fds, need_fds));
+        } else {
+            notes.push(format!(
+                "open-files hard limit {hard} < {need_fds} needed (4 media sockets per call) and \
+                 it cannot be raised here (no CAP_SYS_RESOURCE): tandem runs with {hard}, room \
+                 for about {} calls",
+                hard.saturating_sub(100) / 4
+            ));
+            nofile = (soft < hard).then_some((hard, hard));
         }
-        (need_fds, hard.max(need_fds))
-    });
+    }
     let pairs = usize::from((config.rtp_ports.1 - config.rtp_ports.0).div_ceil(2));
     if target == SipTarget::Tandem && pairs < calls * 2 {
         notes.push(format!(
@@ -823,6 +884,14 @@ pub fn run_hold(
             dir.display(),
             sut.log_tail(5)
         ));
+        if target == SipTarget::Tandem {
+            notes.extend(
+                http_get(config.target_port + 35, "/metrics")
+                    .lines()
+                    .filter(|l| l.starts_with("tandem_sip_calls_total") && !l.ends_with(" 0"))
+                    .map(str::to_string),
+            );
+        }
     }
     drop(sut);
     drop(uas);
