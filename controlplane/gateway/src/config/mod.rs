@@ -91,6 +91,11 @@ pub(crate) struct SipConfig {
     pub(crate) transports: Vec<Transport>,
     /// SIP over TLS, when `tls_listen` is set.
     pub(crate) tls: Option<TlsListen>,
+    /// PEM file of the CA certificates that TLS trunks' certificates must
+    /// chain to, instead of the system's (`tls_ca_file`, default
+    /// `/etc/ssl/certs/ca-certificates.crt`); checked at load to hold at
+    /// least one certificate.
+    pub(crate) tls_ca_file: Option<PathBuf>,
     /// `User-Agent` and `Server` header value (`user_agent`, default
     /// `Tandem`).
     pub(crate) user_agent: String,
@@ -430,6 +435,7 @@ impl Default for Config {
                 listen: SocketAddr::from(([0, 0, 0, 0], SIP_PORT)),
                 transports: vec![Transport::Udp, Transport::Tcp],
                 tls: None,
+                tls_ca_file: None,
                 user_agent: "Tandem".to_string(),
                 t1: Duration::from_millis(500),
                 t2: Duration::from_millis(4000),
@@ -1108,6 +1114,13 @@ impl Validator<'_> {
             }
             _ => None,
         };
+        let ca_span = r.tls_ca_file.as_ref().map(|s| s.span());
+        let tls_ca_file = self.path(r.tls_ca_file, "sip.tls_ca_file", true);
+        if let (Some(path), Some(span)) = (&tls_ca_file, ca_span)
+            && let Err(e) = pem_certificates(path)
+        {
+            self.report(span, "sip.tls_ca_file", e);
+        }
         if transports.is_empty()
             && tls.is_none()
             && transports_span.is_some()
@@ -1175,6 +1188,7 @@ impl Validator<'_> {
             listen,
             transports,
             tls,
+            tls_ca_file,
             user_agent,
             t1,
             t2,
@@ -1602,6 +1616,26 @@ fn host_port(s: &str, default_port: u16) -> Result<HostPort, String> {
         Host::Name(name)
     };
     Ok(HostPort { host, port: p })
+}
+
+/// Checks that `path` holds PEM certificates (a CA bundle) and counts them.
+fn pem_certificates(path: &Path) -> Result<usize, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut n = 0;
+    for cert in CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    {
+        cert.map_err(|e| format!("{}: not a PEM certificate bundle: {e}", path.display()))?;
+        n += 1;
+    }
+    if n == 0 {
+        return Err(format!(
+            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(n)
 }
 
 /// `PREFIX=sip:HOST[:PORT][;transport=udp|tcp|tls]` → (prefix, implicit

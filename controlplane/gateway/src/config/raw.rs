@@ -37,6 +37,7 @@ pub(super) struct RawSip {
     pub(super) tls_listen: Option<S<String>>,
     pub(super) tls_certificate: Option<S<String>>,
     pub(super) tls_private_key: Option<S<String>>,
+    pub(super) tls_ca_file: Option<S<String>>,
     pub(super) user_agent: Option<S<String>>,
     pub(super) t1_ms: Option<S<i64>>,
     pub(super) t2_ms: Option<S<i64>>,

@@ -186,6 +186,32 @@ fn a_bad_enum_names_the_trunk_the_key_and_the_line() {
 }
 
 #[test]
+fn tls_ca_file_must_hold_pem_certificates() {
+    let p = one_problem("[sip]\ntls_ca_file = \"ca.pem\"\n");
+    assert!(
+        p.starts_with("tandem.toml:2: sip.tls_ca_file: cannot read /nonexistent-base/ca.pem"),
+        "{p}"
+    );
+    let p = one_problem("[sip]\nuser_agent = \"x\"\ntls_ca_file = \"/dev/null\"\n");
+    assert!(
+        p.starts_with("tandem.toml:3: sip.tls_ca_file: /dev/null holds no PEM certificate"),
+        "{p}"
+    );
+    let dir = std::env::temp_dir().join(format!("tandem-config-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Any base64 body will do: the check is for PEM framing, not X.509.
+    std::fs::write(
+        dir.join("ca.pem"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let c = Config::from_toml("[sip]\ntls_ca_file = \"ca.pem\"\n", "t.toml", &dir)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.sip.tls_ca_file, Some(dir.join("ca.pem")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn unknown_keys_are_errors_with_their_line_and_section() {
     let p = one_problem("[sip]\nlisten = \"0.0.0.0:5060\"\nt3_ms = 5\n");
     assert!(

@@ -69,6 +69,9 @@ pub(crate) struct SipSettings {
     pub(crate) advertised: SocketAddr,
     /// Whether TCP is served.
     pub(crate) tcp: bool,
+    /// Our SIP-over-TLS address as peers should see it (Via, Contact of
+    /// TLS requests), when `sip.tls_listen` is set.
+    pub(crate) tls: Option<SocketAddr>,
     pub(crate) user_agent: String,
     pub(crate) timers: TimerConfig,
     pub(crate) max_calls: u32,
@@ -292,20 +295,8 @@ impl B2bua {
             timers: BTreeSet::new(),
             effects: VecDeque::new(),
             next_key: 1,
-            digest: DigestServer::new(DigestServerConfig::new(
-                realm,
-                // Nonces are signed with a per-process key: a restart
-                // invalidates them, and callers simply answer a new
-                // challenge.
-                format!(
-                    "{}{}{}",
-                    message::new_tag(),
-                    message::new_tag(),
-                    message::new_call_id(None)
-                )
-                .into_bytes(),
-            ))
-            .expect("a non-empty realm and secret make a valid digest server"),
+            digest: DigestServer::new(digest_config(realm))
+                .expect("a non-empty realm and secret make a valid digest server"),
             draining: false,
             cps_window: (0, 0),
             last_retransmissions: 0,
@@ -357,6 +348,20 @@ impl B2bua {
                 }
             })
             .collect();
+    }
+
+    /// TLS trunks configured by DNS name, by the address the name resolved
+    /// to: the transport checks their certificates against the name and
+    /// sends it as SNI (RFC 5922 §7.2).
+    pub(crate) fn tls_server_names(&self) -> Vec<(SocketAddr, String)> {
+        self.trunks
+            .iter()
+            .filter(|t| t.config.transport == config::Transport::Tls)
+            .filter_map(|t| match (&t.config.address.host, t.resolved) {
+                (config::Host::Name(name), Some(addr)) => Some((addr, name.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Bytes from `from` that were not SIP.
@@ -706,6 +711,61 @@ impl B2bua {
         self.respond(now, tx, r);
     }
 
+    /// Refuses a new INVITE before a call exists, and records the attempt:
+    /// carriers bill and alarm on refused calls too (no route, overload,
+    /// barred source).
+    fn refuse(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        invite: &Request,
+        trunk_in: Option<TrunkId>,
+        status: u16,
+        reason: &str,
+    ) {
+        self.reject(now, tx, invite, status, reason);
+        let key = self.next_key;
+        self.next_key += 1;
+        let at = unix_ms(SystemTime::now());
+        let trunk = trunk_in
+            .and_then(|t| self.trunks.get(t.0))
+            .map_or_else(|| "-".to_string(), |t| t.config.name.clone());
+        let caller = invite
+            .from_header()
+            .ok()
+            .and_then(|f| f.typed().ok())
+            .map(|f| user_of(&f.uri))
+            .unwrap_or_default();
+        let disposition = disposition_of(status);
+        self.metrics
+            .calls
+            .with_label_values(&[&trunk, "", disposition.as_str()])
+            .inc();
+        let cdr = Cdr {
+            call_id: key.to_string(),
+            caller,
+            callee: dialled(&user_of(&invite.uri)),
+            trunk_in: trunk,
+            trunk_out: None,
+            setup_ms: at,
+            answer_ms: None,
+            end_ms: at,
+            q850_cause: Cause::from_sip_status(status).value(),
+            sip_status: Some(status),
+            disposition,
+            leg_in: LegRecord {
+                sip_call_id: message::call_id(invite).unwrap_or_default().to_string(),
+                codec: None,
+                packets_sent: 0,
+                packets_received: 0,
+                packets_lost: 0,
+                mos: None,
+            },
+            leg_out: None,
+        };
+        self.effects.push_back(Effect::Record(key, Box::new(cdr)));
+    }
+
     /// Which trunk a request comes from, and whether it may call.
     fn inbound_trunk(&self, from: Peer) -> Result<Option<TrunkId>, &'static str> {
         let ip = from.addr.ip();
@@ -746,17 +806,17 @@ impl B2bua {
         self.metrics.attempts.inc();
         self.cps_window.1 += 1;
         if self.draining {
-            return self.reject(now, tx, &invite, 503, "Draining");
+            return self.refuse(now, tx, &invite, None, 503, "Draining");
         }
         if self.calls.len() >= self.settings.max_calls as usize {
-            return self.reject(now, tx, &invite, 503, "Too Many Calls");
+            return self.refuse(now, tx, &invite, None, 503, "Too Many Calls");
         }
         if message::max_forwards(&invite).unwrap_or(70) == 0 {
-            return self.reject(now, tx, &invite, 483, "Too Many Hops");
+            return self.refuse(now, tx, &invite, None, 483, "Too Many Hops");
         }
         let trunk_in = match self.inbound_trunk(from) {
             Ok(t) => t,
-            Err(why) => return self.reject(now, tx, &invite, 403, why),
+            Err(why) => return self.refuse(now, tx, &invite, None, 403, why),
         };
         if let Some(t) = trunk_in
             && let Inbound::Digest(creds) = &self.trunks[t.0].config.inbound
@@ -792,7 +852,7 @@ impl B2bua {
             .lookup(&callee)
             .map(<[TrunkId]>::to_vec)
         else {
-            return self.reject(now, tx, &invite, 404, "No Route");
+            return self.refuse(now, tx, &invite, trunk_in, 404, "No Route");
         };
         let offer = match message::content_type(&invite) {
             Some(ct) if ct.to_ascii_lowercase().starts_with("application/sdp") => {
@@ -804,7 +864,7 @@ impl B2bua {
             _ => {
                 // Delayed offer (an INVITE without SDP, RFC 3261 §13.2.1)
                 // is not supported yet.
-                return self.reject(now, tx, &invite, 488, "Offer Required");
+                return self.refuse(now, tx, &invite, trunk_in, 488, "Offer Required");
             }
         };
         let key = self.next_key;
@@ -814,7 +874,7 @@ impl B2bua {
             self.new_media_leg(key, session),
             self.new_media_leg(key, session),
         ) else {
-            return self.reject(now, tx, &invite, 503, "No Media Ports");
+            return self.refuse(now, tx, &invite, trunk_in, 503, "No Media Ports");
         };
         let call_id = message::call_id(&invite).unwrap_or_default().to_string();
         let from_tag = message::from_tag(&invite)
@@ -824,8 +884,7 @@ impl B2bua {
             .to_string();
         self.by_server_tx.insert(tx, key);
         self.by_a.insert((call_id, from_tag), key);
-        let trying = message::response_to(&invite, 100, None, None);
-        self.respond(now, tx, trying);
+        // The transaction layer has already sent 100 Trying (§17.2.1).
         let call = Call {
             key,
             phase: Phase::Routing,
@@ -966,11 +1025,19 @@ impl B2bua {
         self.settings.advertised.to_string()
     }
 
+    /// Our address for `transport`: the TLS listener's for TLS.
+    fn sent_by(&self, transport: Transport) -> String {
+        match (transport, self.settings.tls) {
+            (Transport::Tls, Some(tls)) => tls.to_string(),
+            _ => self.local_host(),
+        }
+    }
+
     fn via(&self, transport: Transport) -> Header {
         Header::Via(rsip::headers::Via::new(format!(
             "SIP/2.0/{} {};branch={};rport",
             transport.as_str().to_ascii_uppercase(),
-            self.local_host(),
+            self.sent_by(transport),
             message::new_branch()
         )))
     }
@@ -980,7 +1047,7 @@ impl B2bua {
             Transport::Udp => format!("<sip:tandem@{}>", self.local_host()),
             t => format!(
                 "<sip:tandem@{};transport={}>",
-                self.local_host(),
+                self.sent_by(t),
                 t.as_str()
             ),
         }
@@ -1010,7 +1077,7 @@ impl B2bua {
             let transport = match t.config.transport {
                 config::Transport::Tcp => Transport::Tcp,
                 config::Transport::Udp => Transport::Udp,
-                _ => continue,
+                config::Transport::Tls => Transport::Tls,
             };
             if transport == Transport::Tcp && !self.settings.tcp {
                 continue;
@@ -2170,7 +2237,8 @@ impl B2bua {
         let Some(addr) = tr.resolved else { return };
         let transport = match tr.config.transport {
             config::Transport::Tcp => Transport::Tcp,
-            _ => Transport::Udp,
+            config::Transport::Tls => Transport::Tls,
+            config::Transport::Udp => Transport::Udp,
         };
         tr.options_pending = true;
         let host = tr.config.address.to_string();
@@ -2232,6 +2300,26 @@ impl B2bua {
     }
 }
 
+/// The digest server's settings. Nonces are signed with a per-process key:
+/// a restart invalidates them, and callers simply answer a new challenge.
+/// MD5 is offered first, SHA-256 second: most deployed SIP equipment (SIPp
+/// among it) implements MD5 only and answers the first challenge it sees
+/// (RFC 7616 §3.7 lets the server order them).
+fn digest_config(realm: String) -> DigestServerConfig {
+    let mut config = DigestServerConfig::new(
+        realm,
+        format!(
+            "{}{}{}",
+            message::new_tag(),
+            message::new_tag(),
+            message::new_call_id(None)
+        )
+        .into_bytes(),
+    );
+    config.algorithms = vec![auth::Algorithm::Md5, auth::Algorithm::Sha256];
+    config
+}
+
 fn self_via(settings: &SipSettings, transport: Transport) -> rsip::typed::Via {
     tandem_sip::dialog::via(
         match transport {
@@ -2239,7 +2327,10 @@ fn self_via(settings: &SipSettings, transport: Transport) -> rsip::typed::Via {
             Transport::Tls => rsip::Transport::Tls,
             _ => rsip::Transport::Udp,
         },
-        settings.advertised.into(),
+        match (transport, settings.tls) {
+            (Transport::Tls, Some(tls)) => tls.into(),
+            _ => settings.advertised.into(),
+        },
         &message::new_branch(),
     )
 }

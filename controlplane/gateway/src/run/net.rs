@@ -1,40 +1,72 @@
-//! SIP transports of `tandem run` (RFC 3261 §18): UDP and TCP.
+//! SIP transports of `tandem run` (RFC 3261 §18): UDP, TCP and TLS
+//! (§26.2, RFC 5630), TLS through `rustls` with the `ring` provider.
 //!
-//! Reading happens on threads, one for the UDP socket, one per TCP
+//! Reading happens on threads, one for the UDP socket, one per stream
 //! connection, so that framing and parsing (most of the cost of a SIP
-//! message) run beside the control thread, on the other core. Each reader
-//! hands finished messages to the control thread through one bounded
-//! channel; when the control thread falls behind, UDP readers block and the
-//! kernel's socket buffer absorbs (then drops) the burst, which SIP's
-//! retransmissions recover, rather than this process growing without bound.
+//! message) and TLS decryption run beside the control thread, on the other
+//! core. Each reader hands finished messages to the control thread through
+//! one bounded channel; when the control thread falls behind, readers block
+//! and the kernel's socket buffers absorb (then drop) the burst, which
+//! SIP's retransmissions recover, rather than this process growing without
+//! bound.
 //!
-//! Writing happens on the control thread. TCP connections, inbound and
-//! outbound, live in a shared table keyed by the peer address (§18.2.2:
-//! responses go back over the connection the request came on). An outbound
-//! connection is opened by a short-lived thread so the control thread never
-//! waits on a connect; messages for it queue until it is up.
+//! Writing happens on the control thread. Stream connections (TCP and TLS,
+//! inbound and outbound) live in a shared table keyed by transport and peer
+//! address (§18.2.2: responses go back over the connection the request
+//! came on; in-dialog requests to a peer reuse it). A write may block for
+//! at most [`WRITE_TIMEOUT`]; then the connection is declared dead.
+//!
+//! Everything slow happens on the connection's own thread, never on the
+//! control thread: the outbound connect, and the TLS handshake in both
+//! directions (bounded by [`HANDSHAKE_TIMEOUT`]). Messages for a connection
+//! that is still opening queue until it is up. At most [`MAX_STREAMS`]
+//! stream connections exist at once (each holds a thread); an accept beyond
+//! that is closed at once and counted.
+//!
+//! TLS peers are authenticated as RFC 5922 §7 asks of a client: the trunk's
+//! certificate must chain to a trusted CA (the system's, from Debian's
+//! `ca-certificates`, or `sip.tls_ca_file`) and carry the trunk's host name
+//! (sent as SNI), or its IP address when the trunk is configured by
+//! address. Inbound TLS clients are not asked for a certificate: callers
+//! authenticate with digest or by source address, as over UDP and TCP.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 use tandem_sip::message;
 use tandem_sip::transport::{Frame, PONG, Peer, StreamFramer, Transport};
 
+use crate::config::TlsListen;
+
 /// Largest UDP datagram we read (RFC 3261 §18.1.1 allows up to 65,535).
 const MAX_DATAGRAM: usize = 65_535;
-/// How long a TCP write may block the control thread before the
+/// How long a stream write may block the control thread before the
 /// connection is declared dead.
 const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long an outbound TCP connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a TLS handshake may take, either direction: a peer that opens
+/// a connection and stalls holds a thread no longer than this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages held for a connection that is still being opened.
 const MAX_QUEUED: usize = 256;
+/// Stream connections (TCP and TLS, both directions, handshaking or up) at
+/// once. Each has a reader thread; beyond this, accepts are closed and
+/// connects refused.
+pub(crate) const MAX_STREAMS: usize = 4096;
+/// The CA bundle of Debian's `ca-certificates`, trusted for TLS trunks
+/// unless `sip.tls_ca_file` names another.
+pub(crate) const SYSTEM_CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// What the transports hand the control thread.
 #[derive(Debug)]
@@ -54,7 +86,8 @@ pub(crate) enum NetInput {
         /// Why they were refused.
         error: String,
     },
-    /// A TCP connection closed (by the peer, or after an error).
+    /// A stream connection closed (by the peer, or after an error), or an
+    /// outbound one could not be opened.
     Closed {
         /// The peer.
         peer: Peer,
@@ -70,26 +103,141 @@ pub(crate) struct NetCounters {
     pub(crate) malformed: AtomicU64,
     /// Messages that could not be sent.
     pub(crate) send_errors: AtomicU64,
-    /// TCP connections accepted or opened.
+    /// Stream connections (TCP and TLS) accepted or opened.
     pub(crate) connections: AtomicU64,
+    /// Stream connections refused because [`MAX_STREAMS`] were open.
+    pub(crate) connections_refused: AtomicU64,
+    /// TLS handshakes that failed, either direction (bad certificate, no
+    /// common cipher, a plain-text peer, a timeout).
+    pub(crate) tls_handshake_failures: AtomicU64,
 }
+
+/// One open stream connection's sending side.
+enum Link {
+    Tcp(TcpStream),
+    Tls(Box<TlsLink>),
+}
+
+/// A TLS session and the socket under it. The reader thread feeds it what
+/// arrives; the control thread writes through it; both under its lock.
+struct TlsLink {
+    session: rustls::Connection,
+    socket: TcpStream,
+}
+
+impl TlsLink {
+    /// Sends what rustls has ready (records, alerts, tickets).
+    fn flush(&mut self) -> io::Result<()> {
+        while self.session.wants_write() {
+            self.session.write_tls(&mut self.socket)?;
+        }
+        Ok(())
+    }
+}
+
+impl Link {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Link::Tcp(s) => s.write_all(bytes),
+            Link::Tls(t) => {
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    // rustls buffers a bounded amount of plaintext; what it
+                    // takes is encrypted and flushed before the next part.
+                    let n = t.session.writer().write(rest)?;
+                    t.flush()?;
+                    if n == 0 {
+                        return Err(io::ErrorKind::WriteZero.into());
+                    }
+                    rest = &rest[n..];
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let socket = match self {
+            Link::Tcp(s) => s,
+            Link::Tls(t) => {
+                t.session.send_close_notify();
+                let _ = t.flush();
+                &t.socket
+            }
+        };
+        let _ = socket.shutdown(Shutdown::Both);
+    }
+}
+
+type SharedLink = Arc<Mutex<Link>>;
 
 enum Conn {
     /// Being opened; messages wait here.
     Connecting(Vec<Vec<u8>>),
-    /// Open; the control thread writes here.
-    Up(TcpStream),
+    /// Open.
+    Up(SharedLink),
 }
 
-type ConnTable = Arc<Mutex<HashMap<SocketAddr, Conn>>>;
+type ConnTable = Arc<Mutex<HashMap<Peer, Conn>>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What every connection thread shares.
+#[derive(Clone)]
+struct Shared {
+    conns: ConnTable,
+    inbox: Sender<NetInput>,
+    counters: Arc<NetCounters>,
+    /// Stream connections alive (threads), for [`MAX_STREAMS`].
+    streams: Arc<AtomicUsize>,
+}
+
+impl Shared {
+    /// Counts a new stream connection in, or refuses it past the limit.
+    fn admit(&self) -> Option<StreamSlot> {
+        let admitted = self
+            .streams
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_STREAMS).then_some(n + 1)
+            })
+            .is_ok();
+        if admitted {
+            Some(StreamSlot(self.streams.clone()))
+        } else {
+            self.counters
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// One of the [`MAX_STREAMS`], given back when the connection's thread ends.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// TLS settings: the client side always (for trunks), the server side
+/// when `sip.tls_listen` is set.
+struct Tls {
+    client: Arc<ClientConfig>,
+    /// Names to verify trunks' certificates against (and send as SNI), by
+    /// resolved address; an address not here is verified as an IP address.
+    names: HashMap<SocketAddr, ServerName<'static>>,
+}
 
 /// The SIP sockets.
 pub(crate) struct SipNet {
     udp: UdpSocket,
     local: SocketAddr,
-    conns: ConnTable,
-    inbox: Sender<NetInput>,
-    counters: Arc<NetCounters>,
+    shared: Shared,
+    tls: Option<Tls>,
 }
 
 impl SipNet {
@@ -102,29 +250,107 @@ impl SipNet {
     ) -> io::Result<Self> {
         let udp = UdpSocket::bind(listen)?;
         let local = udp.local_addr()?;
-        let conns: ConnTable = Arc::default();
+        let shared = Shared {
+            conns: Arc::default(),
+            inbox,
+            counters,
+            streams: Arc::default(),
+        };
         if tcp {
             // Same port as UDP, so one address is the whole contact.
             let listener = TcpListener::bind(local)?;
-            let addr = listener.local_addr()?;
-            let (conns, inbox, counters) = (conns.clone(), inbox.clone(), counters.clone());
+            let shared = shared.clone();
             thread::Builder::new()
                 .name("sip-tcp-accept".into())
-                .spawn(move || accept_loop(listener, conns, inbox, counters))?;
-            let _ = addr;
+                .spawn(move || accept_loop(listener, None, shared))?;
         }
         let reader = udp.try_clone()?;
-        let (tx, c) = (inbox.clone(), counters.clone());
+        let (tx, c) = (shared.inbox.clone(), shared.counters.clone());
         thread::Builder::new()
             .name("sip-udp".into())
             .spawn(move || udp_loop(reader, tx, c))?;
         Ok(Self {
             udp,
             local,
-            conns,
-            inbox,
-            counters,
+            shared,
+            tls: None,
         })
+    }
+
+    /// Turns TLS on: trunks with `transport = "tls"` become reachable
+    /// (their certificates checked against `ca_file`, or the system CAs),
+    /// and with `listen`, SIP over TLS is served there. Returns the TLS
+    /// address bound. When we have a certificate, we also present it to
+    /// trunks that ask for a client certificate (mutual TLS).
+    pub(crate) fn start_tls(
+        &mut self,
+        listen: Option<&TlsListen>,
+        ca_file: Option<&Path>,
+    ) -> Result<Option<SocketAddr>, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let identity = listen
+            .map(|l| load_identity(&l.certificate, &l.private_key))
+            .transpose()?;
+        let (roots, roots_from) = load_roots(ca_file)?;
+        let client = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS client: {e}"))?
+            .with_root_certificates(roots);
+        let client = match &identity {
+            Some((chain, key)) => client
+                .with_client_auth_cert(chain.clone(), key.clone_key())
+                .map_err(|e| format!("TLS client certificate: {e}"))?,
+            None => client.with_no_client_auth(),
+        };
+        eprintln!("tandem: sip: TLS trunks are verified against {roots_from}");
+        self.tls = Some(Tls {
+            client: Arc::new(client),
+            names: HashMap::new(),
+        });
+        let (Some(listen), Some((chain, key))) = (listen, identity) else {
+            return Ok(None);
+        };
+        let server = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS server: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| {
+                format!(
+                    "sip.tls_certificate {} and sip.tls_private_key {}: {e}",
+                    listen.certificate.display(),
+                    listen.private_key.display()
+                )
+            })?;
+        let listener = TcpListener::bind(listen.listen)
+            .map_err(|e| format!("sip.tls_listen {}: {e}", listen.listen))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("sip.tls_listen {}: {e}", listen.listen))?;
+        let shared = self.shared.clone();
+        let server = Arc::new(server);
+        thread::Builder::new()
+            .name("sip-tls-accept".into())
+            .spawn(move || accept_loop(listener, Some(server), shared))
+            .map_err(|e| format!("starting the TLS listener: {e}"))?;
+        Ok(Some(addr))
+    }
+
+    /// Sets the host names TLS trunks are verified against (RFC 5922
+    /// §7.2: the name the trunk was configured with), by the address each
+    /// resolved to; replaces the previous set (on reload). Addresses not
+    /// named are verified against their IP address.
+    pub(crate) fn set_tls_names(&mut self, names: impl IntoIterator<Item = (SocketAddr, String)>) {
+        let Some(tls) = self.tls.as_mut() else { return };
+        tls.names.clear();
+        for (addr, name) in names {
+            match ServerName::try_from(name) {
+                Ok(n) => {
+                    tls.names.insert(addr, n);
+                }
+                Err(e) => eprintln!("tandem: sip: TLS name for {addr}: {e}"),
+            }
+        }
     }
 
     /// The UDP address bound.
@@ -132,31 +358,36 @@ impl SipNet {
         self.local
     }
 
-    /// Sends `bytes` to `to`, opening a TCP connection when needed.
+    /// Sends `bytes` to `to`, opening a TCP or TLS connection when needed.
     pub(crate) fn send(&self, to: Peer, bytes: &[u8]) {
         let result = match to.transport {
             Transport::Udp => self.udp.send_to(bytes, to.addr).map(drop),
-            Transport::Tcp => self.send_stream(to.addr, bytes),
-            // TLS listeners are not built yet: the configuration refuses
-            // TLS trunks, so nothing should ask for it.
-            _ => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "TLS transport is not available",
-            )),
+            Transport::Tcp | Transport::Tls => self.send_stream(to, bytes),
         };
         if let Err(e) = result {
-            self.counters.send_errors.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .counters
+                .send_errors
+                .fetch_add(1, Ordering::Relaxed);
             eprintln!("tandem: sip: sending to {to}: {e}");
         }
     }
 
-    fn send_stream(&self, addr: SocketAddr, bytes: &[u8]) -> io::Result<()> {
-        let mut conns = self.conns.lock().unwrap_or_else(PoisonError::into_inner);
-        match conns.get_mut(&addr) {
-            Some(Conn::Up(stream)) => {
-                if let Err(e) = stream.write_all(bytes) {
-                    let _ = stream.shutdown(Shutdown::Both);
-                    conns.remove(&addr);
+    fn send_stream(&self, peer: Peer, bytes: &[u8]) -> io::Result<()> {
+        let mut conns = lock(&self.shared.conns);
+        match conns.get_mut(&peer) {
+            Some(Conn::Up(link)) => {
+                let link = link.clone();
+                // Other connections' readers need the table meanwhile.
+                drop(conns);
+                let mut l = lock(&link);
+                if let Err(e) = l.write_all(bytes) {
+                    l.shutdown();
+                    drop(l);
+                    let mut conns = lock(&self.shared.conns);
+                    if matches!(conns.get(&peer), Some(Conn::Up(x)) if Arc::ptr_eq(x, &link)) {
+                        conns.remove(&peer);
+                    }
                     return Err(e);
                 }
                 Ok(())
@@ -172,20 +403,94 @@ impl SipNet {
                 Ok(())
             }
             None => {
-                conns.insert(addr, Conn::Connecting(vec![bytes.to_vec()]));
+                let tls = match peer.transport {
+                    Transport::Tls => {
+                        let Some(tls) = &self.tls else {
+                            return Err(io::Error::new(
+                                io::ErrorKind::Unsupported,
+                                "TLS is not set up",
+                            ));
+                        };
+                        let name = tls
+                            .names
+                            .get(&peer.addr)
+                            .cloned()
+                            .unwrap_or_else(|| ServerName::IpAddress(peer.addr.ip().into()));
+                        Some((tls.client.clone(), name))
+                    }
+                    _ => None,
+                };
+                let Some(slot) = self.shared.admit() else {
+                    return Err(io::Error::other(format!(
+                        "{MAX_STREAMS} stream connections already open"
+                    )));
+                };
+                conns.insert(peer, Conn::Connecting(vec![bytes.to_vec()]));
                 drop(conns);
-                let (conns, inbox, counters) = (
-                    self.conns.clone(),
-                    self.inbox.clone(),
-                    self.counters.clone(),
-                );
-                thread::Builder::new()
-                    .name("sip-tcp-connect".into())
-                    .spawn(move || connect(addr, conns, inbox, counters))
-                    .map(drop)
+                let shared = self.shared.clone();
+                let spawned = thread::Builder::new()
+                    .name(format!(
+                        "sip-{}-out",
+                        peer.transport.as_str().to_lowercase()
+                    ))
+                    .spawn(move || connect(peer, tls, shared, slot));
+                if let Err(e) = spawned {
+                    lock(&self.shared.conns).remove(&peer);
+                    return Err(e);
+                }
+                Ok(())
             }
         }
     }
+}
+
+/// The listener's certificate chain and key, from PEM files.
+fn load_identity(
+    certificate: &Path,
+    private_key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let chain = CertificateDer::pem_file_iter(certificate)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("sip.tls_certificate {}: {e}", certificate.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "sip.tls_certificate {}: no PEM certificate in it",
+            certificate.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(private_key)
+        .map_err(|e| format!("sip.tls_private_key {}: {e}", private_key.display()))?;
+    Ok((chain, key))
+}
+
+/// The CAs trunks' certificates must chain to, and where they came from.
+fn load_roots(ca_file: Option<&Path>) -> Result<(RootCertStore, String), String> {
+    let mut roots = RootCertStore::empty();
+    let path = ca_file.unwrap_or(Path::new(SYSTEM_CA_FILE));
+    let certs = match CertificateDer::pem_file_iter(path) {
+        Ok(certs) => certs.filter_map(Result::ok).collect::<Vec<_>>(),
+        // Without the system bundle TLS trunks fail their handshakes
+        // (counted, logged); the gateway still serves everything else.
+        Err(e) if ca_file.is_none() => {
+            eprintln!(
+                "tandem: sip: no system CA certificates ({path}: {e}; install ca-certificates or set sip.tls_ca_file)",
+                path = path.display()
+            );
+            Vec::new()
+        }
+        Err(e) => return Err(format!("sip.tls_ca_file {}: {e}", path.display())),
+    };
+    let (added, ignored) = roots.add_parsable_certificates(certs);
+    if ca_file.is_some() && added == 0 {
+        return Err(format!(
+            "sip.tls_ca_file {}: no usable CA certificate in it ({ignored} unparseable)",
+            path.display()
+        ));
+    }
+    Ok((
+        roots,
+        format!("{added} CA certificates from {}", path.display()),
+    ))
 }
 
 fn udp_loop(socket: UdpSocket, inbox: Sender<NetInput>, counters: Arc<NetCounters>) {
@@ -224,101 +529,315 @@ fn udp_loop(socket: UdpSocket, inbox: Sender<NetInput>, counters: Arc<NetCounter
     }
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    conns: ConnTable,
-    inbox: Sender<NetInput>,
-    counters: Arc<NetCounters>,
-) {
+/// Accepts TCP connections (TLS ones when `tls` is set), each on its own
+/// thread.
+fn accept_loop(listener: TcpListener, tls: Option<Arc<ServerConfig>>, shared: Shared) {
+    let what = if tls.is_some() { "TLS" } else { "TCP" };
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("tandem: sip: TCP accept: {e}");
+                eprintln!("tandem: sip: {what} accept: {e}");
                 // Out of descriptors: back off rather than spin.
                 thread::sleep(Duration::from_millis(50));
                 continue;
             }
         };
-        if let Err(e) = register(stream, &conns, &inbox, &counters, Vec::new()) {
-            eprintln!("tandem: sip: TCP connection: {e}");
+        let Some(slot) = shared.admit() else {
+            // Closed at once: a flood of connections costs a descriptor
+            // for an instant, not a thread.
+            let _ = stream.shutdown(Shutdown::Both);
+            let refused = shared.counters.connections_refused.load(Ordering::Relaxed);
+            if refused % 100 == 1 {
+                eprintln!(
+                    "tandem: sip: {what} connection refused: {MAX_STREAMS} open ({refused} refused so far)"
+                );
+            }
+            continue;
+        };
+        let peer = match stream.peer_addr() {
+            Ok(a) if tls.is_some() => Peer::new(Transport::Tls, a),
+            Ok(a) => Peer::tcp(a),
+            Err(_) => continue,
+        };
+        let tls = tls.clone();
+        let shared = shared.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("sip-{}", what.to_lowercase()))
+            .spawn(move || accepted(stream, peer, tls, shared, slot));
+        if let Err(e) = spawned {
+            eprintln!("tandem: sip: {what} connection thread: {e}");
         }
     }
 }
 
-fn connect(
-    addr: SocketAddr,
-    conns: ConnTable,
-    inbox: Sender<NetInput>,
-    counters: Arc<NetCounters>,
+/// An accepted connection's thread: handshake (TLS), then read.
+fn accepted(
+    mut stream: TcpStream,
+    peer: Peer,
+    tls: Option<Arc<ServerConfig>>,
+    shared: Shared,
+    _slot: StreamSlot,
 ) {
-    let result = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT);
-    let queued = match conns
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(&addr)
-    {
-        Some(Conn::Connecting(q)) => q,
-        _ => Vec::new(),
+    let session = match tls {
+        None => None,
+        Some(config) => {
+            let outcome = ServerConnection::new(config)
+                .map_err(|e| io::Error::other(e.to_string()))
+                .map(rustls::Connection::Server)
+                .and_then(|mut s| handshake(&mut s, &mut stream).map(|()| s));
+            match outcome {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    let failures = shared
+                        .counters
+                        .tls_handshake_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    // Scanners and plain-text clients fail here all day:
+                    // one line in a hundred.
+                    if failures % 100 == 0 {
+                        eprintln!(
+                            "tandem: sip: TLS handshake with {} failed: {e} ({} failures so far)",
+                            peer.addr,
+                            failures + 1
+                        );
+                    }
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
+        }
     };
-    let outcome = result.and_then(|stream| register(stream, &conns, &inbox, &counters, queued));
-    if let Err(e) = outcome {
-        counters.send_errors.fetch_add(1, Ordering::Relaxed);
-        let _ = inbox.send(NetInput::Closed {
-            peer: Peer::tcp(addr),
-            reason: format!("connect failed: {e}"),
-        });
+    if let Err(e) = serve(stream, peer, session, &shared) {
+        eprintln!("tandem: sip: {peer}: {e}");
     }
 }
 
-/// Puts an open stream in the table (sending what waited for it) and starts
-/// its reader.
-fn register(
-    stream: TcpStream,
-    conns: &ConnTable,
-    inbox: &Sender<NetInput>,
-    counters: &Arc<NetCounters>,
-    queued: Vec<Vec<u8>>,
-) -> io::Result<()> {
-    let peer = stream.peer_addr()?;
-    stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-    let mut writer = stream.try_clone()?;
-    for m in &queued {
-        writer.write_all(m)?;
+/// An outbound connection's thread: connect, handshake (TLS), send what
+/// queued meanwhile, then read.
+fn connect(
+    peer: Peer,
+    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    shared: Shared,
+    _slot: StreamSlot,
+) {
+    let result = TcpStream::connect_timeout(&peer.addr, CONNECT_TIMEOUT).and_then(|mut stream| {
+        let session = match tls {
+            None => None,
+            Some((config, name)) => match ClientConnection::new(config, name)
+                .map(rustls::Connection::Client)
+                .map_err(|e| io::Error::other(e.to_string()))
+                .and_then(|mut s| handshake(&mut s, &mut stream).map(|()| s))
+            {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    shared
+                        .counters
+                        .tls_handshake_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return Err(io::Error::new(e.kind(), format!("TLS handshake: {e}")));
+                }
+            },
+        };
+        Ok((stream, session))
+    });
+    match result {
+        Ok((stream, session)) => {
+            if let Err(e) = serve(stream, peer, session, &shared) {
+                eprintln!("tandem: sip: {peer}: {e}");
+            }
+        }
+        Err(e) => {
+            let queued = match lock(&shared.conns).remove(&peer) {
+                Some(Conn::Connecting(q)) => q.len(),
+                _ => 0,
+            };
+            shared
+                .counters
+                .send_errors
+                .fetch_add(queued.max(1) as u64, Ordering::Relaxed);
+            let _ = shared.inbox.send(NetInput::Closed {
+                peer,
+                reason: format!("connect failed: {e}"),
+            });
+        }
     }
-    conns
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(peer, Conn::Up(writer));
-    counters.connections.fetch_add(1, Ordering::Relaxed);
-    let (conns, inbox, counters) = (conns.clone(), inbox.clone(), counters.clone());
-    thread::Builder::new()
-        .name("sip-tcp".into())
-        .spawn(move || stream_loop(stream, peer, conns, inbox, counters))?;
+}
+
+/// Runs the handshake on the connection's thread, within
+/// [`HANDSHAKE_TIMEOUT`].
+fn handshake(session: &mut rustls::Connection, stream: &mut TcpStream) -> io::Result<()> {
+    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    stream.set_nodelay(true)?;
+    while session.is_handshaking() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
+        stream.set_write_timeout(Some(left))?;
+        session.complete_io(stream)?;
+    }
+    // TLS 1.3 servers send session tickets just after the handshake.
+    while session.wants_write() {
+        session.write_tls(stream)?;
+    }
+    stream.set_read_timeout(None)?;
     Ok(())
 }
 
-fn stream_loop(
-    mut stream: TcpStream,
-    addr: SocketAddr,
-    conns: ConnTable,
-    inbox: Sender<NetInput>,
-    counters: Arc<NetCounters>,
-) {
-    let peer = Peer::tcp(addr);
+/// Puts an open connection in the table, sends what waited for it, and
+/// reads it until it closes.
+fn serve(
+    stream: TcpStream,
+    peer: Peer,
+    session: Option<rustls::Connection>,
+    shared: &Shared,
+) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let raw = stream.try_clone()?;
+    let link = Arc::new(Mutex::new(match session {
+        None => Link::Tcp(stream.try_clone()?),
+        Some(session) => Link::Tls(Box::new(TlsLink {
+            session,
+            socket: stream.try_clone()?,
+        })),
+    }));
+    {
+        // The link is locked before it is published, so the control
+        // thread's next message goes out after the queued ones.
+        let mut l = lock(&link);
+        let queued = {
+            let mut conns = lock(&shared.conns);
+            let queued = match conns.remove(&peer) {
+                Some(Conn::Connecting(q)) => q,
+                _ => Vec::new(),
+            };
+            conns.insert(peer, Conn::Up(link.clone()));
+            queued
+        };
+        for m in &queued {
+            if let Err(e) = l.write_all(m) {
+                l.shutdown();
+                drop(l);
+                unpublish(shared, peer, &link);
+                let _ = shared.inbox.send(NetInput::Closed {
+                    peer,
+                    reason: format!("sending queued messages: {e}"),
+                });
+                return Ok(());
+            }
+        }
+    }
+    shared.counters.connections.fetch_add(1, Ordering::Relaxed);
+    let reason = match peer.transport {
+        Transport::Tls => {
+            let mut reader = TlsReader {
+                socket: raw,
+                link: link.clone(),
+                raw: vec![0; 16 * 1024],
+                start: 0,
+                end: 0,
+            };
+            read_stream(&mut reader, peer, &link, shared)
+        }
+        _ => {
+            let mut reader = raw;
+            read_stream(&mut reader, peer, &link, shared)
+        }
+    };
+    let Some(reason) = reason else { return Ok(()) };
+    lock(&link).shutdown();
+    unpublish(shared, peer, &link);
+    let _ = shared.inbox.send(NetInput::Closed { peer, reason });
+    Ok(())
+}
+
+/// Takes `link` out of the table, unless another connection to the same
+/// peer replaced it there.
+fn unpublish(shared: &Shared, peer: Peer, link: &SharedLink) {
+    let mut conns = lock(&shared.conns);
+    if matches!(conns.get(&peer), Some(Conn::Up(x)) if Arc::ptr_eq(x, link)) {
+        conns.remove(&peer);
+    }
+}
+
+/// The plaintext of a TLS connection. Socket reads happen without the
+/// link's lock, so the control thread can write meanwhile; decryption
+/// happens under it.
+struct TlsReader {
+    socket: TcpStream,
+    link: SharedLink,
+    /// Bytes read from the socket that rustls has not taken yet.
+    raw: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Read for TlsReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            {
+                let mut l = lock(&self.link);
+                let Link::Tls(t) = &mut *l else {
+                    return Err(io::Error::other("not a TLS link"));
+                };
+                match t.session.reader().read(out) {
+                    // 0: the peer sent close_notify.
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+                if self.start < self.end {
+                    let mut pending = &self.raw[self.start..self.end];
+                    let taken = t.session.read_tls(&mut pending)?;
+                    self.start += taken;
+                    let state = t.session.process_new_packets();
+                    // Alerts, and answers to key updates.
+                    let flushed = t.flush();
+                    state.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                    flushed?;
+                    if taken == 0 {
+                        // rustls takes bytes whenever its plaintext buffer
+                        // has room, and the read above emptied it.
+                        return Err(io::Error::other("TLS session refused input"));
+                    }
+                    continue;
+                }
+            }
+            let n = self.socket.read(&mut self.raw)?;
+            if n == 0 {
+                // Closed without close_notify: harmless for SIP, whose
+                // messages carry their own length.
+                return Ok(0);
+            }
+            (self.start, self.end) = (0, n);
+        }
+    }
+}
+
+/// Frames and parses what `reader` yields until the connection ends;
+/// returns why, or `None` when the control thread is gone.
+fn read_stream(
+    reader: &mut impl Read,
+    peer: Peer,
+    link: &SharedLink,
+    shared: &Shared,
+) -> Option<String> {
     let mut framer = StreamFramer::new();
     let mut buf = vec![0u8; 16 * 1024];
-    let reason = 'conn: loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) => break 'conn "closed by the peer".to_string(),
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Some("closed by the peer".to_string()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break 'conn e.to_string(),
+            Err(e) => return Some(e.to_string()),
         };
         if let Err(e) = framer.handle_bytes(&buf[..n]) {
-            counters.malformed.fetch_add(1, Ordering::Relaxed);
-            break 'conn format!("unframeable stream: {e}");
+            shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
+            return Some(format!("unframeable stream: {e}"));
         }
         loop {
             match framer.poll_frame() {
@@ -330,38 +849,27 @@ fn stream_loop(
                             message,
                         },
                         Err(e) => {
-                            counters.malformed.fetch_add(1, Ordering::Relaxed);
+                            shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
                             NetInput::Malformed {
                                 from: peer,
                                 error: e.to_string(),
                             }
                         }
                     };
-                    if inbox.send(input).is_err() {
-                        return;
+                    if shared.inbox.send(input).is_err() {
+                        return None;
                     }
                 }
+                // RFC 5626 §4.4.1 keep-alive: answer the double CRLF.
                 Ok(Some(Frame::Ping)) => {
-                    if let Some(Conn::Up(w)) = conns
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .get_mut(&addr)
-                    {
-                        let _ = w.write_all(PONG);
-                    }
+                    let _ = lock(link).write_all(PONG);
                 }
                 Ok(Some(Frame::Pong)) => {}
                 Err(e) => {
-                    counters.malformed.fetch_add(1, Ordering::Relaxed);
-                    break 'conn format!("unframeable stream: {e}");
+                    shared.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    return Some(format!("unframeable stream: {e}"));
                 }
             }
         }
-    };
-    conns
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(&addr);
-    let _ = stream.shutdown(Shutdown::Both);
-    let _ = inbox.send(NetInput::Closed { peer, reason });
+    }
 }

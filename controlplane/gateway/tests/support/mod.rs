@@ -117,6 +117,21 @@ pub(crate) fn sipp_uac(
     service: &str,
     load: (usize, usize),
 ) -> Output {
+    sipp_uac_with(dir, scenario, port, media_port, target, service, load, &[])
+}
+
+/// [`sipp_uac`] with extra SIPp arguments.
+#[allow(clippy::too_many_arguments)] // a command line, spelled out
+pub(crate) fn sipp_uac_with(
+    dir: &Path,
+    scenario: &Path,
+    port: u16,
+    media_port: u16,
+    target: &str,
+    service: &str,
+    load: (usize, usize),
+    extra: &[&str],
+) -> Output {
     let (calls, rate) = load;
     Command::new("timeout")
         .arg("120")
@@ -134,6 +149,7 @@ pub(crate) fn sipp_uac(
             "-max_socket",
             "4096",
         ])
+        .args(extra)
         .arg(target)
         .current_dir(dir)
         .output()
@@ -200,4 +216,13 @@ pub(crate) fn http_get(addr: &str, path: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
+}
+
+/// Sends a signal to a child.
+pub(crate) fn signal(child: &Kill, sig: &str) {
+    let ok = Command::new("kill")
+        .args(["-s", sig, &child.0.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -s {sig}");
 }
