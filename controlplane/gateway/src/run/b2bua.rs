@@ -1045,11 +1045,7 @@ impl B2bua {
     fn contact(&self, transport: Transport) -> String {
         match transport {
             Transport::Udp => format!("<sip:tandem@{}>", self.local_host()),
-            t => format!(
-                "<sip:tandem@{};transport={}>",
-                self.sent_by(t),
-                t.as_str()
-            ),
+            t => format!("<sip:tandem@{};transport={}>", self.sent_by(t), t.as_str()),
         }
     }
 

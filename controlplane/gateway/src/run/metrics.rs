@@ -13,8 +13,19 @@
 //! | `tandem_sip_trunk_up{trunk}` | gauge | 1 while the trunk answers OPTIONS keepalives (or has none), 0 when it does not |
 //! | `tandem_sip_trunk_active_calls{trunk}` | gauge | calls on the trunk, either direction |
 //! | `tandem_sip_draining` | gauge | 1 after SIGTERM, while calls finish |
+//! | `tandem_sip_send_errors_total` | counter | messages the transports could not send (no route to the peer, a connection that failed or timed out) |
+//! | `tandem_sip_connections_total` | counter | TCP and TLS connections accepted or opened (TLS ones after their handshake) |
+//! | `tandem_sip_connections_refused_total` | counter | TCP and TLS connections refused because the limit (4096) was open |
+//! | `tandem_sip_tls_handshake_failures_total` | counter | TLS handshakes that failed, inbound or outbound (untrusted or mismatched certificate, no common cipher, a plain-text peer, a 5 s timeout) |
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+use super::net::NetCounters;
 
 /// The SIP front's metrics, registered once.
 #[derive(Clone)]
@@ -121,4 +132,107 @@ fn itoa3(code: u16) -> [u8; 3] {
         b'0' + (c / 10 % 10) as u8,
         b'0' + (c % 10) as u8,
     ]
+}
+
+/// The transports' counters ([`NetCounters`], atomics the reader threads
+/// bump), read at each scrape.
+pub(crate) struct NetCollector {
+    counters: Arc<NetCounters>,
+    descs: Vec<Desc>,
+}
+
+impl NetCollector {
+    const METRICS: [(&'static str, &'static str); 4] = [
+        (
+            "tandem_sip_send_errors_total",
+            "SIP messages the transports could not send",
+        ),
+        (
+            "tandem_sip_connections_total",
+            "TCP and TLS connections accepted or opened",
+        ),
+        (
+            "tandem_sip_connections_refused_total",
+            "TCP and TLS connections refused at the connection limit",
+        ),
+        (
+            "tandem_sip_tls_handshake_failures_total",
+            "TLS handshakes that failed, inbound or outbound",
+        ),
+    ];
+
+    pub(crate) fn new(counters: Arc<NetCounters>) -> Self {
+        let descs = Self::METRICS
+            .iter()
+            .map(|(name, help)| {
+                Desc::new(
+                    name.to_string(),
+                    help.to_string(),
+                    Vec::new(),
+                    Default::default(),
+                )
+                .expect("static metric names are valid")
+            })
+            .collect();
+        Self { counters, descs }
+    }
+
+    fn values(&self) -> [u64; 4] {
+        let c = &self.counters;
+        [
+            c.send_errors.load(Ordering::Relaxed),
+            c.connections.load(Ordering::Relaxed),
+            c.connections_refused.load(Ordering::Relaxed),
+            c.tls_handshake_failures.load(Ordering::Relaxed),
+        ]
+    }
+}
+
+impl Collector for NetCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        Self::METRICS
+            .iter()
+            .zip(self.values())
+            .filter_map(|((name, help), value)| {
+                let c = IntCounter::new(*name, *help).ok()?;
+                c.inc_by(value);
+                Some(c.collect())
+            })
+            .flatten()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_counters_reach_the_text_exposition() {
+        let counters = Arc::new(NetCounters::default());
+        counters
+            .tls_handshake_failures
+            .fetch_add(3, Ordering::Relaxed);
+        counters.connections.fetch_add(2, Ordering::Relaxed);
+        let registry = Registry::new();
+        registry
+            .register(Box::new(NetCollector::new(counters.clone())))
+            .unwrap();
+        counters
+            .tls_handshake_failures
+            .fetch_add(1, Ordering::Relaxed);
+        let text = prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap();
+        assert!(
+            text.contains("tandem_sip_tls_handshake_failures_total 4"),
+            "{text}"
+        );
+        assert!(text.contains("tandem_sip_connections_total 2"), "{text}");
+        assert!(text.contains("tandem_sip_send_errors_total 0"), "{text}");
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! One process, three fronts on one media engine:
 //!
-//! - the SIP B2BUA ([`b2bua`]) on `sip.listen` (UDP and TCP), with trunks,
-//!   routes and call records from the configuration;
+//! - the SIP B2BUA ([`b2bua`]) on `sip.listen` (UDP and TCP) and
+//!   `sip.tls_listen` (TLS), with trunks, routes and call records from the
+//!   configuration;
 //! - the rtpengine-compatible ng control port (`--ng-listen`), for
 //!   Kamailio's and OpenSIPS's `rtpengine` modules;
 //! - HTTP on `--http-listen`: `GET /metrics` and `GET /health`.
@@ -12,10 +13,10 @@
 //! off: Tandem is a media relay under a proxy, as before the B2BUA came.
 //!
 //! Threads: media workers (one per `media.workers`, pinned), SIP readers
-//! (UDP, one per TCP connection; they parse), the ng reader, the HTTP
-//! server, the CDR writer, a signal watcher, and this control thread,
-//! which owns every protocol state machine and waits on all their
-//! channels at once.
+//! (UDP, one per TCP or TLS connection; they decrypt and parse), the ng
+//! reader, the HTTP server, the CDR writer, a signal watcher, and this
+//! control thread, which owns every protocol state machine and waits on
+//! all their channels at once.
 //!
 //! Signals: SIGTERM (or SIGINT) drains: new calls get 503, calls in
 //! progress may finish for `drain.timeout`, then the rest are hung up and
@@ -301,14 +302,23 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             .sip
             .transports
             .contains(&crate::config::Transport::Tcp);
-        let net = SipNet::bind(config.sip.listen, tcp, sip_tx.clone(), counters)
+        registry
+            .register(Box::new(metrics::NetCollector::new(counters.clone())))
+            .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
+        let mut net = SipNet::bind(config.sip.listen, tcp, sip_tx.clone(), counters)
             .map_err(|e| CliError::BadInput(format!("sip.listen {}: {e}", config.sip.listen)))?;
+        let tls = net
+            .start_tls(config.sip.tls.as_ref(), config.sip.tls_ca_file.as_deref())
+            .map_err(CliError::BadInput)?;
         let local = net.local_addr();
-        let advertised = if local.ip().is_unspecified() {
-            SocketAddr::new(rtp_address, local.port())
-        } else {
-            local
+        let public = |a: SocketAddr| {
+            if a.ip().is_unspecified() {
+                SocketAddr::new(rtp_address, a.port())
+            } else {
+                a
+            }
         };
+        let advertised = public(local);
         let store = CdrStore::open(&config.cdr.database, config.cdr.synchronous)
             .map_err(|e| CliError::BadInput(format!("cdr.database: {e}")))?;
         let writer = CdrWriter::start(store, WriterConfig::default())
@@ -319,6 +329,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         let settings = SipSettings {
             advertised,
             tcp,
+            tls: tls.map(public),
             user_agent: config.sip.user_agent.clone(),
             timers: TimerConfig {
                 t1: config.sip.t1,
@@ -343,6 +354,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             sip_metrics,
             now,
         );
+        net.set_tls_names(b2bua.tls_server_names());
         Some((b2bua, net, writer))
     } else {
         None
@@ -485,10 +497,11 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
                     break;
                 }
                 Ok(Signal::Reload) => match (&args.config, sip.as_mut()) {
-                    (Some(path), Some((b2bua, _, _))) => match args.load_config() {
+                    (Some(path), Some((b2bua, net, _))) => match args.load_config() {
                         Ok(new) => {
                             eprintln!("tandem: reloaded {}: {}", path.display(), new.summary());
                             b2bua.reload(Rc::new(new), Instant::now());
+                            net.set_tls_names(b2bua.tls_server_names());
                         }
                         Err(e) => eprintln!("tandem: reload of {} refused, keeping the running configuration: {e}", path.display()),
                     },

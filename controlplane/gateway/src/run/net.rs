@@ -873,3 +873,135 @@ fn read_stream(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    use crossbeam_channel::{Receiver, bounded};
+
+    use super::*;
+
+    const OPTIONS: &[u8] = b"OPTIONS sip:tandem-b.test SIP/2.0\r\n\
+        Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK-net-test\r\n\
+        Max-Forwards: 70\r\n\
+        From: <sip:a@127.0.0.1>;tag=1\r\n\
+        To: <sip:tandem-b.test>\r\n\
+        Call-ID: net-test@127.0.0.1\r\n\
+        CSeq: 1 OPTIONS\r\n\
+        Content-Length: 0\r\n\r\n";
+    const OK: &[u8] = b"SIP/2.0 200 OK\r\n\
+        Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK-net-test\r\n\
+        From: <sip:a@127.0.0.1>;tag=1\r\n\
+        To: <sip:tandem-b.test>;tag=2\r\n\
+        Call-ID: net-test@127.0.0.1\r\n\
+        CSeq: 1 OPTIONS\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    /// A CA and a certificate it issued for `tandem-b.test` and
+    /// 127.0.0.1, made with the `openssl` command.
+    fn certificates() -> (PathBuf, TlsListen) {
+        let dir = std::env::temp_dir().join(format!("tandem-net-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "basicConstraints=CA:FALSE\nsubjectAltName=DNS:tandem-b.test,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+        for cmd in [
+            format!("req -x509 {ec} -days 1 -subj /CN=ca -keyout ca.key -out ca.pem"),
+            format!("req -new {ec} -subj /CN=tandem-b.test -keyout key.pem -out leaf.csr"),
+            "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -days 1 -extfile leaf.ext -out cert.pem".into(),
+        ] {
+            let out = Command::new("openssl")
+                .args(cmd.split(' '))
+                .current_dir(&dir)
+                .output()
+                .expect("openssl (Debian package openssl)");
+            assert!(out.status.success(), "openssl {cmd}: {out:?}");
+        }
+        let listen = TlsListen {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            certificate: dir.join("cert.pem"),
+            private_key: dir.join("key.pem"),
+        };
+        (dir.join("ca.pem"), listen)
+    }
+
+    fn net(
+        ca: &Path,
+        listen: Option<&TlsListen>,
+    ) -> (SipNet, Receiver<NetInput>, Option<SocketAddr>) {
+        let (tx, rx) = bounded(64);
+        let mut net =
+            SipNet::bind("127.0.0.1:0".parse().unwrap(), false, tx, Arc::default()).unwrap();
+        let addr = net.start_tls(listen, Some(ca)).unwrap();
+        (net, rx, addr)
+    }
+
+    fn next(rx: &Receiver<NetInput>) -> NetInput {
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the transport reported nothing")
+    }
+
+    #[test]
+    fn a_tls_trunk_is_verified_by_name_and_answers_over_the_same_connection() {
+        let (ca, listen) = certificates();
+        let (server, server_rx, tls) = net(&ca, Some(&listen));
+        let tls = tls.unwrap();
+        let (mut client, client_rx, _) = net(&ca, None);
+        client.set_tls_names([(tls, "tandem-b.test".to_string())]);
+        let trunk = Peer::new(Transport::Tls, tls);
+        // Two messages before the handshake is done: both wait for it.
+        client.send(trunk, OPTIONS);
+        client.send(trunk, OPTIONS);
+        for _ in 0..2 {
+            let NetInput::Message { from, message } = next(&server_rx) else {
+                panic!("expected the OPTIONS")
+            };
+            assert_eq!(from.transport, Transport::Tls);
+            assert!(matches!(message, rsip::SipMessage::Request(_)));
+            server.send(from, OK);
+            let NetInput::Message { from, message } = next(&client_rx) else {
+                panic!("expected the 200")
+            };
+            assert_eq!(from, trunk);
+            assert!(matches!(message, rsip::SipMessage::Response(_)));
+        }
+        assert_eq!(
+            client.shared.counters.connections.load(Ordering::Relaxed),
+            1
+        );
+
+        // The same certificate under another name is refused.
+        let (mut other, other_rx, _) = net(&ca, None);
+        other.set_tls_names([(tls, "carrier.example".to_string())]);
+        other.send(trunk, OPTIONS);
+        let NetInput::Closed { peer, reason } = next(&other_rx) else {
+            panic!("expected a failed connection")
+        };
+        assert_eq!(peer, trunk);
+        assert!(reason.contains("TLS handshake"), "{reason}");
+        let c = &other.shared.counters;
+        assert_eq!(c.tls_handshake_failures.load(Ordering::Relaxed), 1);
+        assert_eq!(c.send_errors.load(Ordering::Relaxed), 1);
+        // The server saw the client's alert: a failure on its side too.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while server
+            .shared
+            .counters
+            .tls_handshake_failures
+            .load(Ordering::Relaxed)
+            == 0
+        {
+            assert!(
+                Instant::now() < deadline,
+                "server did not count the failure"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+        let _ = std::fs::remove_dir_all(ca.parent().unwrap());
+    }
+}
