@@ -31,7 +31,7 @@ use rsip::{Header, Method, Request, Response, SipMessage};
 use tandem_call::Cause;
 use tandem_dataplane::codec::Codec;
 use tandem_dataplane::command::{
-    Command, Event, LegConfig, LegId, LegReport, MediaFormat, SessionId,
+    Command, Event, LegConfig, LegId, LegReport, MediaFormat, RequestId, SessionId,
 };
 use tandem_sdp::SessionDescription;
 use tandem_sdp::offer_answer::{
@@ -214,6 +214,8 @@ pub(crate) struct B2bua {
     by_server_tx: HashMap<ServerTxId, CallKey>,
     by_client_tx: HashMap<ClientTxId, ClientRole>,
     by_leg: HashMap<LegId, CallKey>,
+    /// Unanswered leg creations, by request: a failure ends the call.
+    leg_requests: HashMap<RequestId, (CallKey, LegId)>,
     timers: BTreeSet<(Instant, CallKey)>,
     effects: VecDeque<Effect>,
     next_key: CallKey,
@@ -292,6 +294,7 @@ impl B2bua {
             by_server_tx: HashMap::new(),
             by_client_tx: HashMap::new(),
             by_leg: HashMap::new(),
+            leg_requests: HashMap::new(),
             timers: BTreeSet::new(),
             effects: VecDeque::new(),
             next_key: 1,
@@ -505,8 +508,25 @@ impl B2bua {
                     self.hang_up_both(now, key, Cause::RECOVERY_ON_TIMER_EXPIRY);
                 }
             }
-            Event::Done { result: Err(e), .. } => {
-                eprintln!("tandem: sip: media command failed: {e}");
+            Event::Done { request, result } => {
+                let call = self.leg_requests.remove(&request);
+                match (result, call) {
+                    (Err(e), Some((key, leg))) => {
+                        // That leg will never report figures: do not wait
+                        // for them before writing the record.
+                        if let Some(call) = self.calls.get_mut(&key) {
+                            if call.a.media.leg == leg {
+                                call.a.media.report = Some(LegReport::default());
+                            } else if call.b_media.leg == leg {
+                                call.b_media.report = Some(LegReport::default());
+                            }
+                        }
+                        self.media_failed(now, key, &e.to_string());
+                        self.maybe_record(key);
+                    }
+                    (Err(e), None) => eprintln!("tandem: sip: media command failed: {e}"),
+                    (Ok(()), _) => {}
+                }
             }
             _ => {}
         }
@@ -922,10 +942,10 @@ impl B2bua {
         }
         self.metrics.active.set(self.calls.len() as i64 + 1);
         self.calls.insert(key, call);
-        if let Err(why) = self.create_engine_legs(key) {
-            // RFC 3261 §13.3.1.1 / RFC 3264 §6: nothing in the offer we
-            // can carry.
-            self.fail_a(now, key, 488, Some(why));
+        if let Err((status, why)) = self.create_engine_legs(key) {
+            // 488: nothing in the offer we can carry (RFC 3261 §13.3.1.1,
+            // RFC 3264 §6); 503: the engine's queue is full.
+            self.fail_a(now, key, status, Some(why));
             return;
         }
         self.next_attempt(now, key, 503);
@@ -952,15 +972,15 @@ impl B2bua {
     /// trial answer to the caller's offer; leg B starts with the same
     /// format and learns its peer from B's answer (or its first packet).
     /// Both are corrected when the SDP exchanges finish.
-    fn create_engine_legs(&mut self, key: CallKey) -> Result<(), &'static str> {
+    fn create_engine_legs(&mut self, key: CallKey) -> Result<(), (u16, &'static str)> {
         let Some(call) = self.calls.get(&key) else {
-            return Err("no call");
+            return Err((500, "no call"));
         };
         let caps = self.caps(call.a.trunk);
         let mut trial = call.a.media.local.clone();
         let (_, n) = offer_answer::answer(&call.a.offer, &mut trial, &caps)
-            .map_err(|_| "no common codec")?;
-        let format = engine_format(&n).ok_or("no common codec")?;
+            .map_err(|_| (488, "no common codec"))?;
+        let format = engine_format(&n).ok_or((488, "no common codec"))?;
         let remote = n.remote_rtp.socket_addr();
         let session = call.session;
         let legs = [
@@ -968,7 +988,7 @@ impl B2bua {
             (call.b_media.leg, call.b_media.port, None),
         ];
         for (leg, port, remote) in legs {
-            self.submit(Command::CreateLeg {
+            let command = Command::CreateLeg {
                 leg,
                 session,
                 config: LegConfig {
@@ -978,7 +998,15 @@ impl B2bua {
                     format,
                     rtp_timeout_secs: self.hub.rtp_timeout_secs,
                 },
-            });
+            };
+            match self.hub.submit(Front::Sip, command) {
+                // The answer comes later: a leg that cannot open its port
+                // ends the call then (see `handle_engine_event`).
+                Ok(request) => {
+                    self.leg_requests.insert(request, (key, leg));
+                }
+                Err(_) => return Err((503, "media engine overloaded")),
+            }
         }
         Ok(())
     }
@@ -986,6 +1014,25 @@ impl B2bua {
     fn submit(&mut self, command: Command) {
         if let Err(e) = self.hub.submit(Front::Sip, command) {
             eprintln!("tandem: sip: media engine refused a command: {e}");
+        }
+    }
+
+    /// A call whose media could not be set up: refused if it is not
+    /// answered yet, hung up if it is. Answering it anyway would give both
+    /// parties silence.
+    fn media_failed(&mut self, now: Instant, key: CallKey, why: &str) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        self.metrics.media_failures.inc();
+        eprintln!("tandem: call {key}: media failed ({why}); ending the call");
+        match call.phase {
+            Phase::Ending => {}
+            Phase::Answered => self.hang_up_both(now, key, Cause::RESOURCE_UNAVAILABLE),
+            Phase::Routing | Phase::Early => {
+                self.cancel_b(now, key);
+                self.fail_a(now, key, 503, Some("Media Unavailable"));
+            }
         }
     }
 
@@ -2021,8 +2068,16 @@ impl B2bua {
         if let Some(t) = self.calls[&key].a.trunk {
             self.trunk_calls(t, -1);
         }
-        self.submit(Command::DestroyLeg { leg: la });
-        self.submit(Command::DestroyLeg { leg: lb });
+        // A leg that never opened (its report is already in) has nothing
+        // to destroy.
+        let call = &self.calls[&key];
+        let (open_a, open_b) = (call.a.media.report.is_none(), call.b_media.report.is_none());
+        if open_a {
+            self.submit(Command::DestroyLeg { leg: la });
+        }
+        if open_b {
+            self.submit(Command::DestroyLeg { leg: lb });
+        }
         self.schedule(key);
     }
 

@@ -13,6 +13,7 @@
 //! | `tandem_sip_trunk_up{trunk}` | gauge | 1 while the trunk answers OPTIONS keepalives (or has none), 0 when it does not |
 //! | `tandem_sip_trunk_active_calls{trunk}` | gauge | calls on the trunk, either direction |
 //! | `tandem_sip_draining` | gauge | 1 after SIGTERM, while calls finish |
+//! | `tandem_sip_media_failures_total` | counter | calls ended because their engine legs could not be set up (ports or descriptors exhausted, engine overloaded) |
 //! | `tandem_sip_send_errors_total` | counter | messages the transports could not send (no route to the peer, a connection that failed or timed out) |
 //! | `tandem_sip_connections_total` | counter | TCP and TLS connections accepted or opened (TLS ones after their handshake) |
 //! | `tandem_sip_connections_refused_total` | counter | TCP and TLS connections refused because the limit (4096) was open |
@@ -41,6 +42,7 @@ pub(crate) struct SipMetrics {
     pub(crate) trunk_up: IntGaugeVec,
     pub(crate) trunk_calls: IntGaugeVec,
     pub(crate) draining: IntGauge,
+    pub(crate) media_failures: IntCounter,
 }
 
 impl SipMetrics {
@@ -92,6 +94,10 @@ impl SipMetrics {
                 ),
                 &["trunk"],
             )?,
+            media_failures: IntCounter::new(
+                "tandem_sip_media_failures_total",
+                "Calls ended because their media could not be set up",
+            )?,
             draining: IntGauge::new(
                 "tandem_sip_draining",
                 "1 while the gateway drains calls before stopping",
@@ -108,6 +114,7 @@ impl SipMetrics {
         registry.register(Box::new(m.trunk_up.clone()))?;
         registry.register(Box::new(m.trunk_calls.clone()))?;
         registry.register(Box::new(m.draining.clone()))?;
+        registry.register(Box::new(m.media_failures.clone()))?;
         Ok(m)
     }
 

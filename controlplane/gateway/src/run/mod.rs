@@ -209,6 +209,15 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         ..UdpConfig::default()
     };
     let pin = !args.no_pin;
+    // Each leg holds two descriptors; the default soft limit would cap the
+    // gateway at a few hundred calls.
+    match tandem_udp::raise_open_files_limit() {
+        Ok((before, after)) if after > before => {
+            eprintln!("tandem: open files limit raised from {before} to {after}");
+        }
+        Ok((_, now)) => eprintln!("tandem: open files limit {now}"),
+        Err(e) => eprintln!("tandem: cannot raise the open files limit: {e}"),
+    }
     let engine = Engine::start(
         &EngineConfig {
             workers: args.workers.unwrap_or(config.media.workers).max(1),

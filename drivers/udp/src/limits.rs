@@ -1,0 +1,44 @@
+//! Process limits that bound how many legs the engine can hold.
+//!
+//! Every leg holds two descriptors (RTP and RTCP), so a call anchored on
+//! two legs holds four: the default soft limit of 1,024 open files caps a
+//! gateway at about 250 calls. The hard limit is usually far higher, and an
+//! unprivileged process may raise its soft limit up to it.
+
+use std::io;
+
+/// Raises the soft limit on open files to the hard limit. Returns
+/// `(before, after)`.
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for getrlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let before = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: `limit` is a valid rlimit whose soft value does not
+        // exceed its hard value, which setrlimit allows without privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok((before, limit.rlim_cur))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_soft_limit_reaches_the_hard_limit() {
+        let (before, after) = raise_open_files_limit().unwrap();
+        assert!(after >= before);
+        let (again, same) = raise_open_files_limit().unwrap();
+        assert_eq!((again, same), (after, after));
+    }
+}
