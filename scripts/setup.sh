@@ -12,6 +12,8 @@ packages=(
     sox               # resamples that speech to 8 kHz
     kamailio          # SIP proxy that drives tandem over the ng protocol
     sip-tester        # SIPp: callers and callees for interworking tests
+    openssl           # makes the certificates of the SIP-over-TLS tests (SIPp has no TLS in Debian)
+    ca-certificates   # the CAs `tandem run` trusts for TLS trunks by default
     rtpengine-daemon  # the peer of the relay benchmark
     cmake             # builds libopus for the engine's `opus` feature
 )

@@ -17,7 +17,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -272,6 +272,10 @@ listen = "127.0.0.1:16592"
     )
     .unwrap();
     let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    // A client that connects and says nothing holds its thread for the
+    // handshake timeout (5 s), then is dropped and counted.
+    let stalled = TcpStream::connect("127.0.0.1:16551").unwrap();
+    let stalled_since = std::time::Instant::now();
 
     // OPTIONS through openssl's client, which checks the certificate
     // against our CA and the name.
@@ -339,7 +343,7 @@ listen = "127.0.0.1:16592"
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     let mut buf = [0u8; 512];
-    let _ = std::io::Read::read(&mut plain, &mut buf);
+    let _ = plain.read(&mut buf);
 
     // A gateway that trusts only the system CAs will not call a trunk
     // whose certificate our test CA issued: the handshake fails, the
@@ -395,10 +399,16 @@ trunks = ["untrusted"]
         metric(&strict_metrics, "tandem_sip_tls_handshake_failures_total") >= 1,
         "{strict_metrics}"
     );
+    std::thread::sleep(Duration::from_secs(6).saturating_sub(stalled_since.elapsed()));
+    let mut buf = [0u8; 16];
+    let closed = (&stalled).read(&mut buf);
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
     let metrics = http_get("127.0.0.1:16592", "/metrics");
-    // The plain-text client and the gateway that refused our certificate.
-    assert!(
-        metric(&metrics, "tandem_sip_tls_handshake_failures_total") >= 2,
+    // The plain-text client, the gateway that refused our certificate and
+    // the stalled client.
+    assert_eq!(
+        metric(&metrics, "tandem_sip_tls_handshake_failures_total"),
+        3,
         "{metrics}"
     );
     assert_eq!(metric(&metrics, "tandem_sip_connections_total"), 1);

@@ -677,7 +677,16 @@ fn handshake(session: &mut rustls::Connection, stream: &mut TcpStream) -> io::Re
         }
         stream.set_read_timeout(Some(left))?;
         stream.set_write_timeout(Some(left))?;
-        session.complete_io(stream)?;
+        if let Err(e) = session.complete_io(stream) {
+            return Err(match e.kind() {
+                // What a socket timeout looks like on Linux.
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no handshake within {} s", HANDSHAKE_TIMEOUT.as_secs()),
+                ),
+                _ => e,
+            });
+        }
     }
     // TLS 1.3 servers send session tickets just after the handshake.
     while session.wants_write() {
