@@ -500,7 +500,16 @@ impl DigestCredentials {
             realm: required(&params, "realm", H)?.to_owned(),
             nonce: required(&params, "nonce", H)?.to_owned(),
             uri: required(&params, "uri", H)?.to_owned(),
-            response: required(&params, "response", H)?.to_owned(),
+            response: {
+                // RFC 7616 §3.4: request-digest is a quoted string of hex
+                // digits. Anything else is refused here, so the value can
+                // be printed back unescaped.
+                let r = required(&params, "response", H)?;
+                if r.is_empty() || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(malformed(H, "response is not hex digits"));
+                }
+                r.to_owned()
+            },
             algorithm,
             cnonce: param(&params, "cnonce").map(str::to_owned),
             opaque: param(&params, "opaque").map(str::to_owned),
