@@ -360,7 +360,7 @@ transports = ["udp"]
 t1_ms = 100
 [media]
 rtp_address = "127.0.0.1"
-rtp_ports = "22450-22499"
+rtp_ports = "22450-22469"
 [http]
 listen = "127.0.0.1:16593"
 
@@ -381,7 +381,7 @@ trunks = ["untrusted"]
         &strict_dir,
         &scenario("kamailio/uac-pcma-pcap.xml"),
         16545,
-        22470,
+        22480,
         "127.0.0.1:16540",
         "4008765",
         (1, 1),
