@@ -21,22 +21,22 @@ fn a_call_whose_leg_cannot_open_its_port_gets_503() {
         &dir,
         &[
             "--sip-listen",
-            "127.0.0.1:17160",
+            "127.0.0.1:15160",
             "--rtp-ports",
             "24598-24601",
             "--http-listen",
-            "127.0.0.1:17190",
+            "127.0.0.1:15190",
             "--route",
-            "=sip:127.0.0.1:17182",
+            "=sip:127.0.0.1:15182",
         ],
     );
-    let _uas = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 17182, 24700);
+    let _uas = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 15182, 24700);
     let out = sipp_uac(
         &dir,
         &scenario("kamailio/uac-pcma-pcap.xml"),
-        17170,
+        15170,
         24650,
-        "127.0.0.1:17160",
+        "127.0.0.1:15160",
         "4008",
         (1, 1),
     );
@@ -46,7 +46,7 @@ fn a_call_whose_leg_cannot_open_its_port_gets_503() {
     assert_eq!(rows.len(), 1, "{text}");
     assert_eq!(rows[0]["disposition"], "failed", "{rows:?}");
     assert_eq!(rows[0]["sip_status"], "503", "{rows:?}");
-    let metrics = http_get("127.0.0.1:17190", "/metrics");
+    let metrics = http_get("127.0.0.1:15190", "/metrics");
     assert!(
         metrics.contains("tandem_sip_media_failures_total 1"),
         "{metrics}"

@@ -33,13 +33,13 @@ fn a_cancel_crosses_the_b2bua_and_the_record_says_cancelled() {
         &dir,
         &scenario("sipp/uas-ring-until-cancel.xml"),
         16682,
-        23100,
+        29100,
     );
     let out = sipp_uac(
         &dir,
         &scenario("sipp/uac-cancel.xml"),
         16670,
-        23000,
+        29000,
         "127.0.0.1:16660",
         "4008",
         (3, 3),
@@ -91,13 +91,13 @@ trunks = ["callee"]
     )
     .unwrap();
     let (_tandem, log) = start_tandem(&dir, &["--config", cfg.to_str().unwrap()]);
-    let _uas = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16782, 23300);
+    let _uas = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16782, 29300);
     let call = |password: &str| {
         sipp_uac_with(
             &dir,
             &scenario("sipp/uac-digest.xml"),
             16770,
-            23200,
+            29200,
             "127.0.0.1:16760",
             "4008",
             (1, 1),
@@ -137,7 +137,7 @@ trunks = ["callee"]
                 "-p",
                 "16771",
                 "-mp",
-                "23250",
+                "29250",
                 "-s",
                 "4008",
             ])
@@ -170,7 +170,7 @@ fn sigterm_drains_calls_and_refuses_new_ones() {
             "=sip:127.0.0.1:16882",
         ],
     );
-    let _uas = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16882, 23500);
+    let _uas = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16882, 29500);
     // One call of ~2 s, started before the signal.
     let d = dir.clone();
     let first = std::thread::spawn(move || {
@@ -178,7 +178,7 @@ fn sigterm_drains_calls_and_refuses_new_ones() {
             &d,
             &scenario("kamailio/uac-pcma-pcap.xml"),
             16870,
-            23400,
+            29400,
             "127.0.0.1:16860",
             "4008",
             (1, 1),
@@ -193,7 +193,7 @@ fn sigterm_drains_calls_and_refuses_new_ones() {
         &dir,
         &scenario("kamailio/uac-pcma-pcap.xml"),
         16871,
-        23450,
+        29450,
         "127.0.0.1:16860",
         "4008",
         (1, 1),
@@ -267,14 +267,14 @@ trunks = ["{trunk}"]
     };
     write("first");
     let (tandem, log) = start_tandem(&dir, &["--config", cfg.to_str().unwrap()]);
-    let _a = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16982, 23700);
-    let _b = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16984, 23800);
+    let _a = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16982, 29700);
+    let _b = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 16984, 29800);
     let call = || {
         sipp_uac(
             &dir,
             &scenario("kamailio/uac-pcma-pcap.xml"),
             16970,
-            23600,
+            29600,
             "127.0.0.1:16960",
             "4008",
             (1, 1),

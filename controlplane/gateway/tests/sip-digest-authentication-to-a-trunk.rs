@@ -15,6 +15,7 @@ fn config(
     sip: u16,
     http: u16,
     trunk: u16,
+    rtp: &str,
     password: &str,
 ) -> std::path::PathBuf {
     let path = dir.join("tandem.toml");
@@ -25,7 +26,7 @@ fn config(
 [sip]
 listen = "127.0.0.1:{sip}"
 [media]
-rtp_ports = "21000-21499"
+rtp_ports = "{rtp}"
 [http]
 listen = "127.0.0.1:{http}"
 
@@ -50,7 +51,7 @@ trunks = ["secure"]
 fn the_trunks_challenge_is_answered_with_its_credentials() {
     require("sipp", "sip-tester");
     let dir = workdir("sip-digest-out");
-    let cfg = config(&dir, 16360, 16390, 16382, "s3cret");
+    let cfg = config(&dir, 16360, 16390, 16382, "21000-21499", "s3cret");
     let (_tandem, log) = start_tandem(&dir, &["--config", cfg.to_str().unwrap()]);
     let _uas = sipp_uas(&dir, &scenario("sipp/uas-digest-echo.xml"), 16382, 19800);
     let out = sipp_uac(
@@ -79,7 +80,7 @@ fn the_trunks_challenge_is_answered_with_its_credentials() {
 fn wrong_credentials_fail_the_call_after_one_try() {
     require("sipp", "sip-tester");
     let dir = workdir("sip-digest-wrong");
-    let cfg = config(&dir, 16460, 16490, 16482, "wrong");
+    let cfg = config(&dir, 16460, 16490, 16482, "21500-21999", "wrong");
     let (_tandem, _log) = start_tandem(&dir, &["--config", cfg.to_str().unwrap()]);
     let _uas = sipp_uas(&dir, &scenario("sipp/uas-digest-echo.xml"), 16482, 19900);
     let out = sipp_uac(

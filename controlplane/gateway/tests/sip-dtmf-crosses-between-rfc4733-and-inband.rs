@@ -28,25 +28,25 @@ fn an_rfc4733_digit_becomes_tones_and_tones_become_rfc4733() {
         &dir,
         &[
             "--sip-listen",
-            "127.0.0.1:17060",
+            "127.0.0.1:15060",
             "--rtp-ports",
             "24100-24199",
             "--route",
-            "=sip:127.0.0.1:17082",
+            "=sip:127.0.0.1:15082",
         ],
     );
     let _uas = sipp_uas(
         &dir,
         &scenario("sipp/uas-pcmu-inband-echo.xml"),
-        17082,
+        15082,
         24300,
     );
     let out = sipp_uac_with(
         &dir,
         &scenario("sipp/uac-rfc4733-digit.xml"),
-        17070,
+        15070,
         24200,
-        "127.0.0.1:17060",
+        "127.0.0.1:15060",
         "4008",
         (1, 1),
         &["-rtp_echo"],

@@ -23,7 +23,7 @@ fn calls_fail_over_from_a_503_trunk_and_transcode_to_g722() {
 listen = "127.0.0.1:16160"
 [media]
 rtp_address = "127.0.0.1"
-rtp_ports = "17000-17999"
+rtp_ports = "28000-28499"
 [http]
 listen = "127.0.0.1:16190"
 
