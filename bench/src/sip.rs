@@ -872,8 +872,10 @@ pub fn run_hold(
     let fds_idle = sut.open_fds();
 
     let setup_s = calls as f64 / f64::from(rate.max(1));
-    // Every call stays up until all are set up, plus 15 s to read them.
-    let hold_ms = ((setup_s + 15.0) * 1000.0) as u64;
+    // Every call stays up until all are set up, then past the lifetime of
+    // their INVITE transactions (64*T1 = 32 s, RFC 6026 Accepted states),
+    // so the reading is of idle established calls, plus time to read.
+    let hold_ms = ((setup_s + 50.0) * 1000.0) as u64;
     let timeout_s = (2.0 * setup_s) as u64 + hold_ms / 1000 + 90;
     let start = Instant::now();
     let uac = Uac::spawn(config, &dir, (calls, rate), calls + 16, hold_ms, timeout_s)?;
@@ -904,8 +906,9 @@ pub fn run_hold(
         }
     }
     let setup_wall = start.elapsed();
-    // Let allocations settle (call records of nothing yet, timers armed).
-    std::thread::sleep(Duration::from_secs(2));
+    // An idle established call: its INVITE transactions have ended (64*T1
+    // after the 2xx) and the ACK retransmission window with them.
+    std::thread::sleep(Duration::from_secs(35));
     let mem_held = sut.memory_kib();
     let fds_held = sut.open_fds();
     let media_failures = sut.media_failures();

@@ -1259,6 +1259,29 @@ pub fn response_to(
     }
 }
 
+/// Reduces a request to what identifies it: its start line and the Via,
+/// From, To, Call-ID and CSeq headers, without a body. Transactions and
+/// dialogs keep requests for their whole life (32 s after a 2xx, RFC
+/// 6026; the call's length for a dialog's INVITE); keeping only this is
+/// what makes an idle established call cheap in memory.
+pub fn strip_to_identity(request: &mut Request) {
+    let kept: Vec<Header> = std::mem::take(&mut request.headers)
+        .into_iter()
+        .filter(|h| {
+            matches!(
+                h,
+                Header::Via(_)
+                    | Header::From(_)
+                    | Header::To(_)
+                    | Header::CallId(_)
+                    | Header::CSeq(_)
+            )
+        })
+        .collect();
+    request.headers = kept.into();
+    request.body = Vec::new();
+}
+
 /// The ACK a client INVITE transaction sends for a non-2xx final response
 /// (§17.1.1.3): the INVITE's Request-URI, top Via only, Route headers,
 /// From, Call-ID and CSeq number; the response's To (with its tag); CSeq

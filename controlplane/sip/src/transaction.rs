@@ -723,14 +723,16 @@ impl TransactionLayer {
     }
 
     /// The request that created a live client transaction (to build its
-    /// CANCEL with [`message::build_cancel`]).
+    /// CANCEL with [`message::build_cancel`]). After a final response only
+    /// its identity is kept ([`message::strip_to_identity`]).
     #[must_use]
     pub fn client_request(&self, tx: ClientTxId) -> Option<&Request> {
         self.clients.get(&tx).map(|t| &t.request)
     }
 
     /// The request that created a live server transaction (with its top
-    /// Via stamped).
+    /// Via stamped). After a final response only its identity is kept
+    /// ([`message::strip_to_identity`]).
     #[must_use]
     pub fn server_request(&self, tx: ServerTxId) -> Option<&Request> {
         self.servers.get(&tx).map(|t| &t.request)
@@ -1023,6 +1025,9 @@ impl TransactionLayer {
             }
             (true, TxState::Calling | TxState::Proceeding, 200..=299) => {
                 t.state = TxState::Accepted;
+                // From here on the request is only matched, never sent.
+                t.request_bytes = Vec::new();
+                message::strip_to_identity(&mut t.request);
                 self.disarm(tx, Timer::A);
                 self.disarm(tx, Timer::B);
                 self.arm(now, tx, Timer::M, self.timers.timeout());
@@ -1032,6 +1037,8 @@ impl TransactionLayer {
                 t.state = TxState::Completed;
                 let ack = message::encode_request(&message::non2xx_ack(&t.request, &response));
                 t.ack_bytes = Some(ack.clone());
+                t.request_bytes = Vec::new();
+                message::strip_to_identity(&mut t.request);
                 let to = t.to;
                 self.disarm(tx, Timer::A);
                 self.disarm(tx, Timer::B);
@@ -1056,6 +1063,8 @@ impl TransactionLayer {
             }
             (false, TxState::Trying | TxState::Proceeding, _) => {
                 t.state = TxState::Completed;
+                t.request_bytes = Vec::new();
+                message::strip_to_identity(&mut t.request);
                 self.disarm(tx, Timer::E);
                 self.disarm(tx, Timer::F);
                 self.event(Event::Response { tx: id, response });
@@ -1297,6 +1306,8 @@ impl TransactionLayer {
             (true, TxState::Proceeding, 200..=299) => {
                 t.state = TxState::Accepted;
                 t.last_response = None;
+                // From here on the request is only matched, never read.
+                message::strip_to_identity(&mut t.request);
                 self.transmit(to, bytes);
                 self.arm(now, tx, Timer::L, self.timers.timeout());
             }
@@ -1306,6 +1317,7 @@ impl TransactionLayer {
             }
             (true, TxState::Proceeding, _) => {
                 t.state = TxState::Completed;
+                message::strip_to_identity(&mut t.request);
                 t.last_response = Some(bytes.clone());
                 self.transmit(to, bytes);
                 if let Some(g) = self.timers.initial(Timer::G, reliable) {
@@ -1321,6 +1333,7 @@ impl TransactionLayer {
             }
             (false, TxState::Trying | TxState::Proceeding, _) => {
                 t.state = TxState::Completed;
+                message::strip_to_identity(&mut t.request);
                 t.last_response = Some(bytes.clone());
                 self.transmit(to, bytes);
                 self.arm_wait(now, tx, Timer::J, reliable);

@@ -150,7 +150,7 @@ use std::time::Duration;
 
 pub use affinity::pin_current_thread;
 pub use buf::{BufferUsage, UdpBuf};
-pub use limits::raise_open_files_limit;
+pub use limits::{raise_open_files_limit, release_free_memory};
 pub use socket::SocketIo;
 use tandem_packet_io::{IoError, IoStats, PacketIo, PortId, RxPacket, TxPacket};
 pub use uring::{TaskRun, UringFeatures, UringIo};

@@ -130,7 +130,8 @@ struct LegA {
     invite: Request,
     tx: Option<ServerTxId>,
     local_tag: String,
-    offer: SessionDescription,
+    /// The caller's offer, until the call is answered and acknowledged.
+    offer: Option<SessionDescription>,
     /// Our answer, once made (repeated in every 18x and the 200).
     answer: Option<SessionDescription>,
     dialog: Option<Dialog>,
@@ -146,7 +147,8 @@ struct LegB {
     tx: Option<ClientTxId>,
     call_id: String,
     trunk: TrunkId,
-    offer: SessionDescription,
+    /// Our offer, until B answers.
+    offer: Option<SessionDescription>,
     got_provisional: bool,
     cancel_when_provisional: bool,
     /// Counted in its trunk's active calls.
@@ -166,7 +168,9 @@ struct Call {
     caller: String,
     callee: String,
     a: LegA,
-    b: Option<LegB>,
+    /// The current attempt towards the callee (boxed: absent while
+    /// routing, and large).
+    b: Option<Box<LegB>>,
     /// The engine leg facing B (kept across failover attempts).
     b_media: MediaLeg,
     /// Trunks still to try, in order.
@@ -208,7 +212,9 @@ pub(crate) struct B2bua {
     txl: TransactionLayer,
     metrics: SipMetrics,
     trunks: Vec<TrunkState>,
-    calls: HashMap<CallKey, Call>,
+    /// Boxed: a call is a few KiB, and a map of inline calls would keep
+    /// its spare capacity at that size per bucket.
+    calls: HashMap<CallKey, Box<Call>>,
     by_a: HashMap<(String, String), CallKey>,
     by_b: HashMap<String, CallKey>,
     by_server_tx: HashMap<ServerTxId, CallKey>,
@@ -916,7 +922,7 @@ impl B2bua {
                 invite,
                 tx: Some(tx),
                 local_tag: message::new_tag(),
-                offer,
+                offer: Some(offer),
                 answer: None,
                 dialog: None,
                 responder: None,
@@ -941,7 +947,7 @@ impl B2bua {
             self.trunk_calls(t, 1);
         }
         self.metrics.active.set(self.calls.len() as i64 + 1);
-        self.calls.insert(key, call);
+        self.calls.insert(key, Box::new(call));
         if let Err((status, why)) = self.create_engine_legs(key) {
             // 488: nothing in the offer we can carry (RFC 3261 §13.3.1.1,
             // RFC 3264 §6); 503: the engine's queue is full.
@@ -978,8 +984,9 @@ impl B2bua {
         };
         let caps = self.caps(call.a.trunk);
         let mut trial = call.a.media.local.clone();
-        let (_, n) = offer_answer::answer(&call.a.offer, &mut trial, &caps)
-            .map_err(|_| (488, "no common codec"))?;
+        let offer = call.a.offer.as_ref().ok_or((500, "no offer"))?;
+        let (_, n) =
+            offer_answer::answer(offer, &mut trial, &caps).map_err(|_| (488, "no common codec"))?;
         let format = engine_format(&n).ok_or((488, "no common codec"))?;
         let remote = n.remote_rtp.socket_addr();
         let session = call.session;
@@ -1133,9 +1140,13 @@ impl B2bua {
                 // Offer the caller's codec first: if B takes it, no
                 // transcoding.
                 let mut trial = call.a.media.local.clone();
-                match offer_answer::answer(&call.a.offer, &mut trial, &self.caps(call.a.trunk)) {
-                    Ok((_, n)) => base.preferring(&n.codec),
-                    Err(_) => base,
+                let trial_answer =
+                    call.a.offer.as_ref().map(|offer| {
+                        offer_answer::answer(offer, &mut trial, &self.caps(call.a.trunk))
+                    });
+                match trial_answer {
+                    Some(Ok((_, n))) => base.preferring(&n.codec),
+                    _ => base,
                 }
             };
             let call = self.calls.get_mut(&key).expect("call checked above");
@@ -1150,13 +1161,13 @@ impl B2bua {
             let call_id = message::new_call_id(Some(&self.settings.advertised.ip().to_string()));
             let request = self.build_invite(key, &host, transport, &call_id, &sdp);
             let call = self.calls.get_mut(&key).expect("call checked above");
-            call.b = Some(LegB {
+            call.b = Some(Box::new(LegB {
                 peer,
                 invite: request.clone(),
                 tx: None,
                 call_id: call_id.clone(),
                 trunk,
-                offer: sdp,
+                offer: Some(sdp),
                 got_provisional: false,
                 cancel_when_provisional: false,
                 counted: true,
@@ -1164,7 +1175,7 @@ impl B2bua {
                 auth_tries: 0,
                 dialog: None,
                 acker: None,
-            });
+            }));
             self.by_b.insert(call_id, key);
             self.trunk_calls(trunk, 1);
             let tx = self.send_request(now, peer, request, ClientRole::Invite(key));
@@ -1437,7 +1448,10 @@ impl B2bua {
                 return;
             }
         };
-        let nb = match offer_answer::accept_answer(&b.offer, &answer) {
+        let Some(our_offer) = b.offer.as_ref() else {
+            return;
+        };
+        let nb = match offer_answer::accept_answer(our_offer, &answer) {
             Ok(n) => n,
             Err(e) => {
                 eprintln!("tandem: call {key}: B's answer is unusable: {e}");
@@ -1450,8 +1464,10 @@ impl B2bua {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        let (a_sdp, na) = match offer_answer::answer(&call.a.offer, &mut call.a.media.local, &caps)
-        {
+        let Some(offer) = call.a.offer.as_ref() else {
+            return;
+        };
+        let (a_sdp, na) = match offer_answer::answer(offer, &mut call.a.media.local, &caps) {
             Ok(x) => x,
             Err(e) => {
                 eprintln!("tandem: call {key}: cannot answer the caller: {e}");
@@ -1726,8 +1742,33 @@ impl B2bua {
             .and_then(|c| c.a.responder.as_mut())
         {
             let _ = r.handle_ack(now, &ack);
+            if r.is_acknowledged() {
+                self.compact(key);
+            }
         }
         self.schedule(key);
+    }
+
+    /// Drops what an established call no longer needs (the offers and
+    /// answer exchanged, the 2xx kept for retransmission, the bulk of both
+    /// INVITEs), so an idle call costs little memory. What stays: the
+    /// dialogs, each leg's current session, and the INVITEs' identifying
+    /// headers (Via, From, To, Call-ID, CSeq) for records and lookups.
+    fn compact(&mut self, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if call.phase != Phase::Answered {
+            return;
+        }
+        call.a.responder = None;
+        call.a.offer = None;
+        call.a.answer = None;
+        message::strip_to_identity(&mut call.a.invite);
+        if let Some(b) = call.b.as_mut() {
+            b.offer = None;
+            message::strip_to_identity(&mut b.invite);
+        }
     }
 
     fn call_of_a_request(&self, r: &Request) -> Option<CallKey> {
@@ -2238,6 +2279,10 @@ impl B2bua {
             && let Some(acker) = b.acker.as_mut()
         {
             acker.handle_timeout(now);
+            // 64*T1 after the 2xx no retransmission can come (§13.2.2.4).
+            if acker.is_terminated() {
+                b.acker = None;
+            }
         }
         let overdue = call.ending_deadline.is_some_and(|d| d <= now);
         for resp in sends {

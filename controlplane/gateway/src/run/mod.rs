@@ -400,6 +400,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     let mut next_second = now + Duration::from_secs(1);
     let mut drain_deadline: Option<Instant> = None;
     let mut hung_up = false;
+    let mut seconds: u64 = 0;
     loop {
         let now = Instant::now();
         if let Some((b2bua, net, writer)) = sip.as_mut() {
@@ -409,6 +410,13 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             if now >= next_second {
                 b2bua.tick_second();
                 next_second = now + Duration::from_secs(1);
+                // Freed heap goes back to the kernel every 10 s, so the
+                // resident size follows the calls up now, not the last
+                // burst of transactions.
+                seconds += 1;
+                if seconds % 10 == 0 {
+                    tandem_udp::release_free_memory();
+                }
             }
             while let Some(e) = hub.try_event(Front::Sip) {
                 b2bua.handle_engine_event(now, e);
