@@ -38,11 +38,15 @@ use tandem_sdp::offer_answer::{
     self, Capabilities, EngineSupport, LocalMedia, LocalSession, NegotiatedMedia,
 };
 use tandem_sip::auth::{self, DigestClient, DigestServer, DigestServerConfig, Verdict};
+use tandem_sip::dialog::Role;
 use tandem_sip::dialog::{
     AckRetransmitter, AckRetransmitterOutput, Dialog, InviteResponder, InviteResponderOutput,
     RequestVerdict,
 };
 use tandem_sip::message;
+use tandem_sip::session_timer::{
+    self, SessionTimer, TimerOutput, UacNegotiation, UasAnswer, UasDecision,
+};
 use tandem_sip::transaction::{
     ClientTxId, Event as TxEvent, Input as TxInput, Output as TxOutput, ServerTxId, TimerConfig,
     TransactionLayer, Transmit, TxId,
@@ -79,6 +83,8 @@ pub(crate) struct SipSettings {
     pub(crate) codecs: Vec<Codec>,
     pub(crate) opus: bool,
     pub(crate) accept_unknown: bool,
+    /// Session timers (RFC 4028), when `sip.session_expires` is not 0.
+    pub(crate) session_timer: Option<session_timer::TimerConfig>,
 }
 
 /// A trunk and what we know of it now.
@@ -124,6 +130,24 @@ struct MediaLeg {
     report: Option<LegReport>,
 }
 
+/// Which SIP leg of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    A,
+    B,
+}
+
+/// A leg's session timer (RFC 4028) and its refreshes.
+struct LegTimer {
+    timer: SessionTimer,
+    /// Our side of the transaction that last negotiated it.
+    role: Role,
+    /// Whether the peer takes UPDATE (its Allow), the cheaper refresh.
+    peer_allows_update: bool,
+    /// The refresh re-INVITE we sent, until answered (to ACK its 2xx).
+    pending: Option<Request>,
+}
+
 /// Leg A: the caller, for whom we are the UAS.
 struct LegA {
     peer: Peer,
@@ -136,6 +160,9 @@ struct LegA {
     answer: Option<SessionDescription>,
     dialog: Option<Dialog>,
     responder: Option<InviteResponder>,
+    /// The session-timer answer for our 200 (RFC 4028 §9).
+    timer_answer: Option<UasAnswer>,
+    timer: Option<LegTimer>,
     trunk: Option<TrunkId>,
     media: MediaLeg,
 }
@@ -159,6 +186,9 @@ struct LegB {
     auth_tries: u8,
     dialog: Option<Dialog>,
     acker: Option<AckRetransmitter>,
+    /// Our session-timer request (RFC 4028 §7), for a 422 and the 2xx.
+    timer_uac: Option<UacNegotiation>,
+    timer: Option<LegTimer>,
 }
 
 struct Call {
@@ -194,6 +224,8 @@ enum ClientRole {
     Cancel,
     Bye,
     Options(TrunkId),
+    /// A session refresh (RFC 4028 §7.4) on one leg.
+    Refresh(CallKey, Side),
 }
 
 /// What the B2BUA asks of the run loop.
@@ -750,6 +782,11 @@ impl B2bua {
         reason: &str,
     ) {
         self.reject(now, tx, invite, status, reason);
+        self.record_refusal(invite, trunk_in, status);
+    }
+
+    /// The record of an INVITE refused before a call existed.
+    fn record_refusal(&mut self, invite: &Request, trunk_in: Option<TrunkId>, status: u16) {
         let key = self.next_key;
         self.next_key += 1;
         let at = unix_ms(SystemTime::now());
@@ -828,6 +865,36 @@ impl B2bua {
         }
     }
 
+    /// Decides the caller's session timer (RFC 4028 §9): `Ok(None)` when
+    /// timers are off, `Err` with the refusal to send (422 or 400).
+    fn negotiate_caller_timer(
+        &self,
+        invite: &Request,
+    ) -> Result<Option<UasAnswer>, (Response, u16)> {
+        let Some(cfg) = self.settings.session_timer else {
+            return Ok(None);
+        };
+        match session_timer::uas_negotiate(&cfg, invite) {
+            Ok(UasDecision::Accept(answer)) => Ok(Some(answer)),
+            Ok(UasDecision::Reject { min_se }) => Err((
+                session_timer::reject_422(invite, min_se, Some(&message::new_tag())),
+                422,
+            )),
+            Err(e) => {
+                let status = e.to_sip_status().unwrap_or(400);
+                Err((
+                    message::response_to(
+                        invite,
+                        status,
+                        Some(&e.to_string()),
+                        Some(&message::new_tag()),
+                    ),
+                    status,
+                ))
+            }
+        }
+    }
+
     fn on_invite(&mut self, now: Instant, tx: ServerTxId, from: Peer, invite: Request) {
         self.metrics.attempts.inc();
         self.cps_window.1 += 1;
@@ -865,6 +932,13 @@ impl B2bua {
                 }
             }
         }
+        let timer_answer = match self.negotiate_caller_timer(&invite) {
+            Ok(answer) => answer,
+            Err((response, status)) => {
+                self.respond(now, tx, response);
+                return self.record_refusal(&invite, trunk_in, status);
+            }
+        };
         let callee = dialled(&user_of(&invite.uri));
         let caller = invite
             .from_header()
@@ -926,6 +1000,8 @@ impl B2bua {
                 answer: None,
                 dialog: None,
                 responder: None,
+                timer_answer,
+                timer: None,
                 trunk: trunk_in,
                 media: a_media,
             },
@@ -1175,6 +1251,11 @@ impl B2bua {
                 auth_tries: 0,
                 dialog: None,
                 acker: None,
+                timer_uac: self
+                    .settings
+                    .session_timer
+                    .map(|c| UacNegotiation::new(&c, None)),
+                timer: None,
             }));
             self.by_b.insert(call_id, key);
             self.trunk_calls(trunk, 1);
@@ -1239,6 +1320,9 @@ impl B2bua {
         headers.push(Header::UserAgent(rsip::headers::UserAgent::new(
             self.settings.user_agent.clone(),
         )));
+        if let Some(cfg) = self.settings.session_timer {
+            headers.extend(UacNegotiation::new(&cfg, None).request_headers());
+        }
         for h in a.headers.iter() {
             if let Header::Other(name, value) = h
                 && name.eq_ignore_ascii_case("P-Asserted-Identity")
@@ -1277,6 +1361,12 @@ impl B2bua {
                     // §11.2: it may well refuse OPTIONS); only silence and
                     // 503 mean it is not taking calls.
                     self.set_trunk_up(now, t, code != 503 && code != 408);
+                }
+            }
+            ClientRole::Refresh(key, side) => {
+                if code >= 200 {
+                    self.by_client_tx.remove(&tx);
+                    self.on_refresh_answer(now, key, side, response);
                 }
             }
             ClientRole::Cancel | ClientRole::Bye => {
@@ -1334,6 +1424,9 @@ impl B2bua {
             && !ending
             && self.retry_with_credentials(now, key, &response)
         {
+            return;
+        }
+        if code == 422 && !ending && self.retry_after_422(now, key, &response) {
             return;
         }
         let Some(call) = self.calls.get_mut(&key) else {
@@ -1423,6 +1516,75 @@ impl B2bua {
             return false;
         }
         b.auth_tries += 1;
+        b.invite = invite.clone();
+        let peer = b.peer;
+        let tx = self.send_request(now, peer, invite, ClientRole::Invite(key));
+        if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) {
+            b.tx = tx;
+        }
+        true
+    }
+
+    /// B wants a longer session interval (RFC 4028 §7.1): the INVITE again
+    /// with the next CSeq and its Min-SE, credentials renewed if we had
+    /// answered a challenge.
+    fn retry_after_422(&mut self, now: Instant, key: CallKey, response: &Response) -> bool {
+        let Some(b) = self.calls.get(&key).and_then(|c| c.b.as_ref()) else {
+            return false;
+        };
+        let via = self.via(b.peer.transport);
+        let creds = self
+            .trunks
+            .get(b.trunk.0)
+            .and_then(|t| t.config.outbound_auth.clone());
+        let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) else {
+            return false;
+        };
+        let Some(timer) = b.timer_uac.as_mut() else {
+            return false;
+        };
+        if let Err(e) = timer.handle_422(response) {
+            eprintln!("tandem: call {key}: 422 not followed: {e}");
+            return false;
+        }
+        let extra = timer.request_headers();
+        let mut invite = b.invite.clone();
+        let seq = message::cseq(&invite).map_or(1, |c| c.seq) + 1;
+        let mut headers: Vec<Header> = std::mem::take(&mut invite.headers).into();
+        headers.retain(|h| match h {
+            Header::Supported(v) => !v.value().eq_ignore_ascii_case("timer"),
+            Header::Other(name, _) => {
+                !name.eq_ignore_ascii_case("Session-Expires")
+                    && !name.eq_ignore_ascii_case("Min-SE")
+            }
+            _ => true,
+        });
+        for h in &mut headers {
+            match h {
+                Header::Via(_) => *h = via.clone(),
+                Header::CSeq(_) => {
+                    *h = Header::CSeq(rsip::headers::CSeq::new(format!("{seq} INVITE")));
+                }
+                _ => {}
+            }
+        }
+        let at = headers
+            .iter()
+            .position(|h| matches!(h, Header::ContentType(_) | Header::ContentLength(_)))
+            .unwrap_or(headers.len());
+        headers.splice(at..at, extra);
+        invite.headers = headers.into();
+        if let Some(creds) = creds.filter(|_| b.auth_tries > 0) {
+            let lookup = |realm: &str| {
+                (creds.realm.as_deref().is_none_or(|r| r == realm)).then(|| {
+                    auth::Credentials::new(creds.username.clone(), creds.password.0.clone())
+                })
+            };
+            if let Err(e) = b.auth.authorize(&mut invite, lookup, &mut message::new_tag) {
+                eprintln!("tandem: call {key}: cannot re-answer the challenge: {e}");
+                return false;
+            }
+        }
         b.invite = invite.clone();
         let peer = b.peer;
         let tx = self.send_request(now, peer, invite, ClientRole::Invite(key));
@@ -1553,6 +1715,18 @@ impl B2bua {
         let ack = dialog.build_ack(&b.invite, self_via(&self.settings, b.peer.transport));
         let peer = b.peer;
         b.dialog = Some(dialog);
+        // RFC 4028 §7.2: the 2xx says whether there is a timer and who
+        // refreshes it.
+        let negotiated = b
+            .timer_uac
+            .take()
+            .and_then(|t| t.handle_2xx(&response).ok().flatten());
+        b.timer = negotiated.map(|n| LegTimer {
+            timer: SessionTimer::new(now, n, Role::Uac),
+            role: Role::Uac,
+            peer_allows_update: allows_update(&response),
+            pending: None,
+        });
         if let Ok(ack) = ack {
             let to = self.resolve_next_hop(&ack.next_hop, peer);
             if let Ok(acker) =
@@ -1585,7 +1759,12 @@ impl B2bua {
             self.fail_a(now, key, 488, Some("callee's answer unusable"));
             return;
         }
-        let ok = self.a_response(call, 200, true);
+        let mut ok = self.a_response(call, 200, true);
+        let timer_answer = call.a.timer_answer;
+        if let Some(answer) = &timer_answer {
+            insert_before_length(&mut ok.headers, answer.headers());
+        }
+        let caller_allows_update = allows_update(&call.a.invite);
         let tx = call.a.tx;
         let dialog = Dialog::uas(
             &call.a.invite,
@@ -1608,6 +1787,12 @@ impl B2bua {
         call.a.tx = None;
         call.a.dialog = dialog.ok();
         call.a.responder = responder;
+        call.a.timer = timer_answer.map(|answer| LegTimer {
+            timer: SessionTimer::new(now, answer.negotiated, Role::Uas),
+            role: Role::Uas,
+            peer_allows_update: caller_allows_update,
+            pending: None,
+        });
         if let Some(tx) = tx {
             self.respond(now, tx, ok);
         }
@@ -1655,6 +1840,21 @@ impl B2bua {
                 }
             }
             ClientRole::Options(t) => self.set_trunk_up(now, t, false),
+            ClientRole::Refresh(key, side) => {
+                // No answer to a refresh: as a 408 (RFC 4028 §10).
+                let response = self.calls.get(&key).and_then(|c| {
+                    let timer = match side {
+                        Side::A => c.a.timer.as_ref(),
+                        Side::B => c.b.as_ref().and_then(|b| b.timer.as_ref()),
+                    };
+                    timer
+                        .and_then(|t| t.pending.as_ref())
+                        .map(|r| message::response_to(r, 408, None, None))
+                });
+                if let Some(r) = response {
+                    self.on_refresh_answer(now, key, side, r);
+                }
+            }
             _ => {}
         }
     }
@@ -1938,6 +2138,31 @@ impl B2bua {
                 )));
             ok.body = bytes;
         }
+        // A refresh from the peer (RFC 4028 §9): answered with the timer,
+        // which restarts.
+        if let Some(cfg) = self.settings.session_timer
+            && let Some(call) = self.calls.get_mut(&key)
+        {
+            let lt = if from_a {
+                call.a.timer.as_mut()
+            } else {
+                call.b.as_mut().and_then(|b| b.timer.as_mut())
+            };
+            if let Some(lt) = lt {
+                match session_timer::uas_negotiate(&cfg, &request) {
+                    Ok(UasDecision::Accept(answer)) => {
+                        lt.timer.handle_refreshed(now, answer.negotiated, Role::Uas);
+                        lt.role = Role::Uas;
+                        insert_before_length(&mut ok.headers, answer.headers());
+                    }
+                    Ok(UasDecision::Reject { min_se }) => {
+                        let r = session_timer::reject_422(&request, min_se, None);
+                        return self.respond(now, tx, r);
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
         if request.method == Method::Invite {
             let responder = InviteResponder::new(
                 now,
@@ -2005,6 +2230,123 @@ impl B2bua {
         };
         let r = message::response_to(&request, status, None, None);
         self.respond(now, tx, r);
+    }
+
+    /// Refreshes a leg's session (RFC 4028 §7.4): UPDATE when the peer
+    /// takes it, else a re-INVITE carrying our current description.
+    fn send_refresh(&mut self, now: Instant, key: CallKey, side: Side) {
+        let Some(cfg) = self.settings.session_timer else {
+            return;
+        };
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let fallback = match side {
+            Side::A => Some(call.a.peer),
+            Side::B => call.b.as_ref().map(|b| b.peer),
+        };
+        let Some(fallback) = fallback else { return };
+        let via = self_via(&self.settings, fallback.transport);
+        let call: &mut Call = self.calls.get_mut(&key).expect("call checked above");
+        let (dialog, lt, sdp) = match side {
+            Side::A => (
+                call.a.dialog.as_mut(),
+                call.a.timer.as_mut(),
+                call.a.media.local.last_sdp(),
+            ),
+            Side::B => match call.b.as_mut() {
+                Some(b) => (
+                    b.dialog.as_mut(),
+                    b.timer.as_mut(),
+                    call.b_media.local.last_sdp(),
+                ),
+                None => return,
+            },
+        };
+        let (Some(dialog), Some(lt)) = (dialog, lt) else {
+            return;
+        };
+        if lt.pending.is_some() {
+            return;
+        }
+        let method = if lt.peer_allows_update {
+            Method::Update
+        } else {
+            Method::Invite
+        };
+        let Ok(mut out) = dialog.build_request(method, via) else {
+            return;
+        };
+        let negotiation = UacNegotiation::for_refresh(&cfg, lt.timer.negotiated(), lt.role);
+        insert_before_length(&mut out.request.headers, negotiation.request_headers());
+        if method == Method::Invite
+            && let Some(sdp) = sdp
+        {
+            out.set_body("application/sdp", sdp.to_bytes());
+        }
+        lt.pending = Some(out.request.clone());
+        let to = self.resolve_next_hop(&out.next_hop, fallback);
+        self.send_request(now, to, out.request, ClientRole::Refresh(key, side));
+    }
+
+    /// The answer to our session refresh.
+    fn on_refresh_answer(&mut self, now: Instant, key: CallKey, side: Side, response: Response) {
+        let code = response.status_code.code();
+        let Some(cfg) = self.settings.session_timer else {
+            return;
+        };
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let fallback = match side {
+            Side::A => Some(call.a.peer),
+            Side::B => call.b.as_ref().map(|b| b.peer),
+        };
+        let Some(fallback) = fallback else { return };
+        let via = self_via(&self.settings, fallback.transport);
+        let call: &mut Call = self.calls.get_mut(&key).expect("call checked above");
+        let (dialog, timer) = match side {
+            Side::A => (call.a.dialog.as_mut(), &mut call.a.timer),
+            Side::B => match call.b.as_mut() {
+                Some(b) => (b.dialog.as_mut(), &mut b.timer),
+                None => return,
+            },
+        };
+        let (Some(dialog), Some(lt)) = (dialog, timer.as_mut()) else {
+            return;
+        };
+        let sent = lt.pending.take();
+        let _ = dialog.handle_response(&response);
+        let mut ack = None;
+        if (200..300).contains(&code) {
+            if let Some(sent) = sent.filter(|r| r.method == Method::Invite) {
+                ack = dialog.build_ack(&sent, via).ok();
+            }
+            let negotiation = UacNegotiation::for_refresh(&cfg, lt.timer.negotiated(), lt.role);
+            match negotiation.handle_2xx(&response) {
+                Ok(Some(n)) => {
+                    lt.timer.handle_refreshed(now, n, Role::Uac);
+                    lt.role = Role::Uac;
+                }
+                // The peer dropped the timer (§7.2).
+                Ok(None) => *timer = None,
+                Err(e) => eprintln!("tandem: call {key}: refresh answer: {e}"),
+            }
+        } else if code == 405 || code == 501 {
+            // It does not take UPDATE after all: re-INVITE next time.
+            lt.peer_allows_update = false;
+        }
+        if let Some(ack) = ack {
+            let to = self.resolve_next_hop(&ack.next_hop, fallback);
+            self.send_stateless(to, SipMessage::Request(ack.request));
+        }
+        if code == 481 || code == 408 {
+            // §12.2.1.2: the dialog is gone.
+            eprintln!("tandem: call {key}: refresh answered {code}, hanging up");
+            self.hang_up_both(now, key, Cause::RECOVERY_ON_TIMER_EXPIRY);
+            return;
+        }
+        self.schedule(key);
     }
 
     fn bye_a(&mut self, now: Instant, key: CallKey) {
@@ -2253,6 +2595,13 @@ impl B2bua {
                 .and_then(|b| b.acker.as_ref())
                 .and_then(AckRetransmitter::poll_timeout),
         );
+        merge(call.a.timer.as_ref().and_then(|t| t.timer.poll_timeout()));
+        merge(
+            call.b
+                .as_ref()
+                .and_then(|b| b.timer.as_ref())
+                .and_then(|t| t.timer.poll_timeout()),
+        );
         if let Some(at) = next {
             self.timers.insert((at, key));
         }
@@ -2284,6 +2633,26 @@ impl B2bua {
                 b.acker = None;
             }
         }
+        // Session timers (RFC 4028 §10): refresh when we are the refresher,
+        // hang up when the session was not refreshed in time.
+        let mut refresh = Vec::new();
+        let mut expired = false;
+        let call: &mut Call = call;
+        let timers = [
+            (Side::A, call.a.timer.as_mut()),
+            (Side::B, call.b.as_mut().and_then(|b| b.timer.as_mut())),
+        ];
+        for (side, lt) in timers {
+            let Some(lt) = lt else { continue };
+            lt.timer.handle_timeout(now);
+            while let Some(out) = lt.timer.poll_output() {
+                match out {
+                    TimerOutput::Refresh => refresh.push(side),
+                    TimerOutput::Expired => expired = true,
+                    _ => {}
+                }
+            }
+        }
         let overdue = call.ending_deadline.is_some_and(|d| d <= now);
         for resp in sends {
             let to = message::top_via(&call.a.invite)
@@ -2295,6 +2664,18 @@ impl B2bua {
                 to,
                 message::encode(&SipMessage::Response(resp)),
             ));
+        }
+        if expired
+            && self
+                .calls
+                .get(&key)
+                .is_some_and(|c| c.phase == Phase::Answered)
+        {
+            eprintln!("tandem: call {key}: session timer expired (RFC 4028), hanging up");
+            self.hang_up_both(now, key, Cause::RECOVERY_ON_TIMER_EXPIRY);
+        }
+        for side in refresh {
+            self.send_refresh(now, key, side);
         }
         if ack_timed_out {
             // §13.3.1.4: no ACK in 64*T1: the session is over.
@@ -2394,6 +2775,25 @@ impl B2bua {
             .with_label_values(&[&tr.config.name])
             .set(i64::from(up));
     }
+}
+
+/// Adds headers to a message just before its Content-Length (which
+/// `message::response_to` and our builders put last).
+fn insert_before_length(target: &mut rsip::Headers, extra: Vec<Header>) {
+    let mut headers: Vec<Header> = std::mem::take(target).into();
+    let at = headers
+        .iter()
+        .position(|h| matches!(h, Header::ContentType(_) | Header::ContentLength(_)))
+        .unwrap_or(headers.len());
+    headers.splice(at..at, extra);
+    *target = headers.into();
+}
+
+/// Whether a message's Allow lists UPDATE (RFC 3311).
+fn allows_update(m: &impl rsip::message::HasHeaders) -> bool {
+    m.headers().iter().any(|h| {
+        matches!(h, Header::Allow(a) if a.value().split(',').any(|x| x.trim().eq_ignore_ascii_case("UPDATE")))
+    })
 }
 
 /// The digest server's settings. Nonces are signed with a per-process key:

@@ -349,6 +349,13 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             codecs: config.media.codecs.clone(),
             opus: cfg!(feature = "opus"),
             accept_unknown: true,
+            // The config is validated (min_se >= 90, <= session_expires);
+            // a value the stack still refuses turns timers off, loudly.
+            session_timer: config.sip.session_expires.and_then(|se| {
+                tandem_sip::session_timer::TimerConfig::new(se, config.sip.min_se)
+                    .map_err(|e| eprintln!("tandem: session timers off: {e}"))
+                    .ok()
+            }),
         };
         eprintln!(
             "tandem: SIP on udp{}:{local} (advertised {advertised}), {}; call records in {}",
