@@ -44,6 +44,9 @@ use tandem_sip::dialog::{
     RequestVerdict,
 };
 use tandem_sip::message;
+use tandem_sip::reliable::{
+    PrackVerdict, ProvisionalReceiver, ProvisionalSender, ProvisionalVerdict, SenderOutput,
+};
 use tandem_sip::session_timer::{
     self, SessionTimer, TimerOutput, UacNegotiation, UasAnswer, UasDecision,
 };
@@ -59,7 +62,9 @@ use crate::cdr::{Cdr, Disposition, LegRecord};
 use crate::config::{self, Config, Inbound, Trunk, TrunkId};
 
 /// Methods we answer (the `Allow` header, RFC 3261 §20.5).
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK";
+/// Extensions we implement (`Supported`, and what `Require` may ask).
+const SUPPORTED: [&str; 2] = ["100rel", "timer"];
 /// How long a call may wait for its record to be written before its
 /// resources are freed anyway (the writer reports the loss).
 const ENDING_GRACE: Duration = Duration::from_secs(5);
@@ -162,6 +167,9 @@ struct LegA {
     responder: Option<InviteResponder>,
     /// The session-timer answer for our 200 (RFC 4028 §9).
     timer_answer: Option<UasAnswer>,
+    /// Our provisionals, sent reliably when the caller requires 100rel
+    /// (RFC 3262 §3).
+    reliable: Option<Box<ProvisionalSender>>,
     timer: Option<LegTimer>,
     trunk: Option<TrunkId>,
     media: MediaLeg,
@@ -188,6 +196,8 @@ struct LegB {
     acker: Option<AckRetransmitter>,
     /// Our session-timer request (RFC 4028 §7), for a 422 and the 2xx.
     timer_uac: Option<UacNegotiation>,
+    /// B's reliable provisionals, to PRACK (RFC 3262 §4).
+    prack: Option<ProvisionalReceiver>,
     timer: Option<LegTimer>,
 }
 
@@ -750,7 +760,9 @@ impl B2bua {
             "application/sdp",
         )));
         r.headers
-            .push(Header::Supported(rsip::headers::Supported::new("replaces")));
+            .push(Header::Supported(rsip::headers::Supported::new(
+                SUPPORTED.join(", "),
+            )));
         r.headers
             .push(Header::UserAgent(rsip::headers::UserAgent::new(
                 self.settings.user_agent.clone(),
@@ -932,6 +944,32 @@ impl B2bua {
                 }
             }
         }
+        // RFC 3261 §8.2.2.3: an extension we do not know in Require is
+        // refused with 420 and named in Unsupported.
+        let unsupported: Vec<String> = option_tags(&invite, "Require")
+            .into_iter()
+            .filter(|t| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(t)))
+            .collect();
+        if !unsupported.is_empty() {
+            let mut r = message::response_to(&invite, 420, None, Some(&message::new_tag()));
+            insert_before_length(
+                &mut r.headers,
+                vec![Header::Unsupported(rsip::headers::Unsupported::new(
+                    unsupported.join(", "),
+                ))],
+            );
+            self.respond(now, tx, r);
+            return self.record_refusal(&invite, trunk_in, 420);
+        }
+        let reliable = option_tags(&invite, "Require")
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("100rel"))
+            .then(|| {
+                ProvisionalSender::new(&invite, rand_u32(), self.settings.timers.t1)
+                    .ok()
+                    .map(Box::new)
+            })
+            .flatten();
         let timer_answer = match self.negotiate_caller_timer(&invite) {
             Ok(answer) => answer,
             Err((response, status)) => {
@@ -1002,6 +1040,7 @@ impl B2bua {
                 responder: None,
                 timer_answer,
                 timer: None,
+                reliable,
                 trunk: trunk_in,
                 media: a_media,
             },
@@ -1255,6 +1294,7 @@ impl B2bua {
                     .settings
                     .session_timer
                     .map(|c| UacNegotiation::new(&c, None)),
+                prack: ProvisionalReceiver::new(&request).ok(),
                 timer: None,
             }));
             self.by_b.insert(call_id, key);
@@ -1320,6 +1360,7 @@ impl B2bua {
         headers.push(Header::UserAgent(rsip::headers::UserAgent::new(
             self.settings.user_agent.clone(),
         )));
+        headers.push(Header::Supported(rsip::headers::Supported::new("100rel")));
         if let Some(cfg) = self.settings.session_timer {
             headers.extend(UacNegotiation::new(&cfg, None).request_headers());
         }
@@ -1396,6 +1437,23 @@ impl B2bua {
         }
         if code < 200 {
             b.got_provisional = true;
+            // RFC 3262 §4: a reliable provisional is PRACKed (once; its
+            // retransmissions are ignored).
+            let verdict = b
+                .prack
+                .as_mut()
+                .and_then(|p| p.handle_provisional(&response).ok());
+            match verdict {
+                Some(ProvisionalVerdict::Ignore) => return,
+                Some(ProvisionalVerdict::Prack(rack)) => {
+                    self.send_prack(now, key, &response, rack);
+                }
+                _ => {}
+            }
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
+            let Some(b) = call.b.as_mut() else { return };
             if b.cancel_when_provisional {
                 b.cancel_when_provisional = false;
                 let cancel = message::build_cancel(&b.invite);
@@ -1697,7 +1755,21 @@ impl B2bua {
             code
         };
         let r = self.a_response(call, code, with_sdp);
-        self.respond(now, tx, r);
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        match call.a.reliable.as_mut() {
+            None => self.respond(now, tx, r),
+            // Reliable: sent now, or queued behind one not yet PRACKed.
+            Some(sender) => match sender.send(now, r) {
+                Ok(Some(r)) => {
+                    self.respond(now, tx, r);
+                    self.schedule(key);
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("tandem: call {key}: reliable provisional: {e}"),
+            },
+        }
     }
 
     fn on_b_answered(&mut self, now: Instant, key: CallKey, response: Response) {
@@ -1705,7 +1777,22 @@ impl B2bua {
             return;
         };
         let Some(b) = call.b.as_mut() else { return };
-        let dialog = match Dialog::uac(&b.invite, &response) {
+        // The early dialog a PRACK used (same remote tag) becomes the
+        // confirmed one, so its CSeq count goes on (RFC 3261 §12.1.2).
+        let early = b.dialog.take().filter(|d| {
+            message::to_tag(&response)
+                .ok()
+                .flatten()
+                .is_some_and(|t| t == d.id().remote_tag)
+        });
+        let dialog = match early {
+            Some(mut d) => {
+                let _ = d.handle_response(&response);
+                Ok(d)
+            }
+            None => Dialog::uac(&b.invite, &response),
+        };
+        let dialog = match dialog {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("tandem: call {key}: B's 2xx cannot start a dialog: {e}");
@@ -1787,6 +1874,7 @@ impl B2bua {
         call.a.tx = None;
         call.a.dialog = dialog.ok();
         call.a.responder = responder;
+        call.a.reliable = None;
         call.a.timer = timer_answer.map(|answer| LegTimer {
             timer: SessionTimer::new(now, answer.negotiated, Role::Uas),
             role: Role::Uas,
@@ -1876,6 +1964,7 @@ impl B2bua {
         call.cause = cause;
         call.status = status;
         call.disposition = disposition_of(b_status);
+        call.a.reliable = None;
         if let Some(tx) = call.a.tx.take() {
             let mut r =
                 message::response_to(&call.a.invite, status, reason, Some(&call.a.local_tag));
@@ -1991,6 +2080,9 @@ impl B2bua {
             return self.respond(now, tx, r);
         };
         let _ = from;
+        if request.method == Method::PRack && from_a {
+            return self.on_prack(now, tx, key, request);
+        }
         let verdict = {
             let Some(call) = self.calls.get_mut(&key) else {
                 return;
@@ -2047,6 +2139,59 @@ impl B2bua {
                 self.respond(now, tx, r);
             }
         }
+    }
+
+    /// The caller acknowledges one of our reliable provisionals (RFC 3262
+    /// §3): 200 when it matches the one outstanding, 481 otherwise; the
+    /// next queued provisional goes out.
+    fn on_prack(&mut self, now: Instant, tx: ServerTxId, key: CallKey, prack: Request) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let verdict = call
+            .a
+            .reliable
+            .as_mut()
+            .map(|s| s.handle_prack(now, &prack));
+        let status = match verdict {
+            Some(Ok(v)) => v.to_sip_status(),
+            Some(Err(e)) => e.to_sip_status().unwrap_or(400),
+            None => PrackVerdict::NoMatch.to_sip_status(),
+        };
+        let r = message::response_to(&prack, status, None, None);
+        self.respond(now, tx, r);
+        self.reliable_outputs(now, key);
+    }
+
+    /// Sends what the reliable-provisional machine asks for.
+    fn reliable_outputs(&mut self, now: Instant, key: CallKey) {
+        let mut sends = Vec::new();
+        let mut timed_out = false;
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let tx = call.a.tx;
+        if let Some(sender) = call.a.reliable.as_mut() {
+            while let Some(out) = sender.poll_output() {
+                match out {
+                    SenderOutput::Send(r) | SenderOutput::Retransmit(r) => sends.push(r),
+                    SenderOutput::Timeout { .. } => timed_out = true,
+                    _ => {}
+                }
+            }
+        }
+        if let Some(tx) = tx {
+            for r in sends {
+                self.respond(now, tx, r);
+            }
+        }
+        if timed_out {
+            // §3: a reliable provisional never PRACKed: the INVITE fails.
+            eprintln!("tandem: call {key}: no PRACK from the caller");
+            self.cancel_b(now, key);
+            self.fail_a(now, key, 500, Some("No PRACK"));
+        }
+        self.schedule(key);
     }
 
     /// A re-INVITE or UPDATE: answered on its own leg (the other leg's
@@ -2349,6 +2494,36 @@ impl B2bua {
         self.schedule(key);
     }
 
+    /// PRACKs a reliable provisional from B, in the early dialog it makes.
+    fn send_prack(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        response: &Response,
+        rack: tandem_sip::reliable::RAck,
+    ) {
+        let Some(b) = self.calls.get(&key).and_then(|c| c.b.as_ref()) else {
+            return;
+        };
+        let via = self_via(&self.settings, b.peer.transport);
+        let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) else {
+            return;
+        };
+        if b.dialog.is_none() {
+            b.dialog = Dialog::uac(&b.invite, response).ok();
+        }
+        let peer = b.peer;
+        let Some(dialog) = b.dialog.as_mut() else {
+            return;
+        };
+        let Ok(mut out) = dialog.build_request(Method::PRack, via) else {
+            return;
+        };
+        insert_before_length(&mut out.request.headers, vec![rack.to_header()]);
+        let to = self.resolve_next_hop(&out.next_hop, peer);
+        self.send_request(now, to, out.request, ClientRole::Bye);
+    }
+
     fn bye_a(&mut self, now: Instant, key: CallKey) {
         let via = self_via(
             &self.settings,
@@ -2596,6 +2771,7 @@ impl B2bua {
                 .and_then(AckRetransmitter::poll_timeout),
         );
         merge(call.a.timer.as_ref().and_then(|t| t.timer.poll_timeout()));
+        merge(call.a.reliable.as_ref().and_then(|r| r.poll_timeout()));
         merge(
             call.b
                 .as_ref()
@@ -2633,6 +2809,10 @@ impl B2bua {
                 b.acker = None;
             }
         }
+        let reliable_due = call.a.reliable.as_mut().is_some_and(|r| {
+            r.handle_timeout(now);
+            true
+        });
         // Session timers (RFC 4028 §10): refresh when we are the refresher,
         // hang up when the session was not refreshed in time.
         let mut refresh = Vec::new();
@@ -2676,6 +2856,9 @@ impl B2bua {
         }
         for side in refresh {
             self.send_refresh(now, key, side);
+        }
+        if reliable_due {
+            self.reliable_outputs(now, key);
         }
         if ack_timed_out {
             // §13.3.1.4: no ACK in 64*T1: the session is over.
@@ -2787,6 +2970,31 @@ fn insert_before_length(target: &mut rsip::Headers, extra: Vec<Header>) {
         .unwrap_or(headers.len());
     headers.splice(at..at, extra);
     *target = headers.into();
+}
+
+/// The option tags of a message's `Require` or `Supported` headers.
+fn option_tags(m: &impl rsip::message::HasHeaders, which: &str) -> Vec<String> {
+    m.headers()
+        .iter()
+        .filter_map(|h| match h {
+            Header::Require(r) if which == "Require" => Some(r.value().to_string()),
+            Header::Supported(r) if which == "Supported" => Some(r.value().to_string()),
+            _ => None,
+        })
+        .flat_map(|v| {
+            v.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A random number for RSeq's start (RFC 3262 §3 wants it unpredictable
+/// enough not to collide across calls; it is not a secret).
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(message::new_tag()) as u32
 }
 
 /// Whether a message's Allow lists UPDATE (RFC 3311).
