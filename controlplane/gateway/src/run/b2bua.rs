@@ -426,8 +426,42 @@ impl B2bua {
     }
 
     /// A TCP connection went away.
-    pub(crate) fn note_closed(&mut self, peer: Peer, reason: &str) {
+    pub(crate) fn note_closed(&mut self, now: Instant, peer: Peer, reason: &str) {
         eprintln!("tandem: sip: connection {peer} closed: {reason}");
+        if !reason.starts_with("connect failed") {
+            return;
+        }
+        // RFC 3261 §8.1.3.1: a transport failure is a 503 for the requests
+        // that were waiting for that connection: INVITEs fail over now
+        // instead of at Timer B, keepalives mark the trunk down.
+        let waiting: Vec<(CallKey, ClientTxId, Response)> = self
+            .calls
+            .iter()
+            .filter_map(|(&key, call)| {
+                let b = call.b.as_ref()?;
+                let tx = b.tx?;
+                (b.peer == peer && !b.got_provisional).then(|| {
+                    (
+                        key,
+                        tx,
+                        message::response_to(&b.invite, 503, Some("Transport Failure"), None),
+                    )
+                })
+            })
+            .collect();
+        for (key, tx, response) in waiting {
+            self.on_b_invite_response(now, key, tx, response);
+        }
+        let trunks: Vec<TrunkId> = self
+            .trunks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.resolved == Some(peer.addr) && t.options_pending)
+            .map(|(i, _)| TrunkId(i))
+            .collect();
+        for t in trunks {
+            self.set_trunk_up(now, t, false);
+        }
     }
 
     /// Hangs up every call (end of a drain).

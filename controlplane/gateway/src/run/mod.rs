@@ -547,7 +547,7 @@ fn handle_net(b2bua: &mut B2bua, now: Instant, input: NetInput) {
     match input {
         NetInput::Message { from, message } => b2bua.handle_message(now, from, message),
         NetInput::Malformed { from, error } => b2bua.note_malformed(from, &error),
-        NetInput::Closed { peer, reason } => b2bua.note_closed(peer, &reason),
+        NetInput::Closed { peer, reason } => b2bua.note_closed(now, peer, &reason),
     }
 }
 
