@@ -1907,6 +1907,10 @@ impl B2bua {
         call.disposition = Disposition::Answered;
         call.a.tx = None;
         call.a.dialog = dialog.ok();
+        // The 2xx confirms the dialog and ends the INVITE it answers.
+        if let Some(d) = call.a.dialog.as_mut() {
+            let _ = d.handle_response_sent(&ok);
+        }
         call.a.responder = responder;
         call.a.reliable = None;
         call.a.timer = timer_answer.map(|answer| LegTimer {
@@ -2283,13 +2287,13 @@ impl B2bua {
                     }
                     Err(e) => {
                         let r = message::response_to(&request, 488, Some(&e.to_string()), None);
-                        return self.respond(now, tx, r);
+                        return self.reoffer_respond(now, tx, key, from_a, r);
                     }
                 },
                 Err(e) => {
                     let r =
                         message::response_to(&request, 400, Some(&format!("Bad SDP: {e}")), None);
-                    return self.respond(now, tx, r);
+                    return self.reoffer_respond(now, tx, key, from_a, r);
                 }
             }
         };
@@ -2336,7 +2340,7 @@ impl B2bua {
                     }
                     Ok(UasDecision::Reject { min_se }) => {
                         let r = session_timer::reject_422(&request, min_se, None);
-                        return self.respond(now, tx, r);
+                        return self.reoffer_respond(now, tx, key, from_a, r);
                     }
                     Err(_) => {}
                 }
@@ -2354,8 +2358,32 @@ impl B2bua {
                 call.a.responder = responder;
             }
         }
-        self.respond(now, tx, ok);
+        self.reoffer_respond(now, tx, key, from_a, ok);
         self.schedule(key);
+    }
+
+    /// Answers an in-dialog INVITE or UPDATE, and tells the leg's dialog,
+    /// so that the next re-INVITE is not taken for one still pending
+    /// (RFC 3261 §14.2).
+    fn reoffer_respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        key: CallKey,
+        from_a: bool,
+        response: Response,
+    ) {
+        if let Some(call) = self.calls.get_mut(&key) {
+            let dialog = if from_a {
+                call.a.dialog.as_mut()
+            } else {
+                call.b.as_mut().and_then(|b| b.dialog.as_mut())
+            };
+            if let Some(d) = dialog {
+                let _ = d.handle_response_sent(&response);
+            }
+        }
+        self.respond(now, tx, response);
     }
 
     /// SIP INFO with `application/dtmf-relay` (the de-facto format): the
