@@ -6,6 +6,9 @@
 # digits back from every encoding. Then runs the media engine behind its
 # rtpengine-compatible ng port and lets Kamailio anchor three SIPp calls
 # through it (A-law caller, mu-law callee: Tandem transcodes both ways).
+# Last, `tandem run` is the SIP B2BUA itself: SIPp calls a 400 number
+# through it to a trunk that answers 503 and on to one that answers G.722,
+# and the demo prints the call records and the SIP metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -72,4 +75,51 @@ sleep 2
     || echo "SIPp: some calls failed (see $out/kamailio.log)"
 sleep 1
 grep "^tandem:" "$out/tandem-run.log"
+
+echo "== SIP B2BUA: 5 SIPp calls to 4008 through 'tandem run', failing over from a 503 trunk"
+rm -f "$out/cdr.sqlite"*
+cat > "$out/b2bua.toml" <<'TOML'
+[sip]
+listen = "127.0.0.1:25260"
+[media]
+rtp_ports = "23200-23299"
+[http]
+listen = "127.0.0.1:25290"
+
+[[trunk]]
+name = "out-of-service"
+address = "127.0.0.1:25282"
+options_interval = 0
+
+[[trunk]]
+name = "wideband"
+address = "127.0.0.1:25284"
+options_interval = 0
+codecs = ["G722"]
+
+[[route]]
+prefix = "4008"
+trunks = ["out-of-service", "wideband"]
+TOML
+$tandem check-config "$out/b2bua.toml"
+$tandem run --config "$out/b2bua.toml" --cdr-db "$out/cdr.sqlite" 2> "$out/b2bua.log" &
+pids+=($!)
+(cd "$out" && exec sipp -sf ../../tests/sipp/uas-503.xml -i 127.0.0.1 -p 25282 -nostdin \
+    -timeout 30 > /dev/null 2>&1) &
+pids+=($!)
+(cd "$out" && exec sipp -sf ../../tests/sipp/uas-g722-echo.xml -i 127.0.0.1 -p 25284 -mp 26200 \
+    -rtp_echo -nostdin -timeout 30 > /dev/null 2>&1) &
+pids+=($!)
+sleep 2
+(cd "$out" && sipp 127.0.0.1:25260 -sf "../../$kam/uac-pcma-pcap.xml" -i 127.0.0.1 -p 25280 \
+    -mp 27200 -s 4008123 -m 5 -r 5 -nostdin -timeout 30 > /dev/null 2>&1) \
+    && echo "SIPp: 5 calls completed" || echo "SIPp: some calls failed (see $out/b2bua.log)"
+sleep 1
+echo "-- call records (tandem cdr list --format csv), A-law in, G.722 out:"
+$tandem cdr list --db "$out/cdr.sqlite" --format csv | cut -d, -f4-7,14-16,18,22
+echo "-- metrics (GET /metrics, the tandem_sip_calls_total lines):"
+exec 3<>/dev/tcp/127.0.0.1/25290
+printf 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
+grep '^tandem_sip_calls_total' <&3 || true
+exec 3<&-
 echo "== done; files are in $out"

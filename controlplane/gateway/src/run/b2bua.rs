@@ -2777,7 +2777,7 @@ impl B2bua {
             .a
             .trunk
             .and_then(|t| self.trunks.get(t.0))
-            .map_or("", |t| t.config.name.as_str())
+            .map_or("-", |t| t.config.name.as_str())
             .to_string();
         let trunk_out = call
             .b
