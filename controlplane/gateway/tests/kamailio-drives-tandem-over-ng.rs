@@ -5,56 +5,13 @@
 //! completes, Tandem transcodes both ways, and each call's legs carried
 //! packets in both directions.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-struct Kill(Child);
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-impl Drop for Kill {
-    fn drop(&mut self) {
-        // SIGTERM first: Kamailio's main process then stops its children,
-        // which a SIGKILL would orphan.
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn require(tool: &str, package: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "{tool} not found: install the Debian package {package} (scripts/setup.sh does)"
-    );
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wait_for(path: &Path, needle: &str, timeout: Duration) -> String {
-    let start = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(needle) || start.elapsed() > timeout {
-            return text;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use support::{Kill, repo, require, wait_for};
 
 #[test]
 fn kamailio_anchors_sipp_calls_through_tandem() {

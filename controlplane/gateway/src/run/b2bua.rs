@@ -2439,22 +2439,26 @@ impl B2bua {
         self.respond(now, tx, r);
     }
 
+    /// Where a leg's peer is, when the call and leg exist.
+    fn peer_of(&self, key: CallKey, side: Side) -> Option<Peer> {
+        let call = self.calls.get(&key)?;
+        match side {
+            Side::A => Some(call.a.peer),
+            Side::B => call.b.as_ref().map(|b| b.peer),
+        }
+    }
+
     /// Refreshes a leg's session (RFC 4028 §7.4): UPDATE when the peer
     /// takes it, else a re-INVITE carrying our current description.
     fn send_refresh(&mut self, now: Instant, key: CallKey, side: Side) {
         let Some(cfg) = self.settings.session_timer else {
             return;
         };
-        let Some(call) = self.calls.get(&key) else {
+        let Some(fallback) = self.peer_of(key, side) else {
             return;
         };
-        let fallback = match side {
-            Side::A => Some(call.a.peer),
-            Side::B => call.b.as_ref().map(|b| b.peer),
-        };
-        let Some(fallback) = fallback else { return };
         let via = self_via(&self.settings, fallback.transport);
-        let call: &mut Call = self.calls.get_mut(&key).expect("call checked above");
+        let call: &mut Call = self.calls.get_mut(&key).expect("peer_of found the call");
         let (dialog, lt, sdp) = match side {
             Side::A => (
                 call.a.dialog.as_mut(),
@@ -2502,16 +2506,11 @@ impl B2bua {
         let Some(cfg) = self.settings.session_timer else {
             return;
         };
-        let Some(call) = self.calls.get(&key) else {
+        let Some(fallback) = self.peer_of(key, side) else {
             return;
         };
-        let fallback = match side {
-            Side::A => Some(call.a.peer),
-            Side::B => call.b.as_ref().map(|b| b.peer),
-        };
-        let Some(fallback) = fallback else { return };
         let via = self_via(&self.settings, fallback.transport);
-        let call: &mut Call = self.calls.get_mut(&key).expect("call checked above");
+        let call: &mut Call = self.calls.get_mut(&key).expect("peer_of found the call");
         let (dialog, timer) = match side {
             Side::A => (call.a.dialog.as_mut(), &mut call.a.timer),
             Side::B => match call.b.as_mut() {
