@@ -164,13 +164,14 @@ struct LegA {
     /// Our answer, once made (repeated in every 18x and the 200).
     answer: Option<SessionDescription>,
     dialog: Option<Dialog>,
-    responder: Option<InviteResponder>,
+    /// Boxed, like the other parts an idle call does not carry.
+    responder: Option<Box<InviteResponder>>,
     /// The session-timer answer for our 200 (RFC 4028 §9).
-    timer_answer: Option<UasAnswer>,
+    timer_answer: Option<Box<UasAnswer>>,
     /// Our provisionals, sent reliably when the caller requires 100rel
     /// (RFC 3262 §3).
     reliable: Option<Box<ProvisionalSender>>,
-    timer: Option<LegTimer>,
+    timer: Option<Box<LegTimer>>,
     trunk: Option<TrunkId>,
     media: MediaLeg,
 }
@@ -193,12 +194,12 @@ struct LegB {
     /// Challenges answered so far on this attempt.
     auth_tries: u8,
     dialog: Option<Dialog>,
-    acker: Option<AckRetransmitter>,
+    acker: Option<Box<AckRetransmitter>>,
     /// Our session-timer request (RFC 4028 §7), for a 422 and the 2xx.
     timer_uac: Option<UacNegotiation>,
     /// B's reliable provisionals, to PRACK (RFC 3262 §4).
     prack: Option<ProvisionalReceiver>,
-    timer: Option<LegTimer>,
+    timer: Option<Box<LegTimer>>,
 }
 
 struct Call {
@@ -1072,7 +1073,7 @@ impl B2bua {
                 answer: None,
                 dialog: None,
                 responder: None,
-                timer_answer,
+                timer_answer: timer_answer.map(Box::new),
                 timer: None,
                 reliable,
                 trunk: trunk_in,
@@ -1842,11 +1843,13 @@ impl B2bua {
             .timer_uac
             .take()
             .and_then(|t| t.handle_2xx(&response).ok().flatten());
-        b.timer = negotiated.map(|n| LegTimer {
-            timer: SessionTimer::new(now, n, Role::Uac),
-            role: Role::Uac,
-            peer_allows_update: allows_update(&response),
-            pending: None,
+        b.timer = negotiated.map(|n| {
+            Box::new(LegTimer {
+                timer: SessionTimer::new(now, n, Role::Uac),
+                role: Role::Uac,
+                peer_allows_update: allows_update(&response),
+                pending: None,
+            })
         });
         if let Ok(ack) = ack {
             let to = self.resolve_next_hop(&ack.next_hop, peer);
@@ -1854,7 +1857,7 @@ impl B2bua {
                 AckRetransmitter::new(now, ack.request.clone(), self.settings.timers.t1)
             {
                 if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) {
-                    b.acker = Some(acker);
+                    b.acker = Some(Box::new(acker));
                 }
             }
             self.send_stateless(to, SipMessage::Request(ack.request));
@@ -1881,7 +1884,7 @@ impl B2bua {
             return;
         }
         let mut ok = self.a_response(call, 200, true);
-        let timer_answer = call.a.timer_answer;
+        let timer_answer = call.a.timer_answer.as_deref().copied();
         if let Some(answer) = &timer_answer {
             insert_before_length(&mut ok.headers, answer.headers());
         }
@@ -1911,13 +1914,15 @@ impl B2bua {
         if let Some(d) = call.a.dialog.as_mut() {
             let _ = d.handle_response_sent(&ok);
         }
-        call.a.responder = responder;
+        call.a.responder = responder.map(Box::new);
         call.a.reliable = None;
-        call.a.timer = timer_answer.map(|answer| LegTimer {
-            timer: SessionTimer::new(now, answer.negotiated, Role::Uas),
-            role: Role::Uas,
-            peer_allows_update: caller_allows_update,
-            pending: None,
+        call.a.timer = timer_answer.map(|answer| {
+            Box::new(LegTimer {
+                timer: SessionTimer::new(now, answer.negotiated, Role::Uas),
+                role: Role::Uas,
+                peer_allows_update: caller_allows_update,
+                pending: None,
+            })
         });
         if let Some(tx) = tx {
             self.respond(now, tx, ok);
@@ -2091,6 +2096,7 @@ impl B2bua {
         call.a.responder = None;
         call.a.offer = None;
         call.a.answer = None;
+        call.a.timer_answer = None;
         message::strip_to_identity(&mut call.a.invite);
         if let Some(b) = call.b.as_mut() {
             b.offer = None;
@@ -2355,7 +2361,7 @@ impl B2bua {
             )
             .ok();
             if from_a && let Some(call) = self.calls.get_mut(&key) {
-                call.a.responder = responder;
+                call.a.responder = responder.map(Box::new);
             }
         }
         self.reoffer_respond(now, tx, key, from_a, ok);
@@ -2819,17 +2825,12 @@ impl B2bua {
                 next = Some(next.map_or(d, |n| n.min(d)));
             }
         };
-        merge(
-            call.a
-                .responder
-                .as_ref()
-                .and_then(InviteResponder::poll_timeout),
-        );
+        merge(call.a.responder.as_ref().and_then(|r| r.poll_timeout()));
         merge(
             call.b
                 .as_ref()
                 .and_then(|b| b.acker.as_ref())
-                .and_then(AckRetransmitter::poll_timeout),
+                .and_then(|a| a.poll_timeout()),
         );
         merge(call.a.timer.as_ref().and_then(|t| t.timer.poll_timeout()));
         merge(call.a.reliable.as_ref().and_then(|r| r.poll_timeout()));
