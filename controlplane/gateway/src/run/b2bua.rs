@@ -3,8 +3,8 @@
 //! Each call is two SIP legs (RFC 3261 §6 "back-to-back user agent"): the
 //! caller's INVITE ends here (leg A, we are its UAS) and a new INVITE
 //! starts from here (leg B, we are its UAC), to the trunks the route table
-//! gives for the called number, in order, failing over on 5xx, 408 and
-//! timeouts. Each SIP leg has its own engine leg and negotiates its own
+//! gives for the called number, in order, failing over on 5xx, 408,
+//! timeouts and transport errors. Each SIP leg has its own engine leg and negotiates its own
 //! SDP (RFC 3264); the engine relays when both sides chose one codec and
 //! transcodes when they did not.
 //!
@@ -19,7 +19,23 @@
 //!
 //! A call's record is written when both engine legs have reported their
 //! final figures; the call's ports are freed only after the record is
-//! committed, so a crash never loses a finished call.
+//! committed, so a crash never loses a finished call. INVITEs refused
+//! before a call exists (no route, overload, barred source) get a record
+//! too. A call whose engine legs cannot open their ports is refused (503),
+//! never connected to silence.
+//!
+//! Each leg runs its own extensions, as its peer negotiates them:
+//! session timers (RFC 4028: 422 both ways, refresh by UPDATE when the
+//! peer allows it, else re-INVITE; a session nobody refreshed is hung
+//! up), reliable provisionals (RFC 3262: B's reliable 18x are PRACKed; A
+//! gets reliable 18x when it requires 100rel), re-INVITE/UPDATE answered
+//! on the leg that sent it (hold is answered, not passed on), and SIP INFO
+//! digits played on the other leg. Unknown extensions in `Require` get
+//! 420 (RFC 3261 §8.2.2.3).
+//!
+//! Once a call is answered and acknowledged it drops what it no longer
+//! needs (offers, the retransmitted 2xx, the bulk of both INVITEs), so an
+//! idle call is cheap to hold.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
