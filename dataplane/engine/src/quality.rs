@@ -517,8 +517,7 @@ pub struct RtcpConfig {
     /// RTP clock rate of the leg's payload format.
     pub clock_rate: u32,
     /// Our CNAME (at most 255 octets; longer is cut).
-    cname: [u8; 255],
-    cname_len: u8,
+    cname: Cname,
     /// Deterministic interval (5 s in RFC 3550 §6.2's minimum).
     pub interval: Duration,
     /// Seed of the interval randomisation.
@@ -528,14 +527,10 @@ pub struct RtcpConfig {
 impl RtcpConfig {
     /// A configuration with the RFC 3550 §6.2 minimum interval of 5 s.
     pub fn new(local_ssrc: Ssrc, clock_rate: u32, cname: &[u8], seed: u64) -> Self {
-        let mut buf = [0u8; 255];
-        let n = cname.len().min(255);
-        buf[..n].copy_from_slice(&cname[..n]);
         Self {
             local_ssrc,
             clock_rate: clock_rate.max(1),
-            cname: buf,
-            cname_len: n as u8,
+            cname: Cname::new(cname),
             interval: Duration::from_secs(5),
             seed,
         }
@@ -543,7 +538,44 @@ impl RtcpConfig {
 
     /// The CNAME.
     pub fn cname(&self) -> &[u8] {
-        &self.cname[..usize::from(self.cname_len)]
+        self.cname.as_bytes()
+    }
+}
+
+/// Octets of a CNAME kept inline in [`Cname`].
+const CNAME_INLINE: usize = 22;
+
+/// A CNAME of at most 255 octets (RFC 3550 §6.5: an SDES item's length
+/// is one octet). Every leg carries one, so the usual short ones (a fixed
+/// name, `user@host`) live inline in 24 bytes and only longer ones take a
+/// heap block, rather than every leg reserving 255 octets.
+#[derive(Debug, Clone)]
+enum Cname {
+    Inline { len: u8, bytes: [u8; CNAME_INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Cname {
+    /// `cname`, cut to 255 octets.
+    fn new(cname: &[u8]) -> Self {
+        let cname = &cname[..cname.len().min(255)];
+        if cname.len() <= CNAME_INLINE {
+            let mut bytes = [0; CNAME_INLINE];
+            bytes[..cname.len()].copy_from_slice(cname);
+            Cname::Inline {
+                len: cname.len() as u8,
+                bytes,
+            }
+        } else {
+            Cname::Heap(cname.into())
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Cname::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Cname::Heap(b) => b,
+        }
     }
 }
 
@@ -978,6 +1010,21 @@ pub fn rtt_from_block(arrival: NtpTime, lsr: u32, dlsr: u32) -> Option<Duration>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cnames_keep_their_octets_inline_or_not_and_are_cut_at_255() {
+        for n in [0, 1, CNAME_INLINE, CNAME_INLINE + 1, 255] {
+            let name: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let c = RtcpConfig::new(Ssrc(1), 8000, &name, 0);
+            assert_eq!(c.cname(), &name[..], "{n} octets");
+        }
+        let long = [b'x'; 300];
+        assert_eq!(
+            RtcpConfig::new(Ssrc(1), 8000, &long, 0).cname(),
+            &long[..255]
+        );
+        assert!(size_of::<Cname>() <= 24);
+    }
 
     #[test]
     fn ntp_short_format() {

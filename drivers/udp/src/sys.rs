@@ -244,6 +244,51 @@ pub(crate) fn kernel_version() -> (u32, u32) {
     (major, minor)
 }
 
+/// The local addresses a backend's ports are bound to, without their
+/// port numbers. A port keeps a [`LocalAddr`] (4 bytes: an index here and
+/// its port number) instead of a 32-byte `SocketAddr`: a media gateway
+/// binds its ports on one address or a few, so this table stays tiny and
+/// the linear search at `open` costs nothing next to the system calls.
+pub(crate) struct LocalAddrs(Vec<SocketAddr>);
+
+/// A port's local address in a [`LocalAddrs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LocalAddr {
+    index: u16,
+    port: u16,
+}
+
+impl LocalAddrs {
+    pub(crate) fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// `addr` as an index into the table (added if new) and its port.
+    pub(crate) fn intern(&mut self, addr: SocketAddr) -> Result<LocalAddr, IoError> {
+        let mut base = addr;
+        base.set_port(0);
+        let index = match self.0.iter().position(|a| *a == base) {
+            Some(i) => i,
+            None if self.0.len() <= usize::from(u16::MAX) => {
+                self.0.push(base);
+                self.0.len() - 1
+            }
+            None => return Err(IoError::Exhausted("local addresses")),
+        };
+        Ok(LocalAddr {
+            index: index as u16,
+            port: addr.port(),
+        })
+    }
+
+    /// The address `local` stands for.
+    pub(crate) fn get(&self, local: LocalAddr) -> SocketAddr {
+        let mut addr = self.0[usize::from(local.index)];
+        addr.set_port(local.port);
+        addr
+    }
+}
+
 /// A table of open ports indexed by [`PortId`]: the low 20 bits are a
 /// slot, the high 12 a generation, so a stale id (or a late completion for
 /// a closed port) never reaches a port opened later in the same slot.
@@ -353,6 +398,27 @@ mod tests {
         account_drops(&c[..hdr + 4], &mut seen, &mut total);
         account_drops(&c[..hdr + 4], &mut seen, &mut total);
         assert_eq!((seen, total), (7, 7));
+    }
+
+    #[test]
+    fn local_addresses_are_shared_and_keep_every_field() {
+        let mut t = LocalAddrs::new();
+        let addrs: Vec<SocketAddr> = [
+            "127.0.0.2:16000",
+            "127.0.0.2:16001",
+            "127.0.0.1:16000",
+            "[fe80::1%3]:5004",
+            "[fe80::1%4]:5004",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let locals: Vec<LocalAddr> = addrs.iter().map(|&a| t.intern(a).unwrap()).collect();
+        for (a, l) in addrs.iter().zip(&locals) {
+            assert_eq!(t.get(*l), *a);
+        }
+        assert_eq!(locals[0].index, locals[1].index);
+        assert_eq!(t.0.len(), 4, "one entry per address, whatever the port");
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl DecodedMedia {
     }
 
     pub(super) fn new(leg: &Leg) -> Option<Box<Self>> {
-        let f = leg.config.format;
+        let f = leg.format;
         let rate = f.codec.sample_rate();
         let jitter = JitterBuffer::new(f.codec, JitterConfig::default()).ok()?;
         let encoder = Encoder::new(f.codec, u32::from(f.ptime_ms)).ok()?;
@@ -153,14 +153,14 @@ impl<P: PacketIo> Worker<P> {
     /// Re-evaluates whether the legs at `slot` (and its bridge peer) need
     /// decoding, and sets up or tears down their decoded state.
     pub(super) fn refresh_decoding(&mut self, slot: usize) {
-        let peer = self.legs[slot].as_ref().and_then(|l| l.peer);
+        let peer = self.legs[slot].as_ref().and_then(|l| l.peer());
         let pair_needs = match peer {
             Some(p) => {
                 let (a, b) = (self.leg_at(slot), self.leg_at(p));
-                let dtmf_mismatch = a.config.format.telephone_event.is_some()
-                    != b.config.format.telephone_event.is_some();
+                let dtmf_mismatch =
+                    a.format.telephone_event.is_some() != b.format.telephone_event.is_some();
                 let buffered_transcoding =
-                    self.transcode_jitter_buffer && a.config.format.codec != b.config.format.codec;
+                    self.transcode_jitter_buffer && a.format.codec != b.format.codec;
                 dtmf_mismatch
                     || buffered_transcoding
                     || [a, b]
@@ -191,10 +191,10 @@ impl<P: PacketIo> Worker<P> {
         // DTMF interworking and resampling depend on both ends.
         for (s, other) in [(Some(slot), peer), (peer, Some(slot))] {
             let Some(s) = s else { continue };
-            let other_format = other.map(|o| self.leg_at(o).config.format);
+            let other_format = other.map(|o| self.leg_at(o).format);
             let other_rate = other.and_then(|o| self.leg_at(o).media.as_ref().map(|m| m.rate));
             let leg = self.leg_at_mut(s);
-            let has_te = leg.config.format.telephone_event.is_some();
+            let has_te = leg.format.telephone_event.is_some();
             let Some(m) = leg.media.as_mut() else {
                 continue;
             };
@@ -241,8 +241,8 @@ impl<P: PacketIo> Worker<P> {
             return;
         };
         let leg_id = leg.id;
-        let format = leg.config.format;
-        let peer = leg.peer;
+        let format = leg.format;
+        let peer = leg.peer();
         let Some(m) = leg.media.as_mut() else { return };
         if pt == format.payload_type {
             let counter = match m.jitter.push(self.now, seq, ts, Ssrc(ssrc), payload) {
@@ -283,7 +283,7 @@ impl<P: PacketIo> Worker<P> {
             self.barge_in(slot);
         }
         let Some(peer) = peer else { return };
-        let peer_te = self.leg_at(peer).config.format.telephone_event;
+        let peer_te = self.leg_at(peer).format.telephone_event;
         match peer_te {
             Some(te) => {
                 // Both sides speak RFC 4733: relay the event in the peer's
@@ -420,10 +420,10 @@ impl<P: PacketIo> Worker<P> {
     }
 
     fn send_detected_events(&mut self, slot: usize) {
-        let Some(peer) = self.leg_at(slot).peer else {
+        let Some(peer) = self.leg_at(slot).peer() else {
             return;
         };
-        let Some(te) = self.leg_at(peer).config.format.telephone_event else {
+        let Some(te) = self.leg_at(peer).format.telephone_event else {
             return;
         };
         let Some(to) = self.leg_at(peer).remote else {
@@ -505,7 +505,7 @@ impl<P: PacketIo> Worker<P> {
     }
 
     fn output_frame(&mut self, slot: usize) {
-        let peer = self.leg_at(slot).peer;
+        let peer = self.leg_at(slot).peer();
         let peer_frame =
             peer.and_then(|p| self.leg_at(p).media.as_ref().map(|m| m.current.clone()));
         let Some(leg) = self.legs[slot].as_mut() else {
@@ -513,7 +513,7 @@ impl<P: PacketIo> Worker<P> {
         };
         let id = leg.id;
         let Some(to) = leg.remote else { return };
-        let pt = leg.config.format.payload_type & 0x7f;
+        let pt = leg.format.payload_type & 0x7f;
         let Some(m) = leg.media.as_mut() else { return };
         let rate = m.rate;
         let mut prompt_done = None;
