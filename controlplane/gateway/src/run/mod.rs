@@ -404,26 +404,33 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     let signals = watch_signals()?;
     let (ack_tx, ack_rx) = bounded::<u64>(65_536);
     let never = crossbeam_channel::never();
+    let never_net = crossbeam_channel::never::<NetInput>();
     let mut next_second = now + Duration::from_secs(1);
     let mut drain_deadline: Option<Instant> = None;
     let mut hung_up = false;
     let mut seconds: u64 = 0;
     loop {
         let now = Instant::now();
+        // The once-a-second work runs whichever fronts are on: the wait
+        // below is bounded by `next_second`, so it must always move on
+        // (with SIP off it once stayed in the past and the loop spun).
+        let tick = now >= next_second;
+        if tick {
+            next_second = now + Duration::from_secs(1);
+            // Freed heap goes back to the kernel every 10 s, so the
+            // resident size follows the calls up now, not the last burst
+            // of transactions.
+            seconds += 1;
+            if seconds % 10 == 0 {
+                tandem_udp::release_free_memory();
+            }
+        }
         if let Some((b2bua, net, writer)) = sip.as_mut() {
             if b2bua.poll_timeout().is_some_and(|t| t <= now) {
                 b2bua.handle_timeout(now);
             }
-            if now >= next_second {
+            if tick {
                 b2bua.tick_second();
-                next_second = now + Duration::from_secs(1);
-                // Freed heap goes back to the kernel every 10 s, so the
-                // resident size follows the calls up now, not the last
-                // burst of transactions.
-                seconds += 1;
-                if seconds % 10 == 0 {
-                    tandem_udp::release_free_memory();
-                }
             }
             while let Some(e) = hub.try_event(Front::Sip) {
                 b2bua.handle_engine_event(now, e);
@@ -469,8 +476,11 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             .saturating_duration_since(now)
             .min(Duration::from_millis(200));
         let ng_rx = ng.as_ref().map_or(&never, |(_, _, rx)| rx);
+        // With SIP off nothing sends on `sip_rx` and it is disconnected:
+        // selecting on it would return at once, forever.
+        let net_rx = if sip.is_some() { &sip_rx } else { &never_net };
         select! {
-            recv(sip_rx) -> m => {
+            recv(net_rx) -> m => {
                 let Ok(input) = m else { continue };
                 if let Some((b2bua, _, _)) = sip.as_mut() {
                     handle_net(b2bua, Instant::now(), input);
