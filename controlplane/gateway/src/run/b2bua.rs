@@ -661,6 +661,19 @@ impl B2bua {
     pub(crate) fn tick_second(&mut self) {
         self.metrics.cps.set(i64::from(self.cps_window.1));
         self.cps_window.1 = 0;
+        // Tables sized by a burst give their space back once it is over.
+        fn shrink<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+            if map.capacity() > 1024 && map.len() < map.capacity() / 4 {
+                map.shrink_to(map.len() * 2);
+            }
+        }
+        shrink(&mut self.by_client_tx);
+        shrink(&mut self.by_server_tx);
+        shrink(&mut self.leg_requests);
+        shrink(&mut self.calls);
+        shrink(&mut self.by_a);
+        shrink(&mut self.by_b);
+        shrink(&mut self.by_leg);
     }
 
     fn sync_tx_stats(&mut self) {
