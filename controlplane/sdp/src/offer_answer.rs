@@ -263,7 +263,9 @@ pub struct LocalSession {
     pub direction: Direction,
     session_id: u64,
     version: u64,
-    last: Option<SessionDescription>,
+    /// The last description we produced, encoded: a leg holds it for the
+    /// whole call, and the text is a fifth of the parsed form's size.
+    last: Option<Box<[u8]>>,
     audio_index: usize,
 }
 
@@ -293,9 +295,12 @@ impl LocalSession {
         self.version
     }
 
-    /// The last description we sent (offer or answer), if any.
-    pub fn last_sdp(&self) -> Option<&SessionDescription> {
-        self.last.as_ref()
+    /// The last description we sent (offer or answer), if any (parsed
+    /// again from the text kept; ours always parses).
+    pub fn last_sdp(&self) -> Option<SessionDescription> {
+        self.last
+            .as_deref()
+            .and_then(|b| SessionDescription::parse(b).ok())
     }
 
     fn origin_line(&self, version: u64) -> Line {
@@ -330,7 +335,7 @@ impl LocalSession {
                     session: self.session_lines(self.version),
                     media: media.clone(),
                 };
-                if &same == last {
+                if same.to_bytes()[..] == last[..] {
                     self.version
                 } else {
                     self.version.saturating_add(1)
@@ -342,7 +347,7 @@ impl LocalSession {
             media,
         };
         self.version = version;
-        self.last = Some(sdp.clone());
+        self.last = Some(sdp.to_bytes().into_boxed_slice());
         self.audio_index = audio_index;
         sdp
     }
@@ -1024,8 +1029,8 @@ pub fn offer(local: &mut LocalSession, caps: &Capabilities) -> Result<SessionDes
     if caps.codecs.is_empty() {
         return Err(OaError::NoCodecs);
     }
-    let previous: Vec<(u8, String, u32, u16)> = local
-        .last
+    let last = local.last_sdp();
+    let previous: Vec<(u8, String, u32, u16)> = last
         .as_ref()
         .and_then(|l| l.media().get(local.audio_index))
         .map(|m| {
@@ -1093,7 +1098,7 @@ pub fn offer(local: &mut LocalSession, caps: &Capabilities) -> Result<SessionDes
         direction: local.direction,
     });
     let index = local.audio_index;
-    let media: Vec<MediaDescription> = match &local.last {
+    let media: Vec<MediaDescription> = match &last {
         Some(last) if index < last.media().len() => last
             .media()
             .iter()

@@ -72,7 +72,7 @@ fn a_refused_reoffer_leaves_the_leg_as_it_was() {
     let before = leg.clone();
     assert!(answer(&offer_with("m=audio 4000 RTP/AVP 0\n"), &mut leg, &caps).is_err());
     assert_eq!(leg, before);
-    assert_eq!(leg.last_sdp(), Some(&first));
+    assert_eq!(leg.last_sdp(), Some(first));
 }
 
 #[test]

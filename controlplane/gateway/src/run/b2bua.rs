@@ -2300,7 +2300,7 @@ impl B2bua {
         let body = if request.body.is_empty() {
             // An offerless re-INVITE asks for our offer (§14.2); offer what
             // is in force.
-            media.local.last_sdp().cloned()
+            media.local.last_sdp()
         } else {
             match SessionDescription::parse(&request.body) {
                 Ok(offer) => match offer_answer::answer(&offer, &mut media.local, &caps) {

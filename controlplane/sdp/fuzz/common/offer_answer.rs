@@ -101,7 +101,7 @@ fn answer_checked(
         assert_eq!(m.port(), expected, "m= line {i} of our answer:\n{ours}");
     }
     assert_eq!(version(&ours), leg.version());
-    assert_eq!(leg.last_sdp(), Some(&ours));
+    assert_eq!(leg.last_sdp().as_ref(), Some(&ours));
     // The answer we wrote is one the offerer can accept, with our codec.
     let back = accept_answer(peer_offer, &reparsed)
         .unwrap_or_else(|e| panic!("our answer is refused ({e}):\n{peer_offer}\n{ours}"));
