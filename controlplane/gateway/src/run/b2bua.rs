@@ -2126,10 +2126,16 @@ impl B2bua {
         call.a.offer = None;
         call.a.answer = None;
         call.a.timer_answer = None;
-        message::strip_to_identity(&mut call.a.invite);
+        // What an established call still reads of its INVITEs: A's Call-ID
+        // and From tag (its key, its record), B's Call-ID.
+        keep_only(&mut call.a.invite, |h| {
+            matches!(h, Header::CallId(_) | Header::From(_))
+        });
         if let Some(b) = call.b.as_mut() {
             b.offer = None;
-            message::strip_to_identity(&mut b.invite);
+            b.prack = None;
+            b.auth = DigestClient::new();
+            keep_only(&mut b.invite, |h| matches!(h, Header::CallId(_)));
         }
     }
 
@@ -3049,6 +3055,16 @@ impl B2bua {
             .with_label_values(&[&tr.config.name])
             .set(i64::from(up));
     }
+}
+
+/// Keeps only the headers `keep` selects, and no body.
+fn keep_only(r: &mut Request, keep: impl Fn(&Header) -> bool) {
+    let kept: Vec<Header> = std::mem::take(&mut r.headers)
+        .into_iter()
+        .filter(|h| keep(h))
+        .collect();
+    r.headers = kept.into();
+    r.body = Vec::new();
 }
 
 /// Adds headers to a message just before its Content-Length (which
