@@ -242,6 +242,9 @@ struct Call {
     ending_deadline: Option<Instant>,
     codec_in: Option<String>,
     codec_out: Option<String>,
+    /// Engine legs not yet confirmed open: B is called only when both are,
+    /// so a call is never answered without its media.
+    legs_pending: u8,
 }
 
 /// What a client transaction is for.
@@ -624,7 +627,16 @@ impl B2bua {
                         self.maybe_record(key);
                     }
                     (Err(e), None) => eprintln!("tandem: sip: media command failed: {e}"),
-                    (Ok(()), _) => {}
+                    (Ok(()), Some((key, _))) => {
+                        let ready = self.calls.get_mut(&key).is_some_and(|c| {
+                            c.legs_pending = c.legs_pending.saturating_sub(1);
+                            c.legs_pending == 0 && c.phase == Phase::Routing && c.b.is_none()
+                        });
+                        if ready {
+                            self.next_attempt(now, key, 503);
+                        }
+                    }
+                    (Ok(()), None) => {}
                 }
             }
             _ => {}
@@ -1121,6 +1133,7 @@ impl B2bua {
             ending_deadline: None,
             codec_in: None,
             codec_out: None,
+            legs_pending: 2,
         };
         if let Some(t) = trunk_in {
             self.trunk_calls(t, 1);
@@ -1131,9 +1144,9 @@ impl B2bua {
             // 488: nothing in the offer we can carry (RFC 3261 §13.3.1.1,
             // RFC 3264 §6); 503: the engine's queue is full.
             self.fail_a(now, key, status, Some(why));
-            return;
         }
-        self.next_attempt(now, key, 503);
+        // Otherwise B is called once both legs are open (see
+        // `handle_engine_event`).
     }
 
     fn new_media_leg(&mut self, key: CallKey, session: SessionId) -> Option<MediaLeg> {
