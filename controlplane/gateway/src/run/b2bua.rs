@@ -103,6 +103,8 @@ pub(crate) struct SipSettings {
     /// Codecs the engine can carry (built in), in the configured order.
     pub(crate) codecs: Vec<Codec>,
     pub(crate) opus: bool,
+    /// Negotiate RFC 4733 telephone-event (`media.dtmf = "rfc4733"`).
+    pub(crate) telephone_event: bool,
     pub(crate) accept_unknown: bool,
     /// Session timers (RFC 4028), when `sip.session_expires` is not 0.
     pub(crate) session_timer: Option<session_timer::TimerConfig>,
@@ -1245,7 +1247,7 @@ impl B2bua {
             .unwrap_or_else(|| self.settings.codecs.clone());
         let names: Vec<String> = list.iter().map(|&c| config::codec_name(c)).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        Capabilities::new(
+        let mut caps = Capabilities::new(
             &refs,
             EngineSupport {
                 opus: self.settings.opus,
@@ -1254,7 +1256,12 @@ impl B2bua {
         .unwrap_or_else(|_| {
             Capabilities::new(&["PCMU/8000", "PCMA/8000"], EngineSupport::default())
                 .expect("static codec list")
-        })
+        });
+        // `media.dtmf = "inband"`: no telephone-event on any leg, so the
+        // engine carries digits as tones (and turns a peer's events into
+        // tones, RFC 4733 interworking).
+        caps.telephone_event = self.settings.telephone_event;
+        caps
     }
 
     fn trunk_calls(&mut self, t: TrunkId, delta: i32) {

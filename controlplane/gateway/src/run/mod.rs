@@ -191,6 +191,15 @@ fn watch_signals() -> Result<Receiver<Signal>, CliError> {
 pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     let config = args.load_config()?;
     let sip_on = args.config.is_some() || args.sip_listen.is_some() || args.ng_listen.is_none();
+    if sip_on && config.media.dtmf == crate::config::DtmfMode::Info {
+        // Refused rather than ignored: an operator who asked for INFO
+        // must not get telephone-events without knowing.
+        return Err(CliError::BadInput(
+            "media.dtmf = \"info\": sending DTMF to peers as SIP INFO is not implemented yet \
+             (INFO digits from peers are received and played); use \"rfc4733\" or \"inband\""
+                .into(),
+        ));
+    }
     let ng_listen = config.ng.listen;
     let rtp_address = match args.rtp_address {
         Some(ip) => ip,
@@ -348,6 +357,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             max_calls: config.sip.max_calls,
             codecs: config.media.codecs.clone(),
             opus: cfg!(feature = "opus"),
+            telephone_event: config.media.dtmf == crate::config::DtmfMode::Rfc4733,
             accept_unknown: true,
             // The config is validated (min_se >= 90, <= session_expires);
             // a value the stack still refuses turns timers off, loudly.
