@@ -1810,17 +1810,7 @@ impl B2bua {
             self.contact(call.a.peer.transport),
         )));
         if with_sdp && let Some(sdp) = &call.a.answer {
-            let body = sdp.to_bytes();
-            r.headers.retain(|h| !matches!(h, Header::ContentLength(_)));
-            r.headers
-                .push(Header::ContentType(rsip::headers::ContentType::new(
-                    "application/sdp",
-                )));
-            r.headers
-                .push(Header::ContentLength(rsip::headers::ContentLength::new(
-                    body.len().to_string(),
-                )));
-            r.body = body;
+            set_sdp_body(&mut r, sdp);
         }
         r
     }
@@ -2369,18 +2359,7 @@ impl B2bua {
             self.contact(transport),
         )));
         if let Some(sdp) = body {
-            let bytes = sdp.to_bytes();
-            ok.headers
-                .retain(|h| !matches!(h, Header::ContentLength(_)));
-            ok.headers
-                .push(Header::ContentType(rsip::headers::ContentType::new(
-                    "application/sdp",
-                )));
-            ok.headers
-                .push(Header::ContentLength(rsip::headers::ContentLength::new(
-                    bytes.len().to_string(),
-                )));
-            ok.body = bytes;
+            set_sdp_body(&mut ok, &sdp);
         }
         // A refresh from the peer (RFC 4028 §9): answered with the timer,
         // which restarts.
@@ -3075,6 +3054,21 @@ impl B2bua {
             .with_label_values(&[&tr.config.name])
             .set(i64::from(up));
     }
+}
+
+/// Puts an SDP body in a response, with its Content-Type and Length.
+fn set_sdp_body(r: &mut Response, sdp: &SessionDescription) {
+    let body = sdp.to_bytes();
+    r.headers.retain(|h| !matches!(h, Header::ContentLength(_)));
+    r.headers
+        .push(Header::ContentType(rsip::headers::ContentType::new(
+            "application/sdp",
+        )));
+    r.headers
+        .push(Header::ContentLength(rsip::headers::ContentLength::new(
+            body.len().to_string(),
+        )));
+    r.body = body;
 }
 
 /// Keeps only the headers `keep` selects, and no body.
