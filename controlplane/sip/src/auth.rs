@@ -207,7 +207,7 @@ impl Challenge {
     /// syntax error fails the whole value.
     pub fn parse_all(value: &str) -> Result<Vec<Self>, AuthError> {
         let mut out = Vec::new();
-        for (scheme, params) in parse_auth_value(value)? {
+        for (scheme, params) in parse_auth_value(value, "WWW-Authenticate")? {
             if !scheme.eq_ignore_ascii_case("Digest") {
                 continue;
             }
@@ -473,7 +473,7 @@ impl DigestCredentials {
     /// Digest scheme.
     pub fn parse(value: &str) -> Result<Self, AuthError> {
         const H: &str = "Authorization";
-        let mut challenges = parse_auth_value(value)?.into_iter();
+        let mut challenges = parse_auth_value(value, H)?.into_iter();
         let (Some((scheme, params)), None) = (challenges.next(), challenges.next()) else {
             return Err(malformed(H, "expected exactly one credentials value"));
         };
@@ -1116,10 +1116,10 @@ type AuthValue = Vec<(String, Vec<(String, String)>)>;
 /// (RFC 7235 §2.1, §4.1): `scheme 1*SP param *("," param)`, with further
 /// challenges after a comma. A token68 (Basic's) becomes one nameless
 /// param.
-fn parse_auth_value(value: &str) -> Result<AuthValue, AuthError> {
-    const H: &str = "WWW-Authenticate";
+/// Parses a challenge or credentials list; `header` names it in errors.
+fn parse_auth_value(value: &str, header: &'static str) -> Result<AuthValue, AuthError> {
     if value.len() > MAX_VALUE_LEN {
-        return Err(malformed(H, "value too long"));
+        return Err(malformed(header, "value too long"));
     }
     let bytes = value.as_bytes();
     let mut pos = 0;
@@ -1148,7 +1148,7 @@ fn parse_auth_value(value: &str) -> Result<AuthValue, AuthError> {
         }
         let scheme = token(&mut pos);
         if scheme.is_empty() {
-            return Err(malformed(H, "expected an auth-scheme"));
+            return Err(malformed(header, "expected an auth-scheme"));
         }
         let mut params: Vec<(String, String)> = Vec::new();
         loop {
@@ -1162,7 +1162,7 @@ fn parse_auth_value(value: &str) -> Result<AuthValue, AuthError> {
             let start = pos;
             let name = token(&mut pos);
             if name.is_empty() {
-                return Err(malformed(H, "unexpected character"));
+                return Err(malformed(header, "unexpected character"));
             }
             let after_name = pos;
             skip_ws(&mut pos);
@@ -1181,7 +1181,7 @@ fn parse_auth_value(value: &str) -> Result<AuthValue, AuthError> {
             skip_ws(&mut pos);
             let value_start = pos;
             let v = if pos < bytes.len() && bytes[pos] == b'"' {
-                parse_quoted(value, &mut pos)?
+                parse_quoted(value, &mut pos, header)?
             } else if pos < bytes.len() && bytes[pos] == b'=' {
                 // token68 padding: `Basic dGVzdA==`.
                 while pos < bytes.len() && bytes[pos] == b'=' {
@@ -1192,20 +1192,20 @@ fn parse_auth_value(value: &str) -> Result<AuthValue, AuthError> {
                 token(&mut pos).to_owned()
             };
             if value_start == pos {
-                return Err(malformed(H, "empty parameter value"));
+                return Err(malformed(header, "empty parameter value"));
             }
             count += 1;
             if count > MAX_PARAMS {
-                return Err(malformed(H, "too many parameters"));
+                return Err(malformed(header, "too many parameters"));
             }
             if !name.is_empty() && params.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-                return Err(malformed(H, "duplicate parameter"));
+                return Err(malformed(header, "duplicate parameter"));
             }
             params.push((name.to_owned(), v));
             skip_ws(&mut pos);
             if pos < bytes.len() {
                 if bytes[pos] != b',' {
-                    return Err(malformed(H, "expected a comma between parameters"));
+                    return Err(malformed(header, "expected a comma between parameters"));
                 }
                 pos += 1;
             }
@@ -1216,7 +1216,7 @@ fn parse_auth_value(value: &str) -> Result<AuthValue, AuthError> {
 }
 
 /// A quoted-string starting at `*pos` (on the opening quote), unescaped.
-fn parse_quoted(value: &str, pos: &mut usize) -> Result<String, AuthError> {
+fn parse_quoted(value: &str, pos: &mut usize, header: &'static str) -> Result<String, AuthError> {
     let mut out = String::new();
     let mut chars = value[*pos + 1..].char_indices();
     while let Some((i, c)) = chars.next() {
@@ -1232,7 +1232,7 @@ fn parse_quoted(value: &str, pos: &mut usize) -> Result<String, AuthError> {
             c => out.push(c),
         }
     }
-    Err(malformed("WWW-Authenticate", "unterminated quoted string"))
+    Err(malformed(header, "unterminated quoted string"))
 }
 
 fn is_token(b: u8) -> bool {
@@ -1369,6 +1369,23 @@ impl std::error::Error for AuthError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_the_header_they_come_from() {
+        let header = |e: AuthError| match e {
+            AuthError::Malformed { header, .. } => header,
+            other => panic!("{other:?}"),
+        };
+        let bad = "Digest username=\"unterminated";
+        assert_eq!(
+            header(DigestCredentials::parse(bad).unwrap_err()),
+            "Authorization"
+        );
+        assert_eq!(
+            header(Challenge::parse_all(bad).unwrap_err()),
+            "WWW-Authenticate"
+        );
+    }
 
     #[test]
     fn rfc2617_section_3_5() {
