@@ -1,5 +1,5 @@
 //! The checks the `sip_message` fuzz target runs on one input; the crate's
-//! `tests/msg-fuzz-corpus-replays-cleanly.rs` includes this file to replay
+//! `tests/fuzz-corpora-replay-cleanly.rs` includes this file to replay
 //! the committed corpus on stable.
 //!
 //! One input is one datagram. It goes through:

@@ -1,11 +1,14 @@
-//! Replays the committed `digest_header` and `session_timer_header` fuzz
-//! seeds and regression inputs through the checks their fuzz targets run
-//! (`fuzz/common/*.rs`), so CI exercises them on stable, without libFuzzer.
+//! Replays the committed seeds and regression inputs of every fuzz target
+//! (`sip_message`, `digest_header`, `session_timer_header`) through the
+//! checks the targets run (`fuzz/common/*.rs`), so CI exercises them on
+//! stable, without libFuzzer.
 
 #![allow(clippy::disallowed_methods)] // the replayed harness owns its fake clock
 
 #[path = "../fuzz/common/digest_header.rs"]
 mod digest_header;
+#[path = "../fuzz/common/exercise.rs"]
+mod exercise;
 #[path = "../fuzz/common/session_timer_header.rs"]
 mod session_timer_header;
 
@@ -24,6 +27,11 @@ fn replay(target: &str, check: fn(&[u8])) {
         let outcome = std::panic::catch_unwind(|| check(&data));
         assert!(outcome.is_ok(), "{path:?} failed the {target} checks");
     }
+}
+
+#[test]
+fn sip_message_corpus_replays_cleanly() {
+    replay("sip_message", exercise::sip_message);
 }
 
 #[test]
