@@ -1023,7 +1023,7 @@ pub fn via(transport: rsip::Transport, sent_by: rsip::HostWithPort, branch: &str
 /// cover: the From/To URIs, Record-Route and option-tag lists.
 pub(crate) mod hdr {
     use crate::message::{self, CSeqRepr, HeaderError};
-    use rsip::headers::{ToTypedHeader, UntypedHeader};
+    use rsip::headers::ToTypedHeader;
     use rsip::message::HasHeaders;
     use rsip::{Header, Param, Uri, UriWithParams};
 
@@ -1103,20 +1103,7 @@ pub(crate) mod hdr {
         matches!(uri.scheme, Some(rsip::Scheme::Sips))
     }
 
-    /// The option tags of every Require (or Supported) header.
-    pub(crate) fn option_tags(m: &impl HasHeaders, supported: bool) -> Vec<&str> {
-        m.headers()
-            .iter()
-            .filter_map(|h| match h {
-                Header::Require(r) if !supported => Some(r.value()),
-                Header::Supported(s) if supported => Some(s.value()),
-                _ => None,
-            })
-            .flat_map(message::split_list)
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect()
-    }
+    pub(crate) use crate::message::option_tags;
 }
 
 #[cfg(test)]

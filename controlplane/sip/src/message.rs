@@ -1265,21 +1265,51 @@ pub fn response_to(
 /// 6026; the call's length for a dialog's INVITE); keeping only this is
 /// what makes an idle established call cheap in memory.
 pub fn strip_to_identity(request: &mut Request) {
+    keep_headers(request, |h| {
+        matches!(
+            h,
+            Header::Via(_) | Header::From(_) | Header::To(_) | Header::CallId(_) | Header::CSeq(_)
+        )
+    });
+}
+
+/// Keeps only the headers `keep` selects, and drops the body.
+pub fn keep_headers(request: &mut Request, keep: impl Fn(&Header) -> bool) {
     let kept: Vec<Header> = std::mem::take(&mut request.headers)
         .into_iter()
-        .filter(|h| {
-            matches!(
-                h,
-                Header::Via(_)
-                    | Header::From(_)
-                    | Header::To(_)
-                    | Header::CallId(_)
-                    | Header::CSeq(_)
-            )
-        })
+        .filter(|h| keep(h))
         .collect();
     request.headers = kept.into();
     request.body = Vec::new();
+}
+
+/// Inserts headers before the body headers (Content-Type, Content-Length),
+/// which the builders here put last.
+pub fn insert_before_body_headers(headers: &mut Headers, extra: Vec<Header>) {
+    let mut all: Vec<Header> = std::mem::take(headers).into();
+    let at = all
+        .iter()
+        .position(|h| matches!(h, Header::ContentType(_) | Header::ContentLength(_)))
+        .unwrap_or(all.len());
+    all.splice(at..at, extra);
+    *headers = all.into();
+}
+
+/// The option tags (RFC 3261 §19.2) of every `Supported` header when
+/// `supported`, else of every `Require` header.
+#[must_use]
+pub fn option_tags<M: HasHeaders>(m: &M, supported: bool) -> Vec<&str> {
+    m.headers()
+        .iter()
+        .filter_map(|h| match h {
+            Header::Require(r) if !supported => Some(r.value()),
+            Header::Supported(s) if supported => Some(s.value()),
+            _ => None,
+        })
+        .flat_map(split_list)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// The ACK a client INVITE transaction sends for a non-2xx final response
