@@ -1024,13 +1024,13 @@ impl B2bua {
         }
         // RFC 3261 §8.2.2.3: an extension we do not know in Require is
         // refused with 420 and named in Unsupported.
-        let unsupported: Vec<String> = option_tags(&invite, "Require")
+        let unsupported: Vec<&str> = message::option_tags(&invite, false)
             .into_iter()
             .filter(|t| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(t)))
             .collect();
         if !unsupported.is_empty() {
             let mut r = message::response_to(&invite, 420, None, Some(&message::new_tag()));
-            insert_before_length(
+            message::insert_before_body_headers(
                 &mut r.headers,
                 vec![Header::Unsupported(rsip::headers::Unsupported::new(
                     unsupported.join(", "),
@@ -1039,7 +1039,7 @@ impl B2bua {
             self.respond(now, tx, r);
             return self.record_refusal(&invite, trunk_in, 420);
         }
-        let reliable = option_tags(&invite, "Require")
+        let reliable = message::option_tags(&invite, false)
             .iter()
             .any(|t| t.eq_ignore_ascii_case("100rel"))
             .then(|| {
@@ -1636,35 +1636,32 @@ impl B2bua {
             eprintln!("tandem: call {key}: unusable challenge: {e}");
             return false;
         }
-        let mut invite = b.invite.clone();
-        let seq = message::cseq(&invite).map_or(1, |c| c.seq) + 1;
-        let mut headers: Vec<Header> = std::mem::take(&mut invite.headers).into();
-        for h in &mut headers {
-            match h {
-                Header::Via(_) => *h = via.clone(),
-                Header::CSeq(_) => {
-                    *h = Header::CSeq(rsip::headers::CSeq::new(format!("{seq} INVITE")))
-                }
-                _ => {}
-            }
-        }
-        invite.headers = headers.into();
-        let lookup = |realm: &str| {
-            (creds.realm.as_deref().is_none_or(|r| r == realm))
-                .then(|| auth::Credentials::new(creds.username.clone(), creds.password.0.clone()))
-        };
-        if let Err(e) = b.auth.authorize(&mut invite, lookup, &mut message::new_tag) {
+        let mut invite = reissue(&b.invite, via);
+        if let Err(e) = b.auth.authorize(
+            &mut invite,
+            trunk_credentials(&creds),
+            &mut message::new_tag,
+        ) {
             eprintln!("tandem: call {key}: cannot answer the challenge: {e}");
             return false;
         }
         b.auth_tries += 1;
+        self.resend_invite(now, key, invite);
+        true
+    }
+
+    /// Sends B's INVITE again (a new transaction) and makes it the one the
+    /// call follows.
+    fn resend_invite(&mut self, now: Instant, key: CallKey, invite: Request) {
+        let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) else {
+            return;
+        };
         b.invite = invite.clone();
         let peer = b.peer;
         let tx = self.send_request(now, peer, invite, ClientRole::Invite(key));
         if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) {
             b.tx = tx;
         }
-        true
     }
 
     /// B wants a longer session interval (RFC 4028 §7.1): the INVITE again
@@ -1690,8 +1687,7 @@ impl B2bua {
             return false;
         }
         let extra = timer.request_headers();
-        let mut invite = b.invite.clone();
-        let seq = message::cseq(&invite).map_or(1, |c| c.seq) + 1;
+        let mut invite = reissue(&b.invite, via);
         let mut headers: Vec<Header> = std::mem::take(&mut invite.headers).into();
         headers.retain(|h| match h {
             Header::Supported(v) => !v.value().eq_ignore_ascii_case("timer"),
@@ -1701,38 +1697,19 @@ impl B2bua {
             }
             _ => true,
         });
-        for h in &mut headers {
-            match h {
-                Header::Via(_) => *h = via.clone(),
-                Header::CSeq(_) => {
-                    *h = Header::CSeq(rsip::headers::CSeq::new(format!("{seq} INVITE")));
-                }
-                _ => {}
-            }
-        }
-        let at = headers
-            .iter()
-            .position(|h| matches!(h, Header::ContentType(_) | Header::ContentLength(_)))
-            .unwrap_or(headers.len());
-        headers.splice(at..at, extra);
         invite.headers = headers.into();
+        message::insert_before_body_headers(&mut invite.headers, extra);
         if let Some(creds) = creds.filter(|_| b.auth_tries > 0) {
-            let lookup = |realm: &str| {
-                (creds.realm.as_deref().is_none_or(|r| r == realm)).then(|| {
-                    auth::Credentials::new(creds.username.clone(), creds.password.0.clone())
-                })
-            };
-            if let Err(e) = b.auth.authorize(&mut invite, lookup, &mut message::new_tag) {
+            if let Err(e) = b.auth.authorize(
+                &mut invite,
+                trunk_credentials(&creds),
+                &mut message::new_tag,
+            ) {
                 eprintln!("tandem: call {key}: cannot re-answer the challenge: {e}");
                 return false;
             }
         }
-        b.invite = invite.clone();
-        let peer = b.peer;
-        let tx = self.send_request(now, peer, invite, ClientRole::Invite(key));
-        if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut()) {
-            b.tx = tx;
-        }
+        self.resend_invite(now, key, invite);
         true
     }
 
@@ -1925,7 +1902,7 @@ impl B2bua {
         let mut ok = self.a_response(call, 200, true);
         let timer_answer = call.a.timer_answer.as_deref().copied();
         if let Some(answer) = &timer_answer {
-            insert_before_length(&mut ok.headers, answer.headers());
+            message::insert_before_body_headers(&mut ok.headers, answer.headers());
         }
         let caller_allows_update = allows_update(&call.a.invite);
         let tx = call.a.tx;
@@ -2138,14 +2115,14 @@ impl B2bua {
         call.a.timer_answer = None;
         // What an established call still reads of its INVITEs: A's Call-ID
         // and From tag (its key, its record), B's Call-ID.
-        keep_only(&mut call.a.invite, |h| {
+        message::keep_headers(&mut call.a.invite, |h| {
             matches!(h, Header::CallId(_) | Header::From(_))
         });
         if let Some(b) = call.b.as_mut() {
             b.offer = None;
             b.prack = None;
             b.auth = DigestClient::new();
-            keep_only(&mut b.invite, |h| matches!(h, Header::CallId(_)));
+            message::keep_headers(&mut b.invite, |h| matches!(h, Header::CallId(_)));
         }
     }
 
@@ -2376,7 +2353,7 @@ impl B2bua {
                     Ok(UasDecision::Accept(answer)) => {
                         lt.timer.handle_refreshed(now, answer.negotiated, Role::Uas);
                         lt.role = Role::Uas;
-                        insert_before_length(&mut ok.headers, answer.headers());
+                        message::insert_before_body_headers(&mut ok.headers, answer.headers());
                     }
                     Ok(UasDecision::Reject { min_se }) => {
                         let r = session_timer::reject_422(&request, min_se, None);
@@ -2529,7 +2506,10 @@ impl B2bua {
             return;
         };
         let negotiation = UacNegotiation::for_refresh(&cfg, lt.timer.negotiated(), lt.role);
-        insert_before_length(&mut out.request.headers, negotiation.request_headers());
+        message::insert_before_body_headers(
+            &mut out.request.headers,
+            negotiation.request_headers(),
+        );
         if method == Method::Invite
             && let Some(sdp) = sdp
         {
@@ -2620,7 +2600,7 @@ impl B2bua {
         let Ok(mut out) = dialog.build_request(Method::PRack, via) else {
             return;
         };
-        insert_before_length(&mut out.request.headers, vec![rack.to_header()]);
+        message::insert_before_body_headers(&mut out.request.headers, vec![rack.to_header()]);
         let to = self.resolve_next_hop(&out.next_hop, peer);
         self.send_request(now, to, out.request, ClientRole::Bye);
     }
@@ -3071,44 +3051,33 @@ fn set_sdp_body(r: &mut Response, sdp: &SessionDescription) {
     r.body = body;
 }
 
-/// Keeps only the headers `keep` selects, and no body.
-fn keep_only(r: &mut Request, keep: impl Fn(&Header) -> bool) {
-    let kept: Vec<Header> = std::mem::take(&mut r.headers)
-        .into_iter()
-        .filter(|h| keep(h))
-        .collect();
-    r.headers = kept.into();
-    r.body = Vec::new();
+/// The same INVITE as a new transaction (RFC 3261 §8.1.3.5, §22.2): a new
+/// top Via (fresh branch) and the next CSeq number.
+fn reissue(invite: &Request, via: Header) -> Request {
+    let mut next = invite.clone();
+    let seq = message::cseq(invite).map_or(1, |c| c.seq) + 1;
+    for h in next.headers.iter_mut() {
+        match h {
+            Header::Via(_) => *h = via.clone(),
+            Header::CSeq(_) => *h = Header::CSeq(rsip::headers::CSeq::new(format!("{seq} INVITE"))),
+            _ => {}
+        }
+    }
+    next
 }
 
-/// Adds headers to a message just before its Content-Length (which
-/// `message::response_to` and our builders put last).
-fn insert_before_length(target: &mut rsip::Headers, extra: Vec<Header>) {
-    let mut headers: Vec<Header> = std::mem::take(target).into();
-    let at = headers
-        .iter()
-        .position(|h| matches!(h, Header::ContentType(_) | Header::ContentLength(_)))
-        .unwrap_or(headers.len());
-    headers.splice(at..at, extra);
-    *target = headers.into();
-}
-
-/// The option tags of a message's `Require` or `Supported` headers.
-fn option_tags(m: &impl rsip::message::HasHeaders, which: &str) -> Vec<String> {
-    m.headers()
-        .iter()
-        .filter_map(|h| match h {
-            Header::Require(r) if which == "Require" => Some(r.value().to_string()),
-            Header::Supported(r) if which == "Supported" => Some(r.value().to_string()),
-            _ => None,
-        })
-        .flat_map(|v| {
-            v.split(',')
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+/// Answers a trunk's challenge for `creds.realm` (or any realm when none
+/// is configured) with the trunk's user and password.
+fn trunk_credentials(
+    creds: &config::Credentials,
+) -> impl Fn(&str) -> Option<auth::Credentials> + '_ {
+    move |realm: &str| {
+        creds
+            .realm
+            .as_deref()
+            .is_none_or(|r| r == realm)
+            .then(|| auth::Credentials::new(creds.username.clone(), creds.password.0.clone()))
+    }
 }
 
 /// A random number for RSeq's start (RFC 3262 §3 wants it unpredictable
