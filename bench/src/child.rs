@@ -62,21 +62,8 @@ impl ChildGuard {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        if child.try_wait().ok().flatten().is_some() {
+        if terminate(&mut child, Duration::from_secs(3)) {
             return;
-        }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
         eprintln!(
             "tandem-bench: {} ignored SIGTERM for 3 s, killing",
@@ -85,6 +72,29 @@ impl ChildGuard {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// Sends SIGTERM (through kill(1), this crate has no `unsafe`) unless the
+/// child has already exited, and waits up to `grace` for it. Whether it
+/// is gone.
+pub(crate) fn terminate(child: &mut Child, grace: Duration) -> bool {
+    if child.try_wait().ok().flatten().is_some() {
+        return true;
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if child.try_wait().ok().flatten().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 impl Drop for ChildGuard {

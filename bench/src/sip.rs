@@ -244,21 +244,10 @@ impl Drop for Kamailio {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        if child.try_wait().ok().flatten().is_some() {
+        // Kamailio's children stop with it on SIGTERM; a SIGKILL would
+        // orphan them, so it is never sent.
+        if crate::child::terminate(&mut child, Duration::from_secs(15)) {
             return;
-        }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
         eprintln!(
             "tandem-bench: kamailio (pid {}) still running 15 s after SIGTERM; left alone",
