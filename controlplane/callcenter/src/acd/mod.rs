@@ -1,0 +1,5 @@
+//! Automatic call distribution: queues, agents and strategies.
+
+mod event;
+
+pub use event::{AgentState, Event, Overflow, SpillReason};
