@@ -832,3 +832,6 @@ fn check_route_names(sc: &ScheduleConfig, routes: &[RouteState]) -> Result<(), C
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
