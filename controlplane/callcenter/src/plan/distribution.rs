@@ -1,15 +1,4 @@
 //! Proportional distribution by smooth weighted round robin.
-//!
-//! The algorithm of nginx's upstream module (`ngx_http_upstream_round_robin.c`,
-//! "smooth weighted balancing"): each pick adds every destination's weight
-//! to its running score, chooses the highest score (the first listed on a
-//! tie) and subtracts the total weight from the winner. The scores sum to
-//! zero after every pick and return to all-zero after `total` picks, so
-//! the sequence repeats with period `total` and **any `total` consecutive
-//! calls reach each destination exactly `weight` times**, interleaved
-//! (weights 5:1:1 give `a a b a c a a`, not `a a a a a b c`). No random
-//! numbers: the same calls give the same choices, in tests and in
-//! production.
 
 use super::destination::Destination;
 
@@ -33,6 +22,17 @@ pub enum DistributionError {
 }
 
 /// A list of destinations chosen in proportion to their weights.
+///
+/// The algorithm of nginx's upstream module (`ngx_http_upstream_round_robin.c`,
+/// "smooth weighted balancing"): each pick adds every destination's weight
+/// to its running score, chooses the highest score (the first listed on a
+/// tie) and subtracts the total weight from the winner. The scores sum to
+/// zero after every pick and return to all-zero after `total` picks, so
+/// the sequence repeats with period `total` and **any `total` consecutive
+/// calls reach each destination exactly `weight` times**, interleaved
+/// (weights 5:1:1 give `a a b a c a a`, not `a a a a a b c`). No random
+/// numbers: the same calls give the same choices, in tests and in
+/// production.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Distribution {
     entries: Vec<Weighted>,

@@ -1,14 +1,4 @@
 //! Forward on busy and on no answer, with a hop limit.
-//!
-//! Carriers allow up to two busy targets and two no-answer targets per
-//! number, and at most two forwarding hops per call (CALLCENTER.md). A
-//! call first rings its bound destination; each failure asks
-//! [`ForwardState::next`] where to go. Busy failures walk the busy
-//! targets in order, no-answer failures the no-answer targets, and every
-//! forward counts one hop against the limit whatever its kind: so with
-//! the default limit of 2, "busy, then no answer" rings the first busy
-//! target and then the first no-answer target, and a third failure ends
-//! the call.
 
 use std::time::Duration;
 
@@ -82,6 +72,16 @@ pub enum ForwardStep<'a> {
 
 /// Forwarding progress of one call: hops so far, and how far each
 /// target list has been used. Start with `ForwardState::default()`.
+///
+/// Carriers allow up to two busy targets and two no-answer targets per
+/// number, and at most two forwarding hops per call (CALLCENTER.md). A
+/// call first rings its bound destination; each failure asks
+/// [`ForwardState::next`] where to go. Busy failures walk the busy
+/// targets in order, no-answer failures the no-answer targets, and every
+/// forward counts one hop against the limit whatever its kind: so with
+/// the default limit of 2, "busy, then no answer" rings the first busy
+/// target and then the first no-answer target, and a third failure ends
+/// the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ForwardState {
     hops: u8,

@@ -1,33 +1,33 @@
 //! Calling-number normalisation: one form for every way a number arrives.
-//!
-//! The same mobile phone reaches a 400 number as `+8613812345678` (SIP,
-//! international form), `008613812345678` (international prefix),
-//! `013812345678` (a trunk `0` added by some fixed networks) or
-//! `13812345678`. Lists and region tables are written in the national
-//! form that Chinese operators read every day — mobiles as 11 digits
-//! starting `1`, fixed lines with their area code and trunk `0`
-//! (`01012345678`, `075512345678`) — so calling numbers are brought to it
-//! before any lookup. The rules, applied in this order:
-//!
-//! 1. **Strip** the longest of the configured prefixes that the number
-//!    starts with (e.g. `+86`, `0086`), once.
-//! 2. With `china_national_form` (the default):
-//!    - after a strip, a number that is not a mobile (`1` then `3`–`9`)
-//!      and not a national service number (`400`, `800`, `95`, `96`) gets
-//!      the trunk `0` back: `+861012345678` → `01012345678`;
-//!    - without a strip, a 12-digit `0` + mobile (`01[3-9]…`) loses the
-//!      `0`: `013812345678` → `13812345678`;
-//!    - a remaining leading `+` (a foreign caller) becomes `00`, the
-//!      international prefix, so `+12125550100` → `0012125550100` and a
-//!      deny entry `001` catches it.
-//!
-//! The result must then be a string of `0`–`9`, `*`, `#` of at most
-//! [`MAX_PREFIX_LEN`](super::MAX_PREFIX_LEN) characters; anything else
-//! (empty, `anonymous`, a SIP URI) is an *unknown caller*.
 
 use super::prefix::check_digits;
 
-/// How calling numbers are normalised; see the [module docs](self).
+/// How calling numbers are normalised.
+///
+/// The same mobile phone reaches a 400 number as `+8613812345678` (SIP,
+/// international form), `008613812345678` (international prefix),
+/// `013812345678` (a trunk `0` added by some fixed networks) or
+/// `13812345678`. Lists and region tables are written in the national
+/// form that Chinese operators read every day — mobiles as 11 digits
+/// starting `1`, fixed lines with their area code and trunk `0`
+/// (`01012345678`, `075512345678`) — so calling numbers are brought to it
+/// before any lookup. The rules, applied in this order:
+///
+/// 1. **Strip** the longest of the configured prefixes that the number
+///    starts with (e.g. `+86`, `0086`), once.
+/// 2. With `china_national_form` (the default):
+///    - after a strip, a number that is not a mobile (`1` then `3`–`9`)
+///      and not a national service number (`400`, `800`, `95`, `96`) gets
+///      the trunk `0` back: `+861012345678` → `01012345678`;
+///    - without a strip, a 12-digit `0` + mobile (`01[3-9]…`) loses the
+///      `0`: `013812345678` → `13812345678`;
+///    - a remaining leading `+` (a foreign caller) becomes `00`, the
+///      international prefix, so `+12125550100` → `0012125550100` and a
+///      deny entry `001` catches it.
+///
+/// The result must then be a string of `0`–`9`, `*`, `#` of at most
+/// [`MAX_PREFIX_LEN`](super::MAX_PREFIX_LEN) characters; anything else
+/// (empty, `anonymous`, a SIP URI) is an *unknown caller*.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberingConfig {
     /// Prefixes removed from the front of a calling number, the longest

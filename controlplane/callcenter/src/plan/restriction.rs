@@ -1,12 +1,4 @@
 //! Call restriction: a caller blacklist and allow/deny lists of prefixes.
-//!
-//! The blacklist is checked first and always wins. Then the allow and
-//! deny lists are one longest-prefix table: the longest entry matching
-//! the caller decides (deny `138` with allow `1381234` lets
-//! `13812345678` through and stops `13899990000`). A caller matching no
-//! entry is refused in [`ListMode::Allow`] and let through in
-//! [`ListMode::Deny`]. An unknown caller (withheld or unreadable number)
-//! matches nothing.
 
 use std::fmt;
 
@@ -113,7 +105,15 @@ impl Refusal {
     }
 }
 
-/// Validated call restriction; see the [module docs](self).
+/// Validated call restriction.
+///
+/// The blacklist is checked first and always wins. Then the allow and
+/// deny lists are one longest-prefix table: the longest entry matching
+/// the caller decides (deny `138` with allow `1381234` lets
+/// `13812345678` through and stops `13899990000`). A caller matching no
+/// entry is refused in [`ListMode::Allow`] and let through in
+/// [`ListMode::Deny`]. An unknown caller (withheld or unreadable number)
+/// matches nothing.
 #[derive(Debug, Clone)]
 pub struct Restriction {
     blacklist: PrefixTable<()>,

@@ -1,19 +1,4 @@
 //! Time-of-day routing: a weekly calendar, holidays and adjusted working
-//! days, at a fixed UTC offset.
-//!
-//! A day is one of three kinds, looked up in this order:
-//!
-//! 1. a **holiday** (`holidays`): its own segments, or none at all
-//!    (closed all day);
-//! 2. an **adjusted working day** (`workdays`, China's 调休 days such as a
-//!    Sunday worked as a Friday): the segments of the weekday it follows;
-//! 3. an ordinary **weekday**: the weekly segments listing that day.
-//!
-//! A segment is `start..end` in minutes of the local day (end exclusive,
-//! `00:00`–`24:00`, `start < end`, so it never wraps midnight: a night
-//! shift is two segments, `22:00-24:00` and `00:00-08:00` of the next
-//! day). Segments of one day may not overlap. Each names the route that
-//! serves calls in it; a minute covered by no segment is *closed*.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -208,7 +193,23 @@ pub struct ScheduleMatch {
     pub segment: Option<Segment>,
 }
 
-/// A validated calendar; see the [module docs](self).
+/// A validated calendar.
+///
+/// days, at a fixed UTC offset.
+///
+/// A day is one of three kinds, looked up in this order:
+///
+/// 1. a **holiday** (`holidays`): its own segments, or none at all
+///    (closed all day);
+/// 2. an **adjusted working day** (`workdays`, China's 调休 days such as a
+///    Sunday worked as a Friday): the segments of the weekday it follows;
+/// 3. an ordinary **weekday**: the weekly segments listing that day.
+///
+/// A segment is `start..end` in minutes of the local day (end exclusive,
+/// `00:00`–`24:00`, `start < end`, so it never wraps midnight: a night
+/// shift is two segments, `22:00-24:00` and `00:00-08:00` of the next
+/// day). Segments of one day may not overlap. Each names the route that
+/// serves calls in it; a minute covered by no segment is *closed*.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     offset: i32,
