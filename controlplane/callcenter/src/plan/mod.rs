@@ -46,8 +46,8 @@
 //! the next target, which stops at the hop limit.
 //!
 //! Changes at run time ([`NumberPlan::set_destinations`],
-//! [`NumberPlan::set_region_destinations`], [`NumberPlan::restriction_mut`],
-//! [`NumberPlan::reconfigure`], …) take effect on the next call. The only
+//! [`NumberPlan::set_region_destinations`], [`NumberPlan::set_schedule`],
+//! [`NumberPlan::restriction_mut`], [`NumberPlan::reconfigure`], …) take effect on the next call. The only
 //! state besides the config is the round-robin scores, hence `&mut self`.
 //!
 //! # Time and I/O contract
@@ -502,8 +502,8 @@ impl NumberPlan {
         let mut routes: Vec<RouteState> = Vec::with_capacity(config.routes.len());
         for (i, rc) in config.routes.iter().enumerate() {
             let field = format!("routes[{i}]");
-            let name = rc.name.trim();
-            if name.is_empty() {
+            let name = rc.name.as_str();
+            if name.trim().is_empty() {
                 return Err(ConfigError::new(format!("{field}.name"), "is empty"));
             }
             if routes.iter().any(|r| r.name == name) {
@@ -758,6 +758,21 @@ impl NumberPlan {
         let before = r.by_region.len();
         r.by_region.retain(|(x, _)| *x as usize != index);
         r.by_region.len() != before
+    }
+
+    /// Replaces the calendar (`None`: open 7×24 on the first route).
+    /// Errors name `schedule.…` fields as [`NumberPlan::new`] does; on
+    /// error the plan is unchanged.
+    pub fn set_schedule(&mut self, config: Option<&ScheduleConfig>) -> Result<(), ConfigError> {
+        self.schedule = match config {
+            Some(sc) => {
+                let s = Schedule::new(sc).map_err(|e| e.within("schedule"))?;
+                check_route_names(sc, &self.routes)?;
+                Some(s)
+            }
+            None => None,
+        };
+        Ok(())
     }
 
     /// Sets where calls go when the schedule is closed.

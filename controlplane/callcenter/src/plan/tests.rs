@@ -342,6 +342,26 @@ fn runtime_changes_take_effect_on_the_next_call() {
     })
     .unwrap();
     assert_eq!(connect(plan.route(now, caller)).forwarding.hop_limit, 1);
+
+    // The operator closes the line for a day.
+    let mut sc = config().schedule.unwrap();
+    sc.holidays.push(HolidayConfig {
+        date: "2026-10-05".into(),
+        segments: vec![],
+    });
+    plan.set_schedule(Some(&sc)).unwrap();
+    assert!(connect(plan.route(now, caller)).after_hours);
+    sc.segments[0].route = "lunch".into();
+    assert_eq!(
+        plan.set_schedule(Some(&sc)).unwrap_err().to_string(),
+        "schedule.segments[0].route: \"lunch\" is not the name of a route"
+    );
+    assert!(connect(plan.route(now, caller)).after_hours);
+    plan.set_schedule(None).unwrap();
+    assert_eq!(
+        connect(plan.route(now, caller)).route.as_deref(),
+        Some("day")
+    );
 }
 
 #[test]
