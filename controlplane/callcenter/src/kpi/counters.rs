@@ -221,7 +221,8 @@ impl Counters {
     /// **Average handle time**: (talk + hold + wrap-up) ÷ handled. Equals
     /// [`average_talk`](Self::average_talk) +
     /// [`average_hold`](Self::average_hold) +
-    /// [`average_wrap_up`](Self::average_wrap_up) (to the nanosecond).
+    /// [`average_wrap_up`](Self::average_wrap_up) (each is rounded down to
+    /// the nanosecond, so the sum may be a few nanoseconds short).
     pub fn aht(&self) -> Option<Duration> {
         mean(self.handle_ms(), self.handled)
     }
