@@ -15,12 +15,15 @@
 //!   packet ([`cpu`]), loss per direction and added latency;
 //! - `transcode`: the same with a G.722 callee;
 //! - `conference`: Tandem's engine in-process, members mixed per core in
-//!   real time ([`conference`]).
+//!   real time ([`conference`]);
+//! - `acd`: the call-center ACD in-process: decision latency at two center
+//!   sizes and a day of traffic replayed in simulated time ([`acd`]).
 //!
 //! Targets are child processes ([`child`]) stopped with SIGTERM when the
 //! run ends, also on error.
 #![forbid(unsafe_code)]
 
+pub mod acd;
 pub mod child;
 pub mod conference;
 pub mod cpu;

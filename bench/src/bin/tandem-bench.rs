@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use tandem_bench::acd;
 use tandem_bench::conference::{self, ConferenceConfig};
 use tandem_bench::relay::{self, RelayConfig, Scenario, Target};
 use tandem_bench::sip::{self, SipConfig, SipTarget};
@@ -133,6 +134,18 @@ enum Mode {
     Relay(RelayArgs),
     /// Caller PCMU, callee G.722 (transcoding).
     Transcode(RelayArgs),
+    /// The ACD in-process: decision latency and a day of traffic.
+    Acd {
+        /// Decisions timed per kind and size.
+        #[arg(long, default_value_t = 20_000)]
+        samples: usize,
+        /// Seats of the simulated day.
+        #[arg(long, default_value_t = 2000)]
+        seats: u32,
+        /// Calls of the simulated day.
+        #[arg(long, default_value_t = 100_000)]
+        calls: u32,
+    },
     /// Tandem's conference mixer in-process.
     Conference {
         /// Members in all.
@@ -240,12 +253,24 @@ fn sip_mode(args: SipArgs) -> Result<bool, String> {
     Ok(sip::print_steps(&config, &results))
 }
 
+fn acd_mode(samples: usize, seats: u32, calls: u32) -> Result<bool, String> {
+    let small = acd::decisions(1_000, 100, samples)?;
+    let large = acd::decisions(10_000, 1_000, samples)?;
+    let day = acd::day(seats, calls)?;
+    Ok(acd::print_tables(&[small, large], &day))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.mode {
         Mode::Sip(a) => sip_mode(a),
         Mode::Relay(a) => relay_mode(a, Scenario::Relay),
         Mode::Transcode(a) => relay_mode(a, Scenario::Transcode),
+        Mode::Acd {
+            samples,
+            seats,
+            calls,
+        } => acd_mode(samples, seats, calls),
         Mode::Conference {
             members,
             size,

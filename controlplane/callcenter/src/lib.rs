@@ -10,6 +10,8 @@
 //!   friends, live and per 15-minute interval (CALLCENTER.md, "KPI
 //!   definitions").
 //! - [`erlang`]: Erlang B and C, and the staffing forecast.
+//! - [`sim`]: a day of a contact center's traffic replayed through the
+//!   ACD in simulated time, for tests and the load bench.
 //!
 //! Services see only the call model ([`tandem_call`]), so a call from a
 //! SIP, ISDN PRI or SS7 trunk is treated alike.
@@ -28,6 +30,8 @@ pub mod erlang;
 mod ids;
 pub mod kpi;
 pub mod plan;
+mod rng;
+pub mod sim;
 mod time;
 
 pub use ids::{AgentId, NumberId, QueueId};

@@ -79,14 +79,20 @@ impl Timestamp {
 impl Add<Duration> for Timestamp {
     type Output = Timestamp;
     fn add(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64))
+        Timestamp(
+            self.0
+                .saturating_add(d.as_millis().min(u128::from(u64::MAX)) as u64),
+        )
     }
 }
 
 impl Sub<Duration> for Timestamp {
     type Output = Timestamp;
     fn sub(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_sub(d.as_millis().min(u128::from(u64::MAX)) as u64))
+        Timestamp(
+            self.0
+                .saturating_sub(d.as_millis().min(u128::from(u64::MAX)) as u64),
+        )
     }
 }
 
@@ -188,7 +194,10 @@ impl Weekday {
     pub fn parse(s: &str) -> Option<Weekday> {
         const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
         let lower = s.to_ascii_lowercase();
-        NAMES.iter().position(|n| *n == lower).map(|i| Weekday::ALL[i])
+        NAMES
+            .iter()
+            .position(|n| *n == lower)
+            .map(|i| Weekday::ALL[i])
     }
 }
 
@@ -268,7 +277,9 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
         }
         assert_eq!(
-            Timestamp::from_date(Date::new(2000, 3, 1).unwrap()).local(0).weekday,
+            Timestamp::from_date(Date::new(2000, 3, 1).unwrap())
+                .local(0)
+                .weekday,
             Weekday::Wed
         );
     }

@@ -12,14 +12,14 @@ use tandem_callcenter::acd::{
 };
 use tandem_callcenter::{AgentId, QueueId, Timestamp};
 
-pub struct Rig {
-    pub acd: Acd,
-    pub now: Timestamp,
-    pub out: Vec<Output>,
+pub(crate) struct Rig {
+    pub(crate) acd: Acd,
+    pub(crate) now: Timestamp,
+    pub(crate) out: Vec<Output>,
 }
 
 /// `agents` named a0, a1, …; one queue per config, members by index.
-pub fn config(agents: usize, queues: Vec<QueueConfig>) -> AcdConfig {
+pub(crate) fn config(agents: usize, queues: Vec<QueueConfig>) -> AcdConfig {
     AcdConfig {
         agents: (0..agents)
             .map(|i| AgentConfig::new(format!("a{i}")))
@@ -30,7 +30,7 @@ pub fn config(agents: usize, queues: Vec<QueueConfig>) -> AcdConfig {
     }
 }
 
-pub fn queue(name: &str, members: &[u32]) -> QueueConfig {
+pub(crate) fn queue(name: &str, members: &[u32]) -> QueueConfig {
     let mut q = QueueConfig::new(name);
     q.members = members
         .iter()
@@ -43,7 +43,7 @@ pub fn queue(name: &str, members: &[u32]) -> QueueConfig {
 }
 
 impl Rig {
-    pub fn new(config: AcdConfig) -> Rig {
+    pub(crate) fn new(config: AcdConfig) -> Rig {
         Rig {
             acd: Acd::new(config).expect("valid config"),
             now: Timestamp::from_secs(1_800_000_000),
@@ -59,7 +59,7 @@ impl Rig {
     }
 
     /// No available member of a queue with a waiting caller.
-    pub fn check_invariant(&self) {
+    pub(crate) fn check_invariant(&self) {
         let (queues, _) = self.acd.len();
         for q in 0..queues {
             let s = self.acd.queue_status(QueueId(q as u32)).unwrap();
@@ -72,20 +72,20 @@ impl Rig {
         }
     }
 
-    pub fn input(&mut self, input: Input<'_>) {
+    pub(crate) fn input(&mut self, input: Input<'_>) {
         self.acd
             .handle_input(self.now, input)
             .expect("input accepted");
         self.drain();
     }
 
-    pub fn login_all(&mut self, n: u32) {
+    pub(crate) fn login_all(&mut self, n: u32) {
         for a in 0..n {
             self.input(Input::Login { agent: AgentId(a) });
         }
     }
 
-    pub fn call(&mut self, call: u64, queue: u32, caller: &str, priority: u8) {
+    pub(crate) fn call(&mut self, call: u64, queue: u32, caller: &str, priority: u8) {
         self.input(Input::Enqueue {
             call: CallId(call),
             queue: QueueId(queue),
@@ -95,19 +95,19 @@ impl Rig {
         });
     }
 
-    pub fn answer(&mut self, call: u64, agent: u32) {
+    pub(crate) fn answer(&mut self, call: u64, agent: u32) {
         self.input(Input::AgentAnswered {
             call: CallId(call),
             agent: AgentId(agent),
         });
     }
 
-    pub fn hangup(&mut self, call: u64) {
+    pub(crate) fn hangup(&mut self, call: u64) {
         self.input(Input::Hangup { call: CallId(call) });
     }
 
     /// Moves time forward, running every timer on the way.
-    pub fn advance(&mut self, d: Duration) {
+    pub(crate) fn advance(&mut self, d: Duration) {
         let end = self.now + d;
         while let Some(t) = self.acd.poll_timeout() {
             if t > end {
@@ -121,12 +121,12 @@ impl Rig {
     }
 
     /// Agents rung (in order) since the last `take`, and clears outputs.
-    pub fn take(&mut self) -> Vec<Output> {
+    pub(crate) fn take(&mut self) -> Vec<Output> {
         std::mem::take(&mut self.out)
     }
 
     /// The agents of each Ring output since the last take.
-    pub fn rings(&mut self) -> Vec<(u64, Vec<u32>)> {
+    pub(crate) fn rings(&mut self) -> Vec<(u64, Vec<u32>)> {
         self.take()
             .into_iter()
             .filter_map(|o| match o {
@@ -139,7 +139,7 @@ impl Rig {
     }
 
     /// The single agent rung for `call` since the last take.
-    pub fn rung(&mut self, call: u64) -> u32 {
+    pub(crate) fn rung(&mut self, call: u64) -> u32 {
         let rings: Vec<_> = self
             .rings()
             .into_iter()
@@ -155,7 +155,7 @@ impl Rig {
     }
 
     /// Answers, talks for `talk`, hangs up and skips the wrap-up.
-    pub fn serve(&mut self, call: u64, agent: u32, talk: Duration) {
+    pub(crate) fn serve(&mut self, call: u64, agent: u32, talk: Duration) {
         self.answer(call, agent);
         self.advance(talk);
         self.hangup(call);
@@ -164,11 +164,11 @@ impl Rig {
         });
     }
 
-    pub fn state(&self, agent: u32) -> AgentState {
+    pub(crate) fn state(&self, agent: u32) -> AgentState {
         self.acd.agent_status(AgentId(agent)).unwrap().state
     }
 
-    pub fn events(&self) -> impl Iterator<Item = &Event> {
+    pub(crate) fn events(&self) -> impl Iterator<Item = &Event> {
         self.out.iter().filter_map(|o| match o {
             Output::Event(e) => Some(e),
             _ => None,
