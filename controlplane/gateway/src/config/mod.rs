@@ -28,6 +28,7 @@
 //! line ([`Overrides`]) are relative to the current directory, as usual for
 //! command-line arguments.
 
+mod callcenter;
 mod cidr;
 mod raw;
 mod routes;
@@ -42,6 +43,8 @@ use std::time::Duration;
 use tandem_dataplane::codec::{Codec, CodecError, Decoder};
 
 use crate::cdr::Synchronous;
+#[allow(unused_imports)] // used by the call-center service as it grows
+pub(crate) use callcenter::{Agent, CallCenter, QueueExtras};
 pub(crate) use cidr::Cidr;
 use raw::{List, RawConfig, RawTrunk, S};
 #[allow(unused_imports)] // for callers matching on RouteTable::insert errors
@@ -79,6 +82,8 @@ pub(crate) struct Config {
     pub(crate) routes: Vec<Route>,
     /// `routes` compiled for lookup; trunk ids index `trunks`.
     pub(crate) route_table: RouteTable,
+    /// `[callcenter]`, `[[agent]]`, `[[queue]]`, `[[number]]`.
+    pub(crate) callcenter: CallCenter,
 }
 
 /// `[sip]`: the signalling side.
@@ -465,6 +470,10 @@ impl Default for Config {
             trunks: Vec::new(),
             routes: Vec::new(),
             route_table: RouteTable::new(),
+            callcenter: CallCenter {
+                utc_offset_minutes: 480,
+                ..CallCenter::default()
+            },
         }
     }
 }
@@ -1033,6 +1042,7 @@ impl Validator<'_> {
             trunks,
             routes,
             route_table: RouteTable::new(),
+            callcenter: d.callcenter,
         };
         // Only a clean config gets a table: with problems it is refused
         // anyway, and a route to an invalid trunk is already reported.
