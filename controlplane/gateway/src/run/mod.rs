@@ -25,6 +25,7 @@
 
 mod b2bua;
 mod hub;
+pub(crate) mod kpi_metrics;
 mod media;
 mod metrics;
 mod net;
