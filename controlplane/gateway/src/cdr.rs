@@ -49,7 +49,8 @@
 //! database from any older Tandem is upgraded in place at start, and a
 //! database from a newer Tandem is refused rather than misread. A new
 //! column is a new migration (`ALTER TABLE cdr ADD COLUMN ...`), never an
-//! edit of an old one.
+//! edit of an old one. The same file, and so the same migrations, also
+//! hold the call-center KPI intervals (`kpi_intervals`, see `kpi_store`).
 //!
 //! # Metrics (of [`CdrWriter`])
 //!
@@ -105,6 +106,41 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX cdr_by_call_id ON cdr (call_id);
     CREATE INDEX cdr_by_end ON cdr (end_ms);",
+    // 1 -> 2: call-center KPIs per 15-minute interval (`kpi_store`); one
+    // column per `tandem_callcenter::kpi::Counters` field, added to by upsert.
+    "CREATE TABLE kpi_intervals (
+        start_ms                  INTEGER NOT NULL,
+        kind                      TEXT    NOT NULL CHECK (kind IN ('queue', 'agent', 'number')),
+        entity                    TEXT    NOT NULL,
+        offered                   INTEGER NOT NULL DEFAULT 0,
+        queued                    INTEGER NOT NULL DEFAULT 0,
+        answered                  INTEGER NOT NULL DEFAULT 0,
+        answered_within_threshold INTEGER NOT NULL DEFAULT 0,
+        abandoned                 INTEGER NOT NULL DEFAULT 0,
+        short_abandoned           INTEGER NOT NULL DEFAULT 0,
+        spilled_queue_full        INTEGER NOT NULL DEFAULT 0,
+        spilled_estimated_wait    INTEGER NOT NULL DEFAULT 0,
+        spilled_max_wait          INTEGER NOT NULL DEFAULT 0,
+        spilled_no_agents         INTEGER NOT NULL DEFAULT 0,
+        spilled_caller_exit       INTEGER NOT NULL DEFAULT 0,
+        ring_no_answer            INTEGER NOT NULL DEFAULT 0,
+        handled                   INTEGER NOT NULL DEFAULT 0,
+        transferred               INTEGER NOT NULL DEFAULT 0,
+        blocked                   INTEGER NOT NULL DEFAULT 0,
+        answered_wait_ms          INTEGER NOT NULL DEFAULT 0,
+        abandoned_wait_ms         INTEGER NOT NULL DEFAULT 0,
+        talk_ms                   INTEGER NOT NULL DEFAULT 0,
+        hold_ms                   INTEGER NOT NULL DEFAULT 0,
+        wrap_up_ms                INTEGER NOT NULL DEFAULT 0,
+        staffed_ms                INTEGER NOT NULL DEFAULT 0,
+        state_available_ms        INTEGER NOT NULL DEFAULT 0,
+        state_ringing_ms          INTEGER NOT NULL DEFAULT 0,
+        state_on_call_ms          INTEGER NOT NULL DEFAULT 0,
+        state_on_hold_ms          INTEGER NOT NULL DEFAULT 0,
+        state_wrap_up_ms          INTEGER NOT NULL DEFAULT 0,
+        state_paused_ms           INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (start_ms, kind, entity)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.
@@ -684,6 +720,11 @@ impl CdrStore {
     /// The database file.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The open connection, for the file's other tables (`kpi_store`).
+    pub(crate) fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     fn sqlite(&self, e: rusqlite::Error) -> CdrError {

@@ -23,6 +23,7 @@ mod cli;
 mod config;
 #[allow(dead_code)]
 mod http;
+mod kpi_store;
 mod run;
 
 use std::process::ExitCode;
