@@ -9,13 +9,33 @@
 //! to agents use the B2BUA's outbound leg (digest, session timers, 100rel,
 //! codecs) unchanged.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use tandem_callcenter::acd::AcdConfig;
+use tandem_callcenter::acd::{
+    Acd, AcdConfig, AgentConfig, Announcements, Member, Overflow, QueueConfig, Skill, Spillover,
+    Strategy,
+};
 use tandem_callcenter::kpi::QueueKpiConfig;
-use tandem_callcenter::plan::PlanConfig;
+use tandem_callcenter::plan::{
+    self, CHINA_UTC_OFFSET_MINUTES, Destination, ForwardingConfig, HolidayConfig, ListMode,
+    NumberPlan, NumberingConfig, PinConfig, PlanConfig, RegionConfig, RegionRouteConfig,
+    RestrictionConfig, RouteConfig, ScheduleConfig, SegmentConfig, TimeRangeConfig, WeightedConfig,
+    WorkdayConfig,
+};
+use tandem_callcenter::{AgentId, QueueId};
+use tandem_dataplane::codec::Codec;
+use toml::Value;
 
-use super::TrunkId;
+use super::raw::{
+    Destinations, List, RawAgent, RawCallCenter, RawNumber, RawQueue, RawSchedule, S, Skills,
+};
+use super::{
+    Cidr, Host, HostPort, Inbound, Secret, Transport, Trunk, TrunkId, Validator, host_port, int_in,
+    line_of, non_empty, one_of,
+};
 
 /// The call-center part of the configuration. Empty (no numbers, queues
 /// or agents) unless the file has the sections.
@@ -50,6 +70,8 @@ pub(crate) struct Agent {
     pub(crate) user: String,
     /// Signed in when the gateway starts (`login`, default true).
     pub(crate) login_at_start: bool,
+    /// `password`: reserved for the phone's REGISTER (not used yet).
+    pub(crate) password: Option<Secret>,
 }
 
 /// `[[queue]]` settings outside the ACD's own.
@@ -73,4 +95,1198 @@ impl CallCenter {
     pub(crate) fn number(&self, dialled: &str) -> Option<usize> {
         self.numbers.iter().position(|n| n.number == dialled)
     }
+}
+
+/// The default `callcenter.max_spill_hops`.
+const DEFAULT_MAX_SPILL_HOPS: u8 = 3;
+/// The ACD's seed for the random strategies: fixed, so that a replay of
+/// the same events picks the same agents.
+const ACD_SEED: u64 = 1;
+/// The longest agent name: `agent:NAME` must still be a trunk name (at
+/// most 64 characters).
+const MAX_AGENT_NAME: usize = 64 - "agent:".len();
+
+/// The names destinations may refer to, each with its id.
+struct Names<'a> {
+    trunks: &'a HashMap<String, usize>,
+    agents: &'a HashMap<String, AgentId>,
+    queues: &'a HashMap<String, QueueId>,
+}
+
+impl Names<'_> {
+    fn check<T>(map: &HashMap<String, T>, kind: &str, name: &str) -> Result<(), String> {
+        if map.contains_key(name) {
+            return Ok(());
+        }
+        let known = if map.is_empty() {
+            format!("no {kind}s are defined")
+        } else {
+            let mut k: Vec<&str> = map.keys().map(String::as_str).collect();
+            k.sort_unstable();
+            format!("defined {kind}s: {}", k.join(", "))
+        };
+        Err(format!("no {kind} named {name:?} ({known})"))
+    }
+
+    /// A number's destination (`queue:`, `agent:`, `trunk:`, `number:`,
+    /// `ivr:`, `voicemail:`, `hangup`), with its name resolved where the
+    /// sections exist.
+    fn destination(&self, s: &str) -> Result<(), String> {
+        match Destination::parse(s).map_err(|e| format!("{s:?} {e}"))? {
+            Destination::Queue(n) => Self::check(self.queues, "queue", &n),
+            Destination::Agent(n) => Self::check(self.agents, "agent", &n),
+            Destination::Trunk(n) => Self::check(self.trunks, "trunk", &n),
+            // IVR menus and voicemail boxes have no sections yet.
+            _ => Ok(()),
+        }
+    }
+
+    /// A queue's overflow or exit target; `own` is the queue's name.
+    fn overflow(&self, s: &str, own: &str) -> Result<Overflow, String> {
+        let form =
+            "expected queue:NAME, voicemail:BOX, number:DIGITS, trunk:NAME, callback or hangup";
+        match s {
+            "hangup" => return Ok(Overflow::Hangup),
+            "callback" => return Ok(Overflow::Callback),
+            _ => {}
+        }
+        let (kind, name) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{form}, got {s:?}"))?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(format!("{s:?} has no name after the colon"));
+        }
+        match kind {
+            "queue" if name == own => Err("a queue cannot overflow to itself".into()),
+            "queue" => {
+                Self::check(self.queues, "queue", name)?;
+                Ok(Overflow::Queue(self.queues[name]))
+            }
+            "voicemail" => Ok(Overflow::Voicemail(name.to_string())),
+            "trunk" => {
+                Self::check(self.trunks, "trunk", name)?;
+                Ok(Overflow::Trunk(name.to_string()))
+            }
+            "number" => {
+                plan::check_digits(name.strip_prefix('+').unwrap_or(name)).map_err(|_| {
+                    format!("{s:?} is not a telephone number (digits, * or #, optionally after +)")
+                })?;
+                Ok(Overflow::Number(name.to_string()))
+            }
+            _ => Err(format!("{form}, got {s:?}")),
+        }
+    }
+}
+
+/// Where each field of a [`PlanConfig`] came from: the plan's field path
+/// (as [`plan::ConfigError`] names it), the key as written in the file, and
+/// its span.
+#[derive(Default)]
+struct PlanSpans(Vec<(String, String, Range<usize>)>);
+
+impl PlanSpans {
+    fn add(&mut self, field: impl Into<String>, key: impl Into<String>, span: Range<usize>) {
+        self.0.push((field.into(), key.into(), span));
+    }
+
+    /// The key and span of the most specific recorded field that `field`
+    /// is, or is inside of.
+    fn find(&self, field: &str) -> Option<(&str, Range<usize>)> {
+        self.0
+            .iter()
+            .filter(|(f, _, _)| {
+                field == f
+                    || (field.starts_with(f.as_str())
+                        && matches!(field.as_bytes()[f.len()], b'.' | b'['))
+            })
+            .max_by_key(|(f, _, _)| f.len())
+            .map(|(_, k, s)| (k.as_str(), s.clone()))
+    }
+}
+
+impl Validator<'_> {
+    /// `[callcenter]`, `[[agent]]`, `[[queue]]` and `[[number]]`. Appends
+    /// one internal trunk per agent to `trunks`; `trunk_names` are the
+    /// file's trunks (valid or not), which destinations may name.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn callcenter(
+        &mut self,
+        raw: Option<RawCallCenter>,
+        raw_agents: Vec<RawAgent>,
+        raw_queues: Vec<RawQueue>,
+        raw_numbers: Vec<RawNumber>,
+        trunk_names: &HashMap<String, usize>,
+        trunks: &mut Vec<Trunk>,
+        codecs: &[Codec],
+    ) -> CallCenter {
+        let errors_before = self.problems.len();
+        let rc = raw.unwrap_or_default();
+        let utc_offset_minutes = self.value(
+            rc.utc_offset,
+            "callcenter.utc_offset",
+            CHINA_UTC_OFFSET_MINUTES,
+            |s| parse_utc_offset(&s),
+        );
+        let music_on_hold = self.path(rc.music_on_hold, "callcenter.music_on_hold", true);
+        let max_spill_hops = self.value(
+            rc.max_spill_hops,
+            "callcenter.max_spill_hops",
+            DEFAULT_MAX_SPILL_HOPS,
+            |n| int_in(n, 1, 10).map(|n| n as u8),
+        );
+
+        // Ids are handed out in file order to every name declared once, so
+        // that a queue can overflow to a queue further down; they match
+        // the validated tables whenever the file has no problems (and a
+        // file with problems is refused).
+        let mut agent_ids: HashMap<String, AgentId> = HashMap::new();
+        for ra in &raw_agents {
+            let n = agent_ids.len() as u32;
+            agent_ids
+                .entry(ra.name.get_ref().clone())
+                .or_insert(AgentId(n));
+        }
+        let mut queue_ids: HashMap<String, QueueId> = HashMap::new();
+        for rq in &raw_queues {
+            let n = queue_ids.len() as u32;
+            queue_ids
+                .entry(rq.name.get_ref().clone())
+                .or_insert(QueueId(n));
+        }
+        let names = Names {
+            trunks: trunk_names,
+            agents: &agent_ids,
+            queues: &queue_ids,
+        };
+
+        let mut acd = AcdConfig {
+            max_spill_hops,
+            seed: ACD_SEED,
+            ..AcdConfig::default()
+        };
+        let mut agents = Vec::new();
+        let mut agent_spans = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for ra in raw_agents {
+            let name_span = ra.name.span();
+            let line = line_of(self.text, name_span.start);
+            let name = ra.name.get_ref().clone();
+            if let Some(first) = seen.get(&name) {
+                let msg = format!(
+                    "agent name {name:?} is already used at line {first}; names must be unique"
+                );
+                self.report(name_span, "agent.name", msg);
+                continue;
+            }
+            seen.insert(name.clone(), line);
+            if let Some((config, mut agent, trunk)) = self.agent(ra, codecs) {
+                agent.trunk = TrunkId(trunks.len());
+                trunks.push(trunk);
+                acd.agents.push(config);
+                agents.push(agent);
+                agent_spans.push(name_span);
+            }
+        }
+
+        let mut queues = Vec::new();
+        let mut queue_spans = Vec::new();
+        seen.clear();
+        for rq in raw_queues {
+            let name_span = rq.name.span();
+            let line = line_of(self.text, name_span.start);
+            let name = rq.name.get_ref().clone();
+            if let Some(first) = seen.get(&name) {
+                let msg = format!(
+                    "queue name {name:?} is already used at line {first}; names must be unique"
+                );
+                self.report(name_span, "queue.name", msg);
+                continue;
+            }
+            seen.insert(name, line);
+            if let Some((config, extras)) = self.queue(rq, &names, music_on_hold.as_ref()) {
+                acd.queues.push(config);
+                queues.push(extras);
+                queue_spans.push(name_span);
+            }
+        }
+        // Everything the ACD checks is checked above with its own line;
+        // this is the backstop, in case the two ever disagree.
+        if self.problems.len() == errors_before
+            && let Err(e) = Acd::new(acd.clone())
+        {
+            let (kind, spans, list) = if e.field.starts_with("agents") {
+                ("agent", &agent_spans, "agents[")
+            } else {
+                ("queue", &queue_spans, "queues[")
+            };
+            let index = e
+                .field
+                .strip_prefix(list)
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(i, _)| i.parse::<usize>().ok());
+            let (span, key) = match index.and_then(|i| spans.get(i).map(|s| (i, s))) {
+                Some((i, span)) => {
+                    let name = match kind {
+                        "agent" => &acd.agents[i].name,
+                        _ => &acd.queues[i].name,
+                    };
+                    let rest = e.field.split_once("].").map_or("", |(_, r)| r);
+                    (span.clone(), format!("{kind} {name:?}.{rest}"))
+                }
+                None => (0..0, e.field.clone()),
+            };
+            self.report(span, &key, e.message);
+        }
+
+        let mut numbers = Vec::new();
+        let mut number_lines: HashMap<String, usize> = HashMap::new();
+        for rn in raw_numbers {
+            let span = rn.number.span();
+            let number = rn.number.get_ref().clone();
+            let line = line_of(self.text, span.start);
+            if let Some(first) = number_lines.get(&number) {
+                let msg = format!("{number:?} is already defined at line {first}");
+                self.report(span, &format!("number {number:?}.number"), msg);
+                continue;
+            }
+            number_lines.insert(number, line);
+            if let Some(plan) = self.number(rn, &names, utc_offset_minutes) {
+                numbers.push(plan);
+            }
+        }
+
+        CallCenter {
+            utc_offset_minutes,
+            acd,
+            agents,
+            queues,
+            numbers,
+            music_on_hold,
+        }
+    }
+
+    fn agent(&mut self, r: RawAgent, codecs: &[Codec]) -> Option<(AgentConfig, Agent, Trunk)> {
+        let errors_before = self.problems.len();
+        let name_span = r.name.span();
+        let name = r.name.into_inner();
+        if let Err(e) = check_agent_name(&name) {
+            self.report(name_span, "agent.name", e);
+        }
+        let key = format!("agent {name:?}");
+        let k = |f: &str| format!("{key}.{f}");
+        let contact = self.optional(Some(r.contact), &k("contact"), |s| parse_contact(&s));
+        let skills = match r.skills {
+            Some(s) => self.skills(s, &k("skills")),
+            None => Vec::new(),
+        };
+        let wrap_up = self.optional(r.wrap_up, &k("wrap_up"), secs(0, 3600));
+        let login_at_start = self.value(r.login, &k("login"), true, Ok);
+        let password = self
+            .optional(r.password, &k("password"), non_empty)
+            .map(Secret);
+        let (user, address, transport) = contact?;
+        if self.problems.len() > errors_before {
+            return None;
+        }
+        // Calls from the phone itself are recognised by its address.
+        let inbound = match address.host {
+            Host::Ip(ip) => match ip.to_string().parse::<Cidr>() {
+                Ok(host) => Inbound::Acl(vec![host]),
+                Err(_) => Inbound::None,
+            },
+            Host::Name(_) => Inbound::None,
+        };
+        let trunk = Trunk {
+            name: format!("agent:{name}"),
+            address,
+            transport,
+            outbound_auth: None,
+            inbound,
+            options_interval: None,
+            max_calls: None,
+            codecs: codecs.to_vec(),
+        };
+        let agent = Agent {
+            name: name.clone(),
+            trunk: TrunkId(usize::MAX), // set by the caller
+            user,
+            login_at_start,
+            password,
+        };
+        let config = AgentConfig {
+            name,
+            skills,
+            wrap_up,
+        };
+        Some((config, agent, trunk))
+    }
+
+    /// `{ skill = level, ... }`, levels 1-100.
+    fn skills(&mut self, raw: Skills, key: &str) -> Vec<Skill> {
+        let span = raw.span();
+        let mut out = Vec::new();
+        for (name, level) in raw.into_inner() {
+            if let Err(e) = non_empty(name.clone()) {
+                self.report(span.clone(), key, format!("skill name {name:?}: {e}"));
+                continue;
+            }
+            let k = format!("{key}.{name}");
+            if let Some(level) =
+                self.optional(Some(level), &k, |n| int_in(n, 1, 100).map(|n| n as u8))
+            {
+                out.push(Skill { name, level });
+            }
+        }
+        out
+    }
+
+    fn queue(
+        &mut self,
+        r: RawQueue,
+        names: &Names<'_>,
+        default_moh: Option<&PathBuf>,
+    ) -> Option<(QueueConfig, QueueExtras)> {
+        let errors_before = self.problems.len();
+        let name_span = r.name.span();
+        let name = r.name.into_inner();
+        if let Err(e) = check_agent_name(&name) {
+            self.report(
+                name_span.clone(),
+                "queue.name",
+                e.replace("an agent", "a queue"),
+            );
+        }
+        let key = format!("queue {name:?}");
+        let k = |f: &str| format!("{key}.{f}");
+        let d = QueueConfig::new(name.clone());
+
+        let strategy_span = r.strategy.as_ref().map(|s| s.span());
+        let strategy = self.value(r.strategy, &k("strategy"), d.strategy, |s| {
+            Strategy::parse(&s).ok_or_else(|| {
+                let all: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
+                format!("expected one of {}, got {s:?}", all.join(", "))
+            })
+        });
+
+        let members_span = r.members.as_ref().map(|m| m.span());
+        let mut members: Vec<Member> = Vec::new();
+        for item in r.members.map(S::into_inner).unwrap_or_default() {
+            let span = item.span();
+            let (agent, weight) = match weighted(item.into_inner(), "agent", 0) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.report(span, &k("members"), e);
+                    continue;
+                }
+            };
+            if let Err(e) = Names::check(names.agents, "agent", &agent) {
+                self.report(span, &k("members"), e);
+                continue;
+            }
+            let id = names.agents[&agent];
+            if members.iter().any(|m| m.agent == id) {
+                self.report(span, &k("members"), format!("{agent:?} is listed twice"));
+                continue;
+            }
+            members.push(Member { agent: id, weight });
+        }
+        let before_skills = self.problems.len();
+        let required_skills = match r.required_skills {
+            Some(s) => self.skills(s, &k("required_skills")),
+            None => Vec::new(),
+        };
+        let skills_ok = self.problems.len() == before_skills;
+        if members.is_empty() && required_skills.is_empty() && self.problems.len() == errors_before
+        {
+            self.report(
+                members_span.unwrap_or(name_span.clone()),
+                &k("members"),
+                "no members and no required_skills: no agent would take its calls",
+            );
+        }
+        if strategy == Strategy::Skills && required_skills.is_empty() && skills_ok {
+            self.report(
+                strategy_span.unwrap_or(name_span.clone()),
+                &k("strategy"),
+                "\"skills\" needs at least one required skill, e.g. required_skills = { billing = 30 }",
+            );
+        }
+
+        let ring_timeout = self.value(
+            r.ring_timeout,
+            &k("ring_timeout"),
+            d.ring_timeout,
+            secs(1, 600),
+        );
+        let wrap_up = self.value(r.wrap_up, &k("wrap_up"), d.wrap_up, secs(0, 3600));
+        let auto_pause_after = self.value(
+            r.auto_pause_after,
+            &k("auto_pause_after"),
+            d.auto_pause_after,
+            |n| int_in(n, 0, 1000).map(|n| (n > 0).then_some(n as u32)),
+        );
+        let sticky_window = self.value(
+            r.sticky_window,
+            &k("sticky_window"),
+            d.sticky_window,
+            off_or(secs(0, 86_400)),
+        );
+        let expected_handle_time = self.value(
+            r.expected_handle_time,
+            &k("expected_handle_time"),
+            d.expected_handle_time,
+            secs(1, 86_400),
+        );
+        let kd = QueueKpiConfig::default();
+        let kpi = QueueKpiConfig {
+            service_level_threshold: self.value(
+                r.service_level_threshold,
+                &k("service_level_threshold"),
+                kd.service_level_threshold,
+                secs(1, 3600),
+            ),
+            short_abandon_threshold: self.value(
+                r.short_abandon,
+                &k("short_abandon"),
+                kd.short_abandon_threshold,
+                secs(0, 3600),
+            ),
+        };
+
+        let max_length = self.value(r.max_length, &k("max_length"), None, |n| {
+            int_in(n, 0, 1_000_000).map(|n| (n > 0).then_some(n as u32))
+        });
+        let max_estimated_wait = self.value(
+            r.max_estimated_wait,
+            &k("max_estimated_wait"),
+            None,
+            off_or(secs(0, 86_400)),
+        );
+        let max_wait = self.value(r.max_wait, &k("max_wait"), None, off_or(secs(0, 86_400)));
+        let when_no_agents = self.value(
+            r.spill_when_no_agents,
+            &k("spill_when_no_agents"),
+            false,
+            Ok,
+        );
+        let overflow_span = r.overflow.as_ref().map(|s| s.span());
+        let to = self.optional(r.overflow, &k("overflow"), |s| names.overflow(&s, &name));
+        if let (Some(span), Some(_)) = (overflow_span, &to)
+            && max_length.is_none()
+            && max_estimated_wait.is_none()
+            && max_wait.is_none()
+            && !when_no_agents
+        {
+            self.report(
+                span,
+                &k("overflow"),
+                "set, but no caller ever spills: set max_length, max_estimated_wait, max_wait or spill_when_no_agents",
+            );
+        }
+
+        let position_every = self.value(
+            r.announce_position_every,
+            &k("announce_position_every"),
+            None,
+            off_or(secs(0, 3600)),
+        );
+        let every_span = r.periodic_announcement_every.as_ref().map(|s| s.span());
+        let periodic_every = self.value(
+            r.periodic_announcement_every,
+            &k("periodic_announcement_every"),
+            None,
+            off_or(secs(0, 3600)),
+        );
+        let prompt_span = r.periodic_announcement.as_ref().map(|s| s.span());
+        let periodic_prompt = self.path(r.periodic_announcement, &k("periodic_announcement"), true);
+        match (periodic_every, prompt_span) {
+            (Some(_), None) => self.report(
+                every_span.unwrap_or(name_span.clone()),
+                &k("periodic_announcement_every"),
+                "set, but periodic_announcement (the prompt to play) is not",
+            ),
+            (None, Some(span)) => self.report(
+                span,
+                &k("periodic_announcement"),
+                "set, but periodic_announcement_every is not (or is 0): it would never play",
+            ),
+            _ => {}
+        }
+
+        let digit_span = r.exit_digit.as_ref().map(|s| s.span());
+        let digit = self.optional(r.exit_digit, &k("exit_digit"), |s| {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c @ ('0'..='9' | '*' | '#')), None) => Ok(c),
+                _ => Err(format!("expected one DTMF digit 0-9, * or #, got {s:?}")),
+            }
+        });
+        let exit_to_span = r.exit_to.as_ref().map(|s| s.span());
+        let exit_to = self.optional(r.exit_to, &k("exit_to"), |s| names.overflow(&s, &name));
+        let exit = match (digit, exit_to, digit_span, exit_to_span) {
+            (Some(d), Some(to), _, _) => Some((d, to)),
+            (_, None, Some(span), None) => {
+                self.report(
+                    span,
+                    &k("exit_digit"),
+                    "set exit_to too (where the caller goes)",
+                );
+                None
+            }
+            (None, _, None, Some(span)) => {
+                self.report(
+                    span,
+                    &k("exit_to"),
+                    "set exit_digit too (the key that leaves)",
+                );
+                None
+            }
+            _ => None,
+        };
+        let music_on_hold = self
+            .path(r.music_on_hold, &k("music_on_hold"), true)
+            .or_else(|| default_moh.cloned());
+
+        if self.problems.len() > errors_before {
+            return None;
+        }
+        let config = QueueConfig {
+            name,
+            strategy,
+            members,
+            required_skills,
+            ring_timeout,
+            wrap_up,
+            auto_pause_after,
+            sticky_window,
+            expected_handle_time,
+            spillover: Spillover {
+                max_length,
+                max_estimated_wait,
+                max_wait,
+                when_no_agents,
+                to,
+            },
+            announcements: Announcements {
+                position_every,
+                periodic_every,
+            },
+            exit,
+        };
+        let extras = QueueExtras {
+            kpi,
+            music_on_hold,
+            periodic_prompt,
+        };
+        Some((config, extras))
+    }
+
+    /// A `[[number]]`, checked here key by key and then by
+    /// [`NumberPlan::new`], whose error is put on the line of the field
+    /// it names.
+    fn number(&mut self, r: RawNumber, names: &Names<'_>, utc_offset: i32) -> Option<PlanConfig> {
+        let errors_before = self.problems.len();
+        let number_span = r.number.span();
+        let number = r.number.into_inner();
+        let key = format!("number {number:?}");
+        let k = |f: &str| format!("{key}.{f}");
+        if number.is_empty()
+            || number.len() > plan::MAX_PREFIX_LEN
+            || !number.bytes().all(|b| b.is_ascii_digit())
+        {
+            self.report(
+                number_span.clone(),
+                &k("number"),
+                format!(
+                    "expected the number as dialled, 1 to {} digits 0-9 (e.g. \"4008123456\")",
+                    plan::MAX_PREFIX_LEN
+                ),
+            );
+        }
+        let mut spans = PlanSpans::default();
+        let d = PlanConfig::default();
+
+        let mut routes = Vec::new();
+        if let Some(list) = r.destinations {
+            spans.add("routes[0]", "destinations", list.span());
+            let destinations = self.destinations(
+                list,
+                &key,
+                "destinations",
+                "routes[0].destinations",
+                names,
+                &mut spans,
+            );
+            routes.push(RouteConfig {
+                name: "default".into(),
+                destinations,
+                by_region: Vec::new(),
+            });
+        }
+        for rr in r.route {
+            let i = routes.len();
+            let rname = rr.name.get_ref().clone();
+            let rkey = format!("route {rname:?}");
+            spans.add(format!("routes[{i}]"), rkey.clone(), rr.name.span());
+            spans.add(
+                format!("routes[{i}].name"),
+                format!("{rkey}.name"),
+                rr.name.span(),
+            );
+            let destinations = self.destinations(
+                rr.destinations,
+                &key,
+                &format!("{rkey}.destinations"),
+                &format!("routes[{i}].destinations"),
+                names,
+                &mut spans,
+            );
+            let mut by_region = Vec::new();
+            for (j, br) in rr
+                .by_region
+                .map(S::into_inner)
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                let f = format!("routes[{i}].by_region[{j}]");
+                let bkey = format!("{rkey}.by_region[{j}]");
+                spans.add(
+                    format!("{f}.region"),
+                    format!("{bkey}.region"),
+                    br.region.span(),
+                );
+                let destinations = self.destinations(
+                    br.destinations,
+                    &key,
+                    &format!("{bkey}.destinations"),
+                    &format!("{f}.destinations"),
+                    names,
+                    &mut spans,
+                );
+                by_region.push(RegionRouteConfig {
+                    region: br.region.into_inner(),
+                    destinations,
+                });
+            }
+            routes.push(RouteConfig {
+                name: rname,
+                destinations,
+                by_region,
+            });
+        }
+        if routes.is_empty() {
+            self.report(
+                number_span.clone(),
+                &k("destinations"),
+                "the number goes nowhere: set destinations, or add [[number.route]] tables",
+            );
+        }
+
+        let schedule = r
+            .schedule
+            .map(|s| self.schedule(s, &k("schedule"), utc_offset, &mut spans));
+
+        let after_hours = match r.after_hours {
+            Some(s) => {
+                spans.add("after_hours", "after_hours", s.span());
+                self.optional(Some(s), &k("after_hours"), |s| {
+                    names.destination(&s).map(|()| s)
+                })
+                .unwrap_or_default()
+            }
+            None => d.after_hours,
+        };
+        let pass_caller_id = self.value(r.pass_caller_id, &k("pass_caller_id"), true, Ok);
+        let ringback = match r.ringback {
+            Some(s) => {
+                spans.add("ringback", "ringback", s.span());
+                let span = s.span();
+                self.path(Some(s), &k("ringback"), true)
+                    .and_then(|p| match p.to_str() {
+                        Some(p) => Some(p.to_string()),
+                        None => {
+                            self.report(span, &k("ringback"), "the path is not valid UTF-8");
+                            None
+                        }
+                    })
+            }
+            None => None,
+        };
+
+        let dn = NumberingConfig::default();
+        let numbering = NumberingConfig {
+            strip_prefixes: match r.strip_prefixes {
+                Some(l) => self.strings(
+                    l,
+                    &k("strip_prefixes"),
+                    "numbering.strip_prefixes",
+                    "strip_prefixes",
+                    &mut spans,
+                ),
+                None => dn.strip_prefixes,
+            },
+            china_national_form: self.value(
+                r.china_national_form,
+                &k("china_national_form"),
+                dn.china_national_form,
+                Ok,
+            ),
+        };
+        if let Some(s) = &r.list_mode {
+            spans.add("restriction.mode", "list_mode", s.span());
+        }
+        let restriction = RestrictionConfig {
+            blacklist: r
+                .blacklist
+                .map(|l| {
+                    self.strings(
+                        l,
+                        &k("blacklist"),
+                        "restriction.blacklist",
+                        "blacklist",
+                        &mut spans,
+                    )
+                })
+                .unwrap_or_default(),
+            mode: self.value(r.list_mode, &k("list_mode"), ListMode::Deny, |s| {
+                one_of(&s, &[("deny", ListMode::Deny), ("allow", ListMode::Allow)])
+            }),
+            allow: r
+                .allow
+                .map(|l| self.strings(l, &k("allow"), "restriction.allow", "allow", &mut spans))
+                .unwrap_or_default(),
+            deny: r
+                .deny
+                .map(|l| self.strings(l, &k("deny"), "restriction.deny", "deny", &mut spans))
+                .unwrap_or_default(),
+        };
+
+        let attempts_span = r.pin_attempts.as_ref().map(|s| s.span());
+        let max_attempts = self.value(
+            r.pin_attempts,
+            &k("pin_attempts"),
+            plan::DEFAULT_PIN_ATTEMPTS,
+            |n| int_in(n, 1, i64::from(plan::MAX_PIN_ATTEMPTS)).map(|n| n as u8),
+        );
+        let pin = match r.pin {
+            Some(p) => {
+                spans.add("pin", "pin", p.span());
+                Some(PinConfig {
+                    pin: p.into_inner(),
+                    max_attempts,
+                })
+            }
+            None => {
+                if let Some(span) = attempts_span.clone() {
+                    self.report(span, &k("pin_attempts"), "only used with pin");
+                }
+                None
+            }
+        };
+        if let Some(span) = attempts_span {
+            spans.add("pin.max_attempts", "pin_attempts", span);
+        }
+
+        let df = ForwardingConfig::default();
+        let forward =
+            |v: &mut Self, l: Option<List>, key: &str, field: &str, spans: &mut PlanSpans| {
+                let Some(l) = l else { return Vec::new() };
+                spans.add(field, key, l.span());
+                let mut out = Vec::new();
+                for (i, item) in l.into_inner().into_iter().enumerate() {
+                    let span = item.span();
+                    spans.add(format!("{field}[{i}]"), key, span.clone());
+                    if let Some(s) =
+                        v.optional(Some(item), &k(key), |s| names.destination(&s).map(|()| s))
+                    {
+                        out.push(s);
+                    }
+                }
+                out
+            };
+        let busy = forward(
+            self,
+            r.forward_busy,
+            "forward_busy",
+            "forwarding.busy",
+            &mut spans,
+        );
+        let no_answer = forward(
+            self,
+            r.forward_no_answer,
+            "forward_no_answer",
+            "forwarding.no_answer",
+            &mut spans,
+        );
+        let forwarding = ForwardingConfig {
+            busy,
+            no_answer,
+            no_answer_timeout_secs: self.value(
+                r.no_answer_timeout,
+                &k("no_answer_timeout"),
+                df.no_answer_timeout_secs,
+                |n| int_in(n, 1, i64::from(plan::MAX_NO_ANSWER_TIMEOUT_SECS)).map(|n| n as u32),
+            ),
+            hop_limit: self.value(r.hop_limit, &k("hop_limit"), df.hop_limit, |n| {
+                int_in(n, 0, i64::from(plan::MAX_HOP_LIMIT)).map(|n| n as u8)
+            }),
+        };
+
+        let mut regions = Vec::new();
+        for (i, rg) in r
+            .regions
+            .map(S::into_inner)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            spans.add(
+                format!("regions[{i}].prefix"),
+                format!("regions[{i}].prefix"),
+                rg.prefix.span(),
+            );
+            spans.add(
+                format!("regions[{i}].region"),
+                format!("regions[{i}].region"),
+                rg.region.span(),
+            );
+            regions.push(RegionConfig {
+                prefix: rg.prefix.into_inner(),
+                region: rg.region.into_inner(),
+            });
+        }
+
+        if self.problems.len() > errors_before {
+            return None;
+        }
+        let plan = PlanConfig {
+            number,
+            numbering,
+            restriction,
+            pin,
+            schedule,
+            regions,
+            routes,
+            after_hours,
+            forwarding,
+            pass_caller_id,
+            ringback,
+        };
+        if let Err(e) = NumberPlan::new(&plan) {
+            let (field, span) = match spans.find(&e.field) {
+                Some((key, span)) => (key.to_string(), span),
+                None => (e.field.clone(), number_span),
+            };
+            self.report(span, &k(&field), e.message);
+            return None;
+        }
+        Some(plan)
+    }
+
+    /// A list of destinations, each `"kind:name"` or `{ to, weight }`.
+    fn destinations(
+        &mut self,
+        raw: Destinations,
+        number_key: &str,
+        rel_key: &str,
+        field: &str,
+        names: &Names<'_>,
+        spans: &mut PlanSpans,
+    ) -> Vec<WeightedConfig> {
+        let key = &format!("{number_key}.{rel_key}");
+        let list_span = raw.span();
+        let mut out = Vec::new();
+        for (i, item) in raw.into_inner().into_iter().enumerate() {
+            let span = item.span();
+            let parsed = weighted(item.into_inner(), "to", 1)
+                .and_then(|(to, w)| names.destination(&to).map(|()| (to, w)));
+            match parsed {
+                Ok((to, weight)) => {
+                    spans.add(format!("{field}[{i}]"), rel_key, span);
+                    out.push(WeightedConfig { to, weight });
+                }
+                Err(e) => self.report(span, key, e),
+            }
+        }
+        if out.is_empty() && self.problems.iter().all(|p| !p.message.starts_with(key)) {
+            self.report(list_span, key, "expected at least one destination");
+        }
+        out
+    }
+
+    /// A list of strings, recorded for error lines, duplicates refused.
+    fn strings(
+        &mut self,
+        raw: List,
+        key: &str,
+        field: &str,
+        file_key: &str,
+        spans: &mut PlanSpans,
+    ) -> Vec<String> {
+        spans.add(field, file_key, raw.span());
+        let mut out: Vec<String> = Vec::new();
+        for item in raw.into_inner() {
+            let span = item.span();
+            let s = item.into_inner();
+            if out.contains(&s) {
+                self.report(span, key, format!("{s:?} is listed twice"));
+                continue;
+            }
+            spans.add(format!("{field}[{}]", out.len()), file_key, span);
+            out.push(s);
+        }
+        out
+    }
+
+    /// `[number.schedule]`.
+    fn schedule(
+        &mut self,
+        raw: S<RawSchedule>,
+        key: &str,
+        default_offset: i32,
+        spans: &mut PlanSpans,
+    ) -> ScheduleConfig {
+        spans.add("schedule", "schedule", raw.span());
+        let r = raw.into_inner();
+        let k = |f: &str| format!("{key}.{f}");
+        let utc_offset_minutes = self.value(r.utc_offset, &k("utc_offset"), default_offset, |s| {
+            parse_utc_offset(&s)
+        });
+        let mut segments = Vec::new();
+        for (i, seg) in r.segments.into_iter().enumerate() {
+            let f = format!("schedule.segments[{i}]");
+            spans.add(&f, format!("schedule.segments[{i}]"), seg.span());
+            let seg = seg.into_inner();
+            for (name, s) in [
+                ("start", &seg.start),
+                ("end", &seg.end),
+                ("route", &seg.route),
+            ] {
+                spans.add(
+                    format!("{f}.{name}"),
+                    format!("schedule.segments[{i}].{name}"),
+                    s.span(),
+                );
+            }
+            spans.add(
+                format!("{f}.days"),
+                format!("schedule.segments[{i}].days"),
+                seg.days.span(),
+            );
+            let days_span = seg.days.span();
+            let days = match seg.days.into_inner() {
+                Value::String(s) => vec![s],
+                Value::Array(a) if a.iter().all(Value::is_str) => a
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                v => {
+                    self.report(
+                        days_span,
+                        &format!("{key}.segments[{i}].days"),
+                        format!(
+                            "expected a day (\"mon\"), a range (\"mon-fri\") or a list of them, got {}",
+                            a_type(&v)
+                        ),
+                    );
+                    Vec::new()
+                }
+            };
+            segments.push(SegmentConfig {
+                days,
+                start: seg.start.into_inner(),
+                end: seg.end.into_inner(),
+                route: seg.route.into_inner(),
+            });
+        }
+        let mut holidays = Vec::new();
+        for (i, h) in r.holidays.into_iter().enumerate() {
+            let f = format!("schedule.holidays[{i}]");
+            spans.add(&f, &f, h.span());
+            let h = h.into_inner();
+            spans.add(format!("{f}.date"), format!("{f}.date"), h.date.span());
+            let mut list = Vec::new();
+            for (j, t) in h.segments.into_iter().enumerate() {
+                let g = format!("{f}.segments[{j}]");
+                spans.add(&g, &g, t.span());
+                let t = t.into_inner();
+                for (name, s) in [("start", &t.start), ("end", &t.end), ("route", &t.route)] {
+                    spans.add(format!("{g}.{name}"), format!("{g}.{name}"), s.span());
+                }
+                list.push(TimeRangeConfig {
+                    start: t.start.into_inner(),
+                    end: t.end.into_inner(),
+                    route: t.route.into_inner(),
+                });
+            }
+            holidays.push(HolidayConfig {
+                date: h.date.into_inner(),
+                segments: list,
+            });
+        }
+        let mut workdays = Vec::new();
+        for (i, w) in r.workdays.into_iter().enumerate() {
+            let f = format!("schedule.workdays[{i}]");
+            spans.add(&f, &f, w.span());
+            let w = w.into_inner();
+            spans.add(format!("{f}.date"), format!("{f}.date"), w.date.span());
+            spans.add(
+                format!("{f}.as_weekday"),
+                format!("{f}.as"),
+                w.as_weekday.span(),
+            );
+            workdays.push(WorkdayConfig {
+                date: w.date.into_inner(),
+                as_weekday: w.as_weekday.into_inner(),
+            });
+        }
+        ScheduleConfig {
+            utc_offset_minutes,
+            segments,
+            holidays,
+            workdays,
+        }
+    }
+}
+
+/// `+HH:MM` or `-HH:MM` → minutes east of UTC, within ±14:00.
+fn parse_utc_offset(s: &str) -> Result<i32, String> {
+    let bad = || format!("expected +HH:MM or -HH:MM such as \"+08:00\", got {s:?}");
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let two_digits = |p: &str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(h) || !two_digits(m) {
+        return Err(bad());
+    }
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if m > 59 {
+        return Err(bad());
+    }
+    let minutes = h * 60 + m;
+    if minutes > 14 * 60 {
+        return Err(format!("{s:?} is beyond the ±14:00 of any time zone"));
+    }
+    Ok(sign * minutes)
+}
+
+fn check_agent_name(name: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    if name.is_empty() || name.len() > MAX_AGENT_NAME || !name.chars().all(ok) {
+        Err(format!(
+            "{name:?}: an agent name is 1 to {MAX_AGENT_NAME} of A-Z a-z 0-9 . _ - (it names the agent's trunk, agent:NAME, in call records and metric labels)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `sip:USER@HOST[:PORT][;transport=udp|tcp|tls]` → (user, address,
+/// transport).
+fn parse_contact(s: &str) -> Result<(String, HostPort, Transport), String> {
+    let form =
+        "expected sip:USER@HOST[:PORT][;transport=udp|tcp|tls], e.g. \"sip:alice@192.0.2.20:5060\"";
+    let rest = s
+        .strip_prefix("sip:")
+        .ok_or_else(|| format!("{form}, got {s:?}"))?;
+    let mut parts = rest.split(';');
+    let (user, hostport) = parts
+        .next()
+        .unwrap_or("")
+        .split_once('@')
+        .ok_or_else(|| format!("{s:?} has no user part (the phone's extension): {form}"))?;
+    // RFC 3261 §25.1 user: unreserved, escaped and user-unreserved
+    // characters (';' would start a parameter here).
+    let user_ok = |c: char| c.is_ascii_alphanumeric() || "-_.!~*'()%&=+$,?/".contains(c);
+    if user.is_empty() || !user.chars().all(user_ok) {
+        return Err(format!("{s:?} has no usable user part: {form}"));
+    }
+    let mut transport = Transport::Udp;
+    for param in parts {
+        match param.split_once('=') {
+            Some((k, v)) if k.eq_ignore_ascii_case("transport") => {
+                transport = one_of(
+                    &v.to_ascii_lowercase(),
+                    &[
+                        ("udp", Transport::Udp),
+                        ("tcp", Transport::Tcp),
+                        ("tls", Transport::Tls),
+                    ],
+                )
+                .map_err(|e| format!("transport: {e}"))?;
+            }
+            _ => {
+                return Err(format!(
+                    "unknown URI parameter {param:?}; only transport= is understood"
+                ));
+            }
+        }
+    }
+    let address = host_port(hostport, transport.default_port())?;
+    Ok((user.to_string(), address, transport))
+}
+
+/// A list element that is a name, or a table with the name under
+/// `name_key` and an optional `weight` (default 1, at least `min_weight`).
+fn weighted(v: Value, name_key: &str, min_weight: i64) -> Result<(String, u32), String> {
+    let form = format!("a name or {{ {name_key} = \"...\", weight = N }}");
+    match v {
+        Value::String(s) => Ok((s, 1)),
+        Value::Table(t) => {
+            let mut name = None;
+            let mut weight = 1;
+            for (k, v) in t {
+                match (k.as_str(), v) {
+                    (n, Value::String(s)) if n == name_key => name = Some(s),
+                    ("weight", Value::Integer(n)) => {
+                        weight =
+                            int_in(n, min_weight, 10_000).map_err(|e| format!("weight: {e}"))?
+                    }
+                    (n, v) if n == name_key || n == "weight" => {
+                        return Err(format!(
+                            "{n}: expected a {}, got {}",
+                            if n == "weight" {
+                                "whole number"
+                            } else {
+                                "string"
+                            },
+                            a_type(&v)
+                        ));
+                    }
+                    (n, _) => return Err(format!("unknown key {n:?}; expected {form}")),
+                }
+            }
+            let name = name.ok_or_else(|| format!("missing {name_key}; expected {form}"))?;
+            Ok((name, weight as u32))
+        }
+        v => Err(format!("expected {form}, got {}", a_type(&v))),
+    }
+}
+
+/// Whole seconds from `lo` to `hi`.
+fn secs(lo: i64, hi: i64) -> impl Fn(i64) -> Result<Duration, String> {
+    move |n| int_in(n, lo, hi).map(|n| Duration::from_secs(n as u64))
+}
+
+/// Zero as "off".
+fn off_or(
+    f: impl Fn(i64) -> Result<Duration, String>,
+) -> impl Fn(i64) -> Result<Option<Duration>, String> {
+    move |n| f(n).map(|d| (!d.is_zero()).then_some(d))
+}
+
+/// "a string", "an integer", ... for errors about a TOML value.
+fn a_type(v: &Value) -> String {
+    let t = v.type_str();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
 }

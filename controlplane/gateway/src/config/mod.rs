@@ -582,7 +582,20 @@ impl Config {
                         );
                         continue;
                     }
-                    match self.trunks.iter().find(|t| t.name == trunk.name) {
+                    let same_name = self.trunks.iter().position(|t| t.name == trunk.name);
+                    if let Some(i) = same_name
+                        && self.is_agent_trunk(TrunkId(i))
+                    {
+                        flag_problem(
+                            &flag,
+                            format!(
+                                "the implicit trunk {:?} would take the name of an agent's phone; route to the host by address",
+                                trunk.name
+                            ),
+                        );
+                        continue;
+                    }
+                    match same_name.map(|i| &self.trunks[i]) {
                         Some(t) if t.address != trunk.address || t.transport != trunk.transport => {
                             flag_problem(
                                 &flag,
@@ -656,6 +669,11 @@ impl Config {
         self.trunks.get(id.0)
     }
 
+    /// Whether `id` is the internal trunk of an `[[agent]]`'s phone.
+    pub(crate) fn is_agent_trunk(&self, id: TrunkId) -> bool {
+        self.callcenter.agents.iter().any(|a| a.trunk == id)
+    }
+
     /// One line for `check-config` and the start-up log.
     pub(crate) fn summary(&self) -> String {
         let mut sip = self
@@ -667,15 +685,30 @@ impl Config {
         if let Some(tls) = &self.sip.tls {
             sip.push(format!("tls:{}", tls.listen));
         }
+        // Agents' phones are listed as agents, not as trunks.
         let names = self
             .trunks
             .iter()
-            .map(|t| t.name.as_str())
+            .enumerate()
+            .filter(|(i, _)| !self.is_agent_trunk(TrunkId(*i)))
+            .map(|(_, t)| t.name.as_str())
             .collect::<Vec<_>>();
+        let cc = &self.callcenter;
+        let callcenter = if cc.is_empty() {
+            String::new()
+        } else {
+            let n = |count: usize, what: &str| format!("{count} {what}{}", plural(count));
+            format!(
+                "; {}, {}, {}",
+                n(cc.agents.len(), "agent"),
+                n(cc.acd.queues.len(), "queue"),
+                n(cc.numbers.len(), "number")
+            )
+        };
         let mut s = format!(
-            "{} trunk{}{}, {} route{}{}; SIP on {}; media {} ports {}-{}; records in {}",
-            self.trunks.len(),
-            plural(self.trunks.len()),
+            "{} trunk{}{}, {} route{}{}{callcenter}; SIP on {}; media {} ports {}-{}; records in {}",
+            names.len(),
+            plural(names.len()),
             if names.is_empty() {
                 String::new()
             } else {
@@ -1032,6 +1065,18 @@ impl Validator<'_> {
             });
         }
 
+        // Agents' trunks go after the file's, so the file's trunk ids
+        // (and the route table) do not depend on the call center.
+        let callcenter = self.callcenter(
+            raw.callcenter,
+            raw.agent,
+            raw.queue,
+            raw.number,
+            &trunk_lines,
+            &mut trunks,
+            &media.codecs,
+        );
+
         let mut config = Config {
             sip,
             media,
@@ -1042,7 +1087,7 @@ impl Validator<'_> {
             trunks,
             routes,
             route_table: RouteTable::new(),
-            callcenter: d.callcenter,
+            callcenter,
         };
         // Only a clean config gets a table: with problems it is refused
         // anyway, and a route to an invalid trunk is already reported.
@@ -1561,6 +1606,11 @@ pub(crate) fn codec_name(c: Codec) -> String {
 }
 
 fn check_trunk_name(name: &str) -> Result<(), String> {
+    if name.starts_with("agent:") {
+        return Err(format!(
+            "{name:?}: names starting with \"agent:\" are the trunks of [[agent]] phones; name this trunk otherwise"
+        ));
+    }
     let ok = |c: char| c.is_ascii_alphanumeric() || "._-:[]".contains(c);
     if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
         Err(format!(

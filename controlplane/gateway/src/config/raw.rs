@@ -8,6 +8,8 @@
 //! udp, tcp, tls, got \"sctp\""), which reads better at 3 a.m. than serde's
 //! "invalid value: integer `-5`, expected u64".
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -27,6 +29,13 @@ pub(super) struct RawConfig {
     pub(super) trunk: Vec<RawTrunk>,
     #[serde(default)]
     pub(super) route: Vec<RawRoute>,
+    pub(super) callcenter: Option<RawCallCenter>,
+    #[serde(default)]
+    pub(super) agent: Vec<RawAgent>,
+    #[serde(default)]
+    pub(super) queue: Vec<RawQueue>,
+    #[serde(default)]
+    pub(super) number: Vec<RawNumber>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,4 +111,164 @@ pub(super) struct RawTrunk {
 pub(super) struct RawRoute {
     pub(super) prefix: S<String>,
     pub(super) trunks: List,
+}
+
+/// `[callcenter]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCallCenter {
+    pub(super) utc_offset: Option<S<String>>,
+    pub(super) music_on_hold: Option<S<String>>,
+    pub(super) max_spill_hops: Option<S<i64>>,
+}
+
+/// Skill name → level, as `{ billing = 50 }`.
+pub(super) type Skills = S<BTreeMap<String, S<i64>>>;
+
+/// `[[agent]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgent {
+    pub(super) name: S<String>,
+    pub(super) contact: S<String>,
+    pub(super) skills: Option<Skills>,
+    pub(super) wrap_up: Option<S<i64>>,
+    pub(super) login: Option<S<bool>>,
+    pub(super) password: Option<S<String>>,
+}
+
+/// `[[queue]]`. `members` elements are a name or `{ agent, weight }`: kept
+/// as TOML values so the validator can word the error for either form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQueue {
+    pub(super) name: S<String>,
+    pub(super) strategy: Option<S<String>>,
+    pub(super) members: Option<S<Vec<S<toml::Value>>>>,
+    pub(super) required_skills: Option<Skills>,
+    pub(super) ring_timeout: Option<S<i64>>,
+    pub(super) wrap_up: Option<S<i64>>,
+    pub(super) auto_pause_after: Option<S<i64>>,
+    pub(super) sticky_window: Option<S<i64>>,
+    pub(super) expected_handle_time: Option<S<i64>>,
+    pub(super) service_level_threshold: Option<S<i64>>,
+    pub(super) short_abandon: Option<S<i64>>,
+    pub(super) max_length: Option<S<i64>>,
+    pub(super) max_estimated_wait: Option<S<i64>>,
+    pub(super) max_wait: Option<S<i64>>,
+    pub(super) spill_when_no_agents: Option<S<bool>>,
+    pub(super) overflow: Option<S<String>>,
+    pub(super) announce_position_every: Option<S<i64>>,
+    pub(super) periodic_announcement_every: Option<S<i64>>,
+    pub(super) periodic_announcement: Option<S<String>>,
+    pub(super) exit_digit: Option<S<String>>,
+    pub(super) exit_to: Option<S<String>>,
+    pub(super) music_on_hold: Option<S<String>>,
+}
+
+/// A list of destinations: each `"kind:name"` or `{ to, weight }`, kept as
+/// TOML values (see [`RawQueue`]).
+pub(super) type Destinations = S<Vec<S<toml::Value>>>;
+
+/// `[[number]]`: a 400 number and its plan.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNumber {
+    pub(super) number: S<String>,
+    pub(super) destinations: Option<Destinations>,
+    #[serde(default)]
+    pub(super) route: Vec<RawNumberRoute>,
+    pub(super) schedule: Option<S<RawSchedule>>,
+    pub(super) after_hours: Option<S<String>>,
+    pub(super) pass_caller_id: Option<S<bool>>,
+    pub(super) ringback: Option<S<String>>,
+    pub(super) strip_prefixes: Option<List>,
+    pub(super) china_national_form: Option<S<bool>>,
+    pub(super) blacklist: Option<List>,
+    pub(super) list_mode: Option<S<String>>,
+    pub(super) allow: Option<List>,
+    pub(super) deny: Option<List>,
+    pub(super) pin: Option<S<String>>,
+    pub(super) pin_attempts: Option<S<i64>>,
+    pub(super) forward_busy: Option<List>,
+    pub(super) forward_no_answer: Option<List>,
+    pub(super) no_answer_timeout: Option<S<i64>>,
+    pub(super) hop_limit: Option<S<i64>>,
+    pub(super) regions: Option<S<Vec<RawRegion>>>,
+}
+
+/// `[[number.route]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNumberRoute {
+    pub(super) name: S<String>,
+    pub(super) destinations: Destinations,
+    pub(super) by_region: Option<S<Vec<RawRegionRoute>>>,
+}
+
+/// `by_region = [{ region, destinations }]` of a `[[number.route]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegionRoute {
+    pub(super) region: S<String>,
+    pub(super) destinations: Destinations,
+}
+
+/// `regions = [{ prefix, region }]` of a `[[number]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegion {
+    pub(super) prefix: S<String>,
+    pub(super) region: S<String>,
+}
+
+/// `[number.schedule]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    pub(super) utc_offset: Option<S<String>>,
+    #[serde(default)]
+    pub(super) segments: Vec<S<RawSegment>>,
+    #[serde(default)]
+    pub(super) holidays: Vec<S<RawHoliday>>,
+    #[serde(default)]
+    pub(super) workdays: Vec<S<RawWorkday>>,
+}
+
+/// A weekly segment. `days` is a day, a range (`"mon-fri"`) or a list of
+/// them, so it is kept as a TOML value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSegment {
+    pub(super) days: S<toml::Value>,
+    pub(super) start: S<String>,
+    pub(super) end: S<String>,
+    pub(super) route: S<String>,
+}
+
+/// A holiday: closed all day, or its own segments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHoliday {
+    pub(super) date: S<String>,
+    #[serde(default)]
+    pub(super) segments: Vec<S<RawTimeRange>>,
+}
+
+/// A segment of a holiday.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTimeRange {
+    pub(super) start: S<String>,
+    pub(super) end: S<String>,
+    pub(super) route: S<String>,
+}
+
+/// An adjusted working day (`as` the weekday it follows).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkday {
+    pub(super) date: S<String>,
+    #[serde(rename = "as")]
+    pub(super) as_weekday: S<String>,
 }

@@ -588,7 +588,438 @@ fn errors_never_panic_on_odd_input() {
         "[media]\ncodecs = [\"L16/44100\", \"opus/x\"]",
         "[[trunk]]\nname = \"\"\naddress = \"\"",
         "[drain]\ntimeout = 9223372036854775807",
+        "[[agent]]\nname = \"\"\ncontact = \"sip:@\"",
+        "[[agent]]\nname = \"a\"\ncontact = \"sip:a@[::1\"\nskills = { \"\" = 1 }",
+        "[[queue]]\nname = \"q\"\nmembers = [5, {}, { agent = 1 }, { weight = -1 }]",
+        "[[queue]]\nname = \"q\"\nstrategy = \"skills\"\nrequired_skills = {}",
+        "[[queue]]\nname = \"q\"\noverflow = \"queue:\"\nexit_to = \"number:x\"",
+        "[[number]]\nnumber = \"1\"\n[number.schedule]\nsegments = [{ days = 5, start = \"\", end = \"\", route = \"\" }]",
+        "[[number]]\nnumber = \"\"\ndestinations = []\n[[number.route]]\nname = \"\"\ndestinations = [\"\"]",
+        "[callcenter]\nutc_offset = \"+\"",
+        "[callcenter]\nutc_offset = \"-99:99\"",
     ] {
         let _ = parse(text);
     }
+}
+
+/// A call center with every section: two agents, two queues (one spilling
+/// to the other), a number with routes, a schedule and forwarding.
+const CALLCENTER: &str = r#"
+[callcenter]
+utc_offset = "+08:00"
+max_spill_hops = 2
+
+[[agent]]
+name = "alice"
+contact = "sip:1001@192.0.2.21:5071;transport=tcp"
+skills = { billing = 50, mandarin = 80 }
+wrap_up = 10
+password = "phone-secret"
+
+[[agent]]
+name = "bob"
+contact = "sip:bob@phone-bob.example"
+login = false
+
+[[queue]]
+name = "sales"
+strategy = "round-robin"
+members = ["alice", { agent = "bob", weight = 2 }]
+ring_timeout = 20
+wrap_up = 45
+auto_pause_after = 0
+max_wait = 120
+overflow = "queue:support"
+service_level_threshold = 30
+short_abandon = 8
+exit_digit = "9"
+exit_to = "voicemail:sales"
+
+[[queue]]
+name = "support"
+strategy = "skills"
+required_skills = { billing = 30 }
+max_length = 10
+spill_when_no_agents = true
+overflow = "number:+8613800000000"
+
+[[number]]
+number = "4008123456"
+destinations = ["queue:sales", { to = "agent:bob", weight = 3 }]
+after_hours = "voicemail:sales"
+pass_caller_id = false
+strip_prefixes = ["+86"]
+blacklist = ["1350000"]
+list_mode = "deny"
+deny = ["0755"]
+pin = "4321"
+pin_attempts = 2
+forward_busy = ["trunk:carrier-a"]
+forward_no_answer = ["number:13800000000"]
+no_answer_timeout = 25
+hop_limit = 1
+regions = [{ prefix = "010", region = "beijing" }]
+
+[[number.route]]
+name = "night"
+destinations = ["ivr:night"]
+by_region = [{ region = "beijing", destinations = ["queue:support"] }]
+
+[number.schedule]
+utc_offset = "+07:00"
+segments = [
+  { days = "mon-fri", start = "09:00", end = "18:00", route = "default" },
+  { days = ["sat", "sun"], start = "00:00", end = "24:00", route = "night" },
+]
+holidays = [{ date = "2026-10-01", segments = [] }]
+workdays = [{ date = "2026-09-27", as = "mon" }]
+
+[[number]]
+number = "4008000000"
+destinations = ["hangup"]
+"#;
+
+#[test]
+fn a_call_center_parses_into_acd_and_plan_configs() {
+    use tandem_callcenter::acd::{Overflow, Strategy};
+    use tandem_callcenter::plan::{ListMode, NumberPlan};
+    use tandem_callcenter::{AgentId, QueueId};
+
+    let c = parse(&format!("{TRUNKS}{CALLCENTER}")).unwrap_or_else(|e| panic!("{e}"));
+    let cc = &c.callcenter;
+    assert_eq!(cc.utc_offset_minutes, 480);
+    assert_eq!(cc.acd.max_spill_hops, 2);
+
+    // Agents: their phones are trunks after the file's.
+    let names: Vec<&str> = c.trunks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["carrier-a", "carrier-b", "agent:alice", "agent:bob"]
+    );
+    let alice = &cc.agents[0];
+    assert_eq!(
+        (alice.name.as_str(), alice.trunk, alice.user.as_str()),
+        ("alice", TrunkId(2), "1001")
+    );
+    assert!(alice.login_at_start && !cc.agents[1].login_at_start);
+    assert!(alice.password.is_some() && !format!("{alice:?}").contains("phone-secret"));
+    let t = c.trunk(alice.trunk).unwrap();
+    assert_eq!(t.address.to_string(), "192.0.2.21:5071");
+    assert_eq!(t.transport, Transport::Tcp);
+    assert!(matches!(&t.inbound, Inbound::Acl(a) if a[0].contains("192.0.2.21".parse().unwrap())));
+    assert_eq!(t.options_interval, None);
+    assert_eq!(t.codecs, c.media.codecs);
+    let bob = c.trunk(cc.agents[1].trunk).unwrap();
+    assert_eq!(bob.address.to_string(), "phone-bob.example:5060");
+    assert_eq!(bob.inbound, Inbound::None);
+    assert!(c.is_agent_trunk(TrunkId(3)) && !c.is_agent_trunk(TrunkId(0)));
+    let a = &cc.acd.agents[0];
+    assert_eq!(a.skills.len(), 2);
+    assert_eq!(a.wrap_up, Some(Duration::from_secs(10)));
+
+    // Queues.
+    let sales = &cc.acd.queues[0];
+    assert_eq!(sales.strategy, Strategy::RoundRobin);
+    let members: Vec<(AgentId, u32)> = sales.members.iter().map(|m| (m.agent, m.weight)).collect();
+    assert_eq!(members, [(AgentId(0), 1), (AgentId(1), 2)]);
+    assert_eq!(sales.ring_timeout, Duration::from_secs(20));
+    assert_eq!(sales.auto_pause_after, None);
+    assert_eq!(sales.spillover.max_wait, Some(Duration::from_secs(120)));
+    assert_eq!(sales.spillover.to, Some(Overflow::Queue(QueueId(1))));
+    assert_eq!(sales.exit, Some(('9', Overflow::Voicemail("sales".into()))));
+    assert_eq!(
+        cc.queues[0].kpi.service_level_threshold,
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        cc.queues[0].kpi.short_abandon_threshold,
+        Duration::from_secs(8)
+    );
+    let support = &cc.acd.queues[1];
+    assert_eq!(support.strategy, Strategy::Skills);
+    assert!(support.members.is_empty() && support.required_skills[0].level == 30);
+    assert_eq!(
+        support.spillover.to,
+        Some(Overflow::Number("+8613800000000".into()))
+    );
+    assert!(support.spillover.when_no_agents);
+    tandem_callcenter::acd::Acd::new(cc.acd.clone()).unwrap();
+
+    // Numbers.
+    assert_eq!(cc.numbers.len(), 2);
+    assert_eq!(cc.number("4008123456"), Some(0));
+    let p = &cc.numbers[0];
+    assert_eq!(p.routes.len(), 2);
+    assert_eq!(p.routes[0].name, "default");
+    assert_eq!(p.routes[0].destinations[1].to, "agent:bob");
+    assert_eq!(p.routes[0].destinations[1].weight, 3);
+    assert_eq!(p.routes[1].by_region[0].region, "beijing");
+    assert!(!p.pass_caller_id);
+    assert_eq!(p.restriction.mode, ListMode::Deny);
+    assert_eq!(p.pin.as_ref().map(|p| p.max_attempts), Some(2));
+    assert_eq!(p.forwarding.hop_limit, 1);
+    assert_eq!(p.forwarding.no_answer_timeout_secs, 25);
+    let s = p.schedule.as_ref().unwrap();
+    assert_eq!(s.utc_offset_minutes, 420);
+    assert_eq!(s.segments[1].days, ["sat", "sun"]);
+    assert_eq!(s.workdays[0].as_weekday, "mon");
+    NumberPlan::new(p).unwrap();
+    assert_eq!(cc.numbers[1].after_hours, "hangup");
+
+    // Agent trunks are not routes' trunks, and the summary counts them apart.
+    assert_eq!(c.route_table.lookup("4008"), None);
+    assert!(
+        c.summary().starts_with(
+            "2 trunks (carrier-a, carrier-b), 0 routes; 2 agents, 2 queues, 2 numbers; SIP"
+        ),
+        "{}",
+        c.summary()
+    );
+}
+
+#[test]
+fn overrides_append_implicit_trunks_after_the_agents() {
+    let mut c = parse(&format!(
+        "{TRUNKS}[[route]]\nprefix = \"1\"\ntrunks = [\"carrier-b\"]\n{CALLCENTER}"
+    ))
+    .unwrap();
+    c.apply_overrides(Overrides {
+        routes: vec!["4008=sip:192.0.2.10".into()],
+        ..Overrides::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.trunks[4].name, "192.0.2.10:5060");
+    assert_eq!(c.route_table.lookup("40081"), Some(&[TrunkId(4)][..]));
+    assert_eq!(c.route_table.lookup("1"), Some(&[TrunkId(1)][..]));
+    assert_eq!(c.callcenter.agents[1].trunk, TrunkId(3));
+}
+
+/// `CALLCENTER` with one line replaced, and the 1-based line of the
+/// replacement in `TRUNKS` + `CALLCENTER`.
+fn callcenter_with(old: &str, new: &str) -> (String, usize) {
+    let text = format!("{TRUNKS}{CALLCENTER}");
+    assert!(text.contains(old), "{old}");
+    let line = text.lines().position(|l| l.contains(old)).unwrap() + 1;
+    (text.replacen(old, new, 1), line)
+}
+
+#[test]
+fn call_center_problems_name_the_key_and_the_line() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "members = [\"alice\", { agent = \"bob\", weight = 2 }]",
+            "members = [\"alice\", \"carol\"]",
+            "queue \"sales\".members: no agent named \"carol\" (defined agents: alice, bob)",
+        ),
+        (
+            "members = [\"alice\", { agent = \"bob\", weight = 2 }]",
+            "members = [\"alice\", { agent = \"bob\", weigth = 2 }]",
+            "queue \"sales\".members: unknown key \"weigth\"; expected a name or { agent = \"...\", weight = N }",
+        ),
+        (
+            "destinations = [\"queue:sales\", { to = \"agent:bob\", weight = 3 }]",
+            "destinations = [\"queue:sale\"]",
+            "number \"4008123456\".destinations: no queue named \"sale\" (defined queues: sales, support)",
+        ),
+        (
+            "forward_busy = [\"trunk:carrier-a\"]",
+            "forward_busy = [\"trunk:carrier-z\"]",
+            "number \"4008123456\".forward_busy: no trunk named \"carrier-z\" (defined trunks: carrier-a, carrier-b)",
+        ),
+        (
+            "strategy = \"round-robin\"",
+            "strategy = \"roundrobin\"",
+            "queue \"sales\".strategy: expected one of ring-all, linear, round-robin, longest-idle, fewest-calls, least-talk-time, random, weighted-random, skills, got \"roundrobin\"",
+        ),
+        (
+            "utc_offset = \"+08:00\"",
+            "utc_offset = \"GMT+8\"",
+            "callcenter.utc_offset: expected +HH:MM or -HH:MM such as \"+08:00\", got \"GMT+8\"",
+        ),
+        (
+            "utc_offset = \"+07:00\"",
+            "utc_offset = \"+15:00\"",
+            "number \"4008123456\".schedule.utc_offset: \"+15:00\" is beyond",
+        ),
+        (
+            "exit_digit = \"9\"",
+            "exit_digit = \"99\"",
+            "queue \"sales\".exit_digit: expected one DTMF digit 0-9, * or #, got \"99\"",
+        ),
+        (
+            "exit_to = \"voicemail:sales\"",
+            "",
+            "", // checked below: the line is exit_digit's
+        ),
+        (
+            "overflow = \"queue:support\"",
+            "overflow = \"queue:sales\"",
+            "queue \"sales\".overflow: a queue cannot overflow to itself",
+        ),
+        (
+            "max_spill_hops = 2",
+            "max_spill_hops = 11",
+            "callcenter.max_spill_hops: expected a whole number from 1 to 10, got 11",
+        ),
+        (
+            "contact = \"sip:bob@phone-bob.example\"",
+            "contact = \"sip:phone-bob.example\"",
+            "agent \"bob\".contact: \"sip:phone-bob.example\" has no user part",
+        ),
+        (
+            "skills = { billing = 50, mandarin = 80 }",
+            "skills = { billing = 500 }",
+            "agent \"alice\".skills.billing: expected a whole number from 1 to 100, got 500",
+        ),
+        (
+            "number = \"4008000000\"",
+            "number = \"4008123456\"",
+            "number \"4008123456\".number: \"4008123456\" is already defined at line",
+        ),
+        (
+            "number = \"4008000000\"",
+            "number = \"400-800\"",
+            "number \"400-800\".number: expected the number as dialled",
+        ),
+        (
+            "blacklist = [\"1350000\"]",
+            "blacklist = [\"135x\"]",
+            "number \"4008123456\".blacklist: \"135x\"",
+        ),
+        (
+            "pin = \"4321\"",
+            "pin = \"43\"",
+            "number \"4008123456\".pin: must be 4 to 6 digits",
+        ),
+        (
+            "workdays = [{ date = \"2026-09-27\", as = \"mon\" }]",
+            "workdays = [{ date = \"2026-09-27\", as = \"monday\" }]",
+            "number \"4008123456\".schedule.workdays[0].as: \"monday\" is not a weekday",
+        ),
+        (
+            "by_region = [{ region = \"beijing\", destinations = [\"queue:support\"] }]",
+            "by_region = [{ region = \"shanghai\", destinations = [\"queue:support\"] }]",
+            "number \"4008123456\".route \"night\".by_region[0].region: \"shanghai\" is not a region",
+        ),
+    ];
+    for (old, new, want) in cases {
+        if want.is_empty() {
+            continue;
+        }
+        let (text, line) = callcenter_with(old, new);
+        let p = one_problem(&text);
+        assert!(
+            p.starts_with(&format!("tandem.toml:{line}: {want}")),
+            "{new}\n  got  {p}\n  want tandem.toml:{line}: {want}"
+        );
+    }
+
+    // exit_digit without exit_to: reported at exit_digit.
+    let (text, _) = callcenter_with("exit_to = \"voicemail:sales\"", "");
+    let (_, line) = callcenter_with("exit_digit = \"9\"", "");
+    assert_eq!(
+        one_problem(&text),
+        format!(
+            "tandem.toml:{line}: queue \"sales\".exit_digit: set exit_to too (where the caller goes)"
+        )
+    );
+
+    // A schedule time the plan refuses lands on the line of its segment.
+    let (text, line) = callcenter_with(
+        "{ days = \"mon-fri\", start = \"09:00\", end = \"18:00\", route = \"default\" },",
+        "{ days = \"mon-fri\", start = \"09:00\", end = \"25:00\", route = \"default\" },",
+    );
+    assert_eq!(
+        one_problem(&text),
+        format!(
+            "tandem.toml:{line}: number \"4008123456\".schedule.segments[0].end: \"25:00\" is not a time HH:MM (hour 25 is above 24)"
+        )
+    );
+
+    let (text, line) = callcenter_with(
+        "login = false",
+        "login = false\n[[agent]]\nname = \"alice\"\ncontact = \"sip:a@192.0.2.9\"",
+    );
+    let (_, first) = callcenter_with("name = \"alice\"", "");
+    assert_eq!(
+        one_problem(&text),
+        format!(
+            "tandem.toml:{}: agent.name: agent name \"alice\" is already used at line {first}; names must be unique",
+            line + 2
+        )
+    );
+
+    // A file trunk may not take an agent trunk's name.
+    let p = one_problem("[[trunk]]\nname = \"agent:alice\"\naddress = \"x.example\"\n");
+    assert!(
+        p.starts_with("tandem.toml:2: trunk.name: \"agent:alice\": names starting with \"agent:\""),
+        "{p}"
+    );
+}
+
+#[test]
+fn call_center_prompts_must_exist_relative_to_the_file() {
+    let (text, line) = callcenter_with(
+        "max_spill_hops = 2",
+        "max_spill_hops = 2\nmusic_on_hold = \"prompts/moh.wav\"",
+    );
+    assert_eq!(
+        one_problem(&text)
+            .split(" (os error")
+            .next()
+            .unwrap_or_default(),
+        format!(
+            "tandem.toml:{}: callcenter.music_on_hold: cannot read /nonexistent-base/prompts/moh.wav: No such file or directory",
+            line + 1
+        )
+    );
+    let (text, line) = callcenter_with("short_abandon = 8", "periodic_announcement_every = 60");
+    assert_eq!(
+        one_problem(&text),
+        format!(
+            "tandem.toml:{line}: queue \"sales\".periodic_announcement_every: set, but periodic_announcement (the prompt to play) is not"
+        )
+    );
+
+    let dir = std::env::temp_dir().join(format!("tandem-config-cc-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("prompts")).unwrap();
+    for f in ["moh.wav", "sales.wav", "ring.wav"] {
+        std::fs::write(dir.join("prompts").join(f), "RIFF").unwrap();
+    }
+    let text = format!("{TRUNKS}{CALLCENTER}")
+        .replacen(
+            "max_spill_hops = 2",
+            "max_spill_hops = 2\nmusic_on_hold = \"prompts/moh.wav\"",
+            1,
+        )
+        .replacen(
+            "short_abandon = 8",
+            "periodic_announcement_every = 60\nperiodic_announcement = \"prompts/sales.wav\"",
+            1,
+        )
+        .replacen(
+            "pass_caller_id = false",
+            "ringback = \"prompts/ring.wav\"",
+            1,
+        );
+    let c = Config::from_toml(&text, "t.toml", &dir).unwrap_or_else(|e| panic!("{e}"));
+    let cc = &c.callcenter;
+    assert_eq!(cc.music_on_hold, Some(dir.join("prompts/moh.wav")));
+    assert_eq!(
+        cc.queues[0].music_on_hold, cc.music_on_hold,
+        "queues default to callcenter.music_on_hold"
+    );
+    assert_eq!(
+        cc.queues[0].periodic_prompt,
+        Some(dir.join("prompts/sales.wav"))
+    );
+    assert_eq!(
+        cc.acd.queues[0].announcements.periodic_every,
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        cc.numbers[0].ringback.as_deref(),
+        dir.join("prompts/ring.wav").to_str()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
