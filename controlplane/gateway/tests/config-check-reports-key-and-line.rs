@@ -33,7 +33,9 @@ fn the_example_config_passes_with_a_summary() {
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(
-        stdout.contains(": OK: 3 trunks (carrier-a, carrier-b, pbx), 3 routes incl. default"),
+        stdout.contains(
+            ": OK: 3 trunks (carrier-a, carrier-b, pbx), 3 routes incl. default; 1 agent, 1 queue, 1 number;"
+        ),
         "{stdout}"
     );
     assert!(out.stderr.is_empty());
@@ -80,6 +82,73 @@ trunks = ["carrier-a", "carrier-c"]
             ),
         ],
         "{err}"
+    );
+}
+
+#[test]
+fn call_center_problems_are_reported_with_file_line_and_key() {
+    let dir = scratch("callcenter");
+    let file = dir.join("tandem.toml");
+    std::fs::write(
+        &file,
+        r#"[[agent]]
+name = "alice"
+contact = "sip:1001@192.0.2.31"
+
+[[queue]]
+name = "sales"
+strategy = "round_robin"
+members = ["alice", "bob"]
+
+[[number]]
+number = "4008123456"
+destinations = ["queue:support"]
+
+[number.schedule]
+segments = [{ days = "mon-fri", start = "09:00", end = "25:00", route = "default" }]
+"#,
+    )
+    .unwrap();
+    let out = tandem(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "stdout: {}", text(&out.stdout));
+    let err = text(&out.stderr);
+    let f = file.display();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "tandem: {f}:7: queue \"sales\".strategy: expected one of ring-all, linear, round-robin,"
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        format!(
+            "tandem: {f}:8: queue \"sales\".members: no agent named \"bob\" (defined agents: alice)"
+        )
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "tandem: {f}:12: number \"4008123456\".destinations: no queue named \"support\" (defined queues: sales)"
+        )
+    );
+
+    // Once the references are fixed, the plan's own check finds the time,
+    // on the line of its segment.
+    let fixed = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("round_robin", "round-robin")
+        .replace(", \"bob\"", "")
+        .replace("queue:support", "queue:sales");
+    std::fs::write(&file, fixed).unwrap();
+    let out = tandem(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        format!(
+            "tandem: {f}:15: number \"4008123456\".schedule.segments[0].end: \"25:00\" is not a time HH:MM (hour 25 is above 24)"
+        )
     );
 }
 
