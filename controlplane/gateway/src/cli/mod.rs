@@ -4,6 +4,7 @@ mod audio;
 mod cdr;
 mod check_config;
 mod dtmf;
+mod report;
 mod tone;
 
 use std::fmt;
@@ -39,6 +40,10 @@ enum Command {
     /// Call-record tools.
     #[command(subcommand)]
     Cdr(cdr::CdrCommand),
+    /// Print call-center KPIs (service level, ASA, abandon rate, AHT,
+    /// occupancy, ...) per queue, agent, number or interval over a range
+    /// of days, as CSV or JSON.
+    Report(report::ReportArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
@@ -49,6 +54,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => crate::run::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Cdr(cmd) => cdr::run(cmd),
+        Command::Report(args) => report::run(args),
     }
 }
 
