@@ -8,6 +8,19 @@
 //! `agent:NAME` in [`Config::trunks`](super::Config::trunks), so that calls
 //! to agents use the B2BUA's outbound leg (digest, session timers, 100rel,
 //! codecs) unchanged.
+//!
+//! Ids are indexes in file order: `AgentId(i)` is `acd.agents[i]` and
+//! `agents[i]` (whose `trunk` is its phone's [`TrunkId`]), `QueueId(i)` is
+//! `acd.queues[i]` and `queues[i]`; by name, `acd.agents.iter().position(|a|
+//! a.name == name)` (or [`Acd::queue_id`] once the ACD is built). A
+//! number's destinations stay names (`queue:sales`, `agent:alice`,
+//! `trunk:carrier-a`), checked here to exist.
+//!
+//! Each value is checked with its line like the rest of the file; then
+//! [`Acd::new`] and [`NumberPlan::new`] check the whole, and their error
+//! (which names a field such as `schedule.segments[0].end`) is put on the
+//! line of that field, or of the `[[queue]]`/`[[number]]` when the field
+//! has no line of its own.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -105,6 +118,18 @@ const ACD_SEED: u64 = 1;
 /// The longest agent name: `agent:NAME` must still be a trunk name (at
 /// most 64 characters).
 const MAX_AGENT_NAME: usize = 64 - "agent:".len();
+
+/// The call-center sections of the file, as serde read them.
+pub(super) struct Sections {
+    /// `[callcenter]`.
+    pub(super) callcenter: Option<RawCallCenter>,
+    /// `[[agent]]`.
+    pub(super) agents: Vec<RawAgent>,
+    /// `[[queue]]`.
+    pub(super) queues: Vec<RawQueue>,
+    /// `[[number]]`.
+    pub(super) numbers: Vec<RawNumber>,
+}
 
 /// The names destinations may refer to, each with its id.
 struct Names<'a> {
@@ -209,18 +234,20 @@ impl Validator<'_> {
     /// `[callcenter]`, `[[agent]]`, `[[queue]]` and `[[number]]`. Appends
     /// one internal trunk per agent to `trunks`; `trunk_names` are the
     /// file's trunks (valid or not), which destinations may name.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn callcenter(
         &mut self,
-        raw: Option<RawCallCenter>,
-        raw_agents: Vec<RawAgent>,
-        raw_queues: Vec<RawQueue>,
-        raw_numbers: Vec<RawNumber>,
+        sections: Sections,
         trunk_names: &HashMap<String, usize>,
         trunks: &mut Vec<Trunk>,
         codecs: &[Codec],
     ) -> CallCenter {
         let errors_before = self.problems.len();
+        let Sections {
+            callcenter: raw,
+            agents: raw_agents,
+            queues: raw_queues,
+            numbers: raw_numbers,
+        } = sections;
         let rc = raw.unwrap_or_default();
         let utc_offset_minutes = self.value(
             rc.utc_offset,

@@ -22,7 +22,7 @@
 //! re-validates. A running gateway reloads by loading a new [`Config`] and
 //! swapping it in whole, with its [`RouteTable`].
 //!
-//! Relative paths in the file (`cdr.database`, the TLS files) are relative
+//! Relative paths in the file (`cdr.database`, the TLS files, prompts) are relative
 //! to the directory of the config file, so the same file works whatever the
 //! current directory of the service manager. Paths given on the command
 //! line ([`Overrides`]) are relative to the current directory, as usual for
@@ -76,7 +76,9 @@ pub(crate) struct Config {
     pub(crate) ng: ListenConfig,
     /// `[drain]`: graceful shutdown.
     pub(crate) drain: DrainConfig,
-    /// `[[trunk]]`, in file order (then the implicit trunks of `--route`).
+    /// `[[trunk]]`, in file order, then one internal trunk `agent:NAME`
+    /// per `[[agent]]` (see [`Agent::trunk`]), then the implicit trunks of
+    /// `--route`.
     pub(crate) trunks: Vec<Trunk>,
     /// `[[route]]`, in file order.
     pub(crate) routes: Vec<Route>,
@@ -1068,10 +1070,12 @@ impl Validator<'_> {
         // Agents' trunks go after the file's, so the file's trunk ids
         // (and the route table) do not depend on the call center.
         let callcenter = self.callcenter(
-            raw.callcenter,
-            raw.agent,
-            raw.queue,
-            raw.number,
+            callcenter::Sections {
+                callcenter: raw.callcenter,
+                agents: raw.agent,
+                queues: raw.queue,
+                numbers: raw.number,
+            },
             &trunk_lines,
             &mut trunks,
             &media.codecs,
