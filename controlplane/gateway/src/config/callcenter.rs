@@ -46,8 +46,8 @@ use super::raw::{
     Destinations, List, RawAgent, RawCallCenter, RawNumber, RawQueue, RawSchedule, S, Skills,
 };
 use super::{
-    Cidr, Host, HostPort, Inbound, Secret, Transport, Trunk, TrunkId, Validator, host_port, int_in,
-    line_of, non_empty, one_of,
+    HostPort, Inbound, Secret, Transport, Trunk, TrunkId, Validator, host_port, int_in, line_of,
+    non_empty, one_of,
 };
 
 /// The call-center part of the configuration. Empty (no numbers, queues
@@ -416,14 +416,10 @@ impl Validator<'_> {
         if self.problems.len() > errors_before {
             return None;
         }
-        // Calls from the phone itself are recognised by its address.
-        let inbound = match address.host {
-            Host::Ip(ip) => match ip.to_string().parse::<Cidr>() {
-                Ok(host) => Inbound::Acl(vec![host]),
-                Err(_) => Inbound::None,
-            },
-            Host::Name(_) => Inbound::None,
-        };
+        // An agent's phone admits no calls as a trunk: an IP block would
+        // also claim carriers or callers on the same host. Calls from
+        // agents (feature codes, transfers) are recognised otherwise.
+        let inbound = Inbound::None;
         let trunk = Trunk {
             name: format!("agent:{name}"),
             address,

@@ -24,6 +24,7 @@
 //! next call; calls in progress are untouched.
 
 mod b2bua;
+mod callcenter;
 mod hub;
 pub(crate) mod kpi_metrics;
 mod media;
@@ -51,6 +52,7 @@ use crate::cli::CliError;
 use crate::config::{Config, Overrides};
 use crate::http::{Health, HttpMetrics, HttpServer, gateway_router};
 use b2bua::{B2bua, Effect, SipSettings};
+use callcenter::Services;
 use hub::{Front, MediaHub};
 use media::{EngineMedia, MediaSettings};
 use net::{NetCounters, NetInput, SipNet};
@@ -374,11 +376,13 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             config.summary(),
             config.cdr.database.display()
         );
+        let services = Services::new(&config, now).map_err(CliError::BadInput)?;
         let b2bua = B2bua::new(
             settings,
             Rc::new(config.clone()),
             hub.clone(),
             sip_metrics,
+            services,
             now,
         );
         net.set_tls_names(b2bua.tls_server_names());

@@ -72,10 +72,14 @@ use tandem_sip::transaction::{
 };
 use tandem_sip::transport::{Peer, Transport};
 
+mod services;
+
+use super::callcenter::Services;
 use super::hub::{Front, MediaHub};
 use super::metrics::SipMetrics;
 use crate::cdr::{Cdr, Disposition, LegRecord};
 use crate::config::{self, Config, Inbound, Trunk, TrunkId};
+use services::CallService;
 
 /// Methods we answer (the `Allow` header, RFC 3261 §20.5).
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK";
@@ -218,6 +222,9 @@ struct LegB {
     /// B's reliable provisionals, to PRACK (RFC 3262 §4).
     prack: Option<ProvisionalReceiver>,
     timer: Option<Box<LegTimer>>,
+    /// Cancelled by us while a newer attempt went on (a ring the ACD gave
+    /// up on): its final answer only ends it.
+    abandoned: bool,
 }
 
 struct Call {
@@ -247,6 +254,8 @@ struct Call {
     /// Engine legs not yet confirmed open: B is called only when both are,
     /// so a call is never answered without its media.
     legs_pending: u8,
+    /// The call-center side of a call to a 400 number.
+    service: Option<Box<CallService>>,
 }
 
 /// What a client transaction is for.
@@ -295,6 +304,11 @@ pub(crate) struct B2bua {
     cps_window: (u64, u32),
     last_retransmissions: u64,
     last_timeouts: u64,
+    /// Number plans, the ACD and KPIs, when the configuration has a call
+    /// center.
+    services: Option<Services>,
+    /// Music on hold and announcements, loaded once per file and rate.
+    prompts: tandem_dataplane::prompt::PromptCache,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -347,6 +361,7 @@ impl B2bua {
         config: Rc<Config>,
         hub: Rc<MediaHub>,
         metrics: SipMetrics,
+        services: Option<Services>,
         now: Instant,
     ) -> Self {
         let txl = TransactionLayer::new(settings.timers);
@@ -374,6 +389,8 @@ impl B2bua {
             cps_window: (0, 0),
             last_retransmissions: 0,
             last_timeouts: 0,
+            services,
+            prompts: tandem_dataplane::prompt::PromptCache::new(),
         };
         b.load_trunks(&config, now);
         b
@@ -530,6 +547,7 @@ impl B2bua {
         for tr in &self.trunks {
             merge(tr.next_options);
         }
+        merge(self.services.as_ref().and_then(Services::poll_timeout));
         t
     }
 
@@ -597,6 +615,14 @@ impl B2bua {
                         call.key,
                         if call.a.media.leg == leg { "A" } else { "B" }
                     );
+                    if call.a.media.leg == leg {
+                        self.service_digit(now, key, digit);
+                    }
+                }
+            }
+            Event::PromptDone { leg, .. } => {
+                if let Some(&key) = self.by_leg.get(&leg) {
+                    self.service_prompt_done(now, key, leg);
                 }
             }
             Event::RtpTimeout { leg } => {
@@ -635,7 +661,7 @@ impl B2bua {
                             c.legs_pending == 0 && c.phase == Phase::Routing && c.b.is_none()
                         });
                         if ready {
-                            self.next_attempt(now, key, 503);
+                            self.legs_ready(now, key);
                         }
                     }
                     (Ok(()), None) => {}
@@ -666,8 +692,17 @@ impl B2bua {
                 self.send_options(now, TrunkId(id));
             }
         }
-        let second = now.elapsed().as_secs();
-        let _ = second;
+        if self
+            .services
+            .as_ref()
+            .and_then(Services::poll_timeout)
+            .is_some_and(|t| t <= now)
+        {
+            if let Some(svc) = self.services.as_mut() {
+                svc.handle_timeout(now);
+            }
+            self.run_acd_outputs(now);
+        }
         self.sync_tx_stats();
     }
 
@@ -989,9 +1024,11 @@ impl B2bua {
         self.metrics.attempts.inc();
         self.cps_window.1 += 1;
         if self.draining {
+            self.note_blocked(now, &invite);
             return self.refuse(now, tx, &invite, None, 503, "Draining");
         }
         if self.calls.len() >= self.settings.max_calls as usize {
+            self.note_blocked(now, &invite);
             return self.refuse(now, tx, &invite, None, 503, "Too Many Calls");
         }
         if message::max_forwards(&invite).unwrap_or(70) == 0 {
@@ -1055,20 +1092,34 @@ impl B2bua {
                 return self.record_refusal(&invite, trunk_in, status);
             }
         };
-        let callee = dialled(&user_of(&invite.uri));
+        let mut callee = dialled(&user_of(&invite.uri));
         let caller = invite
             .from_header()
             .ok()
             .and_then(|f| f.typed().ok())
             .map(|f| user_of(&f.uri))
             .unwrap_or_default();
-        let Some(routes) = self
-            .config
-            .route_table
-            .lookup(&callee)
-            .map(<[TrunkId]>::to_vec)
-        else {
-            return self.refuse(now, tx, &invite, trunk_in, 404, "No Route");
+        // A 400 number goes through its plan; anything else through the
+        // route table.
+        let (routes, service) = match self.plan_call(now, &callee, &caller) {
+            Some(Ok(planned)) => {
+                callee = planned.callee;
+                (planned.routes, Some(planned.service))
+            }
+            Some(Err((status, why))) => {
+                return self.refuse(now, tx, &invite, trunk_in, status, why);
+            }
+            None => {
+                let Some(routes) = self
+                    .config
+                    .route_table
+                    .lookup(&callee)
+                    .map(<[TrunkId]>::to_vec)
+                else {
+                    return self.refuse(now, tx, &invite, trunk_in, 404, "No Route");
+                };
+                (routes, None)
+            }
         };
         let offer = match message::content_type(&invite) {
             Some(ct) if ct.to_ascii_lowercase().starts_with("application/sdp") => {
@@ -1136,6 +1187,7 @@ impl B2bua {
             codec_in: None,
             codec_out: None,
             legs_pending: 2,
+            service,
         };
         if let Some(t) = trunk_in {
             self.trunk_calls(t, 1);
@@ -1310,7 +1362,7 @@ impl B2bua {
                 return;
             };
             let Some(trunk) = call.routes.pop_front() else {
-                self.fail_a(now, key, last_status, None);
+                self.b_failed(now, key, last_status);
                 return;
             };
             let Some(t) = self.trunks.get(trunk.0) else {
@@ -1343,8 +1395,10 @@ impl B2bua {
                     call.a.offer.as_ref().map(|offer| {
                         offer_answer::answer(offer, &mut trial, &self.caps(call.a.trunk))
                     });
-                match trial_answer {
-                    Some(Ok((_, n))) => base.preferring(&n.codec),
+                match (&call.a.media.negotiated, trial_answer) {
+                    // A answered here already: its codec is settled.
+                    (Some(n), _) => base.preferring(&n.codec),
+                    (None, Some(Ok((_, n)))) => base.preferring(&n.codec),
                     _ => base,
                 }
             };
@@ -1380,6 +1434,7 @@ impl B2bua {
                     .map(|c| UacNegotiation::new(&c, None)),
                 prack: ProvisionalReceiver::new(&request).ok(),
                 timer: None,
+                abandoned: false,
             }));
             self.by_b.insert(call_id, key);
             self.trunk_calls(trunk, 1);
@@ -1513,6 +1568,26 @@ impl B2bua {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
+        // A parallel ring (ring-all) or an abandoned one: bring the leg
+        // that answered to the front, where the code below looks.
+        if call.b.as_ref().is_none_or(|b| b.tx != Some(tx))
+            && let Some(svc) = call.service.as_mut()
+            && let Some(i) = svc.forks.iter().position(|f| f.tx == Some(tx))
+        {
+            // Once a leg is answered it stays in front; rings we gave up
+            // on end on their own.
+            let settled = call
+                .b
+                .as_ref()
+                .is_some_and(|b| b.tx.is_none() && b.dialog.is_some());
+            if settled || svc.forks[i].abandoned {
+                return self.on_fork_response(now, key, i, response);
+            }
+            match call.b.as_mut() {
+                Some(b) => std::mem::swap(b, &mut svc.forks[i]),
+                None => call.b = Some(svc.forks.remove(i)),
+            }
+        }
         let Some(b) = call.b.as_mut().filter(|b| b.tx == Some(tx)) else {
             return;
         };
@@ -1546,6 +1621,11 @@ impl B2bua {
                 return;
             }
             if call.phase == Phase::Ending {
+                return;
+            }
+            // A caller answered here (queued) hears music, not the
+            // agent's ringing.
+            if call.service.as_ref().is_some_and(|s| s.answered_here) {
                 return;
             }
             call.phase = Phase::Early;
@@ -1592,6 +1672,9 @@ impl B2bua {
             self.maybe_record(key);
             return;
         }
+        if call.service.as_ref().is_some_and(|s| s.answered_here) {
+            return self.on_answered_here_leg_failed(now, key, code);
+        }
         let failover = code == 408 || (500..600).contains(&code);
         if failover && !call.routes.is_empty() {
             eprintln!(
@@ -1602,7 +1685,7 @@ impl B2bua {
             );
             self.next_attempt(now, key, code);
         } else {
-            self.fail_a(now, key, code, None);
+            self.b_failed(now, key, code);
         }
     }
 
@@ -1881,6 +1964,9 @@ impl B2bua {
         let Some(call) = self.calls.get(&key) else {
             return;
         };
+        if call.phase != Phase::Ending && call.service.as_ref().is_some_and(|s| s.answered_here) {
+            return self.on_answered_here_leg_answered(now, key, response);
+        }
         if call.phase == Phase::Ending || call.a.tx.is_none() {
             // A gave up (CANCEL) while B answered: hang B up (§15).
             self.bye_b(now, key);
@@ -1899,6 +1985,15 @@ impl B2bua {
             self.fail_a(now, key, 488, Some("callee's answer unusable"));
             return;
         }
+        self.answer_a(now, key);
+    }
+
+    /// Sends A our 200 (with the SDP answer already made) and confirms
+    /// A's dialog, with its session timer.
+    fn answer_a(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
         let mut ok = self.a_response(call, 200, true);
         let timer_answer = call.a.timer_answer.as_deref().copied();
         if let Some(answer) = &timer_answer {
@@ -2118,7 +2213,13 @@ impl B2bua {
         message::keep_headers(&mut call.a.invite, |h| {
             matches!(h, Header::CallId(_) | Header::From(_))
         });
-        if let Some(b) = call.b.as_mut() {
+        // A leg B still ringing (an agent, for a caller answered here)
+        // needs all of its INVITE until it is answered.
+        if let Some(b) = call
+            .b
+            .as_mut()
+            .filter(|b| b.tx.is_none() && b.dialog.is_some())
+        {
             b.offer = None;
             b.prack = None;
             b.auth = DigestClient::new();
@@ -2694,6 +2795,10 @@ impl B2bua {
         call.phase = Phase::Ending;
         call.ended = Some(SystemTime::now());
         call.ending_deadline = Some(now + ENDING_GRACE);
+        self.service_call_ended(now, key);
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         if call.status == 0 {
             call.status = 200;
         }
@@ -2765,7 +2870,12 @@ impl B2bua {
         Cdr {
             call_id: key.to_string(),
             caller: call.caller.clone(),
-            callee: call.callee.clone(),
+            // A 400-number call is recorded under the number dialled, not
+            // the phone or number it reached (that is `trunk_out`).
+            callee: call
+                .service
+                .as_ref()
+                .map_or_else(|| call.callee.clone(), |s| s.dialled.clone()),
             trunk_in: trunk_name(call.a.trunk).unwrap_or_else(|| "-".into()),
             trunk_out: trunk_name(call.b.as_ref().map(|b| b.trunk)),
             setup_ms: unix_ms(call.setup),

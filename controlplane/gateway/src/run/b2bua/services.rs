@@ -1,0 +1,830 @@
+//! Calls to 400 numbers: the number plan picks bound destinations, and
+//! calls routed to a queue are answered here and handed to the ACD.
+//!
+//! - **Direct destinations** (a trunk, a number over the routes, an
+//!   agent's phone) are called like any B2BUA call. When one is busy or
+//!   does not answer, the plan's forwarding picks the next target (at most
+//!   `hop_limit` forwards); other failures move on to the route's next
+//!   bound destination.
+//! - **Queues.** The caller is answered here (music on hold needs a media
+//!   path, and the caller's toll-free charge starts), then queued in the
+//!   ACD. Each [`acd::Output::Ring`] rings an agent's phone as leg B —
+//!   several at once for ring-all, kept as forks beside `call.b` — and the
+//!   first to answer is bridged to the caller. An agent's phone that
+//!   declines or fails is reported to the ACD, which moves on; a ring the
+//!   ACD gives up on is cancelled here. Spillover to a number or trunk
+//!   rings it the same way.
+//!
+//! The ACD knows the call by `CallId(key)`.
+
+use std::time::Instant;
+
+use rsip::Request;
+use tandem_call::{CallId, Cause};
+use tandem_callcenter::acd::{self, Input, Overflow};
+use tandem_callcenter::plan::{Decision, Destination, Failure, ForwardState, ForwardStep, Route};
+use tandem_callcenter::{AgentId, NumberId, QueueId};
+use tandem_dataplane::command::{Command, LegId};
+use tandem_dataplane::prompt::{PlayRequest, Repeat};
+use tandem_sdp::SessionDescription;
+use tandem_sdp::offer_answer;
+use tandem_sip::message;
+
+use super::super::callcenter::Target;
+use super::{B2bua, CallKey, ClientRole, LegB, Phase, codec_label, engine_format};
+use crate::config::{self, TrunkId};
+
+/// The call-center side of one call.
+pub(super) struct CallService {
+    /// The 400 number dialled (the call's record keeps it).
+    pub(super) dialled: String,
+    /// The plan (index into the configured numbers).
+    number: usize,
+    /// The plan's decision for this call.
+    route: Box<Route>,
+    /// The next of `route.destinations` to try after the current one.
+    next_destination: usize,
+    forward: ForwardState,
+    /// The queue the call is (to be) put in.
+    queue: Option<QueueId>,
+    /// The ACD holds the call (waiting, ringing agents or talking).
+    in_acd: bool,
+    /// The caller was answered here, not by leg B.
+    pub(super) answered_here: bool,
+    /// Rings beside `call.b`: other agents of a ring-all, and rings being
+    /// cancelled.
+    #[allow(clippy::vec_box)] // moved in and out of `call.b`, a Box
+    pub(super) forks: Vec<Box<LegB>>,
+    /// The caller hears a prompt (music on hold or an announcement).
+    prompt_on_a: bool,
+}
+
+/// A 400-number call as the plan routed it.
+pub(super) struct PlannedCall {
+    pub(super) routes: Vec<TrunkId>,
+    pub(super) callee: String,
+    pub(super) service: Box<CallService>,
+}
+
+impl B2bua {
+    /// Runs the plan of a 400 number; `None` when `callee` is not one.
+    pub(super) fn plan_call(
+        &mut self,
+        now: Instant,
+        callee: &str,
+        caller: &str,
+    ) -> Option<Result<PlannedCall, (u16, &'static str)>> {
+        let svc = self.services.as_mut()?;
+        let number = svc.number(callee)?;
+        let route = match svc.route(now, number, caller)? {
+            Decision::Connect(route) => route,
+            Decision::Refuse(refusal) => {
+                eprintln!("tandem: {callee}: refused {caller:?}: {}", refusal.reason);
+                return Some(Err((refusal.cause.to_sip_status(), "Rejected")));
+            }
+            // Refused at start (Services::new): PIN entry needs the IVR.
+            Decision::CollectPin(_) => return Some(Err((500, "PIN Access Unavailable"))),
+        };
+        let mut service = Box::new(CallService {
+            dialled: callee.to_string(),
+            number,
+            route,
+            next_destination: 0,
+            forward: ForwardState::default(),
+            queue: None,
+            in_acd: false,
+            answered_here: false,
+            forks: Vec::new(),
+            prompt_on_a: false,
+        });
+        let mut last = (404, "No Route");
+        while let Some(dest) = service
+            .route
+            .destinations
+            .get(service.next_destination)
+            .cloned()
+        {
+            service.next_destination += 1;
+            match self.target_of(&dest, callee) {
+                Target::Trunks { trunks, callee } => {
+                    return Some(Ok(PlannedCall {
+                        routes: trunks,
+                        callee,
+                        service,
+                    }));
+                }
+                Target::Queue(q) => {
+                    service.queue = Some(q);
+                    return Some(Ok(PlannedCall {
+                        routes: Vec::new(),
+                        callee: callee.to_string(),
+                        service,
+                    }));
+                }
+                Target::Refuse(status, why) => last = (status, why),
+            }
+        }
+        Some(Err(last))
+    }
+
+    fn target_of(&self, dest: &Destination, dialled: &str) -> Target {
+        match self.services.as_ref() {
+            Some(svc) => svc.target(&self.config, dest, dialled),
+            None => Target::Refuse(404, "No Route"),
+        }
+    }
+
+    /// A 400-number call refused for capacity counts as blocked.
+    pub(super) fn note_blocked(&mut self, now: Instant, invite: &Request) {
+        let dialled = super::dialled(&super::user_of(&invite.uri));
+        if let Some(svc) = self.services.as_mut()
+            && let Some(n) = svc.number(&dialled)
+            && svc.route(now, n, "").is_some()
+        {
+            svc.blocked(now, n);
+        }
+    }
+
+    /// Both engine legs are open: call B, or answer and queue.
+    pub(super) fn legs_ready(&mut self, now: Instant, key: CallKey) {
+        let queue = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .filter(|s| !s.answered_here)
+            .and_then(|s| s.queue);
+        match queue {
+            Some(q) => self.answer_and_queue(now, key, q),
+            None => self.next_attempt(now, key, 503),
+        }
+    }
+
+    /// Answers the caller here with our own SDP answer, then queues it.
+    fn answer_and_queue(&mut self, now: Instant, key: CallKey, queue: QueueId) {
+        if !self.answer_here(now, key) {
+            return;
+        }
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let caller = call.caller.clone();
+        let Some(svc) = call.service.as_mut() else {
+            return;
+        };
+        svc.in_acd = true;
+        let number = NumberId(svc.number as u32);
+        let Some(services) = self.services.as_mut() else {
+            return;
+        };
+        let queued = services.input(
+            now,
+            Input::Enqueue {
+                call: CallId(key),
+                queue,
+                caller: &caller,
+                priority: 0,
+                number: Some(number),
+            },
+        );
+        if let Err(e) = queued {
+            eprintln!("tandem: call {key}: the ACD refused it: {e}");
+            self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE);
+            return;
+        }
+        self.start_music(key, queue);
+        self.run_acd_outputs(now);
+    }
+
+    /// Answers A from its offer with our preferences (no B yet). False
+    /// when the call could not be answered (and has been failed).
+    fn answer_here(&mut self, now: Instant, key: CallKey) -> bool {
+        let Some(call) = self.calls.get(&key) else {
+            return false;
+        };
+        let caps = self.caps(call.a.trunk);
+        let call = self.calls.get_mut(&key).expect("checked above");
+        let Some(offer) = call.a.offer.as_ref() else {
+            self.fail_a(now, key, 488, Some("no offer"));
+            return false;
+        };
+        let (sdp, na) = match offer_answer::answer(offer, &mut call.a.media.local, &caps) {
+            Ok(x) => x,
+            Err(_) => {
+                self.fail_a(now, key, 488, Some("no common codec"));
+                return false;
+            }
+        };
+        let Some(format) = engine_format(&na) else {
+            self.fail_a(now, key, 488, Some("no common codec"));
+            return false;
+        };
+        call.codec_in = Some(codec_label(&na));
+        let (leg, remote) = (call.a.media.leg, na.remote_rtp.socket_addr());
+        call.a.answer = Some(sdp);
+        call.a.media.negotiated = Some(na);
+        if let Some(s) = call.service.as_mut() {
+            s.answered_here = true;
+        }
+        self.submit(Command::ModifyLeg {
+            leg,
+            remote,
+            format: Some(format),
+        });
+        self.answer_a(now, key);
+        true
+    }
+
+    /// Plays a queue's music on hold to the caller, if it has any.
+    fn start_music(&mut self, key: CallKey, queue: QueueId) {
+        let Some(path) = self
+            .services
+            .as_ref()
+            .and_then(|s| s.music_on_hold(queue))
+            .map(std::path::Path::to_path_buf)
+        else {
+            return;
+        };
+        self.play(key, &path, Repeat::Forever);
+    }
+
+    /// Plays a WAV file to the caller at its leg's rate.
+    fn play(&mut self, key: CallKey, path: &std::path::Path, repeat: Repeat) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(format) = call.a.media.negotiated.as_ref().and_then(engine_format) else {
+            return;
+        };
+        let leg = call.a.media.leg;
+        if let Some(s) = call.service.as_mut() {
+            s.prompt_on_a = true;
+        }
+        match self.prompts.get_or_load(path, format.codec.sample_rate()) {
+            Ok(prompt) => self.submit(Command::PlayPrompt {
+                leg,
+                request: PlayRequest {
+                    prompt,
+                    repeat,
+                    barge_in: false,
+                },
+            }),
+            Err(e) => eprintln!("tandem: call {key}: prompt {}: {e}", path.display()),
+        }
+    }
+
+    /// Carries out what the ACD asks.
+    pub(super) fn run_acd_outputs(&mut self, now: Instant) {
+        while let Some(out) = self.services.as_mut().and_then(|s| s.poll_output()) {
+            match out {
+                acd::Output::Ring { call, agents, .. } => self.ring_agents(now, call.0, &agents),
+                acd::Output::CancelRing { call, agent } => self.cancel_agent(now, call.0, agent),
+                acd::Output::Spill {
+                    call, to, reason, ..
+                } => {
+                    eprintln!(
+                        "tandem: call {}: leaves its queue ({})",
+                        call.0,
+                        reason.as_str()
+                    );
+                    self.spill(now, call.0, to);
+                }
+                acd::Output::PeriodicAnnouncement { call, queue } => {
+                    let path = self
+                        .services
+                        .as_ref()
+                        .and_then(|s| s.periodic_prompt(queue))
+                        .map(std::path::Path::to_path_buf);
+                    if let Some(path) = path {
+                        self.play(call.0, &path, Repeat::Times(1));
+                    }
+                }
+                // Position and wait announcements need spoken-number
+                // prompts, which come with the IVR.
+                acd::Output::Announce { .. } => {}
+                acd::Output::Event(_) => {}
+            }
+        }
+    }
+
+    /// Whether leg B can be sent to this trunk now (the checks
+    /// `next_attempt` makes before it tries one).
+    fn trunk_usable(&self, t: TrunkId) -> bool {
+        let Some(tr) = self.trunks.get(t.0) else {
+            return false;
+        };
+        tr.up
+            && tr.config.max_calls.is_none_or(|m| tr.calls < m)
+            && tr.resolved.is_some()
+            && (tr.config.transport != config::Transport::Tcp || self.settings.tcp)
+    }
+
+    /// Rings agents' phones for a queued call.
+    fn ring_agents(&mut self, now: Instant, key: CallKey, agents: &[AgentId]) {
+        let mut unreachable = Vec::new();
+        for &agent in agents {
+            let Some((trunk, user)) = self.services.as_ref().and_then(|s| s.agent_phone(agent))
+            else {
+                continue;
+            };
+            if !self.trunk_usable(trunk) {
+                unreachable.push(agent);
+                continue;
+            }
+            self.park_b(key);
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
+            if call.phase == Phase::Ending {
+                return;
+            }
+            call.callee = user;
+            call.routes = [trunk].into();
+            self.next_attempt(now, key, 480);
+        }
+        for agent in unreachable {
+            eprintln!("tandem: call {key}: agent {agent}'s phone is unreachable");
+            if let Some(s) = self.services.as_mut() {
+                let _ = s.input(
+                    now,
+                    Input::AgentDeclined {
+                        call: CallId(key),
+                        agent,
+                    },
+                );
+            }
+        }
+        self.run_acd_outputs(now);
+    }
+
+    /// Moves a ring still in progress out of `call.b` into the forks, so a
+    /// new attempt can take its place.
+    fn park_b(&mut self, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let live = call.b.as_ref().is_some_and(|b| b.tx.is_some());
+        if live
+            && let Some(b) = call.b.take()
+            && let Some(s) = call.service.as_mut()
+        {
+            s.forks.push(b);
+        }
+    }
+
+    /// Cancels the ring of one agent (the ACD gave up on it, or someone
+    /// else answered).
+    fn cancel_agent(&mut self, now: Instant, key: CallKey, agent: AgentId) {
+        let Some(trunk) = self
+            .services
+            .as_ref()
+            .and_then(|s| s.agent_phone(agent))
+            .map(|(t, _)| t)
+        else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let in_b = call
+            .b
+            .as_ref()
+            .is_some_and(|b| b.trunk == trunk && b.tx.is_some() && !b.abandoned);
+        if in_b {
+            self.park_b(key);
+        }
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(s) = call.service.as_mut() else {
+            return;
+        };
+        let mut cancels = Vec::new();
+        for f in s.forks.iter_mut() {
+            if f.trunk == trunk && f.tx.is_some() && !f.abandoned {
+                f.abandoned = true;
+                if f.got_provisional {
+                    cancels.push((f.peer, message::build_cancel(&f.invite)));
+                } else {
+                    f.cancel_when_provisional = true;
+                }
+            }
+        }
+        for (peer, cancel) in cancels {
+            self.send_request(now, peer, cancel, ClientRole::Cancel);
+        }
+    }
+
+    /// Cancels every ring of the call still in progress.
+    fn cancel_all_rings(&mut self, now: Instant, key: CallKey) {
+        self.park_b(key);
+        let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
+            return;
+        };
+        let mut cancels = Vec::new();
+        for f in s.forks.iter_mut() {
+            if f.tx.is_some() && !f.abandoned {
+                f.abandoned = true;
+                if f.got_provisional {
+                    cancels.push((f.peer, message::build_cancel(&f.invite)));
+                } else {
+                    f.cancel_when_provisional = true;
+                }
+            }
+        }
+        for (peer, cancel) in cancels {
+            self.send_request(now, peer, cancel, ClientRole::Cancel);
+        }
+    }
+
+    /// A queued caller leaves the ACD for a destination outside it.
+    fn spill(&mut self, now: Instant, key: CallKey, to: Overflow) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let dialled = call.callee.clone();
+        if let Some(s) = call.service.as_mut() {
+            s.in_acd = false;
+        }
+        let dest = match to {
+            Overflow::Number(n) => Destination::Number(n),
+            Overflow::Trunk(t) => Destination::Trunk(t),
+            // Voicemail and callbacks come with the IVR; until then the
+            // caller is released like a busy queue.
+            Overflow::Voicemail(_) | Overflow::Callback | Overflow::Hangup | Overflow::Queue(_) => {
+                self.hang_up_both(now, key, Cause::USER_BUSY);
+                return;
+            }
+        };
+        match self.target_of(&dest, &dialled) {
+            Target::Trunks { trunks, callee } => {
+                self.stop_prompt(key);
+                self.park_b(key);
+                let Some(call) = self.calls.get_mut(&key) else {
+                    return;
+                };
+                call.callee = callee;
+                call.routes = trunks.into();
+                self.next_attempt(now, key, 480);
+            }
+            _ => self.hang_up_both(now, key, Cause::NO_ROUTE_DESTINATION),
+        }
+    }
+
+    fn stop_prompt(&mut self, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let leg = call.a.media.leg;
+        if let Some(s) = call.service.as_mut()
+            && std::mem::replace(&mut s.prompt_on_a, false)
+        {
+            self.submit(Command::StopPrompt { leg });
+        }
+    }
+
+    /// A leg B of a call answered here failed (after the usual trunk
+    /// accounting): tell the ACD, or end a spill that found nobody.
+    pub(super) fn on_answered_here_leg_failed(&mut self, now: Instant, key: CallKey, code: u16) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(b) = call.b.as_ref() else {
+            return;
+        };
+        let (trunk, abandoned) = (b.trunk, b.abandoned);
+        // A live ring takes the front again.
+        if let Some(s) = call.service.as_mut()
+            && let Some(i) = s.forks.iter().position(|f| f.tx.is_some() && !f.abandoned)
+        {
+            call.b = Some(s.forks.remove(i));
+        }
+        let in_acd = call.service.as_ref().is_some_and(|s| s.in_acd);
+        let agent = self.services.as_ref().and_then(|s| s.agent_of_trunk(trunk));
+        if in_acd {
+            if !abandoned && let Some(agent) = agent {
+                if let Some(s) = self.services.as_mut() {
+                    let _ = s.input(
+                        now,
+                        Input::AgentDeclined {
+                            call: CallId(key),
+                            agent,
+                        },
+                    );
+                }
+                self.run_acd_outputs(now);
+            }
+            return;
+        }
+        // A spill to a number or trunk: failover among its trunks, else
+        // the caller is released.
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let failover = code == 408 || (500..600).contains(&code);
+        if failover && !call.routes.is_empty() {
+            self.next_attempt(now, key, code);
+        } else if call.service.as_ref().is_some_and(|s| s.forks.is_empty()) {
+            self.hang_up_both(now, key, Cause::from_sip_status(code));
+        }
+    }
+
+    /// Leg B of a call answered here answered: bridge it to the caller
+    /// (or hang up a ring we had given up on).
+    pub(super) fn on_answered_here_leg_answered(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        response: rsip::Response,
+    ) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(b) = call.b.as_ref() else {
+            return;
+        };
+        if b.abandoned {
+            // Answered as we cancelled it: hang it up and put the live
+            // ring (if any) back in front.
+            self.bye_b(now, key);
+            self.drop_b(key);
+            return;
+        }
+        let trunk = b.trunk;
+        let answer = SessionDescription::parse(&response.body).ok();
+        let nb = answer
+            .as_ref()
+            .zip(b.offer.as_ref())
+            .and_then(|(answer, offer)| offer_answer::accept_answer(offer, answer).ok());
+        let Some(nb) = nb else {
+            eprintln!("tandem: call {key}: the answering phone's SDP is unusable");
+            self.bye_b(now, key);
+            self.drop_b(key);
+            return;
+        };
+        let format = engine_format(&nb);
+        let call = self.calls.get_mut(&key).expect("checked above");
+        call.codec_out = Some(codec_label(&nb));
+        let (la, lb) = (call.a.media.leg, call.b_media.leg);
+        let remote = nb.remote_rtp.socket_addr();
+        call.b_media.negotiated = Some(nb);
+        call.bridged = true;
+        self.submit(Command::ModifyLeg {
+            leg: lb,
+            remote,
+            format,
+        });
+        self.stop_prompt(key);
+        self.submit(Command::Bridge { a: la, b: lb });
+        // Everyone else stops ringing.
+        let others: Vec<(rsip::Request, super::Peer, bool)> = self
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.service.as_mut())
+            .map(|s| {
+                s.forks
+                    .iter_mut()
+                    .filter(|f| f.tx.is_some() && !f.abandoned)
+                    .map(|f| {
+                        f.abandoned = true;
+                        if !f.got_provisional {
+                            f.cancel_when_provisional = true;
+                        }
+                        (message::build_cancel(&f.invite), f.peer, f.got_provisional)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (cancel, peer, now_ok) in others {
+            if now_ok {
+                self.send_request(now, peer, cancel, ClientRole::Cancel);
+            }
+        }
+        let in_acd = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .is_some_and(|s| s.in_acd);
+        let agent = self.services.as_ref().and_then(|s| s.agent_of_trunk(trunk));
+        if in_acd && let Some(agent) = agent {
+            let answered = self.services.as_mut().map(|s| {
+                s.input(
+                    now,
+                    Input::AgentAnswered {
+                        call: CallId(key),
+                        agent,
+                    },
+                )
+            });
+            if let Some(Err(e)) = answered {
+                eprintln!("tandem: call {key}: {e}; hanging the phone up");
+            }
+            self.run_acd_outputs(now);
+        }
+        self.schedule(key);
+    }
+
+    /// A response on a ring that is not in front: one we cancelled, or a
+    /// ring-all ring that lost. It only ends that ring (a late 2xx is
+    /// acknowledged and hung up).
+    pub(super) fn on_fork_response(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        i: usize,
+        response: rsip::Response,
+    ) {
+        let code = response.status_code.code();
+        let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
+            return;
+        };
+        let Some(f) = s.forks.get_mut(i) else {
+            return;
+        };
+        if code < 200 {
+            f.got_provisional = true;
+            if std::mem::replace(&mut f.cancel_when_provisional, false) {
+                let (peer, cancel) = (f.peer, message::build_cancel(&f.invite));
+                self.send_request(now, peer, cancel, ClientRole::Cancel);
+            }
+            return;
+        }
+        let f = s.forks.remove(i);
+        let abandoned = f.abandoned;
+        let in_acd = s.in_acd;
+        self.by_b.remove(&f.call_id);
+        if f.counted {
+            self.trunk_calls(f.trunk, -1);
+        }
+        if (200..300).contains(&code) {
+            self.hang_up_stray(now, &f, &response);
+        } else if in_acd && !abandoned {
+            let agent = self
+                .services
+                .as_ref()
+                .and_then(|s| s.agent_of_trunk(f.trunk));
+            if let (Some(agent), Some(s)) = (agent, self.services.as_mut()) {
+                let _ = s.input(
+                    now,
+                    Input::AgentDeclined {
+                        call: CallId(key),
+                        agent,
+                    },
+                );
+            }
+            self.run_acd_outputs(now);
+        }
+    }
+
+    /// Acknowledges a 2xx we no longer want and hangs it up (RFC 3261
+    /// §13.2.2.4, then §15).
+    fn hang_up_stray(&mut self, now: Instant, leg: &LegB, response: &rsip::Response) {
+        let Ok(mut dialog) = tandem_sip::dialog::Dialog::uac(&leg.invite, response) else {
+            return;
+        };
+        let via = super::self_via(&self.settings, leg.peer.transport);
+        if let Ok(ack) = dialog.build_ack(&leg.invite, via.clone()) {
+            let to = self.resolve_next_hop(&ack.next_hop, leg.peer);
+            self.send_stateless(to, rsip::SipMessage::Request(ack.request));
+        }
+        if let Ok(out) = dialog.build_request(rsip::Method::Bye, via) {
+            let to = self.resolve_next_hop(&out.next_hop, leg.peer);
+            self.send_request(now, to, out.request, ClientRole::Bye);
+        }
+    }
+
+    /// Forgets `call.b` (ended), putting a live ring back in front.
+    fn drop_b(&mut self, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if let Some(b) = call.b.take() {
+            self.by_b.remove(&b.call_id);
+            if b.counted {
+                self.trunk_calls(b.trunk, -1);
+            }
+        }
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if let Some(s) = call.service.as_mut()
+            && let Some(i) = s.forks.iter().position(|f| f.tx.is_some() && !f.abandoned)
+        {
+            call.b = Some(s.forks.remove(i));
+        }
+    }
+
+    /// Leg B failed for good (no trunk left): forward, try the route's
+    /// next destination, or fail the caller.
+    pub(super) fn b_failed(&mut self, now: Instant, key: CallKey, code: u16) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let dialled = call.callee.clone();
+        let Some(s) = call.service.as_mut() else {
+            return self.fail_a(now, key, code, None);
+        };
+        if s.answered_here {
+            return self.on_answered_here_leg_failed(now, key, code);
+        }
+        let failure = match code {
+            486 | 600 => Some(Failure::Busy),
+            408 | 480 | 487 => Some(Failure::NoAnswer),
+            _ => None,
+        };
+        let forwarded = failure.and_then(|f| match s.forward.next(&s.route.forwarding, f) {
+            ForwardStep::To(d) => Some(d.clone()),
+            ForwardStep::HopLimitReached | ForwardStep::NoTarget => None,
+        });
+        let next = forwarded.or_else(|| {
+            // Not a busy/no-answer case for forwarding: the route's next
+            // bound destination, as failover.
+            if failure.is_some() {
+                return None;
+            }
+            let d = s.route.destinations.get(s.next_destination).cloned();
+            s.next_destination += 1;
+            d
+        });
+        let Some(dest) = next else {
+            return self.fail_a(now, key, code, None);
+        };
+        match self.target_of(&dest, &dialled) {
+            Target::Trunks { trunks, callee } => {
+                let call = self.calls.get_mut(&key).expect("checked above");
+                call.callee = callee;
+                call.routes = trunks.into();
+                self.next_attempt(now, key, code);
+            }
+            Target::Queue(q) => {
+                if let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) {
+                    s.queue = Some(q);
+                }
+                self.answer_and_queue(now, key, q);
+            }
+            Target::Refuse(..) => self.fail_a(now, key, code, None),
+        }
+    }
+
+    /// The call ends (from `finish`): the ACD lets go of it, and rings
+    /// still in progress are cancelled.
+    pub(super) fn service_call_ended(&mut self, now: Instant, key: CallKey) {
+        let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
+            return;
+        };
+        let in_acd = std::mem::replace(&mut s.in_acd, false);
+        if in_acd && let Some(services) = self.services.as_mut() {
+            let _ = services.input(now, Input::Hangup { call: CallId(key) });
+        }
+        self.cancel_all_rings(now, key);
+        // Forks are not waited for: their INVITE transactions end on their
+        // own (a 487 is acknowledged by the transaction layer).
+        if let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) {
+            for f in std::mem::take(&mut s.forks) {
+                self.by_b.remove(&f.call_id);
+                if f.counted {
+                    self.trunk_calls(f.trunk, -1);
+                }
+            }
+        }
+        self.run_acd_outputs(now);
+    }
+
+    /// A digit from the caller while queued (the exit digit).
+    pub(super) fn service_digit(&mut self, now: Instant, key: CallKey, digit: char) {
+        let in_acd = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .is_some_and(|s| s.in_acd && !self.calls[&key].bridged);
+        if in_acd && let Some(s) = self.services.as_mut() {
+            let _ = s.input(
+                now,
+                Input::Digit {
+                    call: CallId(key),
+                    digit,
+                },
+            );
+            self.run_acd_outputs(now);
+        }
+    }
+
+    /// A prompt ended on one of the call's legs: back to music on hold
+    /// while the caller still waits.
+    pub(super) fn service_prompt_done(&mut self, _now: Instant, key: CallKey, leg: LegId) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if call.a.media.leg != leg || call.bridged || call.phase == Phase::Ending {
+            return;
+        }
+        let Some(s) = call.service.as_mut() else {
+            return;
+        };
+        s.prompt_on_a = false;
+        if s.in_acd
+            && let Some(q) = s.queue
+        {
+            self.start_music(key, q);
+        }
+    }
+}

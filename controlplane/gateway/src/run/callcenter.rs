@@ -1,0 +1,282 @@
+//! The call-center services inside `tandem run`: each 400 number's plan,
+//! the ACD and the KPI engine, on the run loop's clock.
+//!
+//! The `tandem-callcenter` state machines are sans-IO and count time as a
+//! wall-clock [`Timestamp`] (schedules and 15-minute intervals need the
+//! calendar); the run loop counts in [`Instant`]s. [`Services`] keeps one
+//! pair of the two read at start and converts between them, so a
+//! wall-clock step (NTP) moves neither timers nor intervals.
+//!
+//! Every ACD event goes to the KPI engine here; the B2BUA sees only the
+//! ACD's requests (ring, cancel, spill, announce).
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tandem_callcenter::acd::{self, Acd, AcdError, Input};
+use tandem_callcenter::kpi::{IntervalRow, KpiEngine, NumberEvent};
+use tandem_callcenter::plan::{Decision, Destination, NumberPlan};
+use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
+
+use crate::config::{CallCenter, Config, TrunkId};
+
+/// Where a plan's destination sends a call, resolved against the
+/// configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Out over these trunks (failover order) to this called number.
+    Trunks {
+        /// Trunks to try.
+        trunks: Vec<TrunkId>,
+        /// The Request-URI user.
+        callee: String,
+    },
+    /// Into an ACD queue.
+    Queue(QueueId),
+    /// Released with this SIP status.
+    Refuse(u16, &'static str),
+}
+
+/// The services and their clock.
+pub(crate) struct Services {
+    plans: Vec<NumberPlan>,
+    pub(crate) acd: Acd,
+    pub(crate) kpi: KpiEngine,
+    config: CallCenter,
+    base: (Instant, Timestamp),
+    outputs: Vec<acd::Output>,
+}
+
+impl Services {
+    /// The services of `config`, or `None` when it has no call center.
+    /// Errors name what cannot run (a plan or ACD that does not build, or
+    /// a feature this build does not have yet).
+    pub(crate) fn new(config: &Config, now: Instant) -> Result<Option<Services>, String> {
+        let cc = &config.callcenter;
+        if cc.is_empty() {
+            return Ok(None);
+        }
+        let mut plans = Vec::with_capacity(cc.numbers.len());
+        for p in &cc.numbers {
+            if p.pin.is_some() {
+                return Err(format!(
+                    "number {}: PIN access needs digit collection by the IVR, which this build does not have yet",
+                    p.number
+                ));
+            }
+            let plan = NumberPlan::new(p).map_err(|e| format!("number {}: {e}", p.number))?;
+            plans.push(plan);
+        }
+        let acd = Acd::new(cc.acd.clone()).map_err(|e| format!("callcenter: {e}"))?;
+        let mut kpi = KpiEngine::new();
+        for (i, q) in cc.queues.iter().enumerate() {
+            kpi.configure_queue(QueueId(i as u32), q.kpi);
+        }
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut s = Services {
+            plans,
+            acd,
+            kpi,
+            config: cc.clone(),
+            base: (now, Timestamp::from_millis(wall.as_millis() as u64)),
+            outputs: Vec::new(),
+        };
+        for (i, a) in cc.agents.iter().enumerate() {
+            if a.login_at_start {
+                let _ = s.input(
+                    now,
+                    Input::Login {
+                        agent: AgentId(i as u32),
+                    },
+                );
+            }
+        }
+        // Nothing is waiting yet: the logins only produce state events.
+        s.outputs.clear();
+        for p in &s.config.numbers {
+            for dest in p
+                .routes
+                .iter()
+                .flat_map(|r| r.destinations.iter().map(|d| d.to.as_str()))
+                .chain(std::iter::once(p.after_hours.as_str()))
+            {
+                if let Ok(d) = Destination::parse(dest)
+                    && matches!(d, Destination::Ivr(_) | Destination::Voicemail(_))
+                {
+                    return Err(format!(
+                        "number {}: destination {dest}: IVR menus and voicemail are not in this build yet",
+                        p.number
+                    ));
+                }
+            }
+        }
+        Ok(Some(s))
+    }
+
+    /// The wall-clock time of `now`.
+    pub(crate) fn ts(&self, now: Instant) -> Timestamp {
+        let (i0, t0) = self.base;
+        t0 + now.saturating_duration_since(i0)
+    }
+
+    /// The run-loop instant of `t`.
+    pub(crate) fn instant(&self, t: Timestamp) -> Instant {
+        let (i0, t0) = self.base;
+        i0 + t.saturating_since(t0)
+    }
+
+    /// The plan index of a dialled number, if it is a 400 number of ours.
+    pub(crate) fn number(&self, dialled: &str) -> Option<usize> {
+        self.config.number(dialled)
+    }
+
+    /// Runs a number's plan for a new call, and counts the offer.
+    pub(crate) fn route(&mut self, now: Instant, number: usize, caller: &str) -> Option<Decision> {
+        let at = self.ts(now);
+        self.kpi.handle_number_event(NumberEvent::Offered {
+            at,
+            number: NumberId(number as u32),
+        });
+        Some(self.plans.get_mut(number)?.route(at, caller))
+    }
+
+    /// Counts a call to a number refused for lack of capacity.
+    pub(crate) fn blocked(&mut self, now: Instant, number: usize) {
+        let at = self.ts(now);
+        self.kpi.handle_number_event(NumberEvent::Blocked {
+            at,
+            number: NumberId(number as u32),
+        });
+    }
+
+    /// Resolves a plan destination against the configuration and routes.
+    pub(crate) fn target(&self, config: &Config, dest: &Destination, dialled: &str) -> Target {
+        match dest {
+            Destination::Trunk(name) => match config.trunks.iter().position(|t| &t.name == name) {
+                Some(i) => Target::Trunks {
+                    trunks: vec![TrunkId(i)],
+                    callee: dialled.to_string(),
+                },
+                None => Target::Refuse(404, "No Route"),
+            },
+            Destination::Number(n) => {
+                let digits = n.trim_start_matches('+');
+                match config.route_table.lookup(digits) {
+                    Some(trunks) => Target::Trunks {
+                        trunks: trunks.to_vec(),
+                        callee: digits.to_string(),
+                    },
+                    None => Target::Refuse(404, "No Route"),
+                }
+            }
+            Destination::Agent(name) => match self.agent_by_name(name) {
+                Some(a) => {
+                    let agent = &self.config.agents[a.index()];
+                    Target::Trunks {
+                        trunks: vec![agent.trunk],
+                        callee: agent.user.clone(),
+                    }
+                }
+                None => Target::Refuse(404, "No Route"),
+            },
+            Destination::Queue(name) => match self.acd.queue_id(name) {
+                Some(q) => Target::Queue(q),
+                None => Target::Refuse(404, "No Route"),
+            },
+            // Refused at start (Services::new); kept total.
+            Destination::Ivr(_) | Destination::Voicemail(_) => {
+                Target::Refuse(480, "Temporarily Unavailable")
+            }
+            Destination::Hangup => Target::Refuse(480, "Temporarily Unavailable"),
+        }
+    }
+
+    fn agent_by_name(&self, name: &str) -> Option<AgentId> {
+        self.acd.agent_id(name)
+    }
+
+    /// The trunk and Request-URI user of an agent's phone.
+    pub(crate) fn agent_phone(&self, agent: AgentId) -> Option<(TrunkId, String)> {
+        self.config
+            .agents
+            .get(agent.index())
+            .map(|a| (a.trunk, a.user.clone()))
+    }
+
+    /// The agent whose phone is behind this trunk.
+    pub(crate) fn agent_of_trunk(&self, trunk: TrunkId) -> Option<AgentId> {
+        self.config
+            .agents
+            .iter()
+            .position(|a| a.trunk == trunk)
+            .map(|i| AgentId(i as u32))
+    }
+
+    /// Music on hold of a queue, if configured.
+    pub(crate) fn music_on_hold(&self, queue: QueueId) -> Option<&std::path::Path> {
+        self.config
+            .queues
+            .get(queue.index())
+            .and_then(|q| q.music_on_hold.as_deref())
+            .or(self.config.music_on_hold.as_deref())
+    }
+
+    /// The periodic announcement of a queue.
+    pub(crate) fn periodic_prompt(&self, queue: QueueId) -> Option<&std::path::Path> {
+        self.config
+            .queues
+            .get(queue.index())
+            .and_then(|q| q.periodic_prompt.as_deref())
+    }
+
+    /// Feeds the ACD; its events go to the KPI engine, its requests wait
+    /// in [`Services::poll_output`].
+    pub(crate) fn input(&mut self, now: Instant, input: Input<'_>) -> Result<(), AcdError> {
+        let at = self.ts(now);
+        let r = self.acd.handle_input(at, input);
+        self.collect();
+        r
+    }
+
+    fn collect(&mut self) {
+        while let Some(o) = self.acd.poll_output() {
+            match o {
+                acd::Output::Event(e) => self.kpi.handle_event(&e),
+                other => self.outputs.push(other),
+            }
+        }
+    }
+
+    /// The ACD's next request to the B2BUA.
+    pub(crate) fn poll_output(&mut self) -> Option<acd::Output> {
+        if self.outputs.is_empty() {
+            None
+        } else {
+            Some(self.outputs.remove(0))
+        }
+    }
+
+    /// The next ACD or KPI deadline.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        [self.acd.poll_timeout(), self.kpi.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| self.instant(t))
+    }
+
+    /// Runs the ACD's and KPI engine's timers.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        let at = self.ts(now);
+        self.acd.handle_timeout(at);
+        self.collect();
+        self.kpi.handle_timeout(at);
+    }
+
+    /// A closed 15-minute KPI row, to store.
+    #[allow(dead_code)] // stored once the KPI store is wired in
+    pub(crate) fn poll_interval_row(&mut self) -> Option<IntervalRow> {
+        self.kpi.poll_output()
+    }
+}

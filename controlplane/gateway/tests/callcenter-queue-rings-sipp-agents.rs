@@ -1,0 +1,245 @@
+//! Calls to a 400 number go through its plan into an ACD queue, are
+//! answered by Tandem, and ring SIPp agents: round robin takes the agents
+//! in turn; an agent who lets the phone ring is cancelled and the next one
+//! rung; a full queue spills callers to a number over the routes.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use support::*;
+
+fn by_setup(mut rows: Vec<HashMap<String, String>>) -> Vec<HashMap<String, String>> {
+    rows.sort_by_key(|r| num(r, "setup_ms"));
+    rows
+}
+
+#[test]
+fn round_robin_rings_the_agents_in_turn() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-round-robin");
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:15860"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "26200-26299"
+
+[[agent]]
+name = "alice"
+contact = "sip:alice@127.0.0.1:15861"
+[[agent]]
+name = "bob"
+contact = "sip:bob@127.0.0.1:15862"
+[[agent]]
+name = "carol"
+contact = "sip:carol@127.0.0.1:15863"
+
+[[queue]]
+name = "sales"
+strategy = "round-robin"
+members = ["alice", "bob", "carol"]
+wrap_up = 0
+
+[[number]]
+number = "4008123456"
+destinations = ["queue:sales"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let echo = scenario("kamailio/uas-pcmu-echo.xml");
+    let _alice = sipp_uas(&dir, &echo, 15861, 26400);
+    let _bob = sipp_uas(&dir, &echo, 15862, 26410);
+    let _carol = sipp_uas(&dir, &echo, 15863, 26420);
+    // One call at a time (each lasts 1 s), so the order is the strategy's.
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        15870,
+        26430,
+        "127.0.0.1:15860",
+        "4008123456",
+        (6, 1),
+        &["-d", "1000", "-l", "1"],
+    );
+    assert!(
+        out.status.success(),
+        "SIPp reported failed calls:\n{}\ntandem:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let rows = by_setup(wait_for_cdrs(&dir, 6, Duration::from_secs(10)));
+    let agents: Vec<&str> = rows.iter().map(|r| r["trunk_out"].as_str()).collect();
+    assert_eq!(
+        agents,
+        [
+            "agent:alice",
+            "agent:bob",
+            "agent:carol",
+            "agent:alice",
+            "agent:bob",
+            "agent:carol"
+        ],
+        "{rows:?}"
+    );
+    for r in &rows {
+        assert_eq!(r["disposition"], "answered", "{r:?}");
+        assert_eq!(r["callee"], "4008123456", "{r:?}");
+        // The caller's audio reached the agent and the echo came back.
+        for k in [
+            "in_packets_received",
+            "out_packets_sent",
+            "out_packets_received",
+            "in_packets_sent",
+        ] {
+            assert!(num(r, k) > 5, "{k} in {r:?}");
+        }
+    }
+}
+
+#[test]
+fn an_unanswered_agent_is_skipped_and_a_full_queue_spills_to_a_number() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-no-answer-and-spill");
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:15960"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "26300-26399"
+
+[[trunk]]
+name = "branch-office"
+address = "127.0.0.1:15966"
+options_interval = 0
+
+[[route]]
+prefix = "0755"
+trunks = ["branch-office"]
+
+[[agent]]
+name = "dave"
+contact = "sip:dave@127.0.0.1:15961"
+[[agent]]
+name = "erin"
+contact = "sip:erin@127.0.0.1:15962"
+
+[[queue]]
+name = "support"
+strategy = "linear"
+members = ["dave", "erin"]
+ring_timeout = 2
+auto_pause_after = 1
+wrap_up = 0
+
+[[queue]]
+name = "tiny"
+strategy = "linear"
+members = ["erin"]
+max_length = 1
+overflow = "number:075512345678"
+wrap_up = 0
+
+[[number]]
+number = "4008000001"
+destinations = ["queue:support"]
+
+[[number]]
+number = "4008000002"
+destinations = ["queue:tiny"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    // Dave's SIPp logs its messages, to show he was rung and cancelled.
+    let _dave = Kill(
+        std::process::Command::new("sipp")
+            .arg("-sf")
+            .arg(scenario("sipp/uas-ring-until-cancel.xml"))
+            .args(["-i", "127.0.0.1", "-p", "15961", "-mp", "26440"])
+            .args(["-nostdin", "-trace_msg", "-message_file", "dave.log"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start sipp"),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let _erin = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 15962, 26450);
+    let _branch = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 15966, 26460);
+    let caller = scenario("sipp/uac-queue-caller.xml");
+
+    // Dave rings for 2 s and is cancelled (then paused); Erin answers.
+    let out = sipp_uac_with(
+        &dir,
+        &caller,
+        15970,
+        26470,
+        "127.0.0.1:15960",
+        "4008000001",
+        (1, 1),
+        &["-d", "4000"],
+    );
+    let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        tandem_log()
+    );
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    assert_eq!(
+        rows[0]["trunk_out"],
+        "agent:erin",
+        "{rows:?}\n{}",
+        tandem_log()
+    );
+    assert_eq!(rows[0]["disposition"], "answered");
+    let dave = std::fs::read_to_string(dir.join("dave.log")).unwrap_or_default();
+    assert!(
+        dave.contains("INVITE sip:dave@") && dave.contains("CANCEL sip:dave@"),
+        "dave was not rung and cancelled:\n{dave}"
+    );
+
+    // Three callers at once into a queue of one agent with room for one
+    // waiting caller: the first talks to Erin, the second waits, the
+    // third goes to the branch office.
+    let out = sipp_uac_with(
+        &dir,
+        &caller,
+        15980,
+        26480,
+        "127.0.0.1:15960",
+        "4008000002",
+        (3, 20),
+        &["-d", "3000"],
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        tandem_log()
+    );
+    let rows = by_setup(wait_for_cdrs(&dir, 4, Duration::from_secs(15)));
+    let outs: Vec<&str> = rows[1..].iter().map(|r| r["trunk_out"].as_str()).collect();
+    assert_eq!(
+        outs.iter().filter(|t| **t == "branch-office").count(),
+        1,
+        "{rows:?}"
+    );
+    assert_eq!(rows[1]["trunk_out"], "agent:erin", "{rows:?}");
+    let spilled = rows
+        .iter()
+        .find(|r| r["trunk_out"] == "branch-office")
+        .unwrap();
+    assert_eq!(spilled["disposition"], "answered", "{spilled:?}");
+    assert!(num(spilled, "out_packets_received") > 5, "{spilled:?}");
+}
