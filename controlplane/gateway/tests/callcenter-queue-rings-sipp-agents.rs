@@ -65,7 +65,7 @@ destinations = ["queue:sales"]
         "127.0.0.1:15860",
         "4008123456",
         (6, 1),
-        &["-d", "1000", "-l", "1"],
+        &["-d", "1000", "-l", "1", "-key", "caller", "13800000001"],
     );
     assert!(
         out.status.success(),
@@ -186,7 +186,7 @@ destinations = ["queue:tiny"]
         "127.0.0.1:15960",
         "4008000001",
         (1, 1),
-        &["-d", "4000"],
+        &["-d", "4000", "-key", "caller", "13800000002"],
     );
     let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
@@ -220,7 +220,7 @@ destinations = ["queue:tiny"]
         "127.0.0.1:15960",
         "4008000002",
         (3, 20),
-        &["-d", "3000"],
+        &["-d", "3000", "-key", "caller", "13800000003"],
     );
     assert!(
         out.status.success(),
@@ -242,4 +242,78 @@ destinations = ["queue:tiny"]
         .unwrap();
     assert_eq!(spilled["disposition"], "answered", "{spilled:?}");
     assert!(num(spilled, "out_packets_received") > 5, "{spilled:?}");
+}
+
+#[test]
+fn ring_all_rings_every_agent_and_cancels_the_rest_when_one_answers() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-ring-all");
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:15660"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "26500-26549"
+
+[[agent]]
+name = "gina"
+contact = "sip:gina@127.0.0.1:15661"
+[[agent]]
+name = "hugo"
+contact = "sip:hugo@127.0.0.1:15662"
+
+[[queue]]
+name = "hotline"
+strategy = "ring-all"
+members = ["gina", "hugo"]
+
+[[number]]
+number = "4008800800"
+destinations = ["queue:hotline"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let _gina = Kill(
+        std::process::Command::new("sipp")
+            .arg("-sf")
+            .arg(scenario("sipp/uas-ring-until-cancel.xml"))
+            .args(["-i", "127.0.0.1", "-p", "15661", "-mp", "26560"])
+            .args(["-nostdin", "-trace_msg", "-message_file", "gina.log"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start sipp"),
+    );
+    let _hugo = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 15662, 26570);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        15670,
+        26580,
+        "127.0.0.1:15660",
+        "4008800800",
+        (1, 1),
+        &["-d", "2000", "-key", "caller", "13900000009"],
+    );
+    let tandem_log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\n{tandem_log}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    assert_eq!(rows[0]["trunk_out"], "agent:hugo", "{rows:?}\n{tandem_log}");
+    assert_eq!(rows[0]["caller"], "13900000009");
+    assert!(num(&rows[0], "out_packets_received") > 20, "{rows:?}");
+    let gina = std::fs::read_to_string(dir.join("gina.log")).unwrap_or_default();
+    assert!(
+        gina.contains("INVITE sip:gina@") && gina.contains("CANCEL sip:gina@"),
+        "gina was not rung at the same time and cancelled:\n{gina}"
+    );
 }
