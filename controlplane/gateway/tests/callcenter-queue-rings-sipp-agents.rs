@@ -28,6 +28,8 @@ listen = "127.0.0.1:15860"
 [media]
 rtp_address = "127.0.0.1"
 rtp_ports = "26200-26299"
+[http]
+listen = "127.0.0.1:15890"
 
 [[agent]]
 name = "alice"
@@ -51,7 +53,7 @@ destinations = ["queue:sales"]
 "#,
     )
     .unwrap();
-    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let (tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
     let echo = scenario("kamailio/uas-pcmu-echo.xml");
     let _alice = sipp_uas(&dir, &echo, 15861, 26400);
     let _bob = sipp_uas(&dir, &echo, 15862, 26410);
@@ -87,6 +89,61 @@ destinations = ["queue:sales"]
         ],
         "{rows:?}"
     );
+    // The KPIs on /metrics count the same six calls: each answered at
+    // once (well within the 20 s service-level threshold), two per agent.
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = http_get("127.0.0.1:15890", "/metrics");
+    for line in [
+        "tandem_callcenter_calls_offered_total{queue=\"sales\"} 6",
+        "tandem_callcenter_calls_answered_total{queue=\"sales\"} 6",
+        "tandem_callcenter_calls_answered_within_threshold_total{queue=\"sales\"} 6",
+        "tandem_callcenter_wait_seconds_bucket{queue=\"sales\",le=\"20\"} 6",
+        "tandem_callcenter_agent_calls_answered_total{agent=\"alice\"} 2",
+        "tandem_callcenter_agent_calls_answered_total{agent=\"carol\"} 2",
+        "tandem_callcenter_number_calls_offered_total{number=\"4008123456\"} 6",
+        "tandem_callcenter_queue_waiting{queue=\"sales\"} 0",
+        "tandem_callcenter_agents{queue=\"sales\",state=\"available\"} 3",
+    ] {
+        assert!(metrics.contains(line), "no {line} in\n{metrics}");
+    }
+    // Stopping stores the open interval; the report reads it back.
+    signal(&tandem, "TERM");
+    wait_for(&log, "drained, stopping", Duration::from_secs(10));
+    drop(tandem);
+    let today = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    let today = String::from_utf8(today.stdout).unwrap().trim().to_string();
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "report", "--by", "queue", "--format", "csv", "--from", &today, "--to", &today,
+        ])
+        .arg("--db")
+        .arg(dir.join("cdr.sqlite"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let sales: HashMap<&str, &str> = lines
+        .map(|l| {
+            header
+                .iter()
+                .copied()
+                .zip(l.split(','))
+                .collect::<HashMap<_, _>>()
+        })
+        .find(|r| r.get("name") == Some(&"sales"))
+        .unwrap_or_else(|| panic!("no row for sales in\n{text}"));
+    assert_eq!(sales["offered"], "6", "{text}");
+    assert_eq!(sales["answered"], "6", "{text}");
+    assert_eq!(sales["service_level_pct"], "100.00", "{text}");
     for r in &rows {
         assert_eq!(r["disposition"], "answered", "{r:?}");
         assert_eq!(r["callee"], "4008123456", "{r:?}");

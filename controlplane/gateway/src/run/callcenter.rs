@@ -17,7 +17,9 @@ use tandem_callcenter::kpi::{IntervalRow, KpiEngine, NumberEvent};
 use tandem_callcenter::plan::{Decision, Destination, NumberPlan};
 use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
 
+use super::kpi_metrics::{KpiPublisher, KpiSnapshot, QueueLive};
 use crate::config::{CallCenter, Config, TrunkId};
+use crate::kpi_store::{EntityNames, KpiStore};
 
 /// Where a plan's destination sends a call, resolved against the
 /// configuration.
@@ -44,6 +46,12 @@ pub(crate) struct Services {
     config: CallCenter,
     base: (Instant, Timestamp),
     outputs: Vec<acd::Output>,
+    /// Names by id, for KPI rows and metrics.
+    queue_names: Vec<String>,
+    agent_names: Vec<String>,
+    numbers: Vec<String>,
+    publisher: Option<KpiPublisher>,
+    store: Option<KpiStore>,
 }
 
 impl Services {
@@ -81,6 +89,11 @@ impl Services {
             config: cc.clone(),
             base: (now, Timestamp::from_millis(wall.as_millis() as u64)),
             outputs: Vec::new(),
+            queue_names: cc.acd.queues.iter().map(|q| q.name.clone()).collect(),
+            agent_names: cc.acd.agents.iter().map(|a| a.name.clone()).collect(),
+            numbers: cc.numbers.iter().map(|n| n.number.clone()).collect(),
+            publisher: None,
+            store: None,
         };
         for (i, a) in cc.agents.iter().enumerate() {
             if a.login_at_start {
@@ -274,9 +287,71 @@ impl Services {
         self.kpi.handle_timeout(at);
     }
 
-    /// A closed 15-minute KPI row, to store.
-    #[allow(dead_code)] // stored once the KPI store is wired in
-    pub(crate) fn poll_interval_row(&mut self) -> Option<IntervalRow> {
-        self.kpi.poll_output()
+    /// Where KPIs go: `/metrics` and the interval table.
+    pub(crate) fn attach(&mut self, publisher: KpiPublisher, store: KpiStore) {
+        self.publisher = Some(publisher);
+        self.store = Some(store);
+    }
+
+    /// Once a second: closes due intervals, stores their rows and
+    /// publishes the live figures.
+    pub(crate) fn tick(&mut self, now: Instant) {
+        let at = self.ts(now);
+        self.kpi.handle_timeout(at);
+        self.store_rows();
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        let names = EntityNames {
+            queues: &self.queue_names,
+            agents: &self.agent_names,
+            numbers: &self.numbers,
+        };
+        let mut snap = KpiSnapshot::from_engine(&self.kpi, &names, at);
+        for q in 0..self.queue_names.len() {
+            let q = QueueId(q as u32);
+            if let Some(status) = self.acd.queue_status(q) {
+                snap.set_live(q, QueueLive::from_status(&status, at));
+            }
+        }
+        publisher.publish(snap);
+    }
+
+    /// At shutdown: the open interval is stored as it stands (a restart
+    /// adds to the same row).
+    pub(crate) fn shutdown(&mut self, now: Instant) {
+        let at = self.ts(now);
+        self.kpi.flush(at);
+        self.store_rows();
+    }
+
+    fn store_rows(&mut self) {
+        let names = EntityNames {
+            queues: &self.queue_names,
+            agents: &self.agent_names,
+            numbers: &self.numbers,
+        };
+        let mut rows: Vec<(IntervalRow, String)> = Vec::new();
+        while let Some(row) = self.kpi.poll_output() {
+            let name = names.name(row.entity).into_owned();
+            rows.push((row, name));
+        }
+        if rows.is_empty() {
+            return;
+        }
+        match self.store.as_mut() {
+            Some(store) => {
+                if let Err(e) = store.write(&rows) {
+                    eprintln!(
+                        "tandem: callcenter: {} KPI rows not stored: {e}",
+                        rows.len()
+                    );
+                }
+            }
+            None => eprintln!(
+                "tandem: callcenter: {} KPI rows dropped: no store",
+                rows.len()
+            ),
+        }
     }
 }

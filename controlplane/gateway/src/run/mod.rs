@@ -376,7 +376,15 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             config.summary(),
             config.cdr.database.display()
         );
-        let services = Services::new(&config, now).map_err(CliError::BadInput)?;
+        let mut services = Services::new(&config, now).map_err(CliError::BadInput)?;
+        if let Some(s) = services.as_mut() {
+            let publisher = kpi_metrics::register(&registry)
+                .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
+            let store =
+                crate::kpi_store::KpiStore::open(&config.cdr.database, config.cdr.synchronous)
+                    .map_err(|e| CliError::BadInput(format!("cdr.database: {e}")))?;
+            s.attach(publisher, store);
+        }
         let b2bua = B2bua::new(
             settings,
             Rc::new(config.clone()),
@@ -445,7 +453,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
                 b2bua.handle_timeout(now);
             }
             if tick {
-                b2bua.tick_second();
+                b2bua.tick_second(now);
             }
             while let Some(e) = hub.try_event(Front::Sip) {
                 b2bua.handle_engine_event(now, e);
@@ -561,8 +569,10 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             default(timeout) => {}
         }
     }
-    if let Some((_, _, writer)) = sip {
-        // Commits what is queued.
+    if let Some((mut b2bua, _, writer)) = sip {
+        // The call-center figures of the open interval, then the call
+        // records queued.
+        b2bua.shutdown(Instant::now());
         writer.shutdown();
     }
     Ok(())

@@ -399,6 +399,11 @@ impl B2bua {
     /// Takes a new configuration (SIGHUP): routes and trunks change for the
     /// next call; calls in progress keep the trunks they have.
     pub(crate) fn reload(&mut self, config: Rc<Config>, now: Instant) {
+        if self.services.is_some() {
+            // The ACD holds callers and agents' states: its tables are not
+            // swapped under them.
+            eprintln!("tandem: callcenter: numbers, queues and agents change at the next restart");
+        }
         self.load_trunks(&config, now);
         self.config = config;
     }
@@ -706,8 +711,19 @@ impl B2bua {
         self.sync_tx_stats();
     }
 
-    /// Publishes the call attempt rate once per second.
-    pub(crate) fn tick_second(&mut self) {
+    /// At shutdown: what the services still hold is stored.
+    pub(crate) fn shutdown(&mut self, now: Instant) {
+        if let Some(s) = self.services.as_mut() {
+            s.shutdown(now);
+        }
+    }
+
+    /// Publishes the call attempt rate (and the call-center figures) once
+    /// per second.
+    pub(crate) fn tick_second(&mut self, now: Instant) {
+        if let Some(s) = self.services.as_mut() {
+            s.tick(now);
+        }
         self.metrics.cps.set(i64::from(self.cps_window.1));
         self.cps_window.1 = 0;
         // Tables sized by a burst give their space back once it is over.
