@@ -16,6 +16,7 @@
 // Parts of these are API for what comes next (the REST API of the
 // call-center issue reads requests' queries and bodies; TLS listeners use
 // the certificate paths); tests use the rest.
+mod api;
 #[allow(dead_code)]
 mod cdr;
 mod cli;

@@ -52,7 +52,7 @@ use crate::cli::CliError;
 use crate::config::{Config, Overrides};
 use crate::http::{Health, HttpMetrics, HttpServer, gateway_router};
 use b2bua::{B2bua, Effect, SipSettings};
-use callcenter::Services;
+pub(crate) use callcenter::Services;
 use hub::{Front, MediaHub};
 use media::{EngineMedia, MediaSettings};
 use net::{NetCounters, NetInput, SipNet};
@@ -400,6 +400,8 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     };
     drop(sip_tx);
 
+    // API requests from the HTTP threads, answered here (see crate::api).
+    let (api_tx, api_rx) = bounded::<crate::api::ApiCall>(256);
     let _http = match config.http.listen {
         Some(addr) => {
             let (d, a) = (draining.clone(), active.clone());
@@ -411,6 +413,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
                 };
                 health.with("active_calls", a.load(Ordering::Relaxed) as i64)
             });
+            let router = crate::api::routes(router, api_tx.clone());
             let metrics = HttpMetrics::register(&registry)
                 .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
             let handle = HttpServer::start(addr, router, metrics)
@@ -521,6 +524,17 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
                         }
                     }
                     Front::Ng => hub.defer(Front::Ng, e),
+                }
+            }
+            recv(api_rx) -> call => {
+                if let Ok(call) = call {
+                    let now = Instant::now();
+                    let response = match sip.as_mut() {
+                        Some((b2bua, _, _)) => b2bua.handle_api(now, &call.request),
+                        None => crate::api::handle(None, now, &call.request),
+                    };
+                    // The HTTP thread may have given up waiting.
+                    let _ = call.reply.send(response);
                 }
             }
             recv(ack_rx) -> k => {

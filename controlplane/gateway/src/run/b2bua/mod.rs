@@ -711,6 +711,19 @@ impl B2bua {
         self.sync_tx_stats();
     }
 
+    /// Answers a REST API request (see `crate::api`), then carries out
+    /// what the ACD asks as a result (an agent signed in takes a waiting
+    /// caller, ...).
+    pub(crate) fn handle_api(
+        &mut self,
+        now: Instant,
+        request: &crate::http::Request,
+    ) -> crate::http::Response {
+        let response = crate::api::handle(self.services.as_mut(), now, request);
+        self.run_acd_outputs(now);
+        response
+    }
+
     /// At shutdown: what the services still hold is stored.
     pub(crate) fn shutdown(&mut self, now: Instant) {
         if let Some(s) = self.services.as_mut() {
