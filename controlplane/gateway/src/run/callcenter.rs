@@ -40,10 +40,12 @@ pub(crate) enum Target {
 
 /// The services and their clock.
 pub(crate) struct Services {
-    plans: Vec<NumberPlan>,
+    /// Each 400 number's plan, indexed like `config.numbers`.
+    pub(crate) plans: Vec<NumberPlan>,
     pub(crate) acd: Acd,
     pub(crate) kpi: KpiEngine,
-    config: CallCenter,
+    /// The call-center configuration the services were built from.
+    pub(crate) config: CallCenter,
     base: (Instant, Timestamp),
     outputs: Vec<acd::Output>,
     /// Names by id, for KPI rows and metrics.
