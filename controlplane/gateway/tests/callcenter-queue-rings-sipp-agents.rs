@@ -374,3 +374,91 @@ destinations = ["queue:hotline"]
         "gina was not rung at the same time and cancelled:\n{gina}"
     );
 }
+
+#[test]
+fn a_waiting_caller_hears_music_on_hold_and_an_abandon_is_counted() {
+    require("sipp", "sip-tester");
+    require("sox", "sox");
+    let dir = workdir("callcenter-music-on-hold");
+    // Three seconds of a 440 Hz tone as the music.
+    let made = std::process::Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(dir.join("moh.wav"))
+        .args(["synth", "3", "sine", "440", "vol", "0.3"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:14260"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "26850-26899"
+[http]
+listen = "127.0.0.1:14290"
+
+[callcenter]
+music_on_hold = "moh.wav"
+
+[[agent]]
+name = "kim"
+contact = "sip:kim@127.0.0.1:14261"
+
+[[queue]]
+name = "music"
+members = ["kim"]
+ring_timeout = 30
+short_abandon = 2
+
+[[number]]
+number = "4007000007"
+destinations = ["queue:music"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    // Kim's phone rings and rings: the caller waits with music, then
+    // gives up after 3 s.
+    let _kim = sipp_uas(
+        &dir,
+        &scenario("sipp/uas-ring-until-cancel.xml"),
+        14261,
+        26900,
+    );
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        14270,
+        26910,
+        "127.0.0.1:14260",
+        "4007000007",
+        (1, 1),
+        &["-d", "3000", "-key", "caller", "13700000007"],
+    );
+    let tandem_log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\n{tandem_log}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    // About 150 packets of music in 3 s; without it the caller would hear
+    // nothing at all.
+    assert!(
+        num(&rows[0], "in_packets_sent") > 100,
+        "{rows:?}\n{tandem_log}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = http_get("127.0.0.1:14290", "/metrics");
+    for line in [
+        "tandem_callcenter_calls_offered_total{queue=\"music\"} 1",
+        "tandem_callcenter_calls_abandoned_total{queue=\"music\"} 1",
+        "tandem_callcenter_calls_short_abandoned_total{queue=\"music\"} 0",
+        "tandem_callcenter_calls_answered_total{queue=\"music\"} 0",
+    ] {
+        assert!(metrics.contains(line), "no {line} in\n{metrics}");
+    }
+}
