@@ -1,7 +1,8 @@
 //! A 400 number's plan on real calls: a blacklisted caller is refused
 //! with 403; a busy agent's calls are forwarded to a mobile over the
 //! routes; on a holiday the number's after-hours destination takes the
-//! call.
+//! call; a number with a custom ringback plays it as early media while
+//! the destination rings.
 
 mod support;
 
@@ -12,7 +13,15 @@ use support::*;
 #[test]
 fn blacklist_forward_on_busy_and_after_hours() {
     require("sipp", "sip-tester");
+    require("sox", "sox");
     let dir = workdir("callcenter-number-plan");
+    let made = std::process::Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(dir.join("ringback.wav"))
+        .args(["synth", "1", "sine", "425", "vol", "0.3"])
+        .status()
+        .unwrap();
+    assert!(made.success());
     // Today in China Standard Time, closed as a holiday on the second
     // number.
     let today = std::process::Command::new("date")
@@ -37,6 +46,11 @@ name = "mobile"
 address = "127.0.0.1:14166"
 options_interval = 0
 
+[[trunk]]
+name = "slow"
+address = "127.0.0.1:14167"
+options_interval = 0
+
 [[route]]
 prefix = "138"
 trunks = ["mobile"]
@@ -52,6 +66,11 @@ blacklist = ["1350000"]
 forward_busy = ["number:13812345678"]
 
 [[number]]
+number = "4006000003"
+destinations = ["trunk:slow"]
+ringback = "ringback.wav"
+
+[[number]]
 number = "4006000002"
 destinations = ["agent:ivan"]
 after_hours = "number:13800000009"
@@ -65,6 +84,12 @@ holidays = [{{ date = "{today}", segments = [] }}]
     let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
     let _ivan = sipp_uas(&dir, &scenario("sipp/uas-486.xml"), 14161, 26800);
     let _mobile = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 14166, 26810);
+    let _slow = sipp_uas(
+        &dir,
+        &scenario("sipp/uas-ring-then-answer.xml"),
+        14167,
+        26850,
+    );
     let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
 
     // Blacklisted: 403, and a record of the refusal.
@@ -122,9 +147,36 @@ holidays = [{{ date = "{today}", segments = [] }}]
         tandem_log()
     );
 
-    let mut rows = wait_for_cdrs(&dir, 3, Duration::from_secs(10));
+    // Custom ringback: 2 s of it while the slow phone rings, then 1 s of
+    // the call.
+    let out = sipp_uac_with(
+        &dir,
+        &caller,
+        14176,
+        26860,
+        "127.0.0.1:14160",
+        "4006000003",
+        (1, 1),
+        &["-d", "1000", "-key", "caller", "13900003333"],
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        tandem_log()
+    );
+
+    let mut rows = wait_for_cdrs(&dir, 4, Duration::from_secs(10));
     rows.sort_by_key(|r| num(r, "setup_ms"));
-    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let ringback = &rows[3];
+    assert_eq!(ringback["trunk_out"], "slow", "{ringback:?}");
+    // The echo alone gives about 50 packets; the ringback adds about 100.
+    assert!(
+        num(ringback, "in_packets_sent") > 110,
+        "{ringback:?}\n{}",
+        tandem_log()
+    );
     let (refused, forwarded, after_hours) = (&rows[0], &rows[1], &rows[2]);
     assert_eq!(refused["caller"], "13500001234");
     assert_eq!(refused["sip_status"], "403", "{refused:?}");

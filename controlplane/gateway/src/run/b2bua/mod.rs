@@ -1658,6 +1658,11 @@ impl B2bua {
                 return;
             }
             call.phase = Phase::Early;
+            // A 400 number's custom ringback replaces the ringing tone:
+            // early media from here until B answers.
+            if call.a.answer.is_none() && response.body.is_empty() {
+                self.start_ringback(now, key);
+            }
             let has_sdp = !response.body.is_empty();
             if has_sdp {
                 self.negotiate_b(now, key, &response);
@@ -1852,6 +1857,12 @@ impl B2bua {
             }
         };
         let _ = now;
+        if call.a.media.negotiated.is_some() {
+            // A already has our answer (early media of a custom
+            // ringback): keep it; the engine transcodes if B chose
+            // another codec.
+            return self.join_b_to_answered_a(key, nb);
+        }
         // Answer A, preferring B's codec so the engine can just relay.
         let caps = self.caps(call.a.trunk).preferring(&nb.codec);
         let Some(call) = self.calls.get_mut(&key) else {
@@ -1912,7 +1923,10 @@ impl B2bua {
         // Early media: once A has our answer, every 18x repeats it (no
         // 100rel, so each provisional carries it, RFC 3261 §13.3.1.1).
         let with_sdp = call.a.answer.is_some();
-        let code = if with_sdp && (has_sdp || code == 183) {
+        // Our own early media (a custom ringback) is announced by 183
+        // (RFC 3960 §2), so the caller plays it instead of local ringing.
+        let ringback = call.service.as_ref().is_some_and(|s| s.prompt_on_a);
+        let code = if with_sdp && (has_sdp || code == 183 || ringback) {
             183
         } else {
             code

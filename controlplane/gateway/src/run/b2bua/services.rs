@@ -55,8 +55,9 @@ pub(super) struct CallService {
     /// cancelled.
     #[allow(clippy::vec_box)] // moved in and out of `call.b`, a Box
     pub(super) forks: Vec<Box<LegB>>,
-    /// The caller hears a prompt (music on hold or an announcement).
-    prompt_on_a: bool,
+    /// The caller hears a prompt (music on hold, an announcement, a
+    /// custom ringback).
+    pub(super) prompt_on_a: bool,
 }
 
 /// A 400-number call as the plan routed it.
@@ -232,6 +233,62 @@ impl B2bua {
         });
         self.answer_a(now, key);
         true
+    }
+
+    /// Leg B answered a caller who already has our SDP answer (a custom
+    /// ringback played as early media): B joins with its own format, the
+    /// ringback stops.
+    pub(super) fn join_b_to_answered_a(&mut self, key: CallKey, nb: offer_answer::NegotiatedMedia) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        call.codec_out = Some(codec_label(&nb));
+        let (la, lb) = (call.a.media.leg, call.b_media.leg);
+        let (format, remote) = (engine_format(&nb), nb.remote_rtp.socket_addr());
+        call.b_media.negotiated = Some(nb);
+        let bridge = !call.bridged;
+        call.bridged = true;
+        self.submit(Command::ModifyLeg {
+            leg: lb,
+            remote,
+            format,
+        });
+        self.stop_prompt(key);
+        if bridge {
+            self.submit(Command::Bridge { a: la, b: lb });
+        }
+    }
+
+    /// B rings and the number has a custom ringback: A is given our SDP
+    /// answer in a 183 and hears the prompt until B answers.
+    pub(super) fn start_ringback(&mut self, _now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let Some(prompt) = call.service.as_ref().and_then(|s| s.route.ringback.clone()) else {
+            return;
+        };
+        let caps = self.caps(call.a.trunk);
+        let call = self.calls.get_mut(&key).expect("checked above");
+        let Some(offer) = call.a.offer.as_ref() else {
+            return;
+        };
+        let Ok((sdp, na)) = offer_answer::answer(offer, &mut call.a.media.local, &caps) else {
+            return;
+        };
+        let Some(format) = engine_format(&na) else {
+            return;
+        };
+        call.codec_in = Some(codec_label(&na));
+        let (leg, remote) = (call.a.media.leg, na.remote_rtp.socket_addr());
+        call.a.answer = Some(sdp);
+        call.a.media.negotiated = Some(na);
+        self.submit(Command::ModifyLeg {
+            leg,
+            remote,
+            format: Some(format),
+        });
+        self.play(key, std::path::Path::new(&prompt), Repeat::Forever);
     }
 
     /// Plays a queue's music on hold to the caller, if it has any.
