@@ -10,6 +10,9 @@
 //!   friends, live and per 15-minute interval (CALLCENTER.md, "KPI
 //!   definitions").
 //! - [`erlang`]: Erlang B and C, and the staffing forecast.
+//! - [`ivr`]: menu trees driven by DTMF — digit maps, multi-digit entry,
+//!   retries, go back/repeat, HTTP lookups that branch on the answer —
+//!   one session per call, recording the call's path and keys.
 //! - [`sim`]: a day of a contact center's traffic replayed through the
 //!   ACD in simulated time, for tests and the load bench.
 //!
@@ -28,6 +31,7 @@
 pub mod acd;
 pub mod erlang;
 mod ids;
+pub mod ivr;
 pub mod kpi;
 pub mod plan;
 mod rng;
