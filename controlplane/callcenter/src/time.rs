@@ -51,9 +51,11 @@ impl Timestamp {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
     }
 
-    /// Midnight UTC of a civil date (year, month 1–12, day 1–31).
-    /// Out-of-range months and days roll over as in Hinnant's algorithm;
-    /// callers validate dates they read from config with [`Date::new`].
+    /// Midnight UTC of a civil date (year, month 1–12, day 1–31). A date
+    /// before 1970 (only possible by building a [`Date`] by hand) gives
+    /// the epoch; out-of-range months and days roll over as in Hinnant's
+    /// algorithm. Dates read from config go through [`Date::new`], which
+    /// refuses both.
     pub fn from_date(date: Date) -> Self {
         let days = days_from_civil(date.year, date.month, date.day);
         Timestamp((days.max(0) as u64).saturating_mul(86_400_000))
@@ -126,9 +128,15 @@ pub struct Date {
 }
 
 impl Date {
-    /// A date, if it exists (checks the month's length and leap years).
+    /// A date, if it exists (checks the month's length and leap years) and
+    /// falls in 1970–9999: a [`Timestamp`] starts at the Unix epoch, and
+    /// no schedule or report needs an earlier day.
     pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        if !(1970..=9999).contains(&year)
+            || !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+        {
             return None;
         }
         Some(Date { year, month, day })
@@ -288,8 +296,10 @@ mod tests {
     fn dates_are_validated() {
         assert!(Date::new(2024, 2, 29).is_some());
         assert!(Date::new(2023, 2, 29).is_none());
-        assert!(Date::new(1900, 2, 29).is_none());
+        assert!(Date::new(2100, 2, 29).is_none());
         assert!(Date::new(2000, 2, 29).is_some());
+        assert!(Date::new(1969, 12, 31).is_none(), "before the epoch");
+        assert_eq!(Date::parse("0790-10-01"), None);
         assert!(Date::new(2026, 13, 1).is_none());
         assert_eq!(Date::parse("2026-10-01"), Date::new(2026, 10, 1));
         assert_eq!(Date::parse("2026-1-01"), None);
