@@ -50,7 +50,8 @@
 //! database from a newer Tandem is refused rather than misread. A new
 //! column is a new migration (`ALTER TABLE cdr ADD COLUMN ...`), never an
 //! edit of an old one. The same file, and so the same migrations, also
-//! hold the call-center KPI intervals (`kpi_intervals`, see `kpi_store`).
+//! hold the call-center KPI intervals (`kpi_intervals`, see `kpi_store`)
+//! and the REST API's audit log (`audit_log`, see `api::audit`).
 //!
 //! # Metrics (of [`CdrWriter`])
 //!
@@ -141,6 +142,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         state_paused_ms           INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (start_ms, kind, entity)
     ) WITHOUT ROWID;",
+    // 2 -> 3: the REST API's audit log (`crate::api::audit`): one row per
+    // change made through the API, who (the token's name), what, when.
+    "CREATE TABLE audit_log (
+        id     INTEGER PRIMARY KEY,
+        at_ms  INTEGER NOT NULL,
+        who    TEXT    NOT NULL,
+        action TEXT    NOT NULL,
+        target TEXT    NOT NULL,
+        detail TEXT    NOT NULL
+    );
+    CREATE INDEX audit_log_by_at ON audit_log (at_ms);",
 ];
 
 /// The schema version this build writes.

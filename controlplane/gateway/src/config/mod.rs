@@ -76,6 +76,8 @@ pub(crate) struct Config {
     pub(crate) ng: ListenConfig,
     /// `[drain]`: graceful shutdown.
     pub(crate) drain: DrainConfig,
+    /// `[api]`: who may use the REST API.
+    pub(crate) api: ApiConfig,
     /// `[[trunk]]`, in file order, then one internal trunk `agent:NAME`
     /// per `[[agent]]` (see [`Agent::trunk`]), then the implicit trunks of
     /// `--route`.
@@ -180,6 +182,54 @@ pub(crate) struct DrainConfig {
     /// How long SIGTERM waits for calls to end before hanging them up
     /// (`timeout`, seconds, default 30).
     pub(crate) timeout: Duration,
+}
+
+/// `[api]`: the REST API's bearer tokens (see `crate::api`). Without
+/// tokens the API is closed: everything but `GET /api/health` is 401.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ApiConfig {
+    /// `tokens`, in file order; names and tokens are unique.
+    pub(crate) tokens: Vec<ApiToken>,
+}
+
+/// One `[api] tokens` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiToken {
+    /// Who uses it: the `who` of the audit log (1–64 characters, no
+    /// control characters).
+    pub(crate) name: String,
+    /// The bearer token: at least [`MIN_API_TOKEN_LEN`] characters of the
+    /// RFC 6750 `b64token` alphabet (`A-Z a-z 0-9 - . _ ~ + /`, then `=`s).
+    pub(crate) token: Secret,
+    /// What it may do (`role`, default `read`).
+    pub(crate) role: ApiRole,
+}
+
+/// The shortest API token accepted.
+pub(crate) const MIN_API_TOKEN_LEN: usize = 16;
+
+/// What an API token may do; each role may do what the ones before it
+/// may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ApiRole {
+    /// `read`: every `GET` but the audit log.
+    Read,
+    /// `supervisor`: also the audit log and agents' login, logout, pause,
+    /// unpause and ready.
+    Supervisor,
+    /// `admin`: also changes to number plans (destinations, blacklist).
+    Admin,
+}
+
+impl ApiRole {
+    /// The name used in the config file.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ApiRole::Read => "read",
+            ApiRole::Supervisor => "supervisor",
+            ApiRole::Admin => "admin",
+        }
+    }
 }
 
 /// A SIP transport.
@@ -469,6 +519,7 @@ impl Default for Config {
             drain: DrainConfig {
                 timeout: Duration::from_secs(30),
             },
+            api: ApiConfig::default(),
             trunks: Vec::new(),
             routes: Vec::new(),
             route_table: RouteTable::new(),
@@ -971,6 +1022,8 @@ impl Validator<'_> {
             ),
         };
 
+        let api = self.api(raw.api.unwrap_or_default());
+
         let mut trunks: Vec<Trunk> = Vec::new();
         // Every declared name, valid trunk or not: a route to a trunk with
         // a bad transport should be reported once (at the transport), not
@@ -1088,6 +1141,7 @@ impl Validator<'_> {
             cdr,
             ng,
             drain,
+            api,
             trunks,
             routes,
             route_table: RouteTable::new(),
@@ -1107,6 +1161,74 @@ impl Validator<'_> {
             });
         }
         config
+    }
+
+    /// `[api]`: each token checked (name, length, alphabet, role), names
+    /// and tokens unique.
+    fn api(&mut self, r: raw::RawApi) -> ApiConfig {
+        let mut tokens: Vec<ApiToken> = Vec::new();
+        for (i, t) in r
+            .tokens
+            .map(S::into_inner)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let t = t.into_inner();
+            let key = format!("api.tokens[{i}]");
+            let name_span = t.name.span();
+            let name = t.name.into_inner();
+            let mut ok = true;
+            if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+                self.report(
+                    name_span.clone(),
+                    &format!("{key}.name"),
+                    "expected 1 to 64 characters without control characters",
+                );
+                ok = false;
+            } else if tokens.iter().any(|x| x.name == name) {
+                self.report(
+                    name_span.clone(),
+                    &format!("{key}.name"),
+                    format!("{name:?} names two tokens; the name is the audit log's who, so it must be unique"),
+                );
+                ok = false;
+            }
+            let token_span = t.token.span();
+            let token = t.token.into_inner();
+            if let Err(e) = check_api_token(&token) {
+                self.report(token_span.clone(), &format!("{key}.token"), e);
+                ok = false;
+            } else if tokens.iter().any(|x| x.token.0 == token) {
+                self.report(
+                    token_span,
+                    &format!("{key}.token"),
+                    "is the same as another token's",
+                );
+                ok = false;
+            }
+            let role = match t.role {
+                None => Some(ApiRole::Read),
+                raw => self.optional(raw, &format!("{key}.role"), |s| {
+                    one_of(
+                        &s,
+                        &[
+                            ("read", ApiRole::Read),
+                            ("supervisor", ApiRole::Supervisor),
+                            ("admin", ApiRole::Admin),
+                        ],
+                    )
+                }),
+            };
+            if let (true, Some(role)) = (ok, role) {
+                tokens.push(ApiToken {
+                    name,
+                    token: Secret(token),
+                    role,
+                });
+            }
+        }
+        ApiConfig { tokens }
     }
 
     fn sip(&mut self, r: raw::RawSip, d: SipConfig) -> SipConfig {
@@ -1506,6 +1628,23 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// An `[api]` token: long enough, and only characters of the RFC 6750
+/// §2.1 `b64token` (so it travels in `Authorization: Bearer` as is).
+fn check_api_token(t: &str) -> Result<(), String> {
+    let body = t.trim_end_matches('=');
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || "-._~+/".contains(c);
+    if body.is_empty() || !body.chars().all(alphabet) {
+        return Err("expected letters, digits and - . _ ~ + / (then optional =), as in an HTTP bearer token".into());
+    }
+    if t.len() < MIN_API_TOKEN_LEN {
+        return Err(format!(
+            "is {} characters; tokens are at least {MIN_API_TOKEN_LEN} (use e.g. `openssl rand -hex 24`)",
+            t.len()
+        ));
+    }
+    Ok(())
 }
 
 fn non_empty(s: String) -> Result<String, String> {

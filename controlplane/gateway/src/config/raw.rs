@@ -25,6 +25,7 @@ pub(super) struct RawConfig {
     pub(super) cdr: Option<RawCdr>,
     pub(super) ng: Option<RawListen>,
     pub(super) drain: Option<RawDrain>,
+    pub(super) api: Option<RawApi>,
     #[serde(default)]
     pub(super) trunk: Vec<RawTrunk>,
     #[serde(default)]
@@ -86,6 +87,22 @@ pub(super) struct RawCdr {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDrain {
     pub(super) timeout: Option<S<i64>>,
+}
+
+/// `[api]`: the REST API's bearer tokens.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApi {
+    pub(super) tokens: Option<S<Vec<S<RawApiToken>>>>,
+}
+
+/// One element of `[api] tokens`: `{ name, token, role }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApiToken {
+    pub(super) name: S<String>,
+    pub(super) token: S<String>,
+    pub(super) role: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

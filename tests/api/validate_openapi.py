@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Checks docs/openapi.json against itself and against a running `tandem run`.
+
+1. Structure (OpenAPI 3.1): version, info, paths and operations, unique
+   operationIds, every path template parameter declared (in: path,
+   required, with an `example`), every response with a JSON schema, every
+   `$ref` resolving, every component schema a valid JSON Schema 2020-12
+   schema (OpenAPI 3.1's dialect).
+2. Live: every GET operation is fetched with `--token` (path parameters
+   from the spec's examples) and must answer 200 with JSON that validates
+   against its documented response schema. Every operation without a
+   token must answer 401 (or 200 for operations with `security: []`),
+   with a body valid against its documented 401 response. With
+   `--read-token`, every operation whose `x-tandem-role` is above `read`
+   must answer 403 with a documented error body: the route exists (no
+   404/405) and nothing is changed.
+
+Needs Debian's python3-jsonschema (scripts/setup.sh installs it).
+Exit status 0 when everything holds; each problem is printed.
+"""
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+ROLES = {"read": 0, "supervisor": 1, "admin": 2}
+
+problems = []
+
+
+def problem(text):
+    problems.append(text)
+    print("FAIL:", text)
+
+
+def pointer(doc, ref):
+    """Resolves a local JSON pointer `#/a/b`; None when it does not."""
+    if not ref.startswith("#"):
+        return None
+    node = doc
+    for part in ref[1:].split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def walk_refs(doc, node, where):
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and pointer(doc, ref) is None:
+            problem(f"{where}: $ref {ref} does not resolve")
+        for k, v in node.items():
+            walk_refs(doc, v, f"{where}/{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            walk_refs(doc, v, f"{where}/{i}")
+
+
+def deref(doc, node):
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 20:
+        node = pointer(doc, node["$ref"]) or {}
+        seen += 1
+    return node
+
+
+def escape(s):
+    return s.replace("~", "~0").replace("/", "~1")
+
+
+def check_structure(doc):
+    if not str(doc.get("openapi", "")).startswith("3.1."):
+        problem(f"openapi is {doc.get('openapi')!r}, expected 3.1.x")
+    info = doc.get("info", {})
+    for key in ("title", "version"):
+        if not isinstance(info.get(key), str):
+            problem(f"info.{key} missing")
+    paths = doc.get("paths")
+    if not isinstance(paths, dict) or not paths:
+        problem("no paths")
+        return
+    walk_refs(doc, doc, "#")
+    ids = set()
+    for path, item in paths.items():
+        if not path.startswith("/"):
+            problem(f"path {path!r} does not start with /")
+        templated = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
+        ops = {m: o for m, o in item.items() if m in METHODS}
+        if not ops:
+            problem(f"{path}: no operations")
+        for method, op in ops.items():
+            where = f"{method.upper()} {path}"
+            oid = op.get("operationId")
+            if not oid or oid in ids:
+                problem(f"{where}: operationId {oid!r} missing or not unique")
+            ids.add(oid)
+            params = [deref(doc, p) for p in item.get("parameters", []) + op.get("parameters", [])]
+            declared = {p.get("name") for p in params if p.get("in") == "path"}
+            for name in templated:
+                if name not in declared:
+                    problem(f"{where}: path parameter {name} not declared")
+            for p in params:
+                if p.get("in") == "path":
+                    if p.get("required") is not True:
+                        problem(f"{where}: path parameter {p.get('name')} must be required")
+                    if "example" not in p:
+                        problem(f"{where}: path parameter {p.get('name')} has no example")
+                    if p.get("name") not in templated:
+                        problem(f"{where}: parameter {p.get('name')} is not in the path")
+            responses = op.get("responses", {})
+            if not responses:
+                problem(f"{where}: no responses")
+            for status, resp in responses.items():
+                resp = deref(doc, resp)
+                if "description" not in resp:
+                    problem(f"{where} {status}: no description")
+                schema = resp.get("content", {}).get("application/json", {}).get("schema")
+                if schema is None:
+                    problem(f"{where} {status}: no application/json schema")
+            if "x-tandem-role" not in op:
+                problem(f"{where}: no x-tandem-role")
+            elif op["x-tandem-role"] is not None and op["x-tandem-role"] not in ROLES:
+                problem(f"{where}: x-tandem-role {op['x-tandem-role']!r}")
+    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as e:
+            problem(f"components.schemas.{name}: not a valid JSON Schema 2020-12: {e.message}")
+
+
+def validator_for(doc, path, method, status):
+    """A validator of the documented JSON body, refs resolved in the spec."""
+    resp = deref(doc, doc["paths"][path][method]["responses"].get(status))
+    if not resp or "content" not in resp:
+        return None
+    # The spec itself is the root schema (its other keys are ignored by
+    # JSON Schema), so "#/components/..." refs resolve; the $ref points at
+    # the response's schema.
+    root = dict(doc)
+    content = resp["content"]["application/json"]["schema"]
+    root["$defs"] = {"__response": content}
+    root["$ref"] = "#/$defs/__response"
+    return Draft202012Validator(root)
+
+
+def request(base, method, path, token):
+    req = urllib.request.Request(base + path, method=method.upper())
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    if method in ("put", "post", "patch"):
+        req.add_header("Content-Type", "application/json")
+        req.data = b"{}"
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def concrete(doc, path, item, op):
+    out = path
+    params = [deref(doc, p) for p in item.get("parameters", []) + op.get("parameters", [])]
+    for p in params:
+        if p.get("in") == "path":
+            out = out.replace("{" + p["name"] + "}", urllib.request.quote(str(p["example"]), safe=""))
+    return out
+
+
+def check_body(doc, where, path, method, status, body):
+    documented = doc["paths"][path][method]["responses"]
+    if str(status) not in documented:
+        problem(f"{where}: status {status} is not documented")
+        return
+    try:
+        value = json.loads(body)
+    except ValueError as e:
+        problem(f"{where}: {status} body is not JSON ({e}): {body[:200]!r}")
+        return
+    v = validator_for(doc, path, method, str(status))
+    if v is None:
+        return
+    errors = sorted(v.iter_errors(value), key=lambda e: list(e.absolute_path))
+    for e in errors[:5]:
+        loc = "/".join(str(x) for x in e.absolute_path)
+        problem(f"{where}: {status} body at /{loc}: {e.message}")
+
+
+def check_live(doc, base, token, read_token):
+    checked = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            url = concrete(doc, path, item, op)
+            where = f"{method.upper()} {url}"
+            role = op.get("x-tandem-role")
+            # Without a token.
+            status, body = request(base, method, url, None)
+            expected = 200 if role is None else 401
+            if status != expected:
+                problem(f"{where} without a token: {status}, expected {expected}")
+            else:
+                check_body(doc, where + " (no token)", path, method, status, body)
+            if method == "get":
+                status, body = request(base, method, url, token)
+                if status != 200:
+                    problem(f"{where}: {status} {body[:200]!r}")
+                check_body(doc, where, path, method, status, body)
+                checked += 1
+            if read_token and role in ROLES and ROLES[role] > ROLES["read"]:
+                status, body = request(base, method, url, read_token)
+                if status != 403:
+                    problem(f"{where} with the read token: {status}, expected 403")
+                else:
+                    check_body(doc, where + " (read token)", path, method, status, body)
+    print(f"validate_openapi: {checked} GET responses validated against their schemas")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spec", default=str(Path(__file__).resolve().parents[2] / "docs" / "openapi.json"))
+    ap.add_argument("--base", help="the server, e.g. http://127.0.0.1:8080 (structure only without it)")
+    ap.add_argument("--token", help="a token that may GET everything")
+    ap.add_argument("--read-token", help="a read-only token (checks 403 on changes)")
+    args = ap.parse_args()
+    doc = json.loads(Path(args.spec).read_text(encoding="utf-8"))
+    check_structure(doc)
+    if args.base:
+        if not args.token:
+            ap.error("--base needs --token")
+        check_live(doc, args.base.rstrip("/"), args.token, args.read_token)
+    if problems:
+        print(f"validate_openapi: {len(problems)} problems")
+        return 1
+    print("validate_openapi: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
