@@ -567,9 +567,12 @@ impl IvrConfig {
         }
         for (i, l) in self.lookups.iter().enumerate() {
             let at = |f: &str| format!("lookups[{i}].{f}");
-            let scheme_ok = ["http://", "https://"]
-                .iter()
-                .any(|s| l.url.len() > s.len() && l.url[..s.len()].eq_ignore_ascii_case(s));
+            let scheme_ok = ["http://", "https://"].iter().any(|s| {
+                l.url.len() > s.len()
+                    && l.url
+                        .get(..s.len())
+                        .is_some_and(|h| h.eq_ignore_ascii_case(s))
+            });
             if !scheme_ok {
                 return Err(err(
                     at("url"),

@@ -1,9 +1,9 @@
-//! `[callcenter]`, `[[agent]]`, `[[queue]]` and `[[number]]`: the
-//! call-center services of `tandem run` (400 numbers, their number plans,
-//! ACD queues and agents).
+//! `[callcenter]`, `[[agent]]`, `[[queue]]`, `[[number]]`, `[[ivr]]` and
+//! `[[http_lookup]]`: the call-center services of `tandem run` (400
+//! numbers, their number plans, ACD queues and agents, IVR menus).
 //!
 //! Validated into the plain types of `tandem-callcenter` ([`AcdConfig`],
-//! [`PlanConfig`]) plus what only the gateway needs (the SIP contact of
+//! [`PlanConfig`], [`IvrConfig`]) plus what only the gateway needs (the SIP contact of
 //! each agent, prompts). Each agent's phone becomes an internal trunk named
 //! `agent:NAME` in [`Config::trunks`](super::Config::trunks), so that calls
 //! to agents use the B2BUA's outbound leg (digest, session timers, 100rel,
@@ -14,7 +14,13 @@
 //! `acd.queues[i]` and `queues[i]`; by name, `acd.agents.iter().position(|a|
 //! a.name == name)` (or [`Acd::queue_id`] once the ACD is built). A
 //! number's destinations stay names (`queue:sales`, `agent:alice`,
-//! `trunk:carrier-a`), checked here to exist.
+//! `trunk:carrier-a`, `ivr:main`), checked here to exist.
+//!
+//! IVR menus keep their names too: `[[ivr]]` sections become
+//! `ivr.menus` in file order, `[[http_lookup]]` sections `ivr.lookups`;
+//! prompts are resolved to paths (relative to the config file's
+//! directory) that exist at load. [`MenuTree::new`] on `ivr` cannot fail
+//! once the file is accepted.
 //!
 //! Each value is checked with its line like the rest of the file; then
 //! [`Acd::new`] and [`NumberPlan::new`] check the whole, and their error
@@ -31,6 +37,10 @@ use tandem_callcenter::acd::{
     Acd, AcdConfig, AgentConfig, Announcements, Member, Overflow, QueueConfig, Skill, Spillover,
     Strategy,
 };
+use tandem_callcenter::ivr::{
+    self, Action, BranchConfig, CollectConfig, HttpLookupConfig, IvrConfig, MAX_ENTRY_DIGITS,
+    MAX_RETRIES, MenuConfig, MenuTree,
+};
 use tandem_callcenter::kpi::QueueKpiConfig;
 use tandem_callcenter::plan::{
     self, CHINA_UTC_OFFSET_MINUTES, Destination, ForwardingConfig, HolidayConfig, ListMode,
@@ -43,7 +53,8 @@ use tandem_dataplane::codec::Codec;
 use toml::Value;
 
 use super::raw::{
-    Destinations, List, RawAgent, RawCallCenter, RawNumber, RawQueue, RawSchedule, S, Skills,
+    Destinations, List, RawAgent, RawCallCenter, RawHttpLookup, RawIvr, RawNumber, RawQueue,
+    RawSchedule, S, Skills,
 };
 use super::{
     HostPort, Inbound, Secret, Transport, Trunk, TrunkId, Validator, host_port, int_in, line_of,
@@ -70,6 +81,12 @@ pub(crate) struct CallCenter {
     /// Music on hold for queues without their own (`callcenter.
     /// music_on_hold`, a WAV file checked at load).
     pub(crate) music_on_hold: Option<PathBuf>,
+    /// `[[ivr]]` menus and `[[http_lookup]]`s, validated: build the shared
+    /// tree with `MenuTree::new(ivr.clone())` (it cannot fail) and start
+    /// a session for an `ivr:NAME` destination at `menu_id(NAME)`.
+    /// Prompts are paths that existed at load; queue, transfer and
+    /// `ivr:` targets name defined queues, agents, trunks and menus.
+    pub(crate) ivr: IvrConfig,
 }
 
 /// `[[agent]]`: a person at a SIP phone.
@@ -101,7 +118,10 @@ pub(crate) struct QueueExtras {
 impl CallCenter {
     /// Whether any 400 number is configured.
     pub(crate) fn is_empty(&self) -> bool {
-        self.numbers.is_empty() && self.acd.queues.is_empty() && self.acd.agents.is_empty()
+        self.numbers.is_empty()
+            && self.acd.queues.is_empty()
+            && self.acd.agents.is_empty()
+            && self.ivr.menus.is_empty()
     }
 
     /// The plan of a dialled number, if it is one of ours.
@@ -129,6 +149,10 @@ pub(super) struct Sections {
     pub(super) queues: Vec<RawQueue>,
     /// `[[number]]`.
     pub(super) numbers: Vec<RawNumber>,
+    /// `[[ivr]]`.
+    pub(super) menus: Vec<RawIvr>,
+    /// `[[http_lookup]]`.
+    pub(super) lookups: Vec<RawHttpLookup>,
 }
 
 /// The names destinations may refer to, each with its id.
@@ -136,6 +160,8 @@ struct Names<'a> {
     trunks: &'a HashMap<String, usize>,
     agents: &'a HashMap<String, AgentId>,
     queues: &'a HashMap<String, QueueId>,
+    menus: &'a HashMap<String, usize>,
+    lookups: &'a HashMap<String, usize>,
 }
 
 impl Names<'_> {
@@ -161,9 +187,24 @@ impl Names<'_> {
             Destination::Queue(n) => Self::check(self.queues, "queue", &n),
             Destination::Agent(n) => Self::check(self.agents, "agent", &n),
             Destination::Trunk(n) => Self::check(self.trunks, "trunk", &n),
-            // IVR menus and voicemail boxes have no sections yet.
+            Destination::Ivr(n) => Self::check(self.menus, "IVR menu", &n),
+            // Voicemail boxes have no section yet.
             _ => Ok(()),
         }
+    }
+
+    /// An IVR action (`menu:`, `queue:`, `transfer:`, `voicemail:`,
+    /// `http:`, `hangup`, `repeat`, `back`), its names resolved.
+    fn action(&self, s: &str) -> Result<Action, String> {
+        let action = Action::parse(s).map_err(|e| format!("{s:?} {e}"))?;
+        match &action {
+            Action::Menu(n) => Self::check(self.menus, "IVR menu", n)?,
+            Action::Queue { name, .. } => Self::check(self.queues, "queue", name)?,
+            Action::Http(n) => Self::check(self.lookups, "http_lookup", n)?,
+            Action::Transfer(d) => self.destination(&d.to_string())?,
+            _ => {}
+        }
+        Ok(action)
     }
 
     /// A queue's overflow or exit target; `own` is the queue's name.
@@ -247,6 +288,8 @@ impl Validator<'_> {
             agents: raw_agents,
             queues: raw_queues,
             numbers: raw_numbers,
+            menus: raw_menus,
+            lookups: raw_lookups,
         } = sections;
         let rc = raw.unwrap_or_default();
         let utc_offset_minutes = self.value(
@@ -281,10 +324,22 @@ impl Validator<'_> {
                 .entry(rq.name.get_ref().clone())
                 .or_insert(QueueId(n));
         }
+        let first_index = |names: Vec<&String>| {
+            let mut ids: HashMap<String, usize> = HashMap::new();
+            for n in names {
+                let i = ids.len();
+                ids.entry(n.clone()).or_insert(i);
+            }
+            ids
+        };
+        let menu_ids = first_index(raw_menus.iter().map(|m| m.name.get_ref()).collect());
+        let lookup_ids = first_index(raw_lookups.iter().map(|l| l.name.get_ref()).collect());
         let names = Names {
             trunks: trunk_names,
             agents: &agent_ids,
             queues: &queue_ids,
+            menus: &menu_ids,
+            lookups: &lookup_ids,
         };
 
         let mut acd = AcdConfig {
@@ -383,6 +438,8 @@ impl Validator<'_> {
             }
         }
 
+        let ivr = self.ivr(raw_menus, raw_lookups, &names);
+
         CallCenter {
             utc_offset_minutes,
             acd,
@@ -390,6 +447,383 @@ impl Validator<'_> {
             queues,
             numbers,
             music_on_hold,
+            ivr,
+        }
+    }
+
+    /// `[[ivr]]` and `[[http_lookup]]`, checked key by key and then by
+    /// [`MenuTree::new`], whose error is put on the line of the field it
+    /// names. Empty unless everything is right.
+    fn ivr(
+        &mut self,
+        raw_menus: Vec<RawIvr>,
+        raw_lookups: Vec<RawHttpLookup>,
+        names: &Names<'_>,
+    ) -> IvrConfig {
+        let errors_before = self.problems.len();
+        let mut spans = PlanSpans::default();
+        let mut config = IvrConfig::default();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut entry_seen: Option<String> = None;
+        for r in raw_menus {
+            let name_span = r.name.span();
+            let name = r.name.get_ref().clone();
+            let line = line_of(self.text, name_span.start);
+            if let Some(first) = seen.get(&name) {
+                let msg = format!(
+                    "ivr name {name:?} is already used at line {first}; names must be unique"
+                );
+                self.report(name_span, "ivr.name", msg);
+                continue;
+            }
+            seen.insert(name.clone(), line);
+            let i = config.menus.len();
+            if let Some(menu) = self.menu(r, names, &mut spans, i, &mut entry_seen) {
+                config.menus.push(menu);
+            }
+        }
+        if let Some((_, _, span)) = spans.0.first().cloned()
+            && entry_seen.is_none()
+            && !seen.contains_key("main")
+        {
+            self.report(
+                span,
+                "ivr",
+                "no entry menu: mark one [[ivr]] with entry = true, or name one \"main\"",
+            );
+        }
+        seen.clear();
+        for r in raw_lookups {
+            let name_span = r.name.span();
+            let name = r.name.get_ref().clone();
+            let line = line_of(self.text, name_span.start);
+            if let Some(first) = seen.get(&name) {
+                let msg = format!(
+                    "http_lookup name {name:?} is already used at line {first}; names must be unique"
+                );
+                self.report(name_span, "http_lookup.name", msg);
+                continue;
+            }
+            seen.insert(name.clone(), line);
+            let i = config.lookups.len();
+            if let Some(lookup) = self.http_lookup(r, names, &mut spans, i) {
+                config.lookups.push(lookup);
+            }
+        }
+        if self.problems.len() > errors_before {
+            return IvrConfig::default();
+        }
+        // Everything the tree checks is checked above with its own line,
+        // except what only the whole can see (a repeat that would loop, an
+        // entry no key can start); this is also the backstop.
+        if let Err(e) = MenuTree::new(config.clone()) {
+            let (key, span) = match spans.find(&e.field) {
+                Some((key, span)) => (key.to_string(), span),
+                None => (
+                    e.field.clone(),
+                    spans.0.first().map_or(0..0, |(_, _, s)| s.clone()),
+                ),
+            };
+            self.report(span, &key, e.message);
+            return IvrConfig::default();
+        }
+        config
+    }
+
+    /// One `[[ivr]]`; `i` is its index in `ivr.menus`.
+    fn menu(
+        &mut self,
+        r: RawIvr,
+        names: &Names<'_>,
+        spans: &mut PlanSpans,
+        i: usize,
+        entry_seen: &mut Option<String>,
+    ) -> Option<MenuConfig> {
+        let errors_before = self.problems.len();
+        let name_span = r.name.span();
+        let name = r.name.into_inner();
+        if let Err(e) = check_agent_name(&name) {
+            self.report(
+                name_span.clone(),
+                "ivr.name",
+                e.replace("an agent name", "a menu name")
+                    .replace("names the agent's trunk, agent:NAME,", "names the menu"),
+            );
+        }
+        let key = format!("ivr {name:?}");
+        let k = |f: &str| format!("{key}.{f}");
+        let field = |f: &str| format!("menus[{i}].{f}");
+        spans.add(format!("menus[{i}]"), key.clone(), name_span.clone());
+        spans.add(field("name"), k("name"), name_span.clone());
+        let d = MenuConfig::new(name.clone(), String::new());
+
+        let entry_span = r.entry.as_ref().map(|e| e.span());
+        let entry = self.value(r.entry, &k("entry"), false, Ok);
+        if let (true, Some(span)) = (entry, entry_span) {
+            spans.add(field("entry"), k("entry"), span.clone());
+            if let Some(first) = entry_seen {
+                self.report(
+                    span,
+                    &k("entry"),
+                    format!("{first:?} is already the entry menu; only one may be"),
+                );
+            } else {
+                *entry_seen = Some(name.clone());
+            }
+        }
+        spans.add(field("prompt"), k("prompt"), r.prompt.span());
+        let prompt = self.prompt(Some(r.prompt), &k("prompt"));
+
+        let mut digits = Vec::new();
+        if let Some(map) = r.digits {
+            spans.add(field("digits"), k("digits"), map.span());
+            for (dk, action) in map.into_inner() {
+                let span = action.span();
+                let mut chars = dk.chars();
+                let c = match (chars.next(), chars.next()) {
+                    (Some(c), None) if ivr::is_dtmf(c) => c,
+                    _ => {
+                        self.report(
+                            span,
+                            &k("digits"),
+                            format!("{dk:?} is not one DTMF key 0-9, * or #"),
+                        );
+                        continue;
+                    }
+                };
+                let dkey = k(&format!("digits[\"{c}\"]"));
+                spans.add(
+                    field(&format!("digits[\"{c}\"]")),
+                    dkey.clone(),
+                    span.clone(),
+                );
+                if let Some(a) = self.optional(Some(action), &dkey, |s| names.action(&s)) {
+                    digits.push((c, a));
+                }
+            }
+        }
+
+        let collect = match r.collect {
+            None => None,
+            Some(c) => {
+                let c_span = c.span();
+                spans.add(field("collect"), k("collect"), c_span.clone());
+                let c = c.into_inner();
+                let max_digits = i64::from(MAX_ENTRY_DIGITS);
+                let min_span = c.min.as_ref().map(|m| m.span());
+                let min = self.value(c.min, &k("collect.min"), 1, |n| {
+                    int_in(n, 1, max_digits).map(|n| n as u8)
+                });
+                if let Some(s) = min_span.clone() {
+                    spans.add(field("collect.min"), k("collect.min"), s);
+                }
+                spans.add(field("collect.max"), k("collect.max"), c.max.span());
+                let max = self.optional(Some(c.max), &k("collect.max"), |n| {
+                    int_in(n, 1, max_digits).map(|n| n as u8)
+                });
+                if let Some(max) = max
+                    && min > max
+                {
+                    self.report(
+                        min_span.unwrap_or(c_span.clone()),
+                        &k("collect.min"),
+                        format!("{min} is above max ({max})"),
+                    );
+                }
+                let terminator = self.optional(c.terminator, &k("collect.terminator"), |s| {
+                    let mut chars = s.chars();
+                    match (chars.next(), chars.next()) {
+                        (Some(t), None) if ivr::is_dtmf(t) => Ok(t),
+                        _ => Err(format!("expected one DTMF key 0-9, * or #, got {s:?}")),
+                    }
+                });
+                spans.add(field("collect.then"), k("collect.then"), c.then.span());
+                let then = self.optional(Some(c.then), &k("collect.then"), |s| names.action(&s));
+                match (max, then) {
+                    (Some(max), Some(then)) => Some(CollectConfig {
+                        min,
+                        max,
+                        terminator,
+                        then,
+                    }),
+                    _ => None,
+                }
+            }
+        };
+
+        let mut timeout = |v: &mut Self, raw: Option<S<i64>>, f: &str, default, hi| {
+            if let Some(s) = raw.as_ref().map(|s| s.span()) {
+                spans.add(field(f), k(f), s);
+            }
+            v.value(raw, &k(f), default, secs(1, hi))
+        };
+        let first_digit_timeout = timeout(
+            self,
+            r.first_digit_timeout,
+            "first_digit_timeout",
+            d.first_digit_timeout,
+            120,
+        );
+        let inter_digit_timeout = timeout(
+            self,
+            r.inter_digit_timeout,
+            "inter_digit_timeout",
+            d.inter_digit_timeout,
+            60,
+        );
+        if let Some(s) = r.retries.as_ref().map(|s| s.span()) {
+            spans.add(field("retries"), k("retries"), s);
+        }
+        let retries = self.value(r.retries, &k("retries"), d.retries, |n| {
+            int_in(n, 0, i64::from(MAX_RETRIES)).map(|n| n as u32)
+        });
+        let invalid_prompt = self.prompt(r.invalid_prompt, &k("invalid_prompt"));
+        let timeout_prompt = self.prompt(r.timeout_prompt, &k("timeout_prompt"));
+        let mut action = |v: &mut Self, raw: Option<S<String>>, f: &str| {
+            let s = raw.as_ref()?.span();
+            spans.add(field(f), k(f), s);
+            v.optional(raw, &k(f), |s| names.action(&s))
+        };
+        let timeout_action =
+            action(self, r.timeout_action, "timeout_action").unwrap_or(Action::Hangup);
+        let invalid_action = action(self, r.invalid_action, "invalid_action");
+        let barge_in = self.value(r.barge_in, &k("barge_in"), true, Ok);
+
+        if self.problems.len() > errors_before {
+            return None;
+        }
+        Some(MenuConfig {
+            name,
+            entry,
+            prompt: prompt?,
+            digits,
+            collect,
+            first_digit_timeout,
+            inter_digit_timeout,
+            retries,
+            invalid_prompt,
+            timeout_prompt,
+            timeout_action,
+            invalid_action,
+            barge_in,
+        })
+    }
+
+    /// One `[[http_lookup]]`; `i` is its index in `ivr.lookups`.
+    fn http_lookup(
+        &mut self,
+        r: RawHttpLookup,
+        names: &Names<'_>,
+        spans: &mut PlanSpans,
+        i: usize,
+    ) -> Option<HttpLookupConfig> {
+        let errors_before = self.problems.len();
+        let name_span = r.name.span();
+        let name = r.name.into_inner();
+        if let Err(e) = check_agent_name(&name) {
+            self.report(
+                name_span.clone(),
+                "http_lookup.name",
+                e.replace("an agent name", "a lookup name")
+                    .replace("names the agent's trunk, agent:NAME,", "names the lookup"),
+            );
+        }
+        let key = format!("http_lookup {name:?}");
+        let k = |f: &str| format!("{key}.{f}");
+        let field = |f: &str| format!("lookups[{i}].{f}");
+        spans.add(format!("lookups[{i}]"), key.clone(), name_span.clone());
+        spans.add(field("name"), k("name"), name_span);
+        spans.add(field("url"), k("url"), r.url.span());
+        let url = self.optional(Some(r.url), &k("url"), |s| {
+            let ok = ["http://", "https://"].iter().any(|p| {
+                s.len() > p.len() && s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
+            });
+            if ok && !s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Ok(s)
+            } else {
+                Err(format!("expected an http:// or https:// URL, got {s:?}"))
+            }
+        });
+        if let Some(s) = r.timeout.as_ref().map(|s| s.span()) {
+            spans.add(field("timeout"), k("timeout"), s);
+        }
+        let timeout = self.value(
+            r.timeout,
+            &k("timeout"),
+            Duration::from_secs(3),
+            secs(1, 60),
+        );
+        let mut on = Vec::new();
+        for (j, b) in r.on.into_iter().enumerate() {
+            let bkey = k(&format!("on[{j}]"));
+            let b_span = b.span();
+            spans.add(field(&format!("on[{j}]")), bkey.clone(), b_span.clone());
+            let b = b.into_inner();
+            let f = self.optional(Some(b.field), &format!("{bkey}.field"), non_empty);
+            let equals_span = b.equals.span();
+            let equals = match b.equals.into_inner() {
+                Value::String(s) => Some(s),
+                Value::Boolean(v) => Some(v.to_string()),
+                Value::Integer(n) => Some(n.to_string()),
+                Value::Float(x) => Some(x.to_string()),
+                v => {
+                    self.report(
+                        equals_span,
+                        &format!("{bkey}.equals"),
+                        format!("expected a string, number or boolean, got {}", a_type(&v)),
+                    );
+                    None
+                }
+            };
+            spans.add(
+                field(&format!("on[{j}].then")),
+                format!("{bkey}.then"),
+                b.then.span(),
+            );
+            let then = self.optional(Some(b.then), &format!("{bkey}.then"), |s| names.action(&s));
+            if let (Some(field), Some(equals), Some(then)) = (f, equals, then) {
+                on.push(BranchConfig {
+                    field,
+                    equals,
+                    then,
+                });
+            }
+        }
+        let set_priority_from =
+            self.optional(r.set_priority_from, &k("set_priority_from"), non_empty);
+        spans.add(field("default"), k("default"), r.default.span());
+        let default = self.optional(Some(r.default), &k("default"), |s| names.action(&s));
+        let on_error = match r.on_error {
+            Some(s) => {
+                spans.add(field("on_error"), k("on_error"), s.span());
+                self.optional(Some(s), &k("on_error"), |s| names.action(&s))
+            }
+            None => default.clone(),
+        };
+        if self.problems.len() > errors_before {
+            return None;
+        }
+        Some(HttpLookupConfig {
+            name,
+            url: url?,
+            timeout,
+            on,
+            set_priority_from,
+            default: default?,
+            on_error: on_error?,
+        })
+    }
+
+    /// A prompt: a file that must exist, kept as a UTF-8 path.
+    fn prompt(&mut self, raw: Option<S<String>>, key: &str) -> Option<String> {
+        let span = raw.as_ref()?.span();
+        let p = self.path(raw, key, true)?;
+        match p.to_str() {
+            Some(p) => Some(p.to_string()),
+            None => {
+                self.report(span, key, "the path is not valid UTF-8");
+                None
+            }
         }
     }
 

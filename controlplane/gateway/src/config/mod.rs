@@ -1128,6 +1128,8 @@ impl Validator<'_> {
                 agents: raw.agent,
                 queues: raw.queue,
                 numbers: raw.number,
+                menus: raw.ivr,
+                lookups: raw.http_lookup,
             },
             &trunk_lines,
             &mut trunks,

@@ -37,6 +37,10 @@ pub(super) struct RawConfig {
     pub(super) queue: Vec<RawQueue>,
     #[serde(default)]
     pub(super) number: Vec<RawNumber>,
+    #[serde(default)]
+    pub(super) ivr: Vec<RawIvr>,
+    #[serde(default)]
+    pub(super) http_lookup: Vec<RawHttpLookup>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,4 +292,58 @@ pub(super) struct RawWorkday {
     pub(super) date: S<String>,
     #[serde(rename = "as")]
     pub(super) as_weekday: S<String>,
+}
+
+/// `[[ivr]]`: one IVR menu. `digits` maps a key (`"1"`, `"*"`, `"#"`) to
+/// an action string.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIvr {
+    pub(super) name: S<String>,
+    pub(super) entry: Option<S<bool>>,
+    pub(super) prompt: S<String>,
+    pub(super) digits: Option<S<BTreeMap<String, S<String>>>>,
+    pub(super) collect: Option<S<RawCollect>>,
+    pub(super) first_digit_timeout: Option<S<i64>>,
+    pub(super) inter_digit_timeout: Option<S<i64>>,
+    pub(super) retries: Option<S<i64>>,
+    pub(super) invalid_prompt: Option<S<String>>,
+    pub(super) timeout_prompt: Option<S<String>>,
+    pub(super) timeout_action: Option<S<String>>,
+    pub(super) invalid_action: Option<S<String>>,
+    pub(super) barge_in: Option<S<bool>>,
+}
+
+/// `collect = { min, max, terminator, then }` of an `[[ivr]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCollect {
+    pub(super) min: Option<S<i64>>,
+    pub(super) max: S<i64>,
+    pub(super) terminator: Option<S<String>>,
+    pub(super) then: S<String>,
+}
+
+/// `[[http_lookup]]`: an HTTP lookup IVR actions name as `http:NAME`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttpLookup {
+    pub(super) name: S<String>,
+    pub(super) url: S<String>,
+    pub(super) timeout: Option<S<i64>>,
+    #[serde(default)]
+    pub(super) on: Vec<S<RawBranch>>,
+    pub(super) set_priority_from: Option<S<String>>,
+    pub(super) default: S<String>,
+    pub(super) on_error: Option<S<String>>,
+}
+
+/// `on = [{ field, equals, then }]` of an `[[http_lookup]]`. `equals` is
+/// kept as a TOML value: `true`, `3` and `"gold"` are all fine.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBranch {
+    pub(super) field: S<String>,
+    pub(super) equals: S<toml::Value>,
+    pub(super) then: S<String>,
 }

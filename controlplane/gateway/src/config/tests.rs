@@ -597,6 +597,11 @@ fn errors_never_panic_on_odd_input() {
         "[[number]]\nnumber = \"\"\ndestinations = []\n[[number.route]]\nname = \"\"\ndestinations = [\"\"]",
         "[callcenter]\nutc_offset = \"+\"",
         "[callcenter]\nutc_offset = \"-99:99\"",
+        "[[ivr]]\nname = \"\"\nprompt = \"\"\ndigits = { \"\" = \"\", \"€\" = \"x:\" }\ncollect = { max = -1, then = \"\" }",
+        "[[ivr]]\nname = \"main\"\nprompt = \"/dev/null\"\ncollect = { min = 9, max = 1, terminator = \"\", then = \"menu:main\" }\ntimeout_action = \"repeat\"",
+        "[[http_lookup]]\nname = \"x\"\nurl = \"http€://\"\ndefault = \"http:x\"\non = [{ field = \"\", equals = {}, then = \"\" }]",
+        "[[http_lookup]]\nname = \"x\"\nurl = \"http://a\"\ndefault = \"back\"\ntimeout = 0",
+        "[[number]]\nnumber = \"1\"\ndestinations = [\"ivr:\", \"ivr:x\"]",
     ] {
         let _ = parse(text);
     }
@@ -662,7 +667,7 @@ regions = [{ prefix = "010", region = "beijing" }]
 
 [[number.route]]
 name = "night"
-destinations = ["ivr:night"]
+destinations = ["voicemail:night"]
 by_region = [{ region = "beijing", destinations = ["queue:support"] }]
 
 [number.schedule]
@@ -1022,6 +1027,344 @@ fn call_center_prompts_must_exist_relative_to_the_file() {
     assert_eq!(
         cc.numbers[0].ringback.as_deref(),
         dir.join("prompts/ring.wav").to_str()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two IVR menus and a CRM lookup, referring to `CALLCENTER`'s queues and
+/// agents; `4008123456`'s night route goes to `ivr:main`.
+const IVR: &str = r##"
+[[ivr]]
+name = "main"
+prompt = "prompts/main.wav"
+digits = { "1" = "menu:sales", "2" = "queue:support", "0" = "transfer:number:13800000000", "9" = "voicemail:general", "*" = "repeat", "#" = "back" }
+collect = { min = 4, max = 6, terminator = "#", then = "http:crm" }
+first_digit_timeout = 7
+inter_digit_timeout = 2
+retries = 2
+invalid_prompt = "prompts/invalid.wav"
+timeout_prompt = "prompts/timeout.wav"
+timeout_action = "queue:sales"
+
+[[ivr]]
+name = "sales"
+prompt = "prompts/sales.wav"
+digits = { "1" = "queue:sales;priority=2", "2" = "transfer:agent:bob", "0" = "menu:main", "#" = "back" }
+barge_in = false
+
+[[http_lookup]]
+name = "crm"
+url = "http://127.0.0.1:8080/lookup"
+timeout = 2
+on = [
+  { field = "vip", equals = true, then = "queue:support;priority=9" },
+  { field = "tier", equals = "gold", then = "menu:sales" },
+]
+set_priority_from = "priority"
+default = "menu:main"
+on_error = "queue:sales"
+"##;
+
+/// A directory holding the IVR's prompts, unique per test.
+fn prompt_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tandem-config-ivr-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("prompts")).unwrap();
+    for f in ["main.wav", "sales.wav", "invalid.wav", "timeout.wav"] {
+        std::fs::write(dir.join("prompts").join(f), "RIFF").unwrap();
+    }
+    dir
+}
+
+/// `TRUNKS` + `CALLCENTER` + `IVR`, the night route sent to the IVR.
+fn with_ivr() -> String {
+    format!("{TRUNKS}{CALLCENTER}{IVR}").replacen(
+        "destinations = [\"voicemail:night\"]",
+        "destinations = [\"ivr:main\"]",
+        1,
+    )
+}
+
+/// `with_ivr()` with one line replaced, and the 1-based line of the
+/// replacement.
+fn ivr_with(old: &str, new: &str) -> (String, usize) {
+    let text = with_ivr();
+    let at = text.find(old).unwrap_or_else(|| panic!("{old}"));
+    let line = text[..at].matches('\n').count() + 1;
+    (text.replacen(old, new, 1), line)
+}
+
+fn ivr_problems(text: &str, dir: &Path) -> Vec<String> {
+    match Config::from_toml(text, "tandem.toml", dir) {
+        Ok(_) => panic!("config accepted:\n{text}"),
+        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+#[test]
+fn ivr_menus_and_lookups_parse_into_the_engine_config() {
+    use tandem_callcenter::ivr::{Action, MenuTree};
+    use tandem_callcenter::plan::Destination;
+
+    let dir = prompt_dir("parse");
+    let c = Config::from_toml(&with_ivr(), "t.toml", &dir).unwrap_or_else(|e| panic!("{e}"));
+    let ivr = &c.callcenter.ivr;
+    assert_eq!(ivr.menus.len(), 2);
+    let main = &ivr.menus[0];
+    assert_eq!(main.name, "main");
+    assert_eq!(main.prompt, dir.join("prompts/main.wav").to_str().unwrap());
+    assert_eq!(main.action_for('1'), Some(&Action::Menu("sales".into())));
+    assert_eq!(
+        main.action_for('0'),
+        Some(&Action::Transfer(Destination::Number("13800000000".into())))
+    );
+    assert_eq!(main.action_for('*'), Some(&Action::Repeat));
+    assert_eq!(main.action_for('#'), Some(&Action::Back));
+    assert_eq!(main.digits.len(), 6);
+    let collect = main.collect.as_ref().unwrap();
+    assert_eq!(
+        (collect.min, collect.max, collect.terminator),
+        (4, 6, Some('#'))
+    );
+    assert_eq!(collect.then, Action::Http("crm".into()));
+    assert_eq!(main.first_digit_timeout, Duration::from_secs(7));
+    assert_eq!(main.inter_digit_timeout, Duration::from_secs(2));
+    assert_eq!(main.retries, 2);
+    assert_eq!(
+        main.invalid_prompt.as_deref(),
+        dir.join("prompts/invalid.wav").to_str()
+    );
+    assert_eq!(
+        main.timeout_action,
+        Action::Queue {
+            name: "sales".into(),
+            priority: None
+        }
+    );
+    assert!(main.barge_in && !main.entry);
+    let sales = &ivr.menus[1];
+    assert!(!sales.barge_in);
+    assert_eq!(sales.timeout_action, Action::Hangup, "the default");
+    assert_eq!(
+        sales.action_for('1'),
+        Some(&Action::Queue {
+            name: "sales".into(),
+            priority: Some(2)
+        })
+    );
+    assert_eq!(
+        sales.action_for('2'),
+        Some(&Action::Transfer(Destination::Agent("bob".into())))
+    );
+    let crm = &ivr.lookups[0];
+    assert_eq!(crm.url, "http://127.0.0.1:8080/lookup");
+    assert_eq!(crm.timeout, Duration::from_secs(2));
+    assert_eq!(crm.on[0].equals, "true", "a TOML boolean compares as text");
+    assert_eq!(crm.on[1].then, Action::Menu("sales".into()));
+    assert_eq!(crm.set_priority_from.as_deref(), Some("priority"));
+    assert_eq!(crm.default, Action::Menu("main".into()));
+    let tree = MenuTree::new(ivr.clone()).unwrap();
+    assert_eq!(tree.menu_id("main"), Some(tree.entry()));
+    assert_eq!(
+        c.callcenter.numbers[0].routes[1].destinations[0].to,
+        "ivr:main"
+    );
+
+    // on_error defaults to default; timeouts and retries to 3 s, 5 s, 3 s, 3.
+    let text = with_ivr()
+        .replacen("on_error = \"queue:sales\"\n", "", 1)
+        .replacen(
+            "first_digit_timeout = 7\ninter_digit_timeout = 2\nretries = 2\n",
+            "",
+            1,
+        )
+        .replacen("timeout = 2\n", "", 1);
+    let c = Config::from_toml(&text, "t.toml", &dir).unwrap_or_else(|e| panic!("{e}"));
+    let ivr = &c.callcenter.ivr;
+    assert_eq!(ivr.lookups[0].on_error, Action::Menu("main".into()));
+    assert_eq!(ivr.lookups[0].timeout, Duration::from_secs(3));
+    assert_eq!(ivr.menus[0].first_digit_timeout, Duration::from_secs(5));
+    assert_eq!(ivr.menus[0].inter_digit_timeout, Duration::from_secs(3));
+    assert_eq!(ivr.menus[0].retries, 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ivr_problems_name_the_key_and_the_line() {
+    let dir = prompt_dir("problems");
+    let digits_main = "digits = { \"1\" = \"menu:sales\", \"2\" = \"queue:support\", \"0\" = \"transfer:number:13800000000\", \"9\" = \"voicemail:general\", \"*\" = \"repeat\", \"#\" = \"back\" }";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            digits_main,
+            "digits = { \"1\" = \"menu:salez\" }",
+            "ivr \"main\".digits[\"1\"]: no IVR menu named \"salez\" (defined IVR menus: main, sales)",
+        ),
+        (
+            digits_main,
+            "digits = { \"2\" = \"queue:suport\" }",
+            "ivr \"main\".digits[\"2\"]: no queue named \"suport\" (defined queues: sales, support)",
+        ),
+        (
+            digits_main,
+            "digits = { \"3\" = \"transfer:trunk:carrier-z\" }",
+            "ivr \"main\".digits[\"3\"]: no trunk named \"carrier-z\"",
+        ),
+        (
+            digits_main,
+            "digits = { \"3\" = \"http:erp\" }",
+            "ivr \"main\".digits[\"3\"]: no http_lookup named \"erp\" (defined http_lookups: crm)",
+        ),
+        (
+            digits_main,
+            "digits = { \"12\" = \"hangup\" }",
+            "ivr \"main\".digits: \"12\" is not one DTMF key 0-9, * or #",
+        ),
+        (
+            digits_main,
+            "digits = { \"1\" = \"goto:sales\" }",
+            "ivr \"main\".digits[\"1\"]: \"goto:sales\" expected menu:NAME, queue:NAME[;priority=N]",
+        ),
+        (
+            "collect = { min = 4, max = 6, terminator = \"#\", then = \"http:crm\" }",
+            "collect = { min = 7, max = 6, terminator = \"#\", then = \"http:crm\" }",
+            "ivr \"main\".collect.min: 7 is above max (6)",
+        ),
+        (
+            "collect = { min = 4, max = 6, terminator = \"#\", then = \"http:crm\" }",
+            "collect = { max = 33, terminator = \"#\", then = \"http:crm\" }",
+            "ivr \"main\".collect.max: expected a whole number from 1 to 32, got 33",
+        ),
+        (
+            "collect = { min = 4, max = 6, terminator = \"#\", then = \"http:crm\" }",
+            "collect = { min = 4, max = 6, terminator = \"##\", then = \"http:crm\" }",
+            "ivr \"main\".collect.terminator: expected one DTMF key 0-9, * or #, got \"##\"",
+        ),
+        (
+            "first_digit_timeout = 7",
+            "first_digit_timeout = 0",
+            "ivr \"main\".first_digit_timeout: expected a whole number from 1 to 120, got 0",
+        ),
+        (
+            "retries = 2",
+            "retries = 11",
+            "ivr \"main\".retries: expected a whole number from 0 to 10, got 11",
+        ),
+        (
+            "invalid_prompt = \"prompts/invalid.wav\"",
+            "invalid_prompt = \"prompts/missing.wav\"",
+            "ivr \"main\".invalid_prompt: cannot read",
+        ),
+        (
+            // Only the whole tree sees this one: the backstop puts it on
+            // the line of the key.
+            "timeout_action = \"queue:sales\"",
+            "timeout_action = \"repeat\"",
+            "ivr \"main\".timeout_action: repeat would replay the menu for ever",
+        ),
+        (
+            "barge_in = false",
+            "barge_in = false\nentry = true\n[[ivr]]\nname = \"third\"\nprompt = \"prompts/main.wav\"\nentry = true",
+            "", // checked below
+        ),
+        (
+            "url = \"http://127.0.0.1:8080/lookup\"",
+            "url = \"ftp://127.0.0.1/lookup\"",
+            "http_lookup \"crm\".url: expected an http:// or https:// URL, got \"ftp://127.0.0.1/lookup\"",
+        ),
+        (
+            "  { field = \"vip\", equals = true, then = \"queue:support;priority=9\" },",
+            "  { field = \"vip\", equals = [1], then = \"queue:support;priority=9\" },",
+            "http_lookup \"crm\".on[0].equals: expected a string, number or boolean, got an array",
+        ),
+        (
+            "  { field = \"tier\", equals = \"gold\", then = \"menu:sales\" },",
+            "  { field = \"tier\", equals = \"gold\", then = \"back\" },",
+            "http_lookup \"crm\".on[1].then: an HTTP answer leads to a menu or a final action",
+        ),
+        (
+            "default = \"menu:main\"",
+            "default = \"menu:nowhere\"",
+            "http_lookup \"crm\".default: no IVR menu named \"nowhere\"",
+        ),
+        (
+            "destinations = [\"ivr:main\"]",
+            "destinations = [\"ivr:night\"]",
+            "number \"4008123456\".route \"night\".destinations: no IVR menu named \"night\" (defined IVR menus: main, sales)",
+        ),
+    ];
+    for (old, new, want) in cases {
+        if want.is_empty() {
+            continue;
+        }
+        let (text, line) = ivr_with(old, new);
+        let p = ivr_problems(&text, &dir);
+        assert_eq!(p.len(), 1, "{new}: {p:#?}");
+        assert!(
+            p[0].starts_with(&format!("tandem.toml:{line}: {want}")),
+            "{new}\n  got  {}\n  want tandem.toml:{line}: {want}",
+            p[0]
+        );
+    }
+
+    // A menu name used twice: the second is at fault.
+    let (text, line) = ivr_with(
+        "barge_in = false",
+        "barge_in = false\n[[ivr]]\nname = \"sales\"\nprompt = \"prompts/main.wav\"",
+    );
+    let (_, first) = ivr_with("name = \"sales\"\nprompt", "");
+    assert_eq!(
+        ivr_problems(&text, &dir),
+        [format!(
+            "tandem.toml:{}: ivr.name: ivr name \"sales\" is already used at line {first}; names must be unique",
+            line + 2
+        )]
+    );
+
+    // Two entry menus: the second is at fault.
+    let (text, line) = ivr_with(
+        "barge_in = false",
+        "barge_in = false\nentry = true\n[[ivr]]\nname = \"third\"\nprompt = \"prompts/main.wav\"\nentry = true",
+    );
+    assert_eq!(
+        ivr_problems(&text, &dir),
+        [format!(
+            "tandem.toml:{}: ivr \"third\".entry: \"sales\" is already the entry menu; only one may be",
+            line + 5
+        )]
+    );
+
+    // No entry menu: neither entry = true nor a menu named main.
+    let text = "[[ivr]]\nname = \"start\"\nprompt = \"prompts/main.wav\"\ndigits = { \"1\" = \"hangup\" }\n";
+    assert_eq!(
+        ivr_problems(text, &dir),
+        [
+            "tandem.toml:2: ivr: no entry menu: mark one [[ivr]] with entry = true, or name one \"main\""
+        ]
+    );
+    let ok = text.replacen("digits", "entry = true\ndigits", 1);
+    Config::from_toml(&ok, "tandem.toml", &dir).unwrap_or_else(|e| panic!("{e}"));
+
+    // A missing prompt is an error at load.
+    let (text, line) = ivr_with(
+        "prompt = \"prompts/sales.wav\"",
+        "prompt = \"prompts/gone.wav\"",
+    );
+    let p = ivr_problems(&text, &dir);
+    assert!(
+        p[0].starts_with(&format!(
+            "tandem.toml:{line}: ivr \"sales\".prompt: cannot read {}",
+            dir.join("prompts/gone.wav").display()
+        )),
+        "{p:#?}"
+    );
+
+    // Unknown keys are refused with their section.
+    let (text, line) = ivr_with("barge_in = false", "bargein = false");
+    let p = ivr_problems(&text, &dir);
+    assert!(
+        p[0].starts_with(&format!(
+            "tandem.toml:{line}: [[ivr]] #2: unknown field `bargein`"
+        )),
+        "{p:#?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
