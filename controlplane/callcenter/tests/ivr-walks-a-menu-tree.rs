@@ -173,7 +173,7 @@ fn a_gold_customer_walks_three_levels_and_jumps_the_queue() {
     g.press("2"); // card-account
     g.press("1234"); // keyed while account.wav plays: barge-in
     g.wait(1); // 2 s since the last key: within the inter-digit timeout
-    g.press("5678#");
+    g.press("5678#"); // the 8th key ends the entry: "#" finds the lookup out
     let Some(Output::HttpLookup {
         id, digits, path, ..
     }) = g
@@ -215,7 +215,10 @@ fn a_gold_customer_walks_three_levels_and_jumps_the_queue() {
     );
     let data = g.ivr.data();
     assert_eq!(data.path, ["main", "cards", "card-account"]);
-    assert_eq!(data.keys, "71212345678#");
+    assert_eq!(
+        data.keys, "71212345678",
+        "the invalid 7 too; not the ignored #"
+    );
     assert_eq!(data.entries[0].digits, "12345678");
     assert_eq!(data.answers[0].1.get("name"), Some("Han Meimei"));
     assert_eq!(g.ivr.poll_timeout(), None);

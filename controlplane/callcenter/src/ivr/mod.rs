@@ -417,8 +417,9 @@ pub struct CallData {
     pub caller: String,
     /// Menus entered, first to last (at most [`MAX_PATH`]).
     pub path: Vec<String>,
-    /// Every key a menu took, in order, terminators included (at most
-    /// [`MAX_KEYS`]).
+    /// Every key the menus took as input, valid or not, in order,
+    /// terminators included (at most [`MAX_KEYS`]); keys ignored during a
+    /// prompt without barge-in or during a lookup are not kept.
     pub keys: String,
     /// Complete multi-digit entries (at most [`MAX_ENTRIES`]).
     pub entries: Vec<Entry>,
@@ -755,7 +756,10 @@ impl IvrSession {
                     };
                 }
             }
-            _ => self.fail(now, Failure::Invalid, c.to_string()),
+            _ => {
+                self.record_key(c);
+                self.fail(now, Failure::Invalid, c.to_string());
+            }
         }
     }
 

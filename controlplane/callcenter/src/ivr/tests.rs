@@ -366,6 +366,7 @@ fn invalid_input_plays_not_understood_and_retries() {
     // A valid key after failures still works.
     r.press("2");
     assert_eq!(r.done(), queue("support", 0));
+    assert_eq!(r.s.data().keys, "752", "invalid keys are recorded too");
 }
 
 #[test]
