@@ -16,6 +16,7 @@ packages=(
     ca-certificates   # the CAs `tandem run` trusts for TLS trunks by default
     rtpengine-daemon  # the peer of the relay benchmark
     cmake             # builds libopus for the engine's `opus` feature
+    python3-jsonschema  # validates the REST API's answers against docs/openapi.json
 )
 
 missing=()

@@ -613,7 +613,7 @@ mod tests {
     /// and whatever parses must write and read back to the same value.
     #[test]
     fn survives_random_and_mutated_input() {
-        let mut state: u64 = 0x5EED_0F_7A4D_E11A;
+        let mut state: u64 = 0x005E_ED0F_7A4D_E11A;
         let mut next = move || {
             // xorshift64*
             state ^= state >> 12;
