@@ -175,7 +175,11 @@ impl<P: PacketIo> Worker<P> {
                 .media
                 .as_ref()
                 .is_some_and(|m| m.needed_alone());
-            let want = alone || pair_needs;
+            // A leg bridged to nothing (a caller in an IVR or a queue) is
+            // decoded, so its digits are detected, in-band or RFC 4733;
+            // the relay path only looks at packets it forwards.
+            let lone = self.leg_at(s).peer().is_none();
+            let want = alone || pair_needs || lone;
             let leg = self.leg_at_mut(s);
             if want && leg.media.is_none() {
                 leg.media = DecodedMedia::new(leg);
@@ -199,7 +203,9 @@ impl<P: PacketIo> Worker<P> {
                 continue;
             };
             let peer_te = other_format.is_some_and(|f| f.telephone_event.is_some());
-            let inband_needed = !has_te && other_format.is_some() && peer_te;
+            // In-band digits become events for a peer that takes them,
+            // and are detected on a lone leg (for the IVR).
+            let inband_needed = !has_te && (other_format.is_none() || peer_te);
             if inband_needed != m.inband_to_events.is_some() {
                 m.inband_to_events =
                     inband_needed.then(|| InbandToRfc4733::new(SenderConfig::new(m.rate)));
@@ -514,9 +520,19 @@ impl<P: PacketIo> Worker<P> {
         let id = leg.id;
         let Some(to) = leg.remote else { return };
         let pt = leg.format.payload_type & 0x7f;
+        // The media clock ticks every 20 ms.
+        let frame_ticks = leg.format.codec.ticks_for_ms(20);
         let Some(m) = leg.media.as_mut() else { return };
         let rate = m.rate;
         let mut prompt_done = None;
+        // A leg bridged to nothing is decoded only to hear its digits:
+        // with nothing to play it sends nothing (its clock runs on, so
+        // what it sends later is stamped in real time).
+        let silent = peer.is_none()
+            && m.prompt.is_none()
+            && m.conf_out.is_none()
+            && m.conference.is_none()
+            && m.tone_out.is_none();
         if let Some(player) = m.prompt.as_mut() {
             let mut f = AudioFrame::silence(player.rate());
             player.next_frame(&mut f);
@@ -562,6 +578,10 @@ impl<P: PacketIo> Worker<P> {
             rec.push(Some(&m.current), Some(&m.out));
         }
         let ticks = m.ticks;
+        if silent {
+            m.out_ts = m.out_ts.wrapping_add(frame_ticks);
+            return;
+        }
         if m.encoder.push_frame(&m.out).is_err() {
             self.counters.drop(DropReason::Unsupported);
         }

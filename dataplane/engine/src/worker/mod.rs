@@ -1135,6 +1135,8 @@ impl<P: PacketIo> Worker<P> {
         if let Some(p) = rtcp_port {
             self.by_port.insert(p, PortRoute::new(slot, true));
         }
+        // Alone until bridged: decoded, so its digits are heard.
+        self.refresh_decoding(slot as usize);
         Ok(())
     }
 
