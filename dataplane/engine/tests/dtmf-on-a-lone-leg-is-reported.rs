@@ -33,7 +33,7 @@ fn rfc4733_events_on_a_lone_leg_are_reported_once() {
             duration: 400 * (i + 1),
         };
         let mut payload = [0u8; 4];
-        repr.emit(&mut payload);
+        repr.emit(&mut payload).unwrap();
         caller.send(101, i == 0, ts, &payload);
         rig.step();
     }
