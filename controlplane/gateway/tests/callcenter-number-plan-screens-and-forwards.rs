@@ -88,7 +88,7 @@ holidays = [{{ date = "{today}", segments = [] }}]
         &dir,
         &scenario("sipp/uas-ring-then-answer.xml"),
         14167,
-        26850,
+        27200,
     );
     let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
 
@@ -153,7 +153,7 @@ holidays = [{{ date = "{today}", segments = [] }}]
         &dir,
         &caller,
         14176,
-        26860,
+        27210,
         "127.0.0.1:14160",
         "4006000003",
         (1, 1),

@@ -645,7 +645,6 @@ fn lock() -> MutexGuard<'static, Option<Api>> {
 
 /// Sets up the API from `config`: at start, and again after a reload.
 /// Errors (the audit log cannot be opened) should stop the start.
-#[allow(dead_code)] // until the run loop calls it (src/run/mod.rs, after loading the config)
 pub(crate) fn init(config: &Config) -> Result<(), String> {
     let mut guard = lock();
     match guard.as_mut() {

@@ -10,9 +10,11 @@
 //! Every ACD event goes to the KPI engine here; the B2BUA sees only the
 //! ACD's requests (ring, cancel, spill, announce).
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tandem_callcenter::acd::{self, Acd, AcdError, Input};
+use tandem_callcenter::ivr::{MenuId, MenuTree};
 use tandem_callcenter::kpi::{IntervalRow, KpiEngine, NumberEvent};
 use tandem_callcenter::plan::{Decision, Destination, NumberPlan};
 use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
@@ -34,6 +36,8 @@ pub(crate) enum Target {
     },
     /// Into an ACD queue.
     Queue(QueueId),
+    /// Into an IVR menu.
+    Ivr(MenuId),
     /// Released with this SIP status.
     Refuse(u16, &'static str),
 }
@@ -48,6 +52,8 @@ pub(crate) struct Services {
     pub(crate) config: CallCenter,
     base: (Instant, Timestamp),
     outputs: Vec<acd::Output>,
+    /// The IVR menus, shared by every call in the IVR.
+    pub(crate) ivr: Option<Arc<MenuTree>>,
     /// Names by id, for KPI rows and metrics.
     queue_names: Vec<String>,
     agent_names: Vec<String>,
@@ -96,6 +102,13 @@ impl Services {
             numbers: cc.numbers.iter().map(|n| n.number.clone()).collect(),
             publisher: None,
             store: None,
+            ivr: if cc.ivr.menus.is_empty() {
+                None
+            } else {
+                Some(Arc::new(
+                    MenuTree::new(cc.ivr.clone()).map_err(|e| format!("ivr: {e}"))?,
+                ))
+            },
         };
         for (i, a) in cc.agents.iter().enumerate() {
             if a.login_at_start {
@@ -117,10 +130,10 @@ impl Services {
                 .chain(std::iter::once(p.after_hours.as_str()))
             {
                 if let Ok(d) = Destination::parse(dest)
-                    && matches!(d, Destination::Ivr(_) | Destination::Voicemail(_))
+                    && matches!(d, Destination::Voicemail(_))
                 {
                     return Err(format!(
-                        "number {}: destination {dest}: IVR menus and voicemail are not in this build yet",
+                        "number {}: destination {dest}: voicemail is not in this build yet",
                         p.number
                     ));
                 }
@@ -199,10 +212,12 @@ impl Services {
                 Some(q) => Target::Queue(q),
                 None => Target::Refuse(404, "No Route"),
             },
+            Destination::Ivr(name) => match self.ivr.as_ref().and_then(|t| t.menu_id(name)) {
+                Some(m) => Target::Ivr(m),
+                None => Target::Refuse(404, "No Route"),
+            },
             // Refused at start (Services::new); kept total.
-            Destination::Ivr(_) | Destination::Voicemail(_) => {
-                Target::Refuse(480, "Temporarily Unavailable")
-            }
+            Destination::Voicemail(_) => Target::Refuse(480, "Temporarily Unavailable"),
             Destination::Hangup => Target::Refuse(480, "Temporarily Unavailable"),
         }
     }

@@ -27,6 +27,7 @@ mod b2bua;
 mod callcenter;
 mod hub;
 pub(crate) mod kpi_metrics;
+mod lookup;
 mod media;
 mod metrics;
 mod net;
@@ -400,6 +401,8 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     };
     drop(sip_tx);
 
+    // The API's tokens and audit log (see crate::api).
+    crate::api::init(&config).map_err(CliError::BadInput)?;
     // API requests from the HTTP threads, answered here (see crate::api).
     let (api_tx, api_rx) = bounded::<crate::api::ApiCall>(256);
     let _http = match config.http.listen {
@@ -427,6 +430,10 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         None => None,
     };
 
+    let lookup_rx = match sip.as_ref() {
+        Some((b2bua, _, _)) => b2bua.lookup_receiver(),
+        None => crossbeam_channel::never(),
+    };
     let signals = watch_signals()?;
     let (ack_tx, ack_rx) = bounded::<u64>(65_536);
     let never = crossbeam_channel::never();
@@ -526,6 +533,11 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
                     Front::Ng => hub.defer(Front::Ng, e),
                 }
             }
+            recv(lookup_rx) -> done => {
+                if let (Ok(done), Some((b2bua, _, _))) = (done, sip.as_mut()) {
+                    b2bua.handle_lookup_done(Instant::now(), done);
+                }
+            }
             recv(api_rx) -> call => {
                 if let Ok(call) = call {
                     let now = Instant::now();
@@ -571,6 +583,9 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
                     (Some(path), Some((b2bua, net, _))) => match args.load_config() {
                         Ok(new) => {
                             eprintln!("tandem: reloaded {}: {}", path.display(), new.summary());
+                            if let Err(e) = crate::api::init(&new) {
+                                eprintln!("tandem: api: keeping the previous tokens: {e}");
+                            }
                             b2bua.reload(Rc::new(new), Instant::now());
                             net.set_tls_names(b2bua.tls_server_names());
                         }

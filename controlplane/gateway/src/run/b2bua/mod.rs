@@ -309,6 +309,8 @@ pub(crate) struct B2bua {
     services: Option<Services>,
     /// Music on hold and announcements, loaded once per file and rate.
     prompts: tandem_dataplane::prompt::PromptCache,
+    /// The IVR's HTTP lookups, run off this thread.
+    lookups: super::lookup::Lookups,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -391,6 +393,7 @@ impl B2bua {
             last_timeouts: 0,
             services,
             prompts: tandem_dataplane::prompt::PromptCache::new(),
+            lookups: super::lookup::Lookups::new(),
         };
         b.load_trunks(&config, now);
         b
@@ -722,6 +725,12 @@ impl B2bua {
         let response = crate::api::handle(self.services.as_mut(), now, request);
         self.run_acd_outputs(now);
         response
+    }
+
+    /// Where the IVR's HTTP lookups come back (the run loop waits on it
+    /// and hands each to [`B2bua::handle_lookup_done`]).
+    pub(crate) fn lookup_receiver(&self) -> crossbeam_channel::Receiver<super::lookup::LookupDone> {
+        self.lookups.receiver()
     }
 
     /// At shutdown: what the services still hold is stored.
@@ -1537,6 +1546,29 @@ impl B2bua {
                 && name.eq_ignore_ascii_case("P-Asserted-Identity")
             {
                 headers.push(Header::Other(name.clone(), value.clone()));
+            }
+        }
+        // What the caller did in the IVR travels to the agent's phone (for
+        // a screen pop): the menus visited and the keys pressed.
+        if let Some(data) = call.service.as_ref().and_then(|s| s.call_data.as_ref()) {
+            let token = |s: &str| {
+                s.chars()
+                    .filter(|c| c.is_ascii_graphic())
+                    .collect::<String>()
+            };
+            headers.push(Header::Other(
+                "X-Tandem-IVR-Path".into(),
+                data.path
+                    .iter()
+                    .map(|m| token(m))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ));
+            if !data.keys.is_empty() {
+                headers.push(Header::Other("X-Tandem-Keys".into(), token(&data.keys)));
+            }
+            if let Some(e) = data.entries.last() {
+                headers.push(Header::Other("X-Tandem-Entry".into(), token(&e.digits)));
             }
         }
         headers.push(Header::ContentType(rsip::headers::ContentType::new(
@@ -3007,12 +3039,14 @@ impl B2bua {
                 .and_then(|b| b.timer.as_ref())
                 .and_then(|t| t.timer.poll_timeout()),
         );
+        merge(self.ivr_deadline(key));
         if let Some(at) = next {
             self.timers.insert((at, key));
         }
     }
 
     fn call_timers(&mut self, now: Instant, key: CallKey) {
+        self.ivr_timeout(now, key);
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };

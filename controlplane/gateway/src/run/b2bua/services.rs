@@ -22,8 +22,12 @@ use std::time::Instant;
 use rsip::Request;
 use tandem_call::{CallId, Cause};
 use tandem_callcenter::acd::{self, Input, Overflow};
+use tandem_callcenter::ivr::{
+    CallData, HangupCause, Input as IvrInput, IvrSession, MenuId, Outcome, Output as IvrOutput,
+    PromptId,
+};
 use tandem_callcenter::plan::{Decision, Destination, Failure, ForwardState, ForwardStep, Route};
-use tandem_callcenter::{AgentId, NumberId, QueueId};
+use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
 use tandem_dataplane::command::{Command, LegId};
 use tandem_dataplane::prompt::{PlayRequest, Repeat};
 use tandem_sdp::SessionDescription;
@@ -58,6 +62,18 @@ pub(super) struct CallService {
     /// The caller hears a prompt (music on hold, an announcement, a
     /// custom ringback).
     pub(super) prompt_on_a: bool,
+    /// The IVR menu the call starts in once answered (from the plan).
+    ivr_menu: Option<MenuId>,
+    /// The caller's IVR session, while in the IVR.
+    pub(super) ivr: Option<Box<IvrSession>>,
+    /// The IVR prompt playing, for its `PromptDone`.
+    ivr_prompt: Option<PromptId>,
+    /// `PromptDone` events to ignore: one per prompt we stopped.
+    stopped_prompts: u8,
+    /// What the caller did in the IVR, handed to the agent.
+    pub(super) call_data: Option<Box<CallData>>,
+    /// The priority the call is queued with.
+    priority: u8,
 }
 
 /// A 400-number call as the plan routed it.
@@ -97,6 +113,12 @@ impl B2bua {
             answered_here: false,
             forks: Vec::new(),
             prompt_on_a: false,
+            ivr_menu: None,
+            ivr: None,
+            ivr_prompt: None,
+            stopped_prompts: 0,
+            call_data: None,
+            priority: 0,
         });
         let mut last = (404, "No Route");
         while let Some(dest) = service
@@ -116,6 +138,14 @@ impl B2bua {
                 }
                 Target::Queue(q) => {
                     service.queue = Some(q);
+                    return Some(Ok(PlannedCall {
+                        routes: Vec::new(),
+                        callee: callee.to_string(),
+                        service,
+                    }));
+                }
+                Target::Ivr(m) => {
+                    service.ivr_menu = Some(m);
                     return Some(Ok(PlannedCall {
                         routes: Vec::new(),
                         callee: callee.to_string(),
@@ -146,23 +176,31 @@ impl B2bua {
         }
     }
 
-    /// Both engine legs are open: call B, or answer and queue.
+    /// Both engine legs are open: call B, or answer and queue, or answer
+    /// and start the IVR.
     pub(super) fn legs_ready(&mut self, now: Instant, key: CallKey) {
-        let queue = self
+        let (queue, menu) = self
             .calls
             .get(&key)
             .and_then(|c| c.service.as_ref())
             .filter(|s| !s.answered_here)
-            .and_then(|s| s.queue);
-        match queue {
-            Some(q) => self.answer_and_queue(now, key, q),
-            None => self.next_attempt(now, key, 503),
+            .map_or((None, None), |s| (s.queue, s.ivr_menu));
+        match (queue, menu) {
+            (_, Some(m)) => self.start_ivr(now, key, m),
+            (Some(q), None) => self.answer_and_queue(now, key, q),
+            (None, None) => self.next_attempt(now, key, 503),
         }
     }
 
-    /// Answers the caller here with our own SDP answer, then queues it.
+    /// Answers the caller here (if not yet) with our own SDP answer, then
+    /// queues it.
     fn answer_and_queue(&mut self, now: Instant, key: CallKey, queue: QueueId) {
-        if !self.answer_here(now, key) {
+        let answered = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .is_some_and(|s| s.answered_here);
+        if !answered && !self.answer_here(now, key) {
             return;
         }
         let Some(call) = self.calls.get_mut(&key) else {
@@ -173,6 +211,8 @@ impl B2bua {
             return;
         };
         svc.in_acd = true;
+        svc.queue = Some(queue);
+        let priority = svc.priority;
         let number = NumberId(svc.number as u32);
         let Some(services) = self.services.as_mut() else {
             return;
@@ -183,7 +223,7 @@ impl B2bua {
                 call: CallId(key),
                 queue,
                 caller: &caller,
-                priority: 0,
+                priority,
                 number: Some(number),
             },
         );
@@ -812,12 +852,8 @@ impl B2bua {
                 call.routes = trunks.into();
                 self.next_attempt(now, key, code);
             }
-            Target::Queue(q) => {
-                if let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) {
-                    s.queue = Some(q);
-                }
-                self.answer_and_queue(now, key, q);
-            }
+            Target::Queue(q) => self.answer_and_queue(now, key, q),
+            Target::Ivr(m) => self.start_ivr(now, key, m),
             Target::Refuse(..) => self.fail_a(now, key, code, None),
         }
     }
@@ -829,6 +865,14 @@ impl B2bua {
             return;
         };
         let in_acd = std::mem::replace(&mut s.in_acd, false);
+        if let Some(ivr) = s.ivr.as_mut() {
+            let at = self
+                .services
+                .as_ref()
+                .map_or(Timestamp::EPOCH, |v| v.ts(now));
+            let _ = ivr.handle_input(at, IvrInput::Hangup);
+            s.ivr = None;
+        }
         if in_acd && let Some(services) = self.services.as_mut() {
             let _ = services.input(now, Input::Hangup { call: CallId(key) });
         }
@@ -846,8 +890,12 @@ impl B2bua {
         self.run_acd_outputs(now);
     }
 
-    /// A digit from the caller while queued (the exit digit).
+    /// A digit from the caller: to the IVR, or while queued (the exit
+    /// digit).
     pub(super) fn service_digit(&mut self, now: Instant, key: CallKey, digit: char) {
+        if self.ivr_input(now, key, IvrInput::Digit(digit)) {
+            return;
+        }
         let in_acd = self
             .calls
             .get(&key)
@@ -878,10 +926,227 @@ impl B2bua {
             return;
         };
         s.prompt_on_a = false;
+        if s.ivr.is_some() {
+            if s.stopped_prompts > 0 {
+                // The end of a prompt we stopped, not of the current one.
+                s.stopped_prompts -= 1;
+            } else if let Some(id) = s.ivr_prompt.take() {
+                self.ivr_input(_now, key, IvrInput::PromptDone { id });
+            }
+            return;
+        }
         if s.in_acd
             && let Some(q) = s.queue
         {
             self.start_music(key, q);
+        }
+    }
+}
+
+impl B2bua {
+    /// Answers the caller here (if not yet) and starts the IVR at `menu`.
+    fn start_ivr(&mut self, now: Instant, key: CallKey, menu: MenuId) {
+        let answered = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .is_some_and(|s| s.answered_here);
+        if !answered && !self.answer_here(now, key) {
+            return;
+        }
+        let Some(tree) = self.services.as_ref().and_then(|s| s.ivr.clone()) else {
+            return self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE);
+        };
+        self.stop_prompt(key);
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let caller = call.caller.clone();
+        let Some(s) = call.service.as_mut() else {
+            return;
+        };
+        s.ivr_menu = None;
+        s.ivr = Some(Box::new(IvrSession::new(tree, menu, &caller)));
+        self.ivr_input(now, key, IvrInput::Start);
+    }
+
+    /// Feeds the call's IVR session; false when the call is not in the
+    /// IVR.
+    fn ivr_input(&mut self, now: Instant, key: CallKey, input: IvrInput) -> bool {
+        let at = self
+            .services
+            .as_ref()
+            .map_or(Timestamp::EPOCH, |s| s.ts(now));
+        let Some(ivr) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.service.as_mut())
+            .and_then(|s| s.ivr.as_mut())
+        else {
+            return false;
+        };
+        if let Err(e) = ivr.handle_input(at, input) {
+            eprintln!("tandem: call {key}: ivr: {e}");
+        }
+        self.run_ivr(now, key);
+        true
+    }
+
+    /// The IVR's deadline (first key, next key, lookup answer).
+    pub(super) fn ivr_deadline(&self, key: CallKey) -> Option<Instant> {
+        let t = self
+            .calls
+            .get(&key)?
+            .service
+            .as_ref()?
+            .ivr
+            .as_ref()?
+            .poll_timeout()?;
+        Some(self.services.as_ref()?.instant(t))
+    }
+
+    /// Runs the IVR's timers due at `now`.
+    pub(super) fn ivr_timeout(&mut self, now: Instant, key: CallKey) {
+        let at = self
+            .services
+            .as_ref()
+            .map_or(Timestamp::EPOCH, |s| s.ts(now));
+        let Some(ivr) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.service.as_mut())
+            .and_then(|s| s.ivr.as_mut())
+        else {
+            return;
+        };
+        if ivr.poll_timeout().is_some_and(|t| t <= at) {
+            ivr.handle_timeout(at);
+            self.run_ivr(now, key);
+        }
+    }
+
+    /// An HTTP lookup came back (see `run::lookup`).
+    pub(crate) fn handle_lookup_done(
+        &mut self,
+        now: Instant,
+        done: super::super::lookup::LookupDone,
+    ) {
+        self.ivr_input(
+            now,
+            done.key,
+            IvrInput::HttpResult {
+                id: done.id,
+                result: done.result,
+            },
+        );
+        self.schedule(done.key);
+    }
+
+    /// Carries out what the IVR asks.
+    fn run_ivr(&mut self, now: Instant, key: CallKey) {
+        loop {
+            let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
+                return;
+            };
+            let Some(out) = s.ivr.as_mut().and_then(|i| i.poll_output()) else {
+                break;
+            };
+            match out {
+                IvrOutput::Play { id, prompt, .. } => {
+                    // Barge-in is the IVR's: it sends StopPrompt when a key
+                    // interrupts, so the engine never stops prompts itself.
+                    s.ivr_prompt = Some(id);
+                    self.play(key, std::path::Path::new(&prompt), Repeat::Times(1));
+                }
+                IvrOutput::StopPrompt => {
+                    if s.ivr_prompt.take().is_some() && s.prompt_on_a {
+                        s.stopped_prompts = s.stopped_prompts.saturating_add(1);
+                    }
+                    self.stop_prompt(key);
+                }
+                IvrOutput::HttpLookup {
+                    id,
+                    name,
+                    url,
+                    caller,
+                    digits,
+                    path,
+                } => {
+                    let timeout = self
+                        .services
+                        .as_ref()
+                        .and_then(|s| s.ivr.as_ref())
+                        .and_then(|t| {
+                            t.config()
+                                .lookups
+                                .iter()
+                                .find(|l| l.name == name)
+                                .map(|l| l.timeout)
+                        })
+                        .unwrap_or(std::time::Duration::from_secs(3));
+                    self.lookups.start(
+                        key,
+                        id,
+                        super::super::lookup::LookupRequest {
+                            url,
+                            caller,
+                            digits,
+                            path,
+                            timeout,
+                        },
+                    );
+                }
+                IvrOutput::Event(e) => eprintln!("tandem: call {key}: ivr: {e:?}"),
+                IvrOutput::Done(outcome) => {
+                    let data = s.ivr.take().map(|i| Box::new(i.data().clone()));
+                    s.ivr_prompt = None;
+                    s.call_data = data;
+                    self.ivr_done(now, key, outcome);
+                    return;
+                }
+            }
+        }
+        self.schedule(key);
+    }
+
+    /// Where the IVR sent the caller.
+    fn ivr_done(&mut self, now: Instant, key: CallKey, outcome: Outcome) {
+        self.stop_prompt(key);
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let dialled = call.callee.clone();
+        match outcome {
+            Outcome::Queue { name, priority } => {
+                if let Some(s) = call.service.as_mut() {
+                    s.priority = priority;
+                }
+                match self.services.as_ref().and_then(|s| s.acd.queue_id(&name)) {
+                    Some(q) => self.answer_and_queue(now, key, q),
+                    None => self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE),
+                }
+            }
+            Outcome::Transfer { dest } => match self.target_of(&dest, &dialled) {
+                Target::Trunks { trunks, callee } => {
+                    self.park_b(key);
+                    let Some(call) = self.calls.get_mut(&key) else {
+                        return;
+                    };
+                    call.callee = callee;
+                    call.routes = trunks.into();
+                    self.next_attempt(now, key, 480);
+                }
+                Target::Queue(q) => self.answer_and_queue(now, key, q),
+                Target::Ivr(m) => self.start_ivr(now, key, m),
+                Target::Refuse(..) => self.hang_up_both(now, key, Cause::NO_ROUTE_DESTINATION),
+            },
+            // Voicemail comes next; until then the caller is released.
+            Outcome::Voicemail { .. } => self.hang_up_both(now, key, Cause::USER_BUSY),
+            Outcome::Hangup { cause } => {
+                if cause != HangupCause::CallerHungUp {
+                    self.hang_up_both(now, key, Cause::NORMAL_CLEARING);
+                }
+            }
         }
     }
 }
