@@ -306,9 +306,12 @@ fn read_destinations(ctx: &mut Ctx<'_>) -> Result<Vec<WeightedConfig>, ApiError>
             Destination::Trunk(n) if !trunks.iter().any(|t| t == n) => {
                 return Err(missing("trunk", n));
             }
-            Destination::Ivr(_) | Destination::Voicemail(_) => {
+            Destination::Ivr(n) if services.ivr.as_ref().and_then(|t| t.menu_id(n)).is_none() => {
+                return Err(missing("IVR menu", n));
+            }
+            Destination::Voicemail(_) => {
                 return Err(ApiError::bad_request(format!(
-                    "[{i}].to: {to:?}: IVR menus and voicemail are not in this build yet"
+                    "[{i}].to: {to:?}: voicemail is not in this build yet"
                 )));
             }
             _ => {}
