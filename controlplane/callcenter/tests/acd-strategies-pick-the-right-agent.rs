@@ -388,3 +388,40 @@ fn hold_time_is_reported_apart_from_talk_time() {
         .collect();
     assert_eq!(ended, [(25 * S, 15 * S, true)]);
 }
+
+#[test]
+fn the_call_list_shows_positions_rings_and_answers() {
+    use tandem_callcenter::acd::CallState;
+    let mut r = rig(Strategy::Linear, 2);
+    r.call(1, 0, "x", 0);
+    r.answer(1, 0);
+    r.input(Input::Hold {
+        call: tandem_call::CallId(1),
+    });
+    r.call(2, 0, "x", 0); // rings a1
+    r.call(3, 0, "x", 0);
+    r.call(4, 0, "vip", 9);
+    let list = r.acd.call_list();
+    let states: Vec<(u64, CallState)> = list.iter().map(|c| (c.call.0, c.state.clone())).collect();
+    assert_eq!(
+        states,
+        [
+            (4, CallState::Waiting { position: 1 }),
+            (3, CallState::Waiting { position: 2 }),
+            (
+                1,
+                CallState::Answered {
+                    agent: AgentId(0),
+                    held: true
+                }
+            ),
+            (
+                2,
+                CallState::Ringing {
+                    agents: vec![AgentId(1)]
+                }
+            ),
+        ]
+    );
+    assert_eq!(list[0].priority, 9);
+}

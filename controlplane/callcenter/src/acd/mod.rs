@@ -310,6 +310,43 @@ pub struct QueueStatus {
     pub handle_time: Duration,
 }
 
+/// Where a call held by the ACD stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallState {
+    /// Waiting in its queue, at this position (1 = next).
+    Waiting {
+        /// 1 for the next caller to be served.
+        position: u32,
+    },
+    /// These agents' phones are ringing for it.
+    Ringing {
+        /// The agents rung.
+        agents: Vec<AgentId>,
+    },
+    /// An agent answered it.
+    Answered {
+        /// The agent.
+        agent: AgentId,
+        /// The caller is on hold.
+        held: bool,
+    },
+}
+
+/// A call the ACD holds, for the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallStatus {
+    /// The call.
+    pub call: CallId,
+    /// Its queue.
+    pub queue: QueueId,
+    /// Its priority.
+    pub priority: u8,
+    /// When it entered the queue.
+    pub entered: Timestamp,
+    /// Where it stands.
+    pub state: CallState,
+}
+
 /// An agent's live state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentStatus {
@@ -398,7 +435,7 @@ impl Queue {
 }
 
 #[derive(Debug)]
-enum CallState {
+enum Held {
     Waiting,
     Ringing(Vec<AgentId>),
     Answered {
@@ -417,7 +454,7 @@ struct Call {
     queue: QueueId,
     entered: Timestamp,
     key: WaitKey,
-    state: CallState,
+    state: Held,
     tried: Vec<AgentId>,
     /// Bumped on each queue entry, so timers of an earlier visit are stale.
     visit: u32,
@@ -624,10 +661,59 @@ impl Acd {
             .unwrap_or_default()
     }
 
+    /// Every call the ACD holds, queue by queue, waiting callers in the
+    /// order they will be served. O(calls).
+    pub fn call_list(&self) -> Vec<CallStatus> {
+        let mut out = Vec::with_capacity(self.calls.len());
+        for q in &self.queues {
+            for (i, call) in q.waiting.values().enumerate() {
+                if let Some(c) = self.calls.get(call) {
+                    out.push(CallStatus {
+                        call: *call,
+                        queue: c.queue,
+                        priority: c.priority,
+                        entered: c.entered,
+                        state: CallState::Waiting {
+                            position: i as u32 + 1,
+                        },
+                    });
+                }
+            }
+        }
+        let mut others: Vec<CallStatus> = self
+            .calls
+            .iter()
+            .filter_map(|(id, c)| {
+                let state = match &c.state {
+                    Held::Waiting => return None,
+                    Held::Ringing(agents) => CallState::Ringing {
+                        agents: agents.clone(),
+                    },
+                    Held::Answered {
+                        agent, held_since, ..
+                    } => CallState::Answered {
+                        agent: *agent,
+                        held: held_since.is_some(),
+                    },
+                };
+                Some(CallStatus {
+                    call: *id,
+                    queue: c.queue,
+                    priority: c.priority,
+                    entered: c.entered,
+                    state,
+                })
+            })
+            .collect();
+        others.sort_by_key(|c| c.call);
+        out.extend(others);
+        out
+    }
+
     /// A waiting caller's position (1 = next) in its queue. O(position).
     pub fn position(&self, call: CallId) -> Option<u32> {
         let c = self.calls.get(&call)?;
-        if !matches!(c.state, CallState::Waiting) {
+        if !matches!(c.state, Held::Waiting) {
             return None;
         }
         let q = &self.queues[c.queue.index()];
@@ -738,7 +824,7 @@ impl Acd {
                 queue,
                 entered: now,
                 key: (Reverse(priority), now, 0),
-                state: CallState::Waiting,
+                state: Held::Waiting,
                 tried: Vec::new(),
                 visit: 0,
                 ring: 0,
@@ -761,7 +847,7 @@ impl Acd {
         c.queue = queue;
         c.entered = now;
         c.key = (Reverse(c.priority), now, seq);
-        c.state = CallState::Waiting;
+        c.state = Held::Waiting;
         c.tried.clear();
         c.visit += 1;
         c.overdue = false;
@@ -820,7 +906,7 @@ impl Acd {
     /// Takes a waiting call out of its queue's line.
     fn unlink_waiting(&mut self, call: CallId) {
         if let Some(c) = self.calls.get(&call)
-            && matches!(c.state, CallState::Waiting)
+            && matches!(c.state, Held::Waiting)
         {
             let q = &mut self.queues[c.queue.index()];
             q.waiting.remove(&c.key);
@@ -844,8 +930,8 @@ impl Acd {
         let Some(c) = self.calls.get_mut(&call) else {
             return Vec::new();
         };
-        match std::mem::replace(&mut c.state, CallState::Waiting) {
-            CallState::Ringing(agents) => {
+        match std::mem::replace(&mut c.state, Held::Waiting) {
+            Held::Ringing(agents) => {
                 self.queues[c.queue.index()].ringing -= 1;
                 // The line entry was removed when ringing started; re-file
                 // so unlink_waiting/requeue see a consistent state.
@@ -909,7 +995,7 @@ impl Acd {
     fn hangup(&mut self, now: Timestamp, call: CallId, transferred: bool) -> Result<(), AcdError> {
         let c = self.calls.get(&call).ok_or(AcdError::UnknownCall(call))?;
         match c.state {
-            CallState::Answered { .. } => {
+            Held::Answered { .. } => {
                 self.end_call(now, call, transferred);
                 Ok(())
             }
@@ -936,7 +1022,7 @@ impl Acd {
             .calls
             .get_mut(&call)
             .ok_or(AcdError::UnknownCall(call))?;
-        let CallState::Answered {
+        let Held::Answered {
             agent,
             held_since,
             hold,
@@ -963,7 +1049,7 @@ impl Acd {
 
     fn digit(&mut self, now: Timestamp, call: CallId, digit: char) -> Result<(), AcdError> {
         let c = self.calls.get(&call).ok_or(AcdError::UnknownCall(call))?;
-        if matches!(c.state, CallState::Answered { .. }) {
+        if matches!(c.state, Held::Answered { .. }) {
             return Ok(());
         }
         let exit = self.queues[c.queue.index()].cfg.exit.as_ref();
@@ -1043,7 +1129,7 @@ impl Acd {
         let queue = c.queue;
         c.ring += 1;
         let ring = c.ring;
-        c.state = CallState::Ringing(agents.clone());
+        c.state = Held::Ringing(agents.clone());
         for &agent in &agents {
             if !c.tried.contains(&agent) {
                 c.tried.push(agent);
@@ -1079,7 +1165,7 @@ impl Acd {
         self.agent(agent)?;
         let c = self.calls.get(&call).ok_or(AcdError::UnknownCall(call))?;
         match &c.state {
-            CallState::Ringing(agents) if agents.contains(&agent) => Ok(()),
+            Held::Ringing(agents) if agents.contains(&agent) => Ok(()),
             _ => Err(AcdError::NotRinging { call, agent }),
         }
     }
@@ -1095,7 +1181,7 @@ impl Acd {
             .calls
             .get_mut(&call)
             .ok_or(AcdError::UnknownCall(call))?;
-        c.state = CallState::Answered {
+        c.state = Held::Answered {
             agent,
             at: now,
             held_since: None,
@@ -1123,13 +1209,13 @@ impl Acd {
             return;
         };
         let queue = c.queue;
-        let CallState::Ringing(agents) = &mut c.state else {
+        let Held::Ringing(agents) = &mut c.state else {
             return;
         };
         agents.retain(|a| !failed.contains(a));
         let still_ringing = !agents.is_empty();
         if !still_ringing {
-            c.state = CallState::Waiting;
+            c.state = Held::Waiting;
             let key = c.key;
             let overdue = c.overdue;
             let q = &mut self.queues[queue.index()];
@@ -1166,7 +1252,7 @@ impl Acd {
         let Some(c) = self.calls.remove(&call) else {
             return;
         };
-        let CallState::Answered {
+        let Held::Answered {
             agent,
             at,
             held_since,
@@ -1509,7 +1595,7 @@ impl Acd {
                 if c.ring != ring {
                     return;
                 }
-                if let CallState::Ringing(agents) = &c.state {
+                if let Held::Ringing(agents) = &c.state {
                     let agents = agents.clone();
                     self.ring_failed(now, call, &agents);
                 }
@@ -1522,16 +1608,16 @@ impl Acd {
                     return;
                 }
                 match c.state {
-                    CallState::Waiting => self.spill(now, call, SpillReason::MaxWait),
-                    CallState::Ringing(_) => c.overdue = true,
-                    CallState::Answered { .. } => {}
+                    Held::Waiting => self.spill(now, call, SpillReason::MaxWait),
+                    Held::Ringing(_) => c.overdue = true,
+                    Held::Answered { .. } => {}
                 }
             }
             Timer::Position { call, visit } | Timer::Periodic { call, visit } => {
                 let Some(c) = self.calls.get(&call) else {
                     return;
                 };
-                if c.visit != visit || matches!(c.state, CallState::Answered { .. }) {
+                if c.visit != visit || matches!(c.state, Held::Answered { .. }) {
                     return;
                 }
                 let queue = c.queue;
@@ -1543,7 +1629,7 @@ impl Acd {
                 let Some(every) = every else {
                     return;
                 };
-                if matches!(c.state, CallState::Waiting) {
+                if matches!(c.state, Held::Waiting) {
                     let out = match timer {
                         Timer::Position { .. } => {
                             let position = self.position(call).unwrap_or(1);

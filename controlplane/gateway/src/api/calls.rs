@@ -1,15 +1,11 @@
 //! `/api/calls`: the calls the ACD holds.
 //!
-//! The ACD exposes per agent the call it is ringing for or talking on,
-//! and per queue how many callers wait and are being rung, plus the total
-//! it holds; it has no iterator over its calls, so a caller still waiting
-//! (not yet offered to an agent) is counted in its queue but not listed
-//! with its id and position. Calls at agents are listed, one entry per
-//! call with every agent rung for it (ring-all rings several).
+//! Every call the ACD holds is listed: waiting callers queue by queue in
+//! the order they will be served (with their position), then calls being
+//! rung (with every agent rung: ring-all rings several) and answered ones
+//! (with their agent), plus per queue the counts of waiting and ringing.
 
-use std::collections::BTreeMap;
-
-use tandem_callcenter::acd::AgentState;
+use tandem_callcenter::acd::CallState;
 use tandem_callcenter::{AgentId, QueueId};
 
 use super::json::{Value, object};
@@ -39,38 +35,37 @@ pub(super) fn list(ctx: &mut Ctx<'_>) -> Outcome {
             ]));
         }
     }
-    // call id → (state, agents, since)
-    let mut calls: BTreeMap<u64, (&'static str, Vec<String>, u64)> = BTreeMap::new();
-    for a in 0..agents {
-        let a = AgentId(a as u32);
-        let Some(status) = s.acd.agent_status(a) else {
-            continue;
-        };
-        let state = match status.state {
-            AgentState::Ringing => "ringing",
-            AgentState::OnCall => "on_call",
-            AgentState::OnHold => "on_hold",
-            _ => continue,
-        };
-        let Some(call) = status.call else { continue };
-        let name = s.acd.agent_name(a).unwrap_or_default().to_string();
-        let since = status.since.as_millis();
-        let entry = calls.entry(call.0).or_insert((state, Vec::new(), since));
-        // An answered call outranks the rings of other agents.
-        if state != "ringing" {
-            entry.0 = state;
-            entry.2 = since;
-        }
-        entry.1.push(name);
-    }
-    let list: Vec<Value> = calls
+    let name = |a: AgentId| s.acd.agent_name(a).unwrap_or_default().to_string();
+    let list: Vec<Value> = s
+        .acd
+        .call_list()
         .into_iter()
-        .map(|(id, (state, agents, since))| {
+        .map(|c| {
+            let queue = s
+                .acd
+                .queue_config(c.queue)
+                .map_or(String::new(), |q| q.name.clone());
+            let (state, position, agents) = match c.state {
+                CallState::Waiting { position } => ("waiting", Value::from(position), Vec::new()),
+                CallState::Ringing { agents } => (
+                    "ringing",
+                    Value::Null,
+                    agents.into_iter().map(name).collect(),
+                ),
+                CallState::Answered { agent, held } => (
+                    if held { "on_hold" } else { "on_call" },
+                    Value::Null,
+                    vec![name(agent)],
+                ),
+            };
             object([
-                ("call", Value::from(id)),
+                ("call", Value::from(c.call.0)),
+                ("queue", Value::from(queue.as_str())),
                 ("state", Value::from(state)),
+                ("position", position),
+                ("priority", Value::from(u64::from(c.priority))),
                 ("agents", Value::from(agents)),
-                ("since_ms", Value::from(since)),
+                ("entered_ms", Value::from(c.entered.as_millis())),
             ])
         })
         .collect();
