@@ -462,3 +462,86 @@ destinations = ["queue:music"]
         assert!(metrics.contains(line), "no {line} in\n{metrics}");
     }
 }
+
+#[test]
+fn agents_pause_and_sign_in_with_feature_codes_from_the_phone() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-feature-codes");
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:14460"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "27400-27449"
+[http]
+listen = "127.0.0.1:14490"
+
+[[agent]]
+name = "nora"
+contact = "sip:8001@127.0.0.1:14461"
+login = false
+
+[[queue]]
+name = "desk"
+members = ["nora"]
+
+[[number]]
+number = "4001000001"
+destinations = ["queue:desk"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let state = |s: &str| {
+        http_get("127.0.0.1:14490", "/metrics").contains(&format!(
+            "tandem_callcenter_agent_state{{agent=\"nora\",state=\"{s}\"}} 1"
+        ))
+    };
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(state("logged_out"));
+    // Nora's phone (user 8001) dials *11 to sign in, then *13 to pause.
+    let phone = scenario("sipp/uac-feature-code.xml");
+    for (code, expect) in [
+        ("*11", "available"),
+        ("*13", "paused"),
+        ("*14", "available"),
+    ] {
+        let out = sipp_uac_with(
+            &dir,
+            &phone,
+            14470,
+            27450,
+            "127.0.0.1:14460",
+            code,
+            (1, 1),
+            &["-key", "caller", "8001"],
+        );
+        assert!(
+            out.status.success(),
+            "{code}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(1200));
+        assert!(state(expect), "after {code}: not {expect}");
+    }
+    // A phone that is no agent's is refused.
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-refused.xml"),
+        14472,
+        27460,
+        "127.0.0.1:14460",
+        "*11",
+        (1, 1),
+        &["-key", "caller", "9999"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -23,7 +23,7 @@ pub(super) fn list(ctx: &mut Ctx<'_>) -> Outcome {
             None,
         ));
     };
-    let (queues, agents) = s.acd.len();
+    let (queues, _) = s.acd.len();
     let mut per_queue = Vec::with_capacity(queues);
     for q in 0..queues {
         let q = QueueId(q as u32);

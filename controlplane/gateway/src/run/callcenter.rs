@@ -19,7 +19,7 @@ use tandem_callcenter::kpi::{IntervalRow, KpiEngine, NumberEvent};
 use tandem_callcenter::plan::{Decision, Destination, NumberPlan};
 use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
 
-use super::kpi_metrics::{KpiPublisher, KpiSnapshot, QueueLive};
+use super::kpi_metrics::{AgentSnapshot, KpiPublisher, KpiSnapshot, QueueLive};
 use crate::config::{CallCenter, Config, TrunkId};
 use crate::kpi_store::{EntityNames, KpiStore};
 
@@ -226,6 +226,25 @@ impl Services {
         self.acd.agent_id(name)
     }
 
+    /// The agent whose phone calls as `user` (its contact's user part, or
+    /// its name).
+    pub(crate) fn agent_by_user(&self, user: &str) -> Option<AgentId> {
+        self.config
+            .agents
+            .iter()
+            .position(|a| a.user == user || a.name == user)
+            .map(|i| AgentId(i as u32))
+    }
+
+    /// The agent's phone password, if it has one.
+    pub(crate) fn agent_password(&self, agent: AgentId) -> Option<&str> {
+        self.config
+            .agents
+            .get(agent.index())
+            .and_then(|a| a.password.as_ref())
+            .map(|p| p.0.as_str())
+    }
+
     /// The trunk and Request-URI user of an agent's phone.
     pub(crate) fn agent_phone(&self, agent: AgentId) -> Option<(TrunkId, String)> {
         self.config
@@ -329,6 +348,19 @@ impl Services {
             let q = QueueId(q as u32);
             if let Some(status) = self.acd.queue_status(q) {
                 snap.set_live(q, QueueLive::from_status(&status, at));
+            }
+        }
+        // Every configured agent has a state, also before its first event
+        // (the KPI engine learns agents from their events).
+        for (i, name) in self.agent_names.iter().enumerate() {
+            if !snap.agents.iter().any(|a| &a.name == name)
+                && let Some(status) = self.acd.agent_status(AgentId(i as u32))
+            {
+                snap.agents.push(AgentSnapshot {
+                    name: name.clone(),
+                    state: status.state,
+                    totals: Default::default(),
+                });
             }
         }
         publisher.publish(snap);

@@ -1139,13 +1139,16 @@ impl B2bua {
             .unwrap_or_default();
         // A 400 number goes through its plan; anything else through the
         // route table.
-        let (routes, service) = match self.plan_call(now, &callee, &caller) {
+        let (routes, service) = match self.plan_call(now, &invite, &callee, &caller) {
             Some(Ok(planned)) => {
                 callee = planned.callee;
                 (planned.routes, Some(planned.service))
             }
-            Some(Err((status, why))) => {
+            Some(Err(services::NotPlanned::Refuse(status, why))) => {
                 return self.refuse(now, tx, &invite, trunk_in, status, why);
+            }
+            Some(Err(services::NotPlanned::Challenge(r))) => {
+                return self.respond(now, tx, *r);
             }
             None => {
                 let Some(routes) = self

@@ -17,7 +17,7 @@
 //!
 //! The ACD knows the call by `CallId(key)`.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use rsip::Request;
 use tandem_call::{CallId, Cause};
@@ -26,12 +26,15 @@ use tandem_callcenter::ivr::{
     CallData, HangupCause, Input as IvrInput, IvrSession, MenuId, Outcome, Output as IvrOutput,
     PromptId,
 };
-use tandem_callcenter::plan::{Decision, Destination, Failure, ForwardState, ForwardStep, Route};
+use tandem_callcenter::plan::{
+    Decision, Destination, Failure, ForwardState, ForwardStep, Forwarding, Route,
+};
 use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
 use tandem_dataplane::command::{Command, LegId};
 use tandem_dataplane::prompt::{PlayRequest, Repeat};
 use tandem_sdp::SessionDescription;
 use tandem_sdp::offer_answer;
+use tandem_sip::auth::{self, Verdict};
 use tandem_sip::message;
 
 use super::super::callcenter::Target;
@@ -74,36 +77,58 @@ pub(super) struct CallService {
     pub(super) call_data: Option<Box<CallData>>,
     /// The priority the call is queued with.
     priority: u8,
+    /// A feature code dialled from an agent's phone, carried out once
+    /// the call is answered.
+    feature: Option<(AgentId, FeatureCode)>,
+    /// Hang up when the current prompt ends (a feature code's beeps).
+    hang_up_after_prompt: bool,
 }
 
-/// A 400-number call as the plan routed it.
-pub(super) struct PlannedCall {
-    pub(super) routes: Vec<TrunkId>,
-    pub(super) callee: String,
-    pub(super) service: Box<CallService>,
+/// What an agent can do from the phone by dialling a code (`*11` ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FeatureCode {
+    /// `*11`: sign in.
+    Login,
+    /// `*12`: sign out.
+    Logout,
+    /// `*13`: pause (reason `phone`).
+    Pause,
+    /// `*14`: end a pause.
+    Unpause,
+    /// `*15`: end the after-call work now.
+    Ready,
 }
 
-impl B2bua {
-    /// Runs the plan of a 400 number; `None` when `callee` is not one.
-    pub(super) fn plan_call(
-        &mut self,
-        now: Instant,
-        callee: &str,
-        caller: &str,
-    ) -> Option<Result<PlannedCall, (u16, &'static str)>> {
-        let svc = self.services.as_mut()?;
-        let number = svc.number(callee)?;
-        let route = match svc.route(now, number, caller)? {
-            Decision::Connect(route) => route,
-            Decision::Refuse(refusal) => {
-                eprintln!("tandem: {callee}: refused {caller:?}: {}", refusal.reason);
-                return Some(Err((refusal.cause.to_sip_status(), "Rejected")));
-            }
-            // Refused at start (Services::new): PIN entry needs the IVR.
-            Decision::CollectPin(_) => return Some(Err((500, "PIN Access Unavailable"))),
-        };
-        let mut service = Box::new(CallService {
-            dialled: callee.to_string(),
+impl FeatureCode {
+    /// The code dialled for each feature.
+    pub(super) const ALL: [(&'static str, FeatureCode); 5] = [
+        ("*11", FeatureCode::Login),
+        ("*12", FeatureCode::Logout),
+        ("*13", FeatureCode::Pause),
+        ("*14", FeatureCode::Unpause),
+        ("*15", FeatureCode::Ready),
+    ];
+
+    fn parse(dialled: &str) -> Option<FeatureCode> {
+        Self::ALL
+            .iter()
+            .find(|(code, _)| *code == dialled)
+            .map(|(_, f)| *f)
+    }
+}
+
+/// Why a call to a 400 number or a feature code goes no further.
+pub(super) enum NotPlanned {
+    /// Refuse it with this status and reason phrase.
+    Refuse(u16, &'static str),
+    /// Answer with this digest challenge.
+    Challenge(Box<rsip::Response>),
+}
+
+impl CallService {
+    fn new(dialled: &str, number: usize, route: Box<Route>) -> Box<CallService> {
+        Box::new(CallService {
+            dialled: dialled.to_string(),
             number,
             route,
             next_destination: 0,
@@ -119,7 +144,49 @@ impl B2bua {
             stopped_prompts: 0,
             call_data: None,
             priority: 0,
-        });
+            feature: None,
+            hang_up_after_prompt: false,
+        })
+    }
+}
+
+/// A 400-number call as the plan routed it.
+pub(super) struct PlannedCall {
+    pub(super) routes: Vec<TrunkId>,
+    pub(super) callee: String,
+    pub(super) service: Box<CallService>,
+}
+
+impl B2bua {
+    /// Runs the plan of a 400 number (or a feature code dialled from an
+    /// agent's phone); `None` when `callee` is neither.
+    pub(super) fn plan_call(
+        &mut self,
+        now: Instant,
+        invite: &Request,
+        callee: &str,
+        caller: &str,
+    ) -> Option<Result<PlannedCall, NotPlanned>> {
+        if let Some(code) = FeatureCode::parse(callee) {
+            return self.feature_call(invite, code, callee, caller);
+        }
+        let svc = self.services.as_mut()?;
+        let number = svc.number(callee)?;
+        let route = match svc.route(now, number, caller)? {
+            Decision::Connect(route) => route,
+            Decision::Refuse(refusal) => {
+                eprintln!("tandem: {callee}: refused {caller:?}: {}", refusal.reason);
+                return Some(Err(NotPlanned::Refuse(
+                    refusal.cause.to_sip_status(),
+                    "Rejected",
+                )));
+            }
+            // Refused at start (Services::new): PIN entry needs the IVR.
+            Decision::CollectPin(_) => {
+                return Some(Err(NotPlanned::Refuse(500, "PIN Access Unavailable")));
+            }
+        };
+        let mut service = CallService::new(callee, number, route);
         let mut last = (404, "No Route");
         while let Some(dest) = service
             .route
@@ -155,7 +222,64 @@ impl B2bua {
                 Target::Refuse(status, why) => last = (status, why),
             }
         }
-        Some(Err(last))
+        Some(Err(NotPlanned::Refuse(last.0, last.1)))
+    }
+
+    /// A feature code (`*11` ...) from an agent's phone: the agent is the
+    /// one whose contact user or name is the caller; an agent with a
+    /// password must answer our digest challenge (RFC 3261 §22). The call
+    /// is answered, the feature applied, and a beep (or three, when the
+    /// ACD refused) played before we hang up.
+    fn feature_call(
+        &mut self,
+        invite: &Request,
+        code: FeatureCode,
+        callee: &str,
+        caller: &str,
+    ) -> Option<Result<PlannedCall, NotPlanned>> {
+        let services = self.services.as_ref()?;
+        let Some(agent) = services.agent_by_user(caller) else {
+            return Some(Err(NotPlanned::Refuse(403, "Not An Agent")));
+        };
+        if let Some(password) = services.agent_password(agent) {
+            let password = password.to_string();
+            let name = services
+                .acd
+                .agent_name(agent)
+                .unwrap_or_default()
+                .to_string();
+            let verdict = self.digest.verify(SystemTime::now(), invite, |u, _, _| {
+                (u == name).then(|| auth::Secret::Password(password.clone()))
+            });
+            match verdict {
+                Ok(Verdict::Authorized { .. }) => {}
+                Ok(Verdict::Challenge { stale }) => {
+                    let r = self
+                        .digest
+                        .challenge_response(SystemTime::now(), invite, stale);
+                    return Some(Err(NotPlanned::Challenge(Box::new(r))));
+                }
+                Err(_) => return Some(Err(NotPlanned::Refuse(403, "Forbidden"))),
+            }
+        }
+        let route = Box::new(Route {
+            destinations: Vec::new(),
+            caller: Some(caller.to_string()),
+            pass_caller_id: true,
+            ringback: None,
+            forwarding: Forwarding::none(),
+            after_hours: false,
+            route: None,
+            region: None,
+            schedule: None,
+        });
+        let mut service = CallService::new(callee, usize::MAX, route);
+        service.feature = Some((agent, code));
+        Some(Ok(PlannedCall {
+            routes: Vec::new(),
+            callee: callee.to_string(),
+            service,
+        }))
     }
 
     fn target_of(&self, dest: &Destination, dialled: &str) -> Target {
@@ -179,6 +303,14 @@ impl B2bua {
     /// Both engine legs are open: call B, or answer and queue, or answer
     /// and start the IVR.
     pub(super) fn legs_ready(&mut self, now: Instant, key: CallKey) {
+        let feature = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .and_then(|s| s.feature);
+        if let Some((agent, code)) = feature {
+            return self.run_feature(now, key, agent, code);
+        }
         let (queue, menu) = self
             .calls
             .get(&key)
@@ -926,6 +1058,9 @@ impl B2bua {
             return;
         };
         s.prompt_on_a = false;
+        if s.hang_up_after_prompt {
+            return self.hang_up_both(_now, key, Cause::NORMAL_CLEARING);
+        }
         if s.ivr.is_some() {
             if s.stopped_prompts > 0 {
                 // The end of a prompt we stopped, not of the current one.
@@ -1149,4 +1284,69 @@ impl B2bua {
             }
         }
     }
+}
+
+impl B2bua {
+    /// Applies an agent's feature code on its answered call and beeps the
+    /// result: one beep done, three refused.
+    fn run_feature(&mut self, now: Instant, key: CallKey, agent: AgentId, code: FeatureCode) {
+        if !self.answer_here(now, key) {
+            return;
+        }
+        let input = match code {
+            FeatureCode::Login => Input::Login { agent },
+            FeatureCode::Logout => Input::Logout { agent },
+            FeatureCode::Pause => Input::Pause {
+                agent,
+                reason: "phone",
+            },
+            FeatureCode::Unpause => Input::Unpause { agent },
+            FeatureCode::Ready => Input::Ready { agent },
+        };
+        let done = self
+            .services
+            .as_mut()
+            .map(|s| s.input(now, input))
+            .unwrap_or(Ok(()));
+        if let Err(e) = &done {
+            eprintln!("tandem: call {key}: feature code refused: {e}");
+        }
+        self.run_acd_outputs(now);
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(format) = call.a.media.negotiated.as_ref().and_then(engine_format) else {
+            return self.hang_up_both(now, key, Cause::NORMAL_CLEARING);
+        };
+        let leg = call.a.media.leg;
+        if let Some(s) = call.service.as_mut() {
+            s.prompt_on_a = true;
+            s.hang_up_after_prompt = true;
+        }
+        let rate = format.codec.sample_rate();
+        let beeps = beeps(rate, if done.is_ok() { 1 } else { 3 });
+        self.submit(Command::PlayPrompt {
+            leg,
+            request: PlayRequest {
+                prompt: tandem_dataplane::prompt::Prompt::from_samples("beep", rate, &beeps),
+                repeat: Repeat::Times(1),
+                barge_in: false,
+            },
+        });
+    }
+}
+
+/// `n` beeps of 1 kHz, 200 ms each with 200 ms between, after 300 ms of
+/// silence (the phone's audio path opens on the answer).
+fn beeps(rate: tandem_dsp::resample::Rate, n: usize) -> Vec<i16> {
+    let hz = f64::from(rate.hz());
+    let ms = |m: f64| (hz * m / 1000.0) as usize;
+    let mut out = vec![0i16; ms(300.0)];
+    for _ in 0..n {
+        out.extend((0..ms(200.0)).map(|i| {
+            (8000.0 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / hz).sin()) as i16
+        }));
+        out.extend(std::iter::repeat_n(0i16, ms(200.0)));
+    }
+    out
 }
