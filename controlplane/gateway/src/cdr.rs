@@ -50,8 +50,9 @@
 //! database from a newer Tandem is refused rather than misread. A new
 //! column is a new migration (`ALTER TABLE cdr ADD COLUMN ...`), never an
 //! edit of an old one. The same file, and so the same migrations, also
-//! hold the call-center KPI intervals (`kpi_intervals`, see `kpi_store`)
-//! and the REST API's audit log (`audit_log`, see `api::audit`).
+//! hold the call-center KPI intervals (`kpi_intervals`, see `kpi_store`),
+//! the REST API's audit log (`audit_log`, see `api::audit`) and the
+//! voicemail index (`voicemail`, see `voicemail`).
 //!
 //! # Metrics (of [`CdrWriter`])
 //!
@@ -153,6 +154,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         detail TEXT    NOT NULL
     );
     CREATE INDEX audit_log_by_at ON audit_log (at_ms);",
+    // 3 -> 4: the voicemail index (`crate::voicemail`): one row per message
+    // kept, its WAV file at `path`; the caller is on `caller_channel`.
+    "CREATE TABLE voicemail (
+        id             INTEGER PRIMARY KEY,
+        box            TEXT    NOT NULL,
+        caller         TEXT    NOT NULL,
+        number         TEXT    NOT NULL,
+        received_ms    INTEGER NOT NULL,
+        duration_ms    INTEGER NOT NULL,
+        path           TEXT    NOT NULL,
+        heard          INTEGER NOT NULL DEFAULT 0,
+        caller_channel TEXT    NOT NULL DEFAULT 'left'
+    );
+    CREATE INDEX voicemail_by_box ON voicemail (box, received_ms);",
 ];
 
 /// The schema version this build writes.

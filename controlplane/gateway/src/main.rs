@@ -26,6 +26,8 @@ mod config;
 mod http;
 mod kpi_store;
 mod run;
+mod voicemail;
+mod webhook;
 
 use std::process::ExitCode;
 

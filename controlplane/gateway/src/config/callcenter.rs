@@ -1,6 +1,7 @@
-//! `[callcenter]`, `[[agent]]`, `[[queue]]`, `[[number]]`, `[[ivr]]` and
-//! `[[http_lookup]]`: the call-center services of `tandem run` (400
-//! numbers, their number plans, ACD queues and agents, IVR menus).
+//! `[callcenter]`, `[[agent]]`, `[[queue]]`, `[[number]]`, `[[ivr]]`,
+//! `[[http_lookup]]` and `[[voicemail]]`: the call-center services of
+//! `tandem run` (400 numbers, their number plans, ACD queues and agents,
+//! IVR menus, voicemail boxes).
 //!
 //! Validated into the plain types of `tandem-callcenter` ([`AcdConfig`],
 //! [`PlanConfig`], [`IvrConfig`]) plus what only the gateway needs (the SIP contact of
@@ -21,6 +22,13 @@
 //! prompts are resolved to paths (relative to the config file's
 //! directory) that exist at load. [`MenuTree::new`] on `ivr` cannot fail
 //! once the file is accepted.
+//!
+//! Voicemail boxes keep their names as well: `[[voicemail]]` sections
+//! become [`CallCenter::voicemail`] in file order, and every `voicemail:BOX`
+//! (a number's destinations and `after_hours`, a queue's `overflow` and
+//! `exit_to`, an IVR action) must name one of them. The messages'
+//! directory (`callcenter.voicemail_dir`) is not created here: loading a
+//! file has no side effects; the store creates it when it opens.
 //!
 //! Each value is checked with its line like the rest of the file; then
 //! [`Acd::new`] and [`NumberPlan::new`] check the whole, and their error
@@ -54,7 +62,7 @@ use toml::Value;
 
 use super::raw::{
     Destinations, List, RawAgent, RawCallCenter, RawHttpLookup, RawIvr, RawNumber, RawQueue,
-    RawSchedule, S, Skills,
+    RawSchedule, RawVoicemail, S, Skills,
 };
 use super::{
     HostPort, Inbound, Secret, Transport, Trunk, TrunkId, Validator, host_port, int_in, line_of,
@@ -87,7 +95,56 @@ pub(crate) struct CallCenter {
     /// Prompts are paths that existed at load; queue, transfer and
     /// `ivr:` targets name defined queues, agents, trunks and menus.
     pub(crate) ivr: IvrConfig,
+    /// `[[voicemail]]` boxes, in file order, names unique; every
+    /// `voicemail:BOX` in the file names one of them.
+    pub(crate) voicemail: Vec<VoicemailBox>,
+    /// Where messages are kept (`callcenter.voicemail_dir`, relative to
+    /// the config file's directory, default `voicemail`): one
+    /// subdirectory per box. Not created at load (see the module docs);
+    /// empty in [`Config::default`](super::Config::default), which has no
+    /// boxes.
+    pub(crate) voicemail_dir: PathBuf,
 }
+
+/// `[[voicemail]]`: a voicemail box. The caller hears the greeting, then
+/// is recorded until hang-up, `#` or `max_duration`; a message shorter
+/// than `min_duration` is discarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VoicemailBox {
+    /// Unique name, 1-64 of `A-Z a-z 0-9 . _ -` (not `.` or `..`): it is
+    /// the box's directory under [`CallCenter::voicemail_dir`].
+    pub(crate) name: String,
+    /// The greeting played before recording (`greeting`, a WAV file that
+    /// existed at load); `None`: recording starts at once.
+    pub(crate) greeting: Option<PathBuf>,
+    /// The longest message (`max_seconds`, 5-600, default 120).
+    pub(crate) max_duration: Duration,
+    /// Shorter messages are discarded (`min_seconds`, 0-60 and below
+    /// `max_seconds`, default 1).
+    pub(crate) min_duration: Duration,
+    /// Where a new message is announced (`webhook`, an `http://` URL).
+    pub(crate) webhook: Option<String>,
+}
+
+impl VoicemailBox {
+    /// A box with the defaults (no greeting, 120 s, 1 s, no webhook).
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        VoicemailBox {
+            name: name.into(),
+            greeting: None,
+            max_duration: Duration::from_secs(DEFAULT_VOICEMAIL_MAX_SECS),
+            min_duration: Duration::from_secs(DEFAULT_VOICEMAIL_MIN_SECS),
+            webhook: None,
+        }
+    }
+}
+
+/// The default `max_seconds` of a `[[voicemail]]`.
+const DEFAULT_VOICEMAIL_MAX_SECS: u64 = 120;
+/// The default `min_seconds` of a `[[voicemail]]`.
+const DEFAULT_VOICEMAIL_MIN_SECS: u64 = 1;
+/// The default `callcenter.voicemail_dir`.
+const DEFAULT_VOICEMAIL_DIR: &str = "voicemail";
 
 /// `[[agent]]`: a person at a SIP phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +185,11 @@ impl CallCenter {
     pub(crate) fn number(&self, dialled: &str) -> Option<usize> {
         self.numbers.iter().position(|n| n.number == dialled)
     }
+
+    /// The voicemail box named `name`.
+    pub(crate) fn voicemail_box(&self, name: &str) -> Option<&VoicemailBox> {
+        self.voicemail.iter().find(|b| b.name == name)
+    }
 }
 
 /// The default `callcenter.max_spill_hops`.
@@ -153,6 +215,8 @@ pub(super) struct Sections {
     pub(super) menus: Vec<RawIvr>,
     /// `[[http_lookup]]`.
     pub(super) lookups: Vec<RawHttpLookup>,
+    /// `[[voicemail]]`.
+    pub(super) voicemail: Vec<RawVoicemail>,
 }
 
 /// The names destinations may refer to, each with its id.
@@ -162,6 +226,7 @@ struct Names<'a> {
     queues: &'a HashMap<String, QueueId>,
     menus: &'a HashMap<String, usize>,
     lookups: &'a HashMap<String, usize>,
+    boxes: &'a HashMap<String, usize>,
 }
 
 impl Names<'_> {
@@ -170,11 +235,13 @@ impl Names<'_> {
             return Ok(());
         }
         let known = if map.is_empty() {
-            format!("no {kind}s are defined")
+            let plural = if kind.ends_with('x') { "es" } else { "s" };
+            format!("no {kind}{plural} are defined")
         } else {
             let mut k: Vec<&str> = map.keys().map(String::as_str).collect();
             k.sort_unstable();
-            format!("defined {kind}s: {}", k.join(", "))
+            let plural = if kind.ends_with('x') { "es" } else { "s" };
+            format!("defined {kind}{plural}: {}", k.join(", "))
         };
         Err(format!("no {kind} named {name:?} ({known})"))
     }
@@ -188,8 +255,8 @@ impl Names<'_> {
             Destination::Agent(n) => Self::check(self.agents, "agent", &n),
             Destination::Trunk(n) => Self::check(self.trunks, "trunk", &n),
             Destination::Ivr(n) => Self::check(self.menus, "IVR menu", &n),
-            // Voicemail boxes have no section yet.
-            _ => Ok(()),
+            Destination::Voicemail(n) => Self::check(self.boxes, "voicemail box", &n),
+            Destination::Number(_) | Destination::Hangup => Ok(()),
         }
     }
 
@@ -201,6 +268,7 @@ impl Names<'_> {
             Action::Menu(n) => Self::check(self.menus, "IVR menu", n)?,
             Action::Queue { name, .. } => Self::check(self.queues, "queue", name)?,
             Action::Http(n) => Self::check(self.lookups, "http_lookup", n)?,
+            Action::Voicemail(n) => Self::check(self.boxes, "voicemail box", n)?,
             Action::Transfer(d) => self.destination(&d.to_string())?,
             _ => {}
         }
@@ -229,7 +297,10 @@ impl Names<'_> {
                 Self::check(self.queues, "queue", name)?;
                 Ok(Overflow::Queue(self.queues[name]))
             }
-            "voicemail" => Ok(Overflow::Voicemail(name.to_string())),
+            "voicemail" => {
+                Self::check(self.boxes, "voicemail box", name)?;
+                Ok(Overflow::Voicemail(name.to_string()))
+            }
             "trunk" => {
                 Self::check(self.trunks, "trunk", name)?;
                 Ok(Overflow::Trunk(name.to_string()))
@@ -290,6 +361,7 @@ impl Validator<'_> {
             numbers: raw_numbers,
             menus: raw_menus,
             lookups: raw_lookups,
+            voicemail: raw_boxes,
         } = sections;
         let rc = raw.unwrap_or_default();
         let utc_offset_minutes = self.value(
@@ -305,6 +377,7 @@ impl Validator<'_> {
             DEFAULT_MAX_SPILL_HOPS,
             |n| int_in(n, 1, 10).map(|n| n as u8),
         );
+        let voicemail_dir = self.voicemail_dir(rc.voicemail_dir);
 
         // Ids are handed out in file order to every name declared once, so
         // that a queue can overflow to a queue further down; they match
@@ -334,12 +407,15 @@ impl Validator<'_> {
         };
         let menu_ids = first_index(raw_menus.iter().map(|m| m.name.get_ref()).collect());
         let lookup_ids = first_index(raw_lookups.iter().map(|l| l.name.get_ref()).collect());
+        let box_ids = first_index(raw_boxes.iter().map(|b| b.name.get_ref()).collect());
+        let voicemail = self.voicemail_boxes(raw_boxes);
         let names = Names {
             trunks: trunk_names,
             agents: &agent_ids,
             queues: &queue_ids,
             menus: &menu_ids,
             lookups: &lookup_ids,
+            boxes: &box_ids,
         };
 
         let mut acd = AcdConfig {
@@ -448,7 +524,103 @@ impl Validator<'_> {
             numbers,
             music_on_hold,
             ivr,
+            voicemail,
+            voicemail_dir,
         }
+    }
+
+    /// `callcenter.voicemail_dir`: relative to the config file; refused if
+    /// it exists and is not a directory.
+    fn voicemail_dir(&mut self, raw: Option<S<String>>) -> PathBuf {
+        let default = self.base_dir.join(DEFAULT_VOICEMAIL_DIR);
+        let span = raw.as_ref().map(|r| r.span());
+        let dir = self
+            .path(raw, "callcenter.voicemail_dir", false)
+            .unwrap_or(default);
+        if let Ok(m) = std::fs::metadata(&dir)
+            && !m.is_dir()
+        {
+            self.report(
+                span.unwrap_or(0..0),
+                "callcenter.voicemail_dir",
+                format!("{} exists and is not a directory", dir.display()),
+            );
+        }
+        dir
+    }
+
+    /// `[[voicemail]]`: each box checked with its lines, names unique.
+    fn voicemail_boxes(&mut self, raw: Vec<RawVoicemail>) -> Vec<VoicemailBox> {
+        let mut out = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for r in raw {
+            let name_span = r.name.span();
+            let name = r.name.get_ref().clone();
+            let line = line_of(self.text, name_span.start);
+            if let Some(first) = seen.get(&name) {
+                let msg = format!(
+                    "voicemail name {name:?} is already used at line {first}; names must be unique"
+                );
+                self.report(name_span, "voicemail.name", msg);
+                continue;
+            }
+            seen.insert(name, line);
+            if let Some(b) = self.voicemail_box(r) {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    /// One `[[voicemail]]`.
+    fn voicemail_box(&mut self, r: RawVoicemail) -> Option<VoicemailBox> {
+        let errors_before = self.problems.len();
+        let name_span = r.name.span();
+        let name = r.name.into_inner();
+        if let Err(e) = check_box_name(&name) {
+            self.report(name_span.clone(), "voicemail.name", e);
+        }
+        let key = format!("voicemail {name:?}");
+        let k = |f: &str| format!("{key}.{f}");
+        let d = VoicemailBox::new(name.clone());
+        let greeting = self.path(r.greeting, &k("greeting"), true);
+        let max_duration = self.value(
+            r.max_seconds,
+            &k("max_seconds"),
+            d.max_duration,
+            secs(5, 600),
+        );
+        let min_span = r.min_seconds.as_ref().map(|s| s.span());
+        let min_duration = self.value(
+            r.min_seconds,
+            &k("min_seconds"),
+            d.min_duration,
+            secs(0, 60),
+        );
+        if min_duration >= max_duration {
+            self.report(
+                min_span.unwrap_or(name_span),
+                &k("min_seconds"),
+                format!(
+                    "{} s is not below max_seconds ({} s): every message would be discarded",
+                    min_duration.as_secs(),
+                    max_duration.as_secs()
+                ),
+            );
+        }
+        let webhook = self.optional(r.webhook, &k("webhook"), |s| {
+            crate::webhook::Url::parse(&s).map(|_| s)
+        });
+        if self.problems.len() > errors_before {
+            return None;
+        }
+        Some(VoicemailBox {
+            name,
+            greeting,
+            max_duration,
+            min_duration,
+            webhook,
+        })
     }
 
     /// `[[ivr]]` and `[[http_lookup]]`, checked key by key and then by
@@ -1637,6 +1809,18 @@ fn check_agent_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_AGENT_NAME || !name.chars().all(ok) {
         Err(format!(
             "{name:?}: an agent name is 1 to {MAX_AGENT_NAME} of A-Z a-z 0-9 . _ - (it names the agent's trunk, agent:NAME, in call records and metric labels)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A voicemail box's name: it is a directory name and a URL segment.
+pub(crate) fn check_box_name(name: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    if name.is_empty() || name.len() > 64 || name == "." || name == ".." || !name.chars().all(ok) {
+        Err(format!(
+            "{name:?}: a voicemail box name is 1 to 64 of A-Z a-z 0-9 . _ - (not . or ..; it names the box's directory and its API path)"
         ))
     } else {
         Ok(())

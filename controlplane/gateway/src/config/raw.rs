@@ -41,6 +41,8 @@ pub(super) struct RawConfig {
     pub(super) ivr: Vec<RawIvr>,
     #[serde(default)]
     pub(super) http_lookup: Vec<RawHttpLookup>,
+    #[serde(default)]
+    pub(super) voicemail: Vec<RawVoicemail>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +143,7 @@ pub(super) struct RawCallCenter {
     pub(super) utc_offset: Option<S<String>>,
     pub(super) music_on_hold: Option<S<String>>,
     pub(super) max_spill_hops: Option<S<i64>>,
+    pub(super) voicemail_dir: Option<S<String>>,
 }
 
 /// Skill name → level, as `{ billing = 50 }`.
@@ -346,4 +349,15 @@ pub(super) struct RawBranch {
     pub(super) field: S<String>,
     pub(super) equals: S<toml::Value>,
     pub(super) then: S<String>,
+}
+
+/// `[[voicemail]]`: a voicemail box, named by `voicemail:NAME`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVoicemail {
+    pub(super) name: S<String>,
+    pub(super) greeting: Option<S<String>>,
+    pub(super) max_seconds: Option<S<i64>>,
+    pub(super) min_seconds: Option<S<i64>>,
+    pub(super) webhook: Option<S<String>>,
 }

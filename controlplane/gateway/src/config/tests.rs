@@ -682,6 +682,13 @@ workdays = [{ date = "2026-09-27", as = "mon" }]
 [[number]]
 number = "4008000000"
 destinations = ["hangup"]
+
+[[voicemail]]
+name = "sales"
+greeting = "/dev/null"
+
+[[voicemail]]
+name = "night"
 "#;
 
 #[test]
@@ -1063,6 +1070,9 @@ on = [
 set_priority_from = "priority"
 default = "menu:main"
 on_error = "queue:sales"
+
+[[voicemail]]
+name = "general"
 "##;
 
 /// A directory holding the IVR's prompts, unique per test.
@@ -1365,6 +1375,170 @@ fn ivr_problems_name_the_key_and_the_line() {
             "tandem.toml:{line}: [[ivr]] #2: unknown field `bargein`"
         )),
         "{p:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn voicemail_boxes_parse_with_their_defaults() {
+    let dir = prompt_dir("voicemail");
+    let text = r#"
+[callcenter]
+voicemail_dir = "vm"
+
+[[voicemail]]
+name = "sales"
+greeting = "prompts/main.wav"
+max_seconds = 60
+min_seconds = 3
+webhook = "http://127.0.0.1:8080/vm"
+
+[[voicemail]]
+name = "night.box_2-x"
+"#;
+    let c = Config::from_toml(text, "t.toml", &dir).unwrap_or_else(|e| panic!("{e}"));
+    let cc = &c.callcenter;
+    assert_eq!(cc.voicemail_dir, dir.join("vm"));
+    assert!(!cc.voicemail_dir.exists(), "loading creates nothing");
+    let sales = cc.voicemail_box("sales").unwrap();
+    assert_eq!(sales.greeting, Some(dir.join("prompts/main.wav")));
+    assert_eq!(sales.max_duration, Duration::from_secs(60));
+    assert_eq!(sales.min_duration, Duration::from_secs(3));
+    assert_eq!(sales.webhook.as_deref(), Some("http://127.0.0.1:8080/vm"));
+    assert_eq!(cc.voicemail[1], VoicemailBox::new("night.box_2-x"));
+    assert_eq!(cc.voicemail[1].max_duration, Duration::from_secs(120));
+    assert_eq!(cc.voicemail[1].min_duration, Duration::from_secs(1));
+
+    let c = Config::from_toml("", "t.toml", &dir).unwrap();
+    assert!(c.callcenter.voicemail.is_empty());
+    assert_eq!(c.callcenter.voicemail_dir, dir.join("voicemail"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn voicemail_problems_name_the_key_and_the_line() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[voicemail]]\nname = \"a/b\"",
+            "tandem.toml:2: voicemail.name: \"a/b\": a voicemail box name is 1 to 64 of",
+        ),
+        (
+            "[[voicemail]]\nname = \"..\"",
+            "tandem.toml:2: voicemail.name: \"..\": a voicemail box name",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\n[[voicemail]]\nname = \"x\"",
+            "tandem.toml:4: voicemail.name: voicemail name \"x\" is already used at line 2",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\ngreeting = \"prompts/none.wav\"",
+            "tandem.toml:3: voicemail \"x\".greeting: cannot read /nonexistent-base/prompts/none.wav",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\nmax_seconds = 4",
+            "tandem.toml:3: voicemail \"x\".max_seconds: expected a whole number from 5 to 600, got 4",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\nmax_seconds = 601",
+            "tandem.toml:3: voicemail \"x\".max_seconds: expected a whole number from 5 to 600, got 601",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\nmin_seconds = -1",
+            "tandem.toml:3: voicemail \"x\".min_seconds: expected a whole number from 0 to 60, got -1",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\nmax_seconds = 10\nmin_seconds = 10",
+            "tandem.toml:4: voicemail \"x\".min_seconds: 10 s is not below max_seconds (10 s)",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\nwebhook = \"https://crm.example/vm\"",
+            "tandem.toml:3: voicemail \"x\".webhook: expected an http:// URL",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\nwebhook = \"http://crm.example:0/vm\"",
+            "tandem.toml:3: voicemail \"x\".webhook: \"http://crm.example:0/vm\": the port must be 1-65535",
+        ),
+        (
+            "[[voicemail]]\nname = \"x\"\nmax_secs = 10",
+            "tandem.toml:3: [[voicemail]] #1: unknown field `max_secs`",
+        ),
+        (
+            "[callcenter]\nvoicemail_dir = \"\"",
+            "tandem.toml:2: callcenter.voicemail_dir: expected a file path",
+        ),
+        (
+            "[callcenter]\nvoicemail_dir = \"/dev/null\"",
+            "tandem.toml:2: callcenter.voicemail_dir: /dev/null exists and is not a directory",
+        ),
+    ];
+    for (text, want) in cases {
+        let p = one_problem(text);
+        assert!(p.starts_with(want), "{text}\n  got  {p}\n  want {want}");
+    }
+}
+
+#[test]
+fn voicemail_references_must_name_a_box() {
+    let dir = prompt_dir("voicemail-refs");
+    for (old, new, want) in [
+        (
+            "exit_to = \"voicemail:sales\"",
+            "exit_to = \"voicemail:sale\"",
+            "queue \"sales\".exit_to: no voicemail box named \"sale\" (defined voicemail boxes: general, night, sales)",
+        ),
+        (
+            "overflow = \"number:+8613800000000\"",
+            "overflow = \"voicemail:nobody\"",
+            "queue \"support\".overflow: no voicemail box named \"nobody\"",
+        ),
+        (
+            "after_hours = \"voicemail:sales\"",
+            "after_hours = \"voicemail:closed\"",
+            "number \"4008123456\".after_hours: no voicemail box named \"closed\"",
+        ),
+        (
+            "destinations = [\"queue:sales\", { to = \"agent:bob\", weight = 3 }]",
+            "destinations = [\"queue:sales\", { to = \"voicemail:x\", weight = 3 }]",
+            "number \"4008123456\".destinations: no voicemail box named \"x\"",
+        ),
+        (
+            "forward_busy = [\"trunk:carrier-a\"]",
+            "forward_busy = [\"voicemail:x\"]",
+            "number \"4008123456\".forward_busy: no voicemail box named \"x\"",
+        ),
+        (
+            "\"9\" = \"voicemail:general\"",
+            "\"9\" = \"voicemail:generic\"",
+            "ivr \"main\".digits[\"9\"]: no voicemail box named \"generic\"",
+        ),
+        (
+            "default = \"menu:main\"",
+            "default = \"voicemail:generic\"",
+            "http_lookup \"crm\".default: no voicemail box named \"generic\"",
+        ),
+        (
+            "\"0\" = \"transfer:number:13800000000\"",
+            "\"0\" = \"transfer:voicemail:generic\"",
+            "ivr \"main\".digits[\"0\"]: no voicemail box named \"generic\"",
+        ),
+    ] {
+        let (text, line) = ivr_with(old, new);
+        let p = ivr_problems(&text, &dir);
+        assert_eq!(p.len(), 1, "{new}: {p:#?}");
+        assert!(
+            p[0].starts_with(&format!("tandem.toml:{line}: {want}")),
+            "{new}\n  got  {}\n  want tandem.toml:{line}: {want}",
+            p[0]
+        );
+    }
+    // Boxes are checked even where the IVR is not used.
+    let text = format!("{TRUNKS}{CALLCENTER}").replacen("[[voicemail]]\nname = \"night\"\n", "", 1);
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(
+        p[0].contains("route \"night\".destinations: no voicemail box named \"night\" (defined voicemail boxes: sales)"),
+        "{}",
+        p[0]
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
