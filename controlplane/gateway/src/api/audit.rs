@@ -38,6 +38,8 @@ pub(crate) const ACTIONS: &[&str] = &[
     "agent.pause",
     "agent.unpause",
     "agent.ready",
+    "voicemail.delete",
+    "voicemail.heard",
 ];
 
 /// One row of the audit log.

@@ -45,6 +45,7 @@ mod calls;
 pub(crate) mod json;
 mod numbers;
 mod queues;
+mod voicemail;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -128,9 +129,12 @@ pub(crate) enum Op {
     Calls,
     /// `GET /api/audit`.
     Audit,
+    /// `/api/voicemail...`.
+    Voicemail(voicemail::Route),
 }
 
-/// One route: method, path pattern (`{name}` matches one segment), the
+/// One route: method, path pattern (`{name}` matches one segment, or its
+/// start in `{name}.wav`), the
 /// least role that may use it (`None`: no token needed), and what it does.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ApiRoute {
@@ -225,6 +229,36 @@ pub(crate) const ROUTES: &[ApiRoute] = &[
     ),
     route("GET", "/api/calls", Read, Op::Calls),
     route("GET", "/api/audit", Supervisor, Op::Audit),
+    route(
+        "GET",
+        "/api/voicemail",
+        Read,
+        Op::Voicemail(voicemail::Route::Boxes),
+    ),
+    route(
+        "GET",
+        "/api/voicemail/{box}",
+        Read,
+        Op::Voicemail(voicemail::Route::Messages),
+    ),
+    route(
+        "GET",
+        "/api/voicemail/{box}/{id}.wav",
+        Read,
+        Op::Voicemail(voicemail::Route::Audio),
+    ),
+    route(
+        "DELETE",
+        "/api/voicemail/{box}/{id}",
+        Supervisor,
+        Op::Voicemail(voicemail::Route::Delete),
+    ),
+    route(
+        "POST",
+        "/api/voicemail/{box}/{id}/heard",
+        Supervisor,
+        Op::Voicemail(voicemail::Route::Heard),
+    ),
 ];
 
 /// An error answer: status and text.
@@ -285,6 +319,8 @@ pub(crate) struct Api {
     audit: Option<AuditLog>,
     /// Destinations set through the API: (plan index, route) → list.
     destinations: numbers::Overlay,
+    /// The voicemail boxes and, once needed, their store.
+    voicemail: voicemail::Mailboxes,
 }
 
 /// What a handler sees of the request and the gateway.
@@ -352,6 +388,7 @@ impl Api {
             trunks: Vec::new(),
             audit: None,
             destinations: HashMap::new(),
+            voicemail: voicemail::Mailboxes::default(),
         }
     }
 
@@ -382,6 +419,7 @@ impl Api {
         }
         self.tokens = tokens;
         self.trunks = trunk_names(config);
+        self.voicemail.configure(config);
         Ok(())
     }
 
@@ -445,7 +483,7 @@ impl Api {
         let changes = matches!(
             op,
             Op::SetDestinations | Op::BlacklistAdd | Op::BlacklistRemove | Op::AgentAction(_)
-        );
+        ) || matches!(op, Op::Voicemail(r) if r.changes());
         if changes && self.audit.is_none() {
             return error(503, "the audit log is not open; changes are refused");
         }
@@ -477,6 +515,10 @@ impl Api {
             Op::Agent => agents::get(&mut ctx),
             Op::AgentAction(action) => agents::act(&mut ctx, action),
             Op::Calls => calls::list(&mut ctx),
+            Op::Voicemail(r) => match voicemail::handle(&mut self.voicemail, r, &mut ctx) {
+                voicemail::Answer::Json(outcome) => outcome,
+                voicemail::Answer::Raw(response) => return response,
+            },
             Op::Audit => match self.audit.as_mut() {
                 Some(log) => audit_list(log, &request.query),
                 None => Ok((object([("entries", Value::Array(Vec::new()))]), None)),
@@ -608,9 +650,12 @@ fn find_route(method: &str, segments: &[String]) -> Found {
         }
         let mut params = Vec::new();
         let matched = pattern.iter().zip(segments).all(|(p, s)| {
-            if p.starts_with('{') {
-                params.push(s.clone());
-                !s.is_empty()
+            if let Some(rest) = p.strip_prefix('{') {
+                // `{id}.wav`: a parameter, then a fixed suffix.
+                let suffix = rest.split_once('}').map_or("", |(_, x)| x);
+                let value = s.strip_suffix(suffix).unwrap_or("");
+                params.push(value.to_string());
+                !value.is_empty()
             } else {
                 p == s
             }
