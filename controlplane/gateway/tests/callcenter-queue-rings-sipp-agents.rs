@@ -545,3 +545,91 @@ destinations = ["queue:desk"]
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn a_registered_phone_takes_the_agents_calls() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-register");
+    let config = dir.join("tandem.toml");
+    // Olga's configured contact has nothing behind it: only her
+    // registration can reach her.
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:14660"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "27500-27549"
+
+[[agent]]
+name = "olga"
+contact = "sip:olga@127.0.0.1:14661"
+password = "olga-secret-phone"
+
+[[queue]]
+name = "front"
+members = ["olga"]
+ring_timeout = 5
+
+[[number]]
+number = "4002000002"
+destinations = ["queue:front"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let _phone = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 14662, 27560);
+    let registered = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-agent-registers.xml"),
+        14663,
+        27565,
+        "127.0.0.1:14660",
+        "olga",
+        (1, 1),
+        &[
+            "-au",
+            "olga",
+            "-ap",
+            "olga-secret-phone",
+            "-auth_uri",
+            "127.0.0.1:14660",
+            "-key",
+            "contact_port",
+            "14662",
+        ],
+    );
+    let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        registered.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&registered.stdout),
+        tandem_log()
+    );
+    assert!(
+        tandem_log()
+            .contains("agent olga's phone registered at 127.0.0.1:14662 (from 127.0.0.1:14663)"),
+        "{}",
+        tandem_log()
+    );
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        14670,
+        27570,
+        "127.0.0.1:14660",
+        "4002000002",
+        (1, 1),
+        &["-d", "1500", "-key", "caller", "13500000005"],
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        tandem_log()
+    );
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    assert_eq!(rows[0]["trunk_out"], "agent:olga", "{rows:?}");
+    assert!(num(&rows[0], "out_packets_received") > 20, "{rows:?}");
+}

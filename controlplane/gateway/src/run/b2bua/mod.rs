@@ -82,7 +82,7 @@ use crate::config::{self, Config, Inbound, Trunk, TrunkId};
 use services::CallService;
 
 /// Methods we answer (the `Allow` header, RFC 3261 §20.5).
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REGISTER";
 /// Extensions we implement (`Supported`, and what `Require` may ask).
 const SUPPORTED: [&str; 2] = ["100rel", "timer"];
 /// How long a call may wait for its record to be written before its
@@ -311,6 +311,9 @@ pub(crate) struct B2bua {
     prompts: tandem_dataplane::prompt::PromptCache,
     /// The IVR's HTTP lookups, run off this thread.
     lookups: super::lookup::Lookups,
+    /// Agents' phones registered (RFC 3261 §10), by their trunk: where
+    /// they are, until when, and the configured address to go back to.
+    registrations: HashMap<TrunkId, services::Registration>,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -394,6 +397,7 @@ impl B2bua {
             services,
             prompts: tandem_dataplane::prompt::PromptCache::new(),
             lookups: super::lookup::Lookups::new(),
+            registrations: HashMap::new(),
         };
         b.load_trunks(&config, now);
         b
@@ -885,6 +889,7 @@ impl B2bua {
         let in_dialog = message::to_tag(&request).ok().flatten().is_some();
         match (&request.method, in_dialog) {
             (Method::Invite, false) => self.on_invite(now, tx, from, request),
+            (Method::Register, false) => self.on_register(now, tx, from, request),
             (Method::Options, false) => {
                 let mut r = message::response_to(&request, 200, None, Some(&message::new_tag()));
                 self.add_capabilities(&mut r);

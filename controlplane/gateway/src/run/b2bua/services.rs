@@ -20,6 +20,7 @@
 use std::time::{Instant, SystemTime};
 
 use rsip::Request;
+use rsip::prelude::*;
 use tandem_call::{CallId, Cause};
 use tandem_callcenter::acd::{self, Input, Overflow};
 use tandem_callcenter::ivr::{
@@ -36,6 +37,8 @@ use tandem_sdp::SessionDescription;
 use tandem_sdp::offer_answer;
 use tandem_sip::auth::{self, Verdict};
 use tandem_sip::message;
+use tandem_sip::transaction::ServerTxId;
+use tandem_sip::transport::Peer;
 
 use super::super::callcenter::Target;
 use super::{B2bua, CallKey, ClientRole, LegB, Phase, codec_label, engine_format};
@@ -549,6 +552,7 @@ impl B2bua {
 
     /// Rings agents' phones for a queued call.
     fn ring_agents(&mut self, now: Instant, key: CallKey, agents: &[AgentId]) {
+        self.expire_registrations(now);
         let mut unreachable = Vec::new();
         for &agent in agents {
             let Some((trunk, user)) = self.services.as_ref().and_then(|s| s.agent_phone(agent))
@@ -643,9 +647,10 @@ impl B2bua {
         }
     }
 
-    /// Cancels every ring of the call still in progress.
+    /// Cancels every ring of the call still in progress (the one in front
+    /// stays there, so the call's record names it).
     fn cancel_all_rings(&mut self, now: Instant, key: CallKey) {
-        self.park_b(key);
+        self.cancel_b(now, key);
         let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
             return;
         };
@@ -1349,4 +1354,232 @@ fn beeps(rate: tandem_dsp::resample::Rate, n: usize) -> Vec<i16> {
         out.extend(std::iter::repeat_n(0i16, ms(200.0)));
     }
     out
+}
+
+/// An agent's phone's registration (RFC 3261 §10.3).
+pub(super) struct Registration {
+    /// Until when the binding holds.
+    until: Instant,
+    /// The trunk's address before the phone registered (its static
+    /// contact, if any), restored when the binding ends.
+    configured: Option<std::net::SocketAddr>,
+}
+
+/// Bindings shorter than this are refused with 423 (RFC 3261 §10.3 step 7).
+const MIN_EXPIRES: u32 = 60;
+/// Bindings are granted for at most this long.
+const MAX_EXPIRES: u32 = 3600;
+
+impl B2bua {
+    /// REGISTER from an agent's phone: the address of record's user names
+    /// the agent (its contact user or name); the phone must answer our
+    /// digest challenge with the agent's password (an agent without one
+    /// cannot register). The binding is where the request came from, so
+    /// phones behind NAT are reached; calls to the agent go there until
+    /// it expires or is removed, then back to the static contact.
+    pub(super) fn on_register(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        from: Peer,
+        request: Request,
+    ) {
+        self.expire_registrations(now);
+        let user = request
+            .to_header()
+            .ok()
+            .and_then(|t| t.typed().ok())
+            .map(|t| super::user_of(&t.uri))
+            .unwrap_or_default();
+        let Some(services) = self.services.as_ref() else {
+            let r = message::response_to(&request, 404, None, Some(&message::new_tag()));
+            return self.respond(now, tx, r);
+        };
+        let Some(agent) = services.agent_by_user(&user) else {
+            let r = message::response_to(&request, 404, None, Some(&message::new_tag()));
+            return self.respond(now, tx, r);
+        };
+        let Some(password) = services.agent_password(agent).map(str::to_string) else {
+            let r = message::response_to(
+                &request,
+                403,
+                Some("No Password Configured"),
+                Some(&message::new_tag()),
+            );
+            return self.respond(now, tx, r);
+        };
+        let name = services
+            .acd
+            .agent_name(agent)
+            .unwrap_or_default()
+            .to_string();
+        let Some((trunk, _)) = services.agent_phone(agent) else {
+            return;
+        };
+        let verdict = self.digest.verify(SystemTime::now(), &request, |u, _, _| {
+            (u == name || u == user).then(|| auth::Secret::Password(password.clone()))
+        });
+        match verdict {
+            Ok(Verdict::Authorized { .. }) => {}
+            Ok(Verdict::Challenge { stale }) => {
+                let r = self
+                    .digest
+                    .challenge_response(SystemTime::now(), &request, stale);
+                return self.respond(now, tx, r);
+            }
+            Err(e) => {
+                let status = e.to_sip_status().unwrap_or(403);
+                let r = message::response_to(&request, status, None, Some(&message::new_tag()));
+                return self.respond(now, tx, r);
+            }
+        }
+        // Expires: the Contact's parameter, else the header, else 3600.
+        let contact = request.headers.iter().find_map(|h| match h {
+            rsip::Header::Contact(c) => Some(c.value().to_string()),
+            _ => None,
+        });
+        let header_expires = request.headers.iter().find_map(|h| match h {
+            rsip::Header::Expires(e) => e.value().trim().parse::<u32>().ok(),
+            _ => None,
+        });
+        let param_expires = contact.as_deref().and_then(|c| {
+            c.split(';')
+                .find_map(|p| p.trim().strip_prefix("expires="))
+                .and_then(|v| v.trim().parse::<u32>().ok())
+        });
+        let expires = param_expires.or(header_expires).unwrap_or(MAX_EXPIRES);
+        let removing = expires == 0 || contact.as_deref().is_some_and(|c| c.trim() == "*");
+        let mut r = message::response_to(&request, 200, None, Some(&message::new_tag()));
+        if removing {
+            self.unregister(trunk);
+            eprintln!("tandem: agent {name}'s phone unregistered");
+        } else if contact.is_none() {
+            // A query: the current binding, if any.
+            if let Some(reg) = self.registrations.get(&trunk) {
+                let left = reg.until.saturating_duration_since(now).as_secs();
+                r.headers
+                    .push(rsip::Header::Contact(rsip::headers::Contact::new(format!(
+                        "<sip:{user}@{}>;expires={left}",
+                        from.addr
+                    ))));
+            }
+        } else if expires < MIN_EXPIRES {
+            let mut r = message::response_to(&request, 423, None, Some(&message::new_tag()));
+            r.headers.push(rsip::Header::Other(
+                "Min-Expires".into(),
+                MIN_EXPIRES.to_string(),
+            ));
+            return self.respond(now, tx, r);
+        } else {
+            let expires = expires.min(MAX_EXPIRES);
+            let Some(t) = self.trunks.get_mut(trunk.0) else {
+                return;
+            };
+            let configured = match self.registrations.get(&trunk) {
+                Some(reg) => reg.configured,
+                None => t.resolved,
+            };
+            // The Contact when it names the host the request came from; the
+            // source address when it does not (a phone behind NAT writes its
+            // private address, which we could not reach).
+            let target = contact
+                .as_deref()
+                .and_then(contact_addr)
+                .filter(|a| a.ip() == from.addr.ip())
+                .unwrap_or(from.addr);
+            t.resolved = Some(target);
+            t.up = true;
+            self.registrations.insert(
+                trunk,
+                Registration {
+                    until: now + std::time::Duration::from_secs(u64::from(expires)),
+                    configured,
+                },
+            );
+            eprintln!(
+                "tandem: agent {name}'s phone registered at {target} (from {}) for {expires} s",
+                from.addr
+            );
+            r.headers
+                .push(rsip::Header::Contact(rsip::headers::Contact::new(format!(
+                    "{};expires={expires}",
+                    contact
+                        .as_deref()
+                        .unwrap_or_default()
+                        .split(';')
+                        .next()
+                        .unwrap_or_default()
+                ))));
+        }
+        self.respond(now, tx, r);
+    }
+
+    fn unregister(&mut self, trunk: TrunkId) {
+        if let Some(reg) = self.registrations.remove(&trunk)
+            && let Some(t) = self.trunks.get_mut(trunk.0)
+        {
+            t.resolved = reg.configured;
+        }
+    }
+
+    /// Ends the bindings that ran out.
+    pub(super) fn expire_registrations(&mut self, now: Instant) {
+        let ended: Vec<TrunkId> = self
+            .registrations
+            .iter()
+            .filter(|(_, r)| r.until <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in ended {
+            self.unregister(t);
+        }
+    }
+}
+
+/// The host:port of a Contact header value when the host is an IP
+/// literal (`<sip:user@192.0.2.1:5062;transport=udp>;expires=60`).
+fn contact_addr(contact: &str) -> Option<std::net::SocketAddr> {
+    let uri = contact.trim();
+    let uri = uri
+        .strip_prefix('<')
+        .and_then(|u| u.split('>').next())
+        .unwrap_or_else(|| uri.split(';').next().unwrap_or(uri));
+    let rest = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))?;
+    let host_port = rest.rsplit('@').next()?.split(';').next()?;
+    if let Ok(a) = host_port.parse::<std::net::SocketAddr>() {
+        return Some(a);
+    }
+    let ip: std::net::IpAddr = host_port
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse()
+        .ok()?;
+    Some(std::net::SocketAddr::new(ip, 5060))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contact_addr;
+
+    #[test]
+    fn contact_addresses_are_read_from_literal_uris() {
+        let a = |s: &str| contact_addr(s).map(|a| a.to_string());
+        assert_eq!(
+            a("<sip:olga@127.0.0.1:14662>"),
+            Some("127.0.0.1:14662".into())
+        );
+        assert_eq!(
+            a("<sip:8001@192.0.2.7:5062;transport=tcp>;expires=60"),
+            Some("192.0.2.7:5062".into())
+        );
+        assert_eq!(a("sip:8001@192.0.2.7"), Some("192.0.2.7:5060".into()));
+        assert_eq!(
+            a("<sip:8001@[2001:db8::1]:5070>"),
+            Some("[2001:db8::1]:5070".into())
+        );
+        assert_eq!(a("<sip:8001@phone.example>"), None);
+        assert_eq!(a("*"), None);
+        assert_eq!(a(""), None);
+    }
 }
