@@ -23,13 +23,34 @@
 //! keep-alive state to get wrong.
 //!
 //! Routing is a [`Router`] of (method, path) → [`Handler`]; a path ending in
-//! `/` matches everything under it, so the REST API can mount a prefix.
+//! `/` matches everything under it, so the REST API can mount a prefix
+//! (the root `/` alone is exact: as a prefix it would swallow every 404).
 //! `HEAD` is answered by the `GET` handler without the body. A path that
 //! exists with another method is `405` with `Allow`; an unknown path `404`.
 //!
+//! # Event streams
+//!
+//! A [`StreamHandler`] route ([`Router::stream`]) answers with server-sent
+//! events (HTML Living Standard §9.2, `text/event-stream`): the handler
+//! either refuses with an ordinary [`Response`] (401, 404, ...) or hands
+//! back an [`EventSource`], which the connection's thread then polls —
+//! once at once, then every [`Limits::stream_tick`] — writing each
+//! [`SseEvent`] it returns. The body has no length; it ends when the
+//! source says so, when the client goes away (noticed within a tick: the
+//! thread waits for the next tick by peeking at the socket, so a close
+//! reads as end-of-file), when the client stops reading (a write blocked
+//! for [`Limits::read_timeout`]), or when the server shuts down (within a
+//! tick). A comment line (`: keep-alive`) is written whenever nothing was
+//! for [`Limits::keep_alive`], so proxies and the client see the
+//! connection live. At most [`Limits::max_streams`] streams are open at
+//! once (each holds a connection thread, counted in
+//! [`Limits::max_connections`] too); another client gets `503` with
+//! `Retry-After`.
+//!
 //! | metric | type | labels | meaning |
 //! |---|---|---|---|
-//! | `tandem_http_requests_total` | counter | path, code | requests answered; `path` is the matched route, or `other` (unknown paths and malformed requests, so that scanners cannot grow the label set) |
+//! | `tandem_http_requests_total` | counter | path, code | requests answered; `path` is the matched route, or `other` (unknown paths and malformed requests, so that scanners cannot grow the label set); an event stream counts once, when it opens |
+//! | `tandem_http_streams` | gauge | | event streams open now |
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -40,9 +61,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use prometheus::{IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 /// A parsed request.
 #[derive(Debug, Clone)]
@@ -133,15 +154,101 @@ where
     }
 }
 
+/// One server-sent event: an `event:` line (when named) and the data,
+/// one `data:` line per line of it, then an empty line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SseEvent {
+    /// The event's type (`EventSource.addEventListener(type)`); `None`
+    /// for the default `message`.
+    pub(crate) event: Option<String>,
+    /// The payload; line breaks become separate `data:` lines, which the
+    /// client joins back with `\n`.
+    pub(crate) data: String,
+}
+
+impl SseEvent {
+    /// An event of type `event`.
+    pub(crate) fn new(event: &str, data: impl Into<String>) -> Self {
+        SseEvent {
+            event: Some(event.to_string()),
+            data: data.into(),
+        }
+    }
+
+    /// The event as written on the wire. A line break in the type would
+    /// start another field, so it is dropped.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::with_capacity(self.data.len() + 32);
+        if let Some(event) = &self.event {
+            out.push_str("event: ");
+            out.extend(event.chars().filter(|c| !matches!(c, '\r' | '\n')));
+            out.push('\n');
+        }
+        let data = self.data.replace("\r\n", "\n").replace('\r', "\n");
+        for line in data.split('\n') {
+            out.push_str("data: ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// What an [`EventSource`] has at one tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StreamStep {
+    /// Write this event.
+    Send(SseEvent),
+    /// Nothing new this tick.
+    Idle,
+    /// The stream is over: close the connection.
+    End,
+}
+
+/// The events of one open stream, polled by the connection's thread; see
+/// the module docs.
+pub(crate) trait EventSource: Send {
+    /// What to send now. Called at once when the stream opens, then every
+    /// [`Limits::stream_tick`]. It may block, for a bounded time: that
+    /// delays the next tick and the noticing of a shutdown. A panic ends
+    /// the stream.
+    fn poll(&mut self) -> StreamStep;
+}
+
+/// Opens event streams: refuses with a response, or returns the source.
+pub(crate) trait StreamHandler: Send + Sync + 'static {
+    /// Opens a stream for `request` (a `GET` or `HEAD`).
+    fn open(&self, request: &Request) -> Result<Box<dyn EventSource>, Response>;
+}
+
+impl<F> StreamHandler for F
+where
+    F: Fn(&Request) -> Result<Box<dyn EventSource>, Response> + Send + Sync + 'static,
+{
+    fn open(&self, request: &Request) -> Result<Box<dyn EventSource>, Response> {
+        self(request)
+    }
+}
+
+/// A route's handler: an answer, or an event stream.
+#[derive(Clone)]
+enum Endpoint {
+    Answer(Arc<dyn Handler>),
+    Stream(Arc<dyn StreamHandler>),
+}
+
 struct Route {
     method: String,
     pattern: String,
-    handler: Arc<dyn Handler>,
+    endpoint: Endpoint,
 }
 
 impl Route {
     fn matches_path(&self, path: &str) -> bool {
-        if self.pattern.ends_with('/') {
+        if self.pattern == "/" {
+            path == "/"
+        } else if self.pattern.ends_with('/') {
             path.starts_with(&self.pattern)
         } else {
             path == self.pattern
@@ -179,7 +286,7 @@ impl Router {
         self.routes.push(Route {
             method: method.to_string(),
             pattern: pattern.to_string(),
-            handler: Arc::new(handler),
+            endpoint: Endpoint::Answer(Arc::new(handler)),
         });
         self
     }
@@ -189,9 +296,22 @@ impl Router {
         self.route("GET", pattern, handler)
     }
 
-    /// Dispatches; returns the response and the route pattern for the
-    /// metric label (`None`: no route has this path).
-    fn dispatch(&self, req: &Request) -> (Response, Option<&str>) {
+    /// Adds a `GET` route answered with an event stream (see the module
+    /// docs).
+    pub(crate) fn stream(mut self, pattern: &str, handler: impl StreamHandler) -> Self {
+        self.routes.push(Route {
+            method: "GET".to_string(),
+            pattern: pattern.to_string(),
+            endpoint: Endpoint::Stream(Arc::new(handler)),
+        });
+        self
+    }
+
+    /// Dispatches; returns the answer and the route pattern for the
+    /// metric label (`None`: no route has this path). A stream route is
+    /// handed back unopened, so the caller can check the stream limit
+    /// first.
+    fn dispatch(&self, req: &Request) -> (Dispatched, Option<&str>) {
         let method = if req.method == "HEAD" {
             "GET"
         } else {
@@ -202,10 +322,17 @@ impl Router {
         for r in self.routes.iter().filter(|r| r.matches_path(&req.path)) {
             label.get_or_insert(r.pattern.as_str());
             if r.method == method {
-                let h = Arc::clone(&r.handler);
-                let response = std::panic::catch_unwind(AssertUnwindSafe(|| h.handle(req)))
-                    .unwrap_or_else(|_| Response::error(500));
-                return (response, Some(r.pattern.as_str()));
+                let answer = match &r.endpoint {
+                    Endpoint::Answer(h) => {
+                        let h = Arc::clone(h);
+                        Dispatched::Answer(
+                            std::panic::catch_unwind(AssertUnwindSafe(|| h.handle(req)))
+                                .unwrap_or_else(|_| Response::error(500)),
+                        )
+                    }
+                    Endpoint::Stream(h) => Dispatched::Stream(Arc::clone(h)),
+                };
+                return (answer, Some(r.pattern.as_str()));
             }
             allowed.insert(r.method.as_str());
             if r.method == "GET" {
@@ -213,11 +340,22 @@ impl Router {
             }
         }
         if label.is_none() {
-            return (Response::error(404), None);
+            return (Dispatched::Answer(Response::error(404)), None);
         }
         let allow = allowed.into_iter().collect::<Vec<_>>().join(", ");
-        (Response::error(405).with_header("Allow", &allow), label)
+        (
+            Dispatched::Answer(Response::error(405).with_header("Allow", &allow)),
+            label,
+        )
     }
+}
+
+/// What [`Router::dispatch`] found.
+enum Dispatched {
+    /// Send this.
+    Answer(Response),
+    /// Open a stream with this handler.
+    Stream(Arc<dyn StreamHandler>),
 }
 
 /// A value in the `/health` document.
@@ -347,10 +485,12 @@ pub(crate) fn gateway_router(
         })
 }
 
-/// `tandem_http_requests_total`, registered once per registry.
+/// `tandem_http_requests_total` and `tandem_http_streams`, registered
+/// once per registry.
 #[derive(Clone, Debug)]
 pub(crate) struct HttpMetrics {
     requests: IntCounterVec,
+    streams: IntGauge,
 }
 
 impl HttpMetrics {
@@ -364,7 +504,9 @@ impl HttpMetrics {
             &["path", "code"],
         )?;
         registry.register(Box::new(requests.clone()))?;
-        Ok(HttpMetrics { requests })
+        let streams = IntGauge::new("tandem_http_streams", "Event streams open now.")?;
+        registry.register(Box::new(streams.clone()))?;
+        Ok(HttpMetrics { requests, streams })
     }
 
     fn count(&self, path: Option<&str>, status: u16) {
@@ -385,6 +527,12 @@ pub(crate) struct Limits {
     pub(crate) max_head_bytes: usize,
     /// Request body.
     pub(crate) max_body_bytes: usize,
+    /// Event streams open at once.
+    pub(crate) max_streams: usize,
+    /// How often an open stream's source is polled.
+    pub(crate) stream_tick: Duration,
+    /// The longest a stream stays silent: then a comment line is sent.
+    pub(crate) keep_alive: Duration,
 }
 
 impl Default for Limits {
@@ -394,6 +542,9 @@ impl Default for Limits {
             read_timeout: Duration::from_secs(5),
             max_head_bytes: 16 * 1024,
             max_body_bytes: 1024 * 1024,
+            max_streams: 16,
+            stream_tick: Duration::from_secs(1),
+            keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -416,6 +567,10 @@ struct Shared {
     metrics: HttpMetrics,
     limits: Limits,
     active: AtomicUsize,
+    /// Event streams open.
+    streams: AtomicUsize,
+    /// Set when the server shuts down.
+    stop: Arc<AtomicBool>,
 }
 
 impl HttpServer {
@@ -444,6 +599,8 @@ impl HttpServer {
             metrics,
             limits,
             active: AtomicUsize::new(0),
+            streams: AtomicUsize::new(0),
+            stop: Arc::clone(&stop),
         });
         let stop2 = Arc::clone(&stop);
         let acceptor = std::thread::Builder::new()
@@ -464,7 +621,7 @@ impl HttpHandle {
     }
 
     /// Stops accepting connections; requests in progress finish on their
-    /// own threads.
+    /// own threads, and event streams end within a tick.
     pub(crate) fn shutdown(mut self) {
         self.stop_accepting();
     }
@@ -587,8 +744,23 @@ type ReadError = Option<u16>;
 fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     let (response, label, head_only) = match read_request(&mut stream, peer, &shared.limits) {
         Ok(req) => {
-            let (resp, label) = shared.router.dispatch(&req);
-            (resp, label.map(str::to_string), req.method == "HEAD")
+            let (answer, label) = shared.router.dispatch(&req);
+            let head_only = req.method == "HEAD";
+            match answer {
+                Dispatched::Answer(resp) => (resp, label.map(str::to_string), head_only),
+                Dispatched::Stream(handler) => {
+                    let label = label.map(str::to_string);
+                    match open_stream(&handler, &req, shared) {
+                        Ok((source, slot)) => {
+                            shared.metrics.count(label.as_deref(), 200);
+                            serve_stream(stream, source, head_only, shared);
+                            drop(slot);
+                            return;
+                        }
+                        Err(resp) => (resp, label, head_only),
+                    }
+                }
+            }
         }
         Err(None) => return,
         Err(Some(status)) => (Response::error(status), None, false),
@@ -596,6 +768,120 @@ fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     shared.metrics.count(label.as_deref(), response.status);
     let _ = write_response(&mut stream, &response, head_only);
     close_gently(stream, Duration::from_millis(200));
+}
+
+/// Holds one of [`Limits::max_streams`] while a stream is open.
+struct StreamSlot<'a>(&'a Shared);
+
+impl Drop for StreamSlot<'_> {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::SeqCst);
+        self.0.metrics.streams.dec();
+    }
+}
+
+/// Takes a stream slot (503 when none is free), then opens the stream (a
+/// handler that panics: 500).
+fn open_stream<'a>(
+    handler: &Arc<dyn StreamHandler>,
+    req: &Request,
+    shared: &'a Shared,
+) -> Result<(Box<dyn EventSource>, StreamSlot<'a>), Response> {
+    if shared.streams.fetch_add(1, Ordering::SeqCst) >= shared.limits.max_streams {
+        shared.streams.fetch_sub(1, Ordering::SeqCst);
+        return Err(Response::error(503).with_header("Retry-After", "5"));
+    }
+    shared.metrics.streams.inc();
+    let slot = StreamSlot(shared);
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handler.open(req))) {
+        Ok(Ok(source)) => Ok((source, slot)),
+        Ok(Err(resp)) => Err(resp),
+        Err(_) => Err(Response::error(500)),
+    }
+}
+
+/// Writes the stream's head, then its events until it ends; see the
+/// module docs.
+fn serve_stream(
+    mut stream: TcpStream,
+    mut source: Box<dyn EventSource>,
+    head_only: bool,
+    shared: &Shared,
+) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
+                Cache-Control: no-store\r\nConnection: close\r\n\
+                X-Accel-Buffering: no\r\n\r\n";
+    if stream.write_all(head.as_bytes()).is_err() || head_only {
+        close_gently(stream, Duration::from_millis(100));
+        return;
+    }
+    let limits = &shared.limits;
+    let mut last_write = Instant::now();
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let step =
+            std::panic::catch_unwind(AssertUnwindSafe(|| source.poll())).unwrap_or(StreamStep::End);
+        let out = match step {
+            StreamStep::Send(event) => Some(event.encode()),
+            StreamStep::Idle if last_write.elapsed() >= limits.keep_alive => {
+                Some(": keep-alive\n\n".to_string())
+            }
+            StreamStep::Idle => None,
+            StreamStep::End => break,
+        };
+        if let Some(out) = out {
+            if stream.write_all(out.as_bytes()).is_err() || stream.flush().is_err() {
+                break;
+            }
+            last_write = Instant::now();
+        }
+        if !wait_for_tick(&mut stream, limits.stream_tick) {
+            break;
+        }
+    }
+    close_gently(stream, Duration::from_millis(100));
+}
+
+/// Waits `tick` for the next poll by peeking at the socket: `false` when
+/// the client closed its side or failed, or sent more than a stream's
+/// client has reason to (it should send nothing; a little is discarded).
+fn wait_for_tick(stream: &mut TcpStream, tick: Duration) -> bool {
+    let deadline = Instant::now() + tick;
+    let mut discarded = 0usize;
+    let mut sink = [0u8; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // A zero timeout is an error for set_read_timeout.
+        if left < Duration::from_millis(1) || stream.set_read_timeout(Some(left)).is_err() {
+            return true;
+        }
+        match stream.peek(&mut sink) {
+            Ok(0) => return false,
+            Ok(_) => match stream.read(&mut sink) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    discarded += n;
+                    if discarded > 64 * 1024 {
+                        return false;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            },
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 fn read_request(
@@ -823,5 +1109,213 @@ mod tests {
             h.to_json(),
             r#"{"status":"draining","calls":3,"note":"a\"b","tls":false}"#
         );
+    }
+
+    #[test]
+    fn sse_events_encode_each_line_as_data() {
+        assert_eq!(
+            SseEvent::new("snapshot", "{\"a\":1}").encode(),
+            "event: snapshot\ndata: {\"a\":1}\n\n"
+        );
+        let e = SseEvent {
+            event: Some("x\r\ny".into()),
+            data: "one\r\ntwo\rthree\nfour".into(),
+        };
+        assert_eq!(
+            e.encode(),
+            "event: xy\ndata: one\ndata: two\ndata: three\ndata: four\n\n"
+        );
+        let plain = SseEvent {
+            event: None,
+            data: String::new(),
+        };
+        assert_eq!(plain.encode(), "data: \n\n");
+    }
+
+    /// Counts up, one event per tick, ending after `last`.
+    struct Counter {
+        n: u32,
+        last: u32,
+        idle_every: u32,
+    }
+
+    impl EventSource for Counter {
+        fn poll(&mut self) -> StreamStep {
+            self.n += 1;
+            if self.n > self.last {
+                StreamStep::End
+            } else if self.idle_every > 0 && self.n % self.idle_every == 0 {
+                StreamStep::Idle
+            } else {
+                StreamStep::Send(SseEvent::new("count", self.n.to_string()))
+            }
+        }
+    }
+
+    fn stream_server(limits: Limits) -> (HttpHandle, Registry) {
+        let registry = Registry::new();
+        let metrics = HttpMetrics::register(&registry).unwrap();
+        let router = Router::new()
+            .stream("/events", |req: &Request| {
+                if req.query == "token=ok" {
+                    Ok(Box::new(Counter {
+                        n: 0,
+                        last: 1_000_000,
+                        idle_every: 0,
+                    }) as Box<dyn EventSource>)
+                } else {
+                    Err(Response::text(401, "no\n"))
+                }
+            })
+            .stream("/short", |_: &Request| {
+                Ok(Box::new(Counter {
+                    n: 0,
+                    last: 3,
+                    idle_every: 0,
+                }) as Box<dyn EventSource>)
+            })
+            .stream("/quiet", |_: &Request| {
+                Ok(Box::new(Counter {
+                    n: 0,
+                    last: 1_000_000,
+                    idle_every: 1,
+                }) as Box<dyn EventSource>)
+            })
+            .stream(
+                "/panics",
+                |_: &Request| -> Result<Box<dyn EventSource>, Response> {
+                    panic!("a broken handler")
+                },
+            );
+        let server =
+            HttpServer::start_with("127.0.0.1:0".parse().unwrap(), router, metrics, limits)
+                .unwrap();
+        (server, registry)
+    }
+
+    fn open(addr: SocketAddr, path: &str) -> TcpStream {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        s
+    }
+
+    /// Reads until `needle` has been seen (or the stream ends); the text.
+    fn read_until(s: &mut TcpStream, needle: &str) -> String {
+        let mut text = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&text).contains(needle) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    fn gauge(registry: &Registry) -> i64 {
+        registry
+            .gather()
+            .iter()
+            .find(|f| f.name() == "tandem_http_streams")
+            .map_or(-1, |f| f.get_metric()[0].get_gauge().get_value() as i64)
+    }
+
+    fn wait_gauge(registry: &Registry, want: i64) {
+        let start = Instant::now();
+        while gauge(registry) != want && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(gauge(registry), want);
+    }
+
+    fn fast() -> Limits {
+        Limits {
+            max_streams: 1,
+            stream_tick: Duration::from_millis(20),
+            keep_alive: Duration::from_millis(60),
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn a_stream_sends_events_until_the_client_goes_and_is_capped() {
+        let (server, registry) = stream_server(fast());
+        let addr = server.local_addr();
+        let mut s = open(addr, "/events?token=ok");
+        let text = read_until(&mut s, "data: 3\n\n");
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("Content-Length"), "{text}");
+        assert!(
+            text.contains("\r\n\r\nevent: count\ndata: 1\n\nevent: count\ndata: 2\n\n"),
+            "{text}"
+        );
+        wait_gauge(&registry, 1);
+        // The one stream allowed is taken: the next client gets a 503.
+        let mut other = open(addr, "/events?token=ok");
+        let busy = read_until(&mut other, "\r\n\r\n");
+        assert!(busy.starts_with("HTTP/1.1 503 "), "{busy}");
+        assert!(busy.contains("Retry-After: "), "{busy}");
+        // A refused stream is an ordinary response.
+        drop(s);
+        wait_gauge(&registry, 0);
+        let mut refused = open(addr, "/events?token=bad");
+        let text = read_until(&mut refused, "no\n");
+        assert!(text.starts_with("HTTP/1.1 401 "), "{text}");
+        assert!(text.contains("Content-Length: 3\r\n"), "{text}");
+        let mut broken = open(addr, "/panics");
+        let text = read_until(&mut broken, "\r\n\r\n");
+        assert!(text.starts_with("HTTP/1.1 500 "), "{text}");
+        wait_gauge(&registry, 0);
+        let metrics = TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap();
+        for line in [
+            "tandem_http_requests_total{code=\"200\",path=\"/events\"} 1",
+            "tandem_http_requests_total{code=\"503\",path=\"/events\"} 1",
+            "tandem_http_requests_total{code=\"401\",path=\"/events\"} 1",
+            "tandem_http_requests_total{code=\"500\",path=\"/panics\"} 1",
+        ] {
+            assert!(metrics.contains(line), "no {line} in\n{metrics}");
+        }
+        server.shutdown();
+    }
+
+    #[test]
+    fn a_source_ends_its_stream_and_a_quiet_one_sends_keep_alives() {
+        let (server, _registry) = stream_server(Limits {
+            max_streams: 4,
+            ..fast()
+        });
+        let addr = server.local_addr();
+        let mut s = open(addr, "/short");
+        let text = read_until(&mut s, "\u{0}");
+        assert!(text.ends_with("data: 3\n\n"), "{text}");
+        let mut q = open(addr, "/quiet");
+        let text = read_until(&mut q, ": keep-alive\n\n");
+        assert!(text.ends_with("\r\n\r\n: keep-alive\n\n"), "{text}");
+        // HEAD: the head alone.
+        let mut h = TcpStream::connect(addr).unwrap();
+        h.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(h, "HEAD /quiet HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let text = read_until(&mut h, "\u{0}");
+        assert!(text.ends_with("X-Accel-Buffering: no\r\n\r\n"), "{text}");
+        server.shutdown();
+    }
+
+    #[test]
+    fn shutdown_ends_open_streams() {
+        let (server, registry) = stream_server(fast());
+        let mut s = open(server.local_addr(), "/events?token=ok");
+        read_until(&mut s, "data: 2\n\n");
+        let started = Instant::now();
+        server.shutdown();
+        // The stream ends: the client reads to the end within a tick or so.
+        let _ = read_until(&mut s, "\u{0}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        wait_gauge(&registry, 0);
     }
 }
