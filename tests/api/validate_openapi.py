@@ -14,6 +14,9 @@
    `--read-token`, every operation whose `x-tandem-role` is above `read`
    must answer 403 with a documented error body: the route exists (no
    404/405) and nothing is changed.
+3. Event streams: an operation with `x-tandem-stream: true` documents its
+   200 as `text/event-stream`, with the schema of each event's data; live,
+   its first event must come within 10 s and its data validate.
 
 Needs Debian's python3-jsonschema (scripts/setup.sh installs it).
 Exit status 0 when everything holds; each problem is printed.
@@ -126,9 +129,10 @@ def check_structure(doc):
                 resp = deref(doc, resp)
                 if "description" not in resp:
                     problem(f"{where} {status}: no description")
-                schema = resp.get("content", {}).get("application/json", {}).get("schema")
+                media = media_type(op, status)
+                schema = resp.get("content", {}).get(media, {}).get("schema")
                 if schema is None:
-                    problem(f"{where} {status}: no application/json schema")
+                    problem(f"{where} {status}: no {media} schema")
             if "x-tandem-role" not in op:
                 problem(f"{where}: no x-tandem-role")
             elif op["x-tandem-role"] is not None and op["x-tandem-role"] not in ROLES:
@@ -140,16 +144,24 @@ def check_structure(doc):
             problem(f"components.schemas.{name}: not a valid JSON Schema 2020-12: {e.message}")
 
 
+def media_type(op, status):
+    """The documented media type: an event stream's 200, or JSON."""
+    if op.get("x-tandem-stream") is True and str(status) == "200":
+        return "text/event-stream"
+    return "application/json"
+
+
 def validator_for(doc, path, method, status):
     """A validator of the documented JSON body, refs resolved in the spec."""
-    resp = deref(doc, doc["paths"][path][method]["responses"].get(status))
+    op = doc["paths"][path][method]
+    resp = deref(doc, op["responses"].get(status))
     if not resp or "content" not in resp:
         return None
     # The spec itself is the root schema (its other keys are ignored by
     # JSON Schema), so "#/components/..." refs resolve; the $ref points at
     # the response's schema.
     root = dict(doc)
-    content = resp["content"]["application/json"]["schema"]
+    content = resp["content"][media_type(op, status)]["schema"]
     root["$defs"] = {"__response": content}
     root["$ref"] = "#/$defs/__response"
     return Draft202012Validator(root)
@@ -165,6 +177,25 @@ def request(base, method, path, token):
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def first_event(base, path, token):
+    """Opens an event stream; the status and the first event's data."""
+    req = urllib.request.Request(base + path)
+    req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            if r.headers.get_content_type() != "text/event-stream":
+                return r.status, f"Content-Type {r.headers.get('Content-Type')}".encode()
+            data = []
+            while True:
+                line = r.readline().decode("utf-8").rstrip("\r\n")
+                if line == "" and data:
+                    return r.status, "\n".join(data).encode()
+                if line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
     except urllib.error.HTTPError as e:
         return e.code, e.read()
 
@@ -213,7 +244,13 @@ def check_live(doc, base, token, read_token):
                 problem(f"{where} without a token: {status}, expected {expected}")
             else:
                 check_body(doc, where + " (no token)", path, method, status, body)
-            if method == "get":
+            if method == "get" and op.get("x-tandem-stream") is True:
+                status, body = first_event(base, url, token)
+                if status != 200:
+                    problem(f"{where}: {status} {body[:200]!r}")
+                check_body(doc, where + " (first event)", path, method, status, body)
+                checked += 1
+            elif method == "get":
                 status, body = request(base, method, url, token)
                 if status != 200:
                     problem(f"{where}: {status} {body[:200]!r}")

@@ -46,6 +46,7 @@ pub(crate) mod json;
 mod numbers;
 mod queues;
 mod voicemail;
+mod wallboard;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -75,6 +76,8 @@ pub(crate) struct ApiCall {
 
 /// Adds the `/api/` routes to `router`, forwarding to the control thread.
 pub(crate) fn routes(mut router: Router, to_control: Sender<ApiCall>) -> Router {
+    // The wallboard's pages and endpoints first: they take `?token=`.
+    router = wallboard::routes(router, to_control.clone());
     for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
         let tx = to_control.clone();
         router = router.route(method, "/api/", move |request: &Request| {
@@ -131,6 +134,8 @@ pub(crate) enum Op {
     Audit,
     /// `/api/voicemail...`.
     Voicemail(voicemail::Route),
+    /// `GET /api/wallboard` (and each snapshot of `/api/wallboard/events`).
+    Wallboard,
 }
 
 /// One route: method, path pattern (`{name}` matches one segment, or its
@@ -259,6 +264,8 @@ pub(crate) const ROUTES: &[ApiRoute] = &[
         Supervisor,
         Op::Voicemail(voicemail::Route::Heard),
     ),
+    route("GET", "/api/wallboard", Read, Op::Wallboard),
+    route("GET", "/api/wallboard/events", Read, Op::Wallboard),
 ];
 
 /// An error answer: status and text.
@@ -321,6 +328,8 @@ pub(crate) struct Api {
     destinations: numbers::Overlay,
     /// The voicemail boxes and, once needed, their store.
     voicemail: voicemail::Mailboxes,
+    /// The wallboard's database connection and cache.
+    wallboard: wallboard::Board,
 }
 
 /// What a handler sees of the request and the gateway.
@@ -389,6 +398,7 @@ impl Api {
             audit: None,
             destinations: HashMap::new(),
             voicemail: voicemail::Mailboxes::default(),
+            wallboard: wallboard::Board::default(),
         }
     }
 
@@ -420,6 +430,7 @@ impl Api {
         self.tokens = tokens;
         self.trunks = trunk_names(config);
         self.voicemail.configure(config);
+        self.wallboard.configure(config);
         Ok(())
     }
 
@@ -519,6 +530,7 @@ impl Api {
                 voicemail::Answer::Json(outcome) => outcome,
                 voicemail::Answer::Raw(response) => return response,
             },
+            Op::Wallboard => wallboard::snapshot(&mut ctx, &mut self.wallboard),
             Op::Audit => match self.audit.as_mut() {
                 Some(log) => audit_list(log, &request.query),
                 None => Ok((object([("entries", Value::Array(Vec::new()))]), None)),
