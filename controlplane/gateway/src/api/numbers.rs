@@ -309,10 +309,8 @@ fn read_destinations(ctx: &mut Ctx<'_>) -> Result<Vec<WeightedConfig>, ApiError>
             Destination::Ivr(n) if services.ivr.as_ref().and_then(|t| t.menu_id(n)).is_none() => {
                 return Err(missing("IVR menu", n));
             }
-            Destination::Voicemail(_) => {
-                return Err(ApiError::bad_request(format!(
-                    "[{i}].to: {to:?}: voicemail is not in this build yet"
-                )));
+            Destination::Voicemail(n) if services.config.voicemail_box(n).is_none() => {
+                return Err(missing("voicemail box", n));
             }
             _ => {}
         }

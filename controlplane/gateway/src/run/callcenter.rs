@@ -38,6 +38,8 @@ pub(crate) enum Target {
     Queue(QueueId),
     /// Into an IVR menu.
     Ivr(MenuId),
+    /// Into a voicemail box (by name).
+    Voicemail(String),
     /// Released with this SIP status.
     Refuse(u16, &'static str),
 }
@@ -60,6 +62,8 @@ pub(crate) struct Services {
     numbers: Vec<String>,
     publisher: Option<KpiPublisher>,
     store: Option<KpiStore>,
+    /// Where voicemail messages are kept and indexed.
+    pub(crate) voicemail: Option<crate::voicemail::VoicemailStore>,
 }
 
 impl Services {
@@ -102,6 +106,7 @@ impl Services {
             numbers: cc.numbers.iter().map(|n| n.number.clone()).collect(),
             publisher: None,
             store: None,
+            voicemail: None,
             ivr: if cc.ivr.menus.is_empty() {
                 None
             } else {
@@ -122,23 +127,6 @@ impl Services {
         }
         // Nothing is waiting yet: the logins only produce state events.
         s.outputs.clear();
-        for p in &s.config.numbers {
-            for dest in p
-                .routes
-                .iter()
-                .flat_map(|r| r.destinations.iter().map(|d| d.to.as_str()))
-                .chain(std::iter::once(p.after_hours.as_str()))
-            {
-                if let Ok(d) = Destination::parse(dest)
-                    && matches!(d, Destination::Voicemail(_))
-                {
-                    return Err(format!(
-                        "number {}: destination {dest}: voicemail is not in this build yet",
-                        p.number
-                    ));
-                }
-            }
-        }
         Ok(Some(s))
     }
 
@@ -216,8 +204,10 @@ impl Services {
                 Some(m) => Target::Ivr(m),
                 None => Target::Refuse(404, "No Route"),
             },
-            // Refused at start (Services::new); kept total.
-            Destination::Voicemail(_) => Target::Refuse(480, "Temporarily Unavailable"),
+            Destination::Voicemail(name) => match self.config.voicemail_box(name) {
+                Some(_) => Target::Voicemail(name.clone()),
+                None => Target::Refuse(404, "No Route"),
+            },
             Destination::Hangup => Target::Refuse(480, "Temporarily Unavailable"),
         }
     }
@@ -323,10 +313,17 @@ impl Services {
         self.kpi.handle_timeout(at);
     }
 
-    /// Where KPIs go: `/metrics` and the interval table.
-    pub(crate) fn attach(&mut self, publisher: KpiPublisher, store: KpiStore) {
+    /// Where KPIs go (`/metrics` and the interval table) and voicemail
+    /// is kept.
+    pub(crate) fn attach(
+        &mut self,
+        publisher: KpiPublisher,
+        store: KpiStore,
+        voicemail: crate::voicemail::VoicemailStore,
+    ) {
         self.publisher = Some(publisher);
         self.store = Some(store);
+        self.voicemail = Some(voicemail);
     }
 
     /// Once a second: closes due intervals, stores their rows and

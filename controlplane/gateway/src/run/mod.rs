@@ -384,7 +384,16 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             let store =
                 crate::kpi_store::KpiStore::open(&config.cdr.database, config.cdr.synchronous)
                     .map_err(|e| CliError::BadInput(format!("cdr.database: {e}")))?;
-            s.attach(publisher, store);
+            let voicemail = crate::voicemail::VoicemailStore::from_config(&config)
+                .map_err(|e| CliError::BadInput(format!("voicemail: {e}")))?;
+            voicemail
+                .register_metrics(&registry)
+                .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
+            let left = voicemail.discard_unfinished();
+            if left > 0 {
+                eprintln!("tandem: voicemail: removed {left} recordings a crash left unfinished");
+            }
+            s.attach(publisher, store, voicemail);
         }
         let b2bua = B2bua::new(
             settings,

@@ -314,6 +314,8 @@ pub(crate) struct B2bua {
     /// Agents' phones registered (RFC 3261 §10), by their trunk: where
     /// they are, until when, and the configured address to go back to.
     registrations: HashMap<TrunkId, services::Registration>,
+    /// Voicemail messages being recorded, by the caller's engine leg.
+    vm_recordings: HashMap<LegId, services::PendingMessage>,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -398,6 +400,7 @@ impl B2bua {
             prompts: tandem_dataplane::prompt::PromptCache::new(),
             lookups: super::lookup::Lookups::new(),
             registrations: HashMap::new(),
+            vm_recordings: HashMap::new(),
         };
         b.load_trunks(&config, now);
         b
@@ -632,6 +635,7 @@ impl B2bua {
                     }
                 }
             }
+            Event::RecordingStopped { leg, join } => self.recording_stopped(leg, join),
             Event::PromptDone { leg, .. } => {
                 if let Some(&key) = self.by_leg.get(&leg) {
                     self.service_prompt_done(now, key, leg);
@@ -3048,6 +3052,7 @@ impl B2bua {
                 .and_then(|t| t.timer.poll_timeout()),
         );
         merge(self.ivr_deadline(key));
+        merge(self.voicemail_deadline(key));
         if let Some(at) = next {
             self.timers.insert((at, key));
         }
@@ -3055,6 +3060,7 @@ impl B2bua {
 
     fn call_timers(&mut self, now: Instant, key: CallKey) {
         self.ivr_timeout(now, key);
+        self.voicemail_timeout(now, key);
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };

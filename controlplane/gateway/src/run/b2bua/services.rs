@@ -85,6 +85,30 @@ pub(super) struct CallService {
     feature: Option<(AgentId, FeatureCode)>,
     /// Hang up when the current prompt ends (a feature code's beeps).
     hang_up_after_prompt: bool,
+    /// The voicemail box the call goes to once answered (from the plan).
+    vm_box: Option<String>,
+    /// The caller is leaving a message.
+    vm: Option<Voicemail>,
+}
+
+/// A caller leaving a voicemail message.
+struct Voicemail {
+    /// The box.
+    name: String,
+    /// The greeting is playing; recording starts when it ends.
+    greeting: bool,
+    /// When the message is cut at the box's longest length.
+    deadline: Option<Instant>,
+}
+
+/// A recording in progress, until the engine hands the finished file
+/// over (`RecordingStopped`), which may come after the call is gone.
+pub(super) struct PendingMessage {
+    name: String,
+    caller: String,
+    number: String,
+    path: std::path::PathBuf,
+    started_ms: u64,
 }
 
 /// What an agent can do from the phone by dialling a code (`*11` ...).
@@ -149,6 +173,8 @@ impl CallService {
             priority: 0,
             feature: None,
             hang_up_after_prompt: false,
+            vm_box: None,
+            vm: None,
         })
     }
 }
@@ -216,6 +242,14 @@ impl B2bua {
                 }
                 Target::Ivr(m) => {
                     service.ivr_menu = Some(m);
+                    return Some(Ok(PlannedCall {
+                        routes: Vec::new(),
+                        callee: callee.to_string(),
+                        service,
+                    }));
+                }
+                Target::Voicemail(name) => {
+                    service.vm_box = Some(name);
                     return Some(Ok(PlannedCall {
                         routes: Vec::new(),
                         callee: callee.to_string(),
@@ -313,6 +347,14 @@ impl B2bua {
             .and_then(|s| s.feature);
         if let Some((agent, code)) = feature {
             return self.run_feature(now, key, agent, code);
+        }
+        let vm = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .and_then(|s| s.vm_box.clone());
+        if let Some(name) = vm {
+            return self.start_voicemail(now, key, &name);
         }
         let (queue, menu) = self
             .calls
@@ -682,9 +724,10 @@ impl B2bua {
         let dest = match to {
             Overflow::Number(n) => Destination::Number(n),
             Overflow::Trunk(t) => Destination::Trunk(t),
-            // Voicemail and callbacks come with the IVR; until then the
-            // caller is released like a busy queue.
-            Overflow::Voicemail(_) | Overflow::Callback | Overflow::Hangup | Overflow::Queue(_) => {
+            Overflow::Voicemail(name) => return self.start_voicemail(now, key, &name),
+            // A callback request: the call's record and the spill event
+            // keep the caller's number; the caller is released.
+            Overflow::Callback | Overflow::Hangup | Overflow::Queue(_) => {
                 self.hang_up_both(now, key, Cause::USER_BUSY);
                 return;
             }
@@ -991,6 +1034,7 @@ impl B2bua {
             }
             Target::Queue(q) => self.answer_and_queue(now, key, q),
             Target::Ivr(m) => self.start_ivr(now, key, m),
+            Target::Voicemail(name) => self.start_voicemail(now, key, &name),
             Target::Refuse(..) => self.fail_a(now, key, code, None),
         }
     }
@@ -1030,6 +1074,18 @@ impl B2bua {
     /// A digit from the caller: to the IVR, or while queued (the exit
     /// digit).
     pub(super) fn service_digit(&mut self, now: Instant, key: CallKey, digit: char) {
+        let recording = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .and_then(|s| s.vm.as_ref())
+            .is_some_and(|v| !v.greeting);
+        if recording {
+            if digit == '#' {
+                self.end_voicemail(now, key);
+            }
+            return;
+        }
         if self.ivr_input(now, key, IvrInput::Digit(digit)) {
             return;
         }
@@ -1063,6 +1119,12 @@ impl B2bua {
             return;
         };
         s.prompt_on_a = false;
+        if let Some(vm) = s.vm.as_mut() {
+            if std::mem::replace(&mut vm.greeting, false) {
+                self.begin_recording(_now, key);
+            }
+            return;
+        }
         if s.hang_up_after_prompt {
             return self.hang_up_both(_now, key, Cause::NORMAL_CLEARING);
         }
@@ -1278,10 +1340,10 @@ impl B2bua {
                 }
                 Target::Queue(q) => self.answer_and_queue(now, key, q),
                 Target::Ivr(m) => self.start_ivr(now, key, m),
+                Target::Voicemail(name) => self.start_voicemail(now, key, &name),
                 Target::Refuse(..) => self.hang_up_both(now, key, Cause::NO_ROUTE_DESTINATION),
             },
-            // Voicemail comes next; until then the caller is released.
-            Outcome::Voicemail { .. } => self.hang_up_both(now, key, Cause::USER_BUSY),
+            Outcome::Voicemail { mailbox } => self.start_voicemail(now, key, &mailbox),
             Outcome::Hangup { cause } => {
                 if cause != HangupCause::CallerHungUp {
                     self.hang_up_both(now, key, Cause::NORMAL_CLEARING);
@@ -1556,6 +1618,213 @@ fn contact_addr(contact: &str) -> Option<std::net::SocketAddr> {
         .parse()
         .ok()?;
     Some(std::net::SocketAddr::new(ip, 5060))
+}
+
+impl B2bua {
+    /// Answers the caller here (if not yet) and takes a message for box
+    /// `name`: its greeting, a beep, then the recording until the caller
+    /// hangs up, keys `#`, or the box's longest message is reached.
+    pub(super) fn start_voicemail(&mut self, now: Instant, key: CallKey, name: &str) {
+        let Some(greeting) = self
+            .services
+            .as_ref()
+            .and_then(|s| s.config.voicemail_box(name))
+            .map(|b| b.greeting.clone())
+        else {
+            return self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE);
+        };
+        let answered = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .is_some_and(|s| s.answered_here);
+        if !answered && !self.answer_here(now, key) {
+            return;
+        }
+        self.stop_prompt(key);
+        self.park_b(key);
+        let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
+            return;
+        };
+        s.in_acd = false;
+        s.vm_box = None;
+        s.vm = Some(Voicemail {
+            name: name.to_string(),
+            greeting: greeting.is_some(),
+            deadline: None,
+        });
+        eprintln!("tandem: call {key}: to voicemail box {name}");
+        match greeting {
+            Some(path) => self.play(key, &path, Repeat::Times(1)),
+            None => self.begin_recording(now, key),
+        }
+    }
+
+    /// The beep, and the recording of what the caller says (the left
+    /// channel of the file: what the caller's leg receives).
+    fn begin_recording(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let Some(name) = call
+            .service
+            .as_ref()
+            .and_then(|s| s.vm.as_ref())
+            .map(|v| v.name.clone())
+        else {
+            return;
+        };
+        let Some(format) = call.a.media.negotiated.as_ref().and_then(engine_format) else {
+            return self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE);
+        };
+        let (leg, caller) = (call.a.media.leg, call.caller.clone());
+        let number = call
+            .service
+            .as_ref()
+            .map(|s| s.dialled.clone())
+            .unwrap_or_default();
+        let Some(services) = self.services.as_ref() else {
+            return;
+        };
+        let max = services
+            .config
+            .voicemail_box(&name)
+            .map_or(std::time::Duration::from_secs(120), |b| b.max_duration);
+        let Some(store) = services.voicemail.as_ref() else {
+            return self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE);
+        };
+        let path = match store.new_message_path(&name) {
+            Ok((_, path)) => path,
+            Err(e) => {
+                eprintln!("tandem: call {key}: voicemail {name}: {e}");
+                return self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE);
+            }
+        };
+        let rate = format.codec.sample_rate();
+        let recorder = match tandem_dataplane::recorder::Recorder::create(
+            &path,
+            tandem_dataplane::recorder::RecorderConfig::new(rate),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("tandem: call {key}: voicemail {name}: {e}");
+                return self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE);
+            }
+        };
+        let started_ms = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.vm_recordings.insert(
+            leg,
+            PendingMessage {
+                name,
+                caller,
+                number,
+                path,
+                started_ms,
+            },
+        );
+        self.submit(Command::PlayPrompt {
+            leg,
+            request: PlayRequest {
+                prompt: tandem_dataplane::prompt::Prompt::from_samples(
+                    "beep",
+                    rate,
+                    &beeps(rate, 1),
+                ),
+                repeat: Repeat::Times(1),
+                barge_in: false,
+            },
+        });
+        self.submit(Command::StartRecording {
+            leg,
+            recorder: Box::new(recorder),
+        });
+        if let Some(v) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.service.as_mut())
+            .and_then(|s| s.vm.as_mut())
+        {
+            v.deadline = Some(now + max);
+        }
+        self.schedule(key);
+    }
+
+    /// The message is complete (`#` or its longest length): stop
+    /// recording and release the caller.
+    fn end_voicemail(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let leg = call.a.media.leg;
+        if let Some(s) = call.service.as_mut() {
+            s.vm = None;
+        }
+        self.submit(Command::StopRecording { leg });
+        self.hang_up_both(now, key, Cause::NORMAL_CLEARING);
+    }
+
+    /// When a message in progress is cut at the box's longest length.
+    pub(super) fn voicemail_deadline(&self, key: CallKey) -> Option<Instant> {
+        self.calls
+            .get(&key)?
+            .service
+            .as_ref()?
+            .vm
+            .as_ref()?
+            .deadline
+    }
+
+    /// Cuts a message that reached the box's longest length.
+    pub(super) fn voicemail_timeout(&mut self, now: Instant, key: CallKey) {
+        if self.voicemail_deadline(key).is_some_and(|d| d <= now) {
+            self.end_voicemail(now, key);
+        }
+    }
+
+    /// The engine closed a recording: finish the file off this thread's
+    /// hot path (a short flush), index it and notify the box's webhook.
+    pub(super) fn recording_stopped(
+        &mut self,
+        leg: LegId,
+        join: tandem_dataplane::recorder::RecorderJoin,
+    ) {
+        let Some(m) = self.vm_recordings.remove(&leg) else {
+            // Not a voicemail message (or its call is long gone): the
+            // file is finished all the same.
+            let _ = join.join();
+            return;
+        };
+        let duration_ms = match join.join() {
+            Ok(summary) => summary.frames * 20,
+            Err(e) => {
+                eprintln!("tandem: voicemail {}: {e}", m.name);
+                return;
+            }
+        };
+        let Some(store) = self.services.as_mut().and_then(|s| s.voicemail.as_mut()) else {
+            return;
+        };
+        match store.finish(
+            &m.name,
+            &m.caller,
+            &m.number,
+            &m.path,
+            m.started_ms,
+            duration_ms,
+        ) {
+            Ok(Some(id)) => eprintln!(
+                "tandem: voicemail {}: message {id} from {} ({} ms)",
+                m.name, m.caller, duration_ms
+            ),
+            Ok(None) => eprintln!(
+                "tandem: voicemail {}: {duration_ms} ms from {} is too short, discarded",
+                m.name, m.caller
+            ),
+            Err(e) => eprintln!("tandem: voicemail {}: {e}", m.name),
+        }
+    }
 }
 
 #[cfg(test)]
