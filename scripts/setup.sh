@@ -17,6 +17,8 @@ packages=(
     rtpengine-daemon  # the peer of the relay benchmark
     cmake             # builds libopus for the engine's `opus` feature
     python3-jsonschema  # validates the REST API's answers against docs/openapi.json
+    chromium          # headless browser of the wallboard test
+    chromium-driver   # drives it over WebDriver
 )
 
 missing=()
