@@ -3,12 +3,15 @@
 
 1. Structure (OpenAPI 3.1): version, info, paths and operations, unique
    operationIds, every path template parameter declared (in: path,
-   required, with an `example`), every response with a JSON schema, every
-   `$ref` resolving, every component schema a valid JSON Schema 2020-12
-   schema (OpenAPI 3.1's dialect).
+   required, with an `example`; a parameter may be followed by a fixed
+   suffix, as `{id}.wav`), every response with a JSON schema (or with a
+   single non-JSON media type, see 4), every `$ref` resolving, every
+   component schema a valid JSON Schema 2020-12 schema (OpenAPI 3.1's
+   dialect).
 2. Live: every GET operation is fetched with `--token` (path parameters
    from the spec's examples) and must answer 200 with JSON that validates
-   against its documented response schema. Every operation without a
+   against its documented response schema (or, see 4, with its documented
+   media type). Every operation without a
    token must answer 401 (or 200 for operations with `security: []`),
    with a body valid against its documented 401 response. With
    `--read-token`, every operation whose `x-tandem-role` is above `read`
@@ -17,6 +20,10 @@
 3. Event streams: an operation with `x-tandem-stream: true` documents its
    200 as `text/event-stream`, with the schema of each event's data; live,
    its first event must come within 10 s and its data validate.
+4. Files: a response whose only media type is not JSON (e.g. `audio/wav`)
+   needs no schema; if it has one, it must be a string (binary). Live, the
+   answer's Content-Type must be that media type and its body non-empty
+   (for WAV: a RIFF file), and is not parsed as JSON.
 
 Needs Debian's python3-jsonschema (scripts/setup.sh installs it).
 Exit status 0 when everything holds; each problem is printed.
@@ -24,6 +31,7 @@ Exit status 0 when everything holds; each problem is printed.
 
 import argparse
 import json
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -36,6 +44,10 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ROLES = {"read": 0, "supervisor": 1, "admin": 2}
 
 problems = []
+
+# A path template's parameters: `{name}`, possibly with a fixed suffix
+# after it in the same segment (`{id}.wav`).
+PARAM = re.compile(r"\{([^}/]+)\}")
 
 
 def problem(text):
@@ -99,7 +111,7 @@ def check_structure(doc):
     for path, item in paths.items():
         if not path.startswith("/"):
             problem(f"path {path!r} does not start with /")
-        templated = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
+        templated = PARAM.findall(path)
         ops = {m: o for m, o in item.items() if m in METHODS}
         if not ops:
             problem(f"{path}: no operations")
@@ -129,9 +141,12 @@ def check_structure(doc):
                 resp = deref(doc, resp)
                 if "description" not in resp:
                     problem(f"{where} {status}: no description")
-                media = media_type(op, status)
+                media = media_type(doc, op, status)
                 schema = resp.get("content", {}).get(media, {}).get("schema")
-                if schema is None:
+                if is_file(media):
+                    if schema is not None and deref(doc, schema).get("type") != "string":
+                        problem(f"{where} {status}: the {media} schema is not a string")
+                elif schema is None:
                     problem(f"{where} {status}: no {media} schema")
             if "x-tandem-role" not in op:
                 problem(f"{where}: no x-tandem-role")
@@ -144,11 +159,29 @@ def check_structure(doc):
             problem(f"components.schemas.{name}: not a valid JSON Schema 2020-12: {e.message}")
 
 
-def media_type(op, status):
-    """The documented media type: an event stream's 200, or JSON."""
+def media_type(doc, op, status):
+    """The documented media type: an event stream's 200, the one media
+    type of a response that only has a non-JSON one (a file), or JSON."""
     if op.get("x-tandem-stream") is True and str(status) == "200":
         return "text/event-stream"
+    resp = deref(doc, op.get("responses", {}).get(str(status)))
+    content = resp.get("content") if isinstance(resp, dict) else None
+    if isinstance(content, dict) and len(content) == 1:
+        (only,) = content
+        if is_file(only):
+            return only
     return "application/json"
+
+
+def is_file(media):
+    """Whether `media` is a file's media type (checked as bytes, not JSON
+    against a schema)."""
+    base = media.split(";")[0].strip().lower()
+    return not (
+        base == "application/json"
+        or base.endswith("+json")
+        or base == "text/event-stream"
+    )
 
 
 def validator_for(doc, path, method, status):
@@ -161,13 +194,14 @@ def validator_for(doc, path, method, status):
     # JSON Schema), so "#/components/..." refs resolve; the $ref points at
     # the response's schema.
     root = dict(doc)
-    content = resp["content"][media_type(op, status)]["schema"]
+    content = resp["content"][media_type(doc, op, status)]["schema"]
     root["$defs"] = {"__response": content}
     root["$ref"] = "#/$defs/__response"
     return Draft202012Validator(root)
 
 
 def request(base, method, path, token):
+    """One request; the status, the Content-Type and the body."""
     req = urllib.request.Request(base + path, method=method.upper())
     if token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -176,9 +210,9 @@ def request(base, method, path, token):
         req.data = b"{}"
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
+            return r.status, r.headers.get("Content-Type", ""), r.read()
     except urllib.error.HTTPError as e:
-        return e.code, e.read()
+        return e.code, e.headers.get("Content-Type", ""), e.read()
 
 
 def first_event(base, path, token):
@@ -201,18 +235,41 @@ def first_event(base, path, token):
 
 
 def concrete(doc, path, item, op):
-    out = path
+    """The path with each template parameter replaced by its example."""
     params = [deref(doc, p) for p in item.get("parameters", []) + op.get("parameters", [])]
-    for p in params:
-        if p.get("in") == "path":
-            out = out.replace("{" + p["name"] + "}", urllib.request.quote(str(p["example"]), safe=""))
-    return out
+    examples = {p.get("name"): p.get("example") for p in params if p.get("in") == "path"}
+
+    def example(m):
+        name = m.group(1)
+        if name not in examples:
+            return m.group(0)  # reported by the structure check
+        return urllib.request.quote(str(examples[name]), safe="")
+
+    return PARAM.sub(example, path)
 
 
-def check_body(doc, where, path, method, status, body):
+def check_file(doc, where, path, method, status, content_type, body):
+    """A file answer: its documented media type, and a body that is one."""
+    op = doc["paths"][path][method]
+    media = media_type(doc, op, str(status))
+    got = content_type.split(";")[0].strip().lower()
+    if got != media.lower():
+        problem(f"{where}: {status} Content-Type {content_type!r}, expected {media}")
+    if not body:
+        problem(f"{where}: {status} body is empty")
+    elif media.lower() in ("audio/wav", "audio/x-wav", "audio/wave") and not (
+        body[:4] == b"RIFF" and body[8:12] == b"WAVE"
+    ):
+        problem(f"{where}: {status} body is not a WAV file: {body[:16]!r}")
+
+
+def check_body(doc, where, path, method, status, body, content_type=""):
     documented = doc["paths"][path][method]["responses"]
     if str(status) not in documented:
         problem(f"{where}: status {status} is not documented")
+        return
+    if is_file(media_type(doc, doc["paths"][path][method], str(status))):
+        check_file(doc, where, path, method, status, content_type, body)
         return
     try:
         value = json.loads(body)
@@ -238,12 +295,12 @@ def check_live(doc, base, token, read_token):
             where = f"{method.upper()} {url}"
             role = op.get("x-tandem-role")
             # Without a token.
-            status, body = request(base, method, url, None)
+            status, content_type, body = request(base, method, url, None)
             expected = 200 if role is None else 401
             if status != expected:
                 problem(f"{where} without a token: {status}, expected {expected}")
             else:
-                check_body(doc, where + " (no token)", path, method, status, body)
+                check_body(doc, where + " (no token)", path, method, status, body, content_type)
             if method == "get" and op.get("x-tandem-stream") is True:
                 status, body = first_event(base, url, token)
                 if status != 200:
@@ -251,17 +308,17 @@ def check_live(doc, base, token, read_token):
                 check_body(doc, where + " (first event)", path, method, status, body)
                 checked += 1
             elif method == "get":
-                status, body = request(base, method, url, token)
+                status, content_type, body = request(base, method, url, token)
                 if status != 200:
                     problem(f"{where}: {status} {body[:200]!r}")
-                check_body(doc, where, path, method, status, body)
+                check_body(doc, where, path, method, status, body, content_type)
                 checked += 1
             if read_token and role in ROLES and ROLES[role] > ROLES["read"]:
-                status, body = request(base, method, url, read_token)
+                status, content_type, body = request(base, method, url, read_token)
                 if status != 403:
                     problem(f"{where} with the read token: {status}, expected 403")
                 else:
-                    check_body(doc, where + " (read token)", path, method, status, body)
+                    check_body(doc, where + " (read token)", path, method, status, body, content_type)
     print(f"validate_openapi: {checked} GET responses validated against their schemas")
 
 
