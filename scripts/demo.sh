@@ -6,9 +6,14 @@
 # digits back from every encoding. Then runs the media engine behind its
 # rtpengine-compatible ng port and lets Kamailio anchor three SIPp calls
 # through it (A-law caller, mu-law callee: Tandem transcodes both ways).
-# Last, `tandem run` is the SIP B2BUA itself: SIPp calls a 400 number
+# Then `tandem run` is the SIP B2BUA itself: SIPp calls a 400 number
 # through it to a trunk that answers 503 and on to one that answers G.722,
-# and the demo prints the call records and the SIP metrics.
+# and the demo prints the call records and the SIP metrics. Last, the call
+# center of examples/callcenter.toml: SIPp callers key through the IVR
+# (RFC 4733) into skill-based queues served by five SIPp agents, leave a
+# voicemail, get refused by the blacklist, and the demo prints the call
+# records, the live queues from the REST API, the KPIs on /metrics and the
+# stored 15-minute report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -122,4 +127,60 @@ exec 3<>/dev/tcp/127.0.0.1/25290
 printf 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
 grep '^tandem_sip_calls_total' <&3 || true
 exec 3<&-
+
+echo "== call center: examples/callcenter.toml (2 numbers, IVR, 3 queues, 5 agents)"
+# GET PATH from the call center's HTTP port with the demo token.
+cc_get() {
+    exec 4<>/dev/tcp/127.0.0.1/25390
+    printf 'GET %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer demo-supervisor-token\r\nConnection: close\r\n\r\n' "$1" >&4
+    sed '1,/^\r$/d' <&4
+    exec 4<&-
+}
+$tandem check-config examples/callcenter.toml
+$tandem run --config examples/callcenter.toml 2> "$out/callcenter.log" &
+cc_pid=$!
+pids+=($cc_pid)
+for i in 1 2 3 4 5; do
+    (cd "$out" && exec sipp -sf ../../tests/kamailio/uas-pcmu-echo.xml -i 127.0.0.1 \
+        -p "2536$i" -mp "264${i}0" -rtp_echo -nostdin -timeout 120 > /dev/null 2>&1) &
+    pids+=($!)
+done
+(cd "$out" && exec sipp -sf ../../tests/kamailio/uas-pcmu-echo.xml -i 127.0.0.1 -p 25366 \
+    -mp 26700 -rtp_echo -nostdin -timeout 120 > /dev/null 2>&1) &
+pids+=($!)
+sleep 2
+# Callers keying 1 then 2 (service, then technical support), and 9
+# (voicemail); tests/sipp/uac-ivr-caller.xml keys 2 then 3 (an agent).
+sed 's/dtmf_2833_2/dtmf_2833_1/; s/dtmf_2833_3/dtmf_2833_2/' tests/sipp/uac-ivr-caller.xml \
+    > "$out/uac-ivr-1-2.xml"
+sed 's/dtmf_2833_2/dtmf_2833_9/; s/dtmf_2833_3/dtmf_2833_9/' tests/sipp/uac-ivr-caller.xml \
+    > "$out/uac-ivr-9.xml"
+caller() { # PORT MEDIA SCENARIO NUMBER CALLS CALLER
+    (cd "$out" && sipp 127.0.0.1:25360 -sf "$3" -i 127.0.0.1 -p "$1" -mp "$2" -s "$4" \
+        -m "$5" -r 1 -d 8000 -key caller "$6" -nostdin -timeout 60 > /dev/null 2>&1) \
+        && echo "SIPp: $5 call(s) to $4 from $6 completed" \
+        || echo "SIPp: some calls to $4 from $6 failed (see $out/callcenter.log)"
+}
+callers=()
+caller 25370 26600 uac-ivr-1-2.xml 4008123456 2 13800000001 & callers+=($!)
+caller 25371 26610 ../../tests/sipp/uac-ivr-caller.xml 4008123456 2 13900000002 & callers+=($!)
+caller 25372 26620 uac-ivr-9.xml 4008123456 1 13700000003 & callers+=($!)
+caller 25373 26630 ../../tests/sipp/uac-queue-caller.xml 4006543210 3 18600000004 & callers+=($!)
+caller 25374 26640 ../../tests/sipp/uac-refused.xml 4008123456 1 13500001234 & callers+=($!)
+wait "${callers[@]}" || true
+sleep 2
+echo "-- call records (caller, 400 number, answered by, disposition):"
+$tandem cdr list --db "$out/callcenter.sqlite" --format csv | cut -d, -f4,5,7,13,14
+echo "-- queues now (GET /api/queues):"
+cc_get /api/queues | python3 -m json.tool --compact | head -c 1200; echo
+echo "-- KPIs (GET /metrics, answered and service level per queue):"
+cc_get /metrics | grep -E '^tandem_callcenter_(calls_answered_total|calls_offered_total|service_level_ratio)\{' || true
+echo "-- voicemail (GET /api/voicemail/general):"
+cc_get /api/voicemail/general; echo
+echo "-- the wallboard was at http://127.0.0.1:25390/wallboard?token=demo-wallboard-token"
+kill -TERM "$cc_pid"; wait "$cc_pid" 2>/dev/null || true
+echo "-- stored 15-minute KPIs (tandem report --by queue, today):"
+today=$(TZ=Asia/Shanghai date +%F)
+$tandem report --db "$out/callcenter.sqlite" --from "$today" --to "$today" --by queue \
+    --utc-offset +08:00 --format csv | cut -d, -f1-9
 echo "== done; files are in $out"
