@@ -633,3 +633,103 @@ destinations = ["queue:front"]
     assert_eq!(rows[0]["trunk_out"], "agent:olga", "{rows:?}");
     assert!(num(&rows[0], "out_packets_received") > 20, "{rows:?}");
 }
+
+#[test]
+fn a_waiting_caller_hears_its_position_and_estimated_wait() {
+    require("sipp", "sip-tester");
+    require("sox", "sox");
+    let dir = workdir("callcenter-announcements");
+    // The spoken pieces, as short tones (0.2 s each).
+    std::fs::create_dir_all(dir.join("announce")).unwrap();
+    for (i, f) in [
+        "position.wav",
+        "wait.wav",
+        "minutes.wav",
+        "under-a-minute.wav",
+        "0.wav",
+        "1.wav",
+        "2.wav",
+        "3.wav",
+        "4.wav",
+        "5.wav",
+        "6.wav",
+        "7.wav",
+        "8.wav",
+        "9.wav",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let made = std::process::Command::new("sox")
+            .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+            .arg(dir.join("announce").join(f))
+            .args([
+                "synth",
+                "0.2",
+                "sine",
+                &(300 + 50 * i).to_string(),
+                "vol",
+                "0.3",
+            ])
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:14960"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "27700-27749"
+
+[callcenter]
+announcements = "announce"
+
+[[agent]]
+name = "pam"
+contact = "sip:pam@127.0.0.1:14961"
+login = false
+
+[[queue]]
+name = "announced"
+members = ["pam"]
+ring_timeout = 30
+announce_position_every = 1
+
+[[number]]
+number = "4005000005"
+destinations = ["queue:announced"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    // Pam is not signed in: the caller waits 3 s with no music, hearing
+    // only the announcements (0.8 s each: position, "1", wait, "under a
+    // minute").
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        14970,
+        27760,
+        "127.0.0.1:14960",
+        "4005000005",
+        (1, 1),
+        &["-d", "3000", "-key", "caller", "13100000001"],
+    );
+    let tandem_log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\n{tandem_log}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    let sent = num(&rows[0], "in_packets_sent");
+    // Two or three announcements of 40 packets; without them, nothing.
+    assert!(
+        (60..=140).contains(&sent),
+        "{sent} packets\n{rows:?}\n{tandem_log}"
+    );
+}

@@ -89,6 +89,10 @@ pub(crate) struct CallCenter {
     /// Music on hold for queues without their own (`callcenter.
     /// music_on_hold`, a WAV file checked at load).
     pub(crate) music_on_hold: Option<PathBuf>,
+    /// The spoken pieces of position and wait announcements
+    /// (`callcenter.announcements`, a directory holding
+    /// [`ANNOUNCEMENT_FILES`], checked at load).
+    pub(crate) announcements: Option<PathBuf>,
     /// `[[ivr]]` menus and `[[http_lookup]]`s, validated: build the shared
     /// tree with `MenuTree::new(ivr.clone())` (it cannot fail) and start
     /// a session for an `ivr:NAME` destination at `menu_id(NAME)`.
@@ -191,6 +195,26 @@ impl CallCenter {
         self.voicemail.iter().find(|b| b.name == name)
     }
 }
+
+/// The prompts a position and wait announcement is spoken from: "you
+/// are caller number", the digits, "your estimated wait is about",
+/// "minutes", and "less than a minute".
+pub(crate) const ANNOUNCEMENT_FILES: [&str; 14] = [
+    "position.wav",
+    "wait.wav",
+    "minutes.wav",
+    "under-a-minute.wav",
+    "0.wav",
+    "1.wav",
+    "2.wav",
+    "3.wav",
+    "4.wav",
+    "5.wav",
+    "6.wav",
+    "7.wav",
+    "8.wav",
+    "9.wav",
+];
 
 /// The default `callcenter.max_spill_hops`.
 const DEFAULT_MAX_SPILL_HOPS: u8 = 3;
@@ -371,6 +395,7 @@ impl Validator<'_> {
             |s| parse_utc_offset(&s),
         );
         let music_on_hold = self.path(rc.music_on_hold, "callcenter.music_on_hold", true);
+        let announcements = self.announcements(rc.announcements);
         let max_spill_hops = self.value(
             rc.max_spill_hops,
             "callcenter.max_spill_hops",
@@ -523,10 +548,37 @@ impl Validator<'_> {
             queues,
             numbers,
             music_on_hold,
+            announcements,
             ivr,
             voicemail,
             voicemail_dir,
         }
+    }
+
+    /// `callcenter.announcements`: a directory with every file of
+    /// [`ANNOUNCEMENT_FILES`].
+    fn announcements(&mut self, raw: Option<S<String>>) -> Option<PathBuf> {
+        let span = raw.as_ref().map(|r| r.span())?;
+        let dir = self.path(raw, "callcenter.announcements", false)?;
+        let missing: Vec<&str> = ANNOUNCEMENT_FILES
+            .iter()
+            .copied()
+            .filter(|f| !dir.join(f).is_file())
+            .collect();
+        if missing.is_empty() {
+            return Some(dir);
+        }
+        self.report(
+            span,
+            "callcenter.announcements",
+            format!(
+                "{} lacks {} (it needs {})",
+                dir.display(),
+                missing.join(", "),
+                ANNOUNCEMENT_FILES.join(", ")
+            ),
+        );
+        None
     }
 
     /// `callcenter.voicemail_dir`: relative to the config file; refused if

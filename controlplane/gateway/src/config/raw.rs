@@ -142,6 +142,7 @@ pub(super) struct RawRoute {
 pub(super) struct RawCallCenter {
     pub(super) utc_offset: Option<S<String>>,
     pub(super) music_on_hold: Option<S<String>>,
+    pub(super) announcements: Option<S<String>>,
     pub(super) max_spill_hops: Option<S<i64>>,
     pub(super) voicemail_dir: Option<S<String>>,
 }

@@ -1542,3 +1542,28 @@ fn voicemail_references_must_name_a_box() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn announcements_need_every_spoken_piece() {
+    let dir = std::env::temp_dir().join(format!("tandem-config-announce-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("announce")).unwrap();
+    for f in ["position.wav", "wait.wav", "minutes.wav", "0.wav"] {
+        std::fs::write(dir.join("announce").join(f), b"x").unwrap();
+    }
+    let text = "[callcenter]\nannouncements = \"announce\"\n";
+    let e = Config::from_toml(text, "t.toml", &dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("t.toml:2: callcenter.announcements: ")
+            && e.contains("lacks under-a-minute.wav, 1.wav, 2.wav"),
+        "{e}"
+    );
+    for f in super::callcenter::ANNOUNCEMENT_FILES {
+        std::fs::write(dir.join("announce").join(f), b"x").unwrap();
+    }
+    let c = Config::from_toml(text, "t.toml", &dir).unwrap();
+    assert_eq!(c.callcenter.announcements, Some(dir.join("announce")));
+    let _ = std::fs::remove_dir_all(&dir);
+}

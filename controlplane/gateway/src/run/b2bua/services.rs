@@ -572,9 +572,12 @@ impl B2bua {
                         self.play(call.0, &path, Repeat::Times(1));
                     }
                 }
-                // Position and wait announcements need spoken-number
-                // prompts, which come with the IVR.
-                acd::Output::Announce { .. } => {}
+                acd::Output::Announce {
+                    call,
+                    position,
+                    estimated_wait,
+                    ..
+                } => self.announce(call.0, position, estimated_wait),
                 acd::Output::Event(_) => {}
             }
         }
@@ -693,6 +696,12 @@ impl B2bua {
     /// stays there, so the call's record names it).
     fn cancel_all_rings(&mut self, now: Instant, key: CallKey) {
         self.cancel_b(now, key);
+        // Cancelled once: a CancelRing from the ACD finds nothing to do.
+        if let Some(b) = self.calls.get_mut(&key).and_then(|c| c.b.as_mut())
+            && b.tx.is_some()
+        {
+            b.abandoned = true;
+        }
         let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
             return;
         };
@@ -1824,6 +1833,72 @@ impl B2bua {
             ),
             Err(e) => eprintln!("tandem: voicemail {}: {e}", m.name),
         }
+    }
+}
+
+impl B2bua {
+    /// Tells a waiting caller its position and estimated wait, spoken from
+    /// `callcenter.announcements` ("you are caller number" 3, "your
+    /// estimated wait is about" 4 "minutes"; numbers digit by digit), then
+    /// back to music on hold. Without the prompts configured, nothing is
+    /// said.
+    fn announce(&mut self, key: CallKey, position: u32, wait: std::time::Duration) {
+        let Some(dir) = self
+            .services
+            .as_ref()
+            .and_then(|s| s.config.announcements.clone())
+        else {
+            return;
+        };
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        if call.bridged {
+            return;
+        }
+        let Some(format) = call.a.media.negotiated.as_ref().and_then(engine_format) else {
+            return;
+        };
+        let rate = format.codec.sample_rate();
+        let mut parts = vec!["position.wav".to_string()];
+        parts.extend(position.to_string().chars().map(|d| format!("{d}.wav")));
+        let minutes = wait.as_secs().div_ceil(60);
+        parts.push("wait.wav".to_string());
+        if wait < std::time::Duration::from_secs(60) {
+            parts.push("under-a-minute.wav".to_string());
+        } else {
+            parts.extend(minutes.to_string().chars().map(|d| format!("{d}.wav")));
+            parts.push("minutes.wav".to_string());
+        }
+        let mut samples: Vec<i16> = Vec::new();
+        for part in &parts {
+            match self.prompts.get_or_load(dir.join(part), rate) {
+                Ok(p) => samples.extend_from_slice(p.samples()),
+                Err(e) => {
+                    eprintln!("tandem: call {key}: announcement {part}: {e}");
+                    return;
+                }
+            }
+        }
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let leg = call.a.media.leg;
+        if let Some(s) = call.service.as_mut() {
+            s.prompt_on_a = true;
+        }
+        self.submit(Command::PlayPrompt {
+            leg,
+            request: PlayRequest {
+                prompt: tandem_dataplane::prompt::Prompt::from_samples(
+                    "announcement",
+                    rate,
+                    &samples,
+                ),
+                repeat: Repeat::Times(1),
+                barge_in: false,
+            },
+        });
     }
 }
 
