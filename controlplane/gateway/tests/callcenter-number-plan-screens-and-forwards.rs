@@ -189,3 +189,92 @@ holidays = [{{ date = "{today}", segments = [] }}]
     assert_eq!(after_hours["trunk_out"], "mobile", "{after_hours:?}");
     assert_eq!(after_hours["disposition"], "answered");
 }
+
+#[test]
+fn a_pin_protected_number_connects_only_after_the_right_pin() {
+    require("sipp", "sip-tester");
+    require("sox", "sox");
+    let dir = workdir("callcenter-pin");
+    let made = std::process::Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(dir.join("pin.wav"))
+        .args(["synth", "2", "sine", "700", "vol", "0.3"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:13960"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "27800-27849"
+
+[[agent]]
+name = "quinn"
+contact = "sip:quinn@127.0.0.1:13961"
+
+[[queue]]
+name = "private"
+members = ["quinn"]
+
+[[number]]
+number = "4004000004"
+destinations = ["queue:private"]
+pin = "1234"
+pin_attempts = 1
+pin_prompt = "pin.wav"
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let _quinn = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 13961, 27850);
+    let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    // The right PIN, keyed over the prompt: on to Quinn.
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-pin-1234.xml"),
+        13970,
+        27860,
+        "127.0.0.1:13960",
+        "4004000004",
+        (1, 1),
+        &["-d", "1500", "-key", "caller", "13900000044"],
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        tandem_log()
+    );
+    // A wrong PIN with one attempt allowed: released.
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-pin-wrong.xml"),
+        13972,
+        27870,
+        "127.0.0.1:13960",
+        "4004000004",
+        (1, 1),
+        &["-key", "caller", "13900000045"],
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        tandem_log()
+    );
+    let mut rows = wait_for_cdrs(&dir, 2, Duration::from_secs(10));
+    rows.sort_by_key(|r| num(r, "setup_ms"));
+    assert_eq!(
+        rows[0]["trunk_out"],
+        "agent:quinn",
+        "{rows:?}\n{}",
+        tandem_log()
+    );
+    assert!(num(&rows[0], "out_packets_received") > 20, "{rows:?}");
+    assert_eq!(rows[1]["trunk_out"], "", "{rows:?}");
+    assert_eq!(rows[1]["q850_cause"], "21", "call rejected: {rows:?}");
+}

@@ -15,6 +15,11 @@ pub struct PinConfig {
     /// Tries before the call is refused, 1 to [`MAX_PIN_ATTEMPTS`].
     /// Default 3.
     pub max_attempts: u8,
+    /// The prompt asking for the PIN (a path; the gateway plays it).
+    pub prompt: Option<String>,
+    /// The prompt after a wrong PIN, before asking again (default: the
+    /// PIN prompt again).
+    pub retry_prompt: Option<String>,
 }
 
 impl Default for PinConfig {
@@ -22,6 +27,8 @@ impl Default for PinConfig {
         PinConfig {
             pin: String::new(),
             max_attempts: DEFAULT_PIN_ATTEMPTS,
+            prompt: None,
+            retry_prompt: None,
         }
     }
 }
@@ -107,6 +114,8 @@ mod tests {
 
     fn pin(p: &str) -> Result<Pin, ConfigError> {
         Pin::new(&PinConfig {
+            prompt: None,
+            retry_prompt: None,
             pin: p.into(),
             ..PinConfig::default()
         })
@@ -122,6 +131,8 @@ mod tests {
             assert_eq!(e.to_string(), "pin: must be 4 to 6 digits", "{bad:?}");
         }
         let e = Pin::new(&PinConfig {
+            prompt: None,
+            retry_prompt: None,
             pin: "1234".into(),
             max_attempts: 0,
         })

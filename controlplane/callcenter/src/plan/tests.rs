@@ -139,6 +139,8 @@ fn config_errors_name_the_field() {
     );
     assert_eq!(
         e(&|c| c.pin = Some(PinConfig {
+            prompt: None,
+            retry_prompt: None,
             pin: "12".into(),
             max_attempts: 3
         })),
@@ -226,6 +228,8 @@ fn a_plan_without_schedule_is_always_open_on_its_first_route() {
 fn the_pin_is_asked_after_screening_and_before_routing() {
     let mut c = config();
     c.pin = Some(PinConfig {
+        prompt: None,
+        retry_prompt: None,
         pin: "2580".into(),
         ..PinConfig::default()
     });

@@ -1551,17 +1551,41 @@ impl Validator<'_> {
             plan::DEFAULT_PIN_ATTEMPTS,
             |n| int_in(n, 1, i64::from(plan::MAX_PIN_ATTEMPTS)).map(|n| n as u8),
         );
+        let prompt_span = r.pin_prompt.as_ref().map(|s| s.span());
+        let retry_span = r.pin_retry_prompt.as_ref().map(|s| s.span());
+        let pin_prompt = self
+            .path(r.pin_prompt, &k("pin_prompt"), true)
+            .map(|p| p.to_string_lossy().into_owned());
+        let pin_retry_prompt = self
+            .path(r.pin_retry_prompt, &k("pin_retry_prompt"), true)
+            .map(|p| p.to_string_lossy().into_owned());
         let pin = match r.pin {
             Some(p) => {
-                spans.add("pin", "pin", p.span());
+                let span = p.span();
+                spans.add("pin", "pin", span.clone());
+                if prompt_span.is_none() {
+                    self.report(
+                        span,
+                        &k("pin"),
+                        "needs pin_prompt, the WAV prompt that asks the caller for it",
+                    );
+                }
                 Some(PinConfig {
                     pin: p.into_inner(),
                     max_attempts,
+                    prompt: pin_prompt,
+                    retry_prompt: pin_retry_prompt,
                 })
             }
             None => {
-                if let Some(span) = attempts_span.clone() {
-                    self.report(span, &k("pin_attempts"), "only used with pin");
+                for (span, key) in [
+                    (attempts_span.clone(), "pin_attempts"),
+                    (prompt_span, "pin_prompt"),
+                    (retry_span, "pin_retry_prompt"),
+                ] {
+                    if let Some(span) = span {
+                        self.report(span, &k(key), "only used with pin");
+                    }
                 }
                 None
             }

@@ -215,6 +215,8 @@ pub(super) struct RawNumber {
     pub(super) deny: Option<List>,
     pub(super) pin: Option<S<String>>,
     pub(super) pin_attempts: Option<S<i64>>,
+    pub(super) pin_prompt: Option<S<String>>,
+    pub(super) pin_retry_prompt: Option<S<String>>,
     pub(super) forward_busy: Option<List>,
     pub(super) forward_no_answer: Option<List>,
     pub(super) no_answer_timeout: Option<S<i64>>,

@@ -659,6 +659,7 @@ list_mode = "deny"
 deny = ["0755"]
 pin = "4321"
 pin_attempts = 2
+pin_prompt = "/dev/null"
 forward_busy = ["trunk:carrier-a"]
 forward_no_answer = ["number:13800000000"]
 no_answer_timeout = 25

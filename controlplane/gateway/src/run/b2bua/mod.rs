@@ -3053,6 +3053,7 @@ impl B2bua {
         );
         merge(self.ivr_deadline(key));
         merge(self.voicemail_deadline(key));
+        merge(self.pin_deadline(key));
         if let Some(at) = next {
             self.timers.insert((at, key));
         }
@@ -3061,6 +3062,7 @@ impl B2bua {
     fn call_timers(&mut self, now: Instant, key: CallKey) {
         self.ivr_timeout(now, key);
         self.voicemail_timeout(now, key);
+        self.pin_timeout(now, key);
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };

@@ -28,7 +28,8 @@ use tandem_callcenter::ivr::{
     PromptId,
 };
 use tandem_callcenter::plan::{
-    Decision, Destination, Failure, ForwardState, ForwardStep, Forwarding, Route,
+    Decision, Destination, Failure, ForwardState, ForwardStep, Forwarding, PinEntry, PinResult,
+    Route,
 };
 use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
 use tandem_dataplane::command::{Command, LegId};
@@ -89,7 +90,23 @@ pub(super) struct CallService {
     vm_box: Option<String>,
     /// The caller is leaving a message.
     vm: Option<Voicemail>,
+    /// The caller is keying the number's PIN.
+    pin: Option<Box<PinCollect>>,
 }
+
+/// PIN access in progress (CALLCENTER.md: "password access").
+struct PinCollect {
+    entry: PinEntry,
+    /// Keys so far.
+    digits: String,
+    /// When what was keyed is taken as the attempt.
+    deadline: Option<Instant>,
+    prompt: Option<String>,
+    retry_prompt: Option<String>,
+}
+
+/// How long the caller has to key the PIN once asked (and between keys).
+const PIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A caller leaving a voicemail message.
 struct Voicemail {
@@ -175,6 +192,7 @@ impl CallService {
             hang_up_after_prompt: false,
             vm_box: None,
             vm: None,
+            pin: None,
         })
     }
 }
@@ -210,9 +228,32 @@ impl B2bua {
                     "Rejected",
                 )));
             }
-            // Refused at start (Services::new): PIN entry needs the IVR.
-            Decision::CollectPin(_) => {
-                return Some(Err(NotPlanned::Refuse(500, "PIN Access Unavailable")));
+            Decision::CollectPin(entry) => {
+                let config = svc.config.numbers.get(number).and_then(|n| n.pin.clone());
+                let route = Box::new(Route {
+                    destinations: Vec::new(),
+                    caller: entry.caller().map(str::to_string),
+                    pass_caller_id: true,
+                    ringback: None,
+                    forwarding: Forwarding::none(),
+                    after_hours: false,
+                    route: None,
+                    region: None,
+                    schedule: None,
+                });
+                let mut service = CallService::new(callee, number, route);
+                service.pin = Some(Box::new(PinCollect {
+                    entry,
+                    digits: String::new(),
+                    deadline: None,
+                    prompt: config.as_ref().and_then(|c| c.prompt.clone()),
+                    retry_prompt: config.and_then(|c| c.retry_prompt),
+                }));
+                return Some(Ok(PlannedCall {
+                    routes: Vec::new(),
+                    callee: callee.to_string(),
+                    service,
+                }));
             }
         };
         let mut service = CallService::new(callee, number, route);
@@ -347,6 +388,17 @@ impl B2bua {
             .and_then(|s| s.feature);
         if let Some((agent, code)) = feature {
             return self.run_feature(now, key, agent, code);
+        }
+        let pin = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.service.as_ref())
+            .is_some_and(|s| s.pin.is_some());
+        if pin {
+            if self.answer_here(now, key) {
+                self.ask_pin(now, key, false);
+            }
+            return;
         }
         let vm = self
             .calls
@@ -1083,6 +1135,9 @@ impl B2bua {
     /// A digit from the caller: to the IVR, or while queued (the exit
     /// digit).
     pub(super) fn service_digit(&mut self, now: Instant, key: CallKey, digit: char) {
+        if self.pin_digit(now, key, digit) {
+            return;
+        }
         let recording = self
             .calls
             .get(&key)
@@ -1128,6 +1183,9 @@ impl B2bua {
             return;
         };
         s.prompt_on_a = false;
+        if s.pin.is_some() {
+            return;
+        }
         if let Some(vm) = s.vm.as_mut() {
             if std::mem::replace(&mut vm.greeting, false) {
                 self.begin_recording(_now, key);
@@ -1899,6 +1957,151 @@ impl B2bua {
                 barge_in: false,
             },
         });
+    }
+}
+
+impl B2bua {
+    /// Asks for the PIN (again, after a wrong one): the prompt plays and
+    /// keys may interrupt it; the caller then has [`PIN_TIMEOUT`].
+    fn ask_pin(&mut self, now: Instant, key: CallKey, retry: bool) {
+        let Some(pin) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.service.as_mut())
+            .and_then(|s| s.pin.as_mut())
+        else {
+            return;
+        };
+        pin.digits.clear();
+        pin.deadline = Some(now + PIN_TIMEOUT);
+        let prompt = if retry {
+            pin.retry_prompt.clone().or_else(|| pin.prompt.clone())
+        } else {
+            pin.prompt.clone()
+        };
+        if let Some(prompt) = prompt {
+            self.play(key, std::path::Path::new(&prompt), Repeat::Times(1));
+        }
+        self.schedule(key);
+    }
+
+    /// A key while the PIN is asked for; false when it is not.
+    fn pin_digit(&mut self, now: Instant, key: CallKey, digit: char) -> bool {
+        let Some(pin) = self
+            .calls
+            .get_mut(&key)
+            .and_then(|c| c.service.as_mut())
+            .and_then(|s| s.pin.as_mut())
+        else {
+            return false;
+        };
+        let complete = if digit == '#' {
+            true
+        } else {
+            pin.digits.push(digit);
+            pin.digits.len() >= usize::from(pin.entry.pin_len())
+        };
+        pin.deadline = Some(now + PIN_TIMEOUT);
+        self.stop_prompt(key);
+        if complete {
+            self.check_pin(now, key);
+        } else {
+            self.schedule(key);
+        }
+        true
+    }
+
+    /// The PIN's deadline.
+    pub(super) fn pin_deadline(&self, key: CallKey) -> Option<Instant> {
+        self.calls
+            .get(&key)?
+            .service
+            .as_ref()?
+            .pin
+            .as_ref()?
+            .deadline
+    }
+
+    /// No key for [`PIN_TIMEOUT`]: what was keyed is the attempt.
+    pub(super) fn pin_timeout(&mut self, now: Instant, key: CallKey) {
+        if self.pin_deadline(key).is_some_and(|d| d <= now) {
+            self.check_pin(now, key);
+        }
+    }
+
+    /// Checks what the caller keyed against the number's PIN: the call
+    /// goes on to the plan's destinations, is asked again, or is released.
+    fn check_pin(&mut self, now: Instant, key: CallKey) {
+        let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
+            return;
+        };
+        let number = s.number;
+        let Some(pin) = s.pin.as_mut() else {
+            return;
+        };
+        let digits = std::mem::take(&mut pin.digits);
+        let Some(services) = self.services.as_mut() else {
+            return;
+        };
+        let at = services.ts(now);
+        let Some(plan) = services.plans.get_mut(number) else {
+            return;
+        };
+        let result = plan.enter_pin(at, &mut pin.entry, &digits);
+        match result {
+            PinResult::Connect(route) => {
+                s.pin = None;
+                s.route = route;
+                s.next_destination = 0;
+                self.stop_prompt(key);
+                self.route_answered(now, key);
+            }
+            PinResult::TryAgain { attempts_left } => {
+                eprintln!("tandem: call {key}: wrong PIN, {attempts_left} tries left");
+                self.ask_pin(now, key, true);
+            }
+            PinResult::Refuse(refusal) => {
+                eprintln!("tandem: call {key}: {}", refusal.reason);
+                s.pin = None;
+                self.hang_up_both(now, key, refusal.cause);
+            }
+        }
+    }
+
+    /// Sends a caller answered here (after the PIN) to the route's first
+    /// usable destination.
+    fn route_answered(&mut self, now: Instant, key: CallKey) {
+        loop {
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
+            let dialled = call
+                .service
+                .as_ref()
+                .map(|s| s.dialled.clone())
+                .unwrap_or_default();
+            let Some(s) = call.service.as_mut() else {
+                return;
+            };
+            let Some(dest) = s.route.destinations.get(s.next_destination).cloned() else {
+                return self.hang_up_both(now, key, Cause::NO_ROUTE_DESTINATION);
+            };
+            s.next_destination += 1;
+            match self.target_of(&dest, &dialled) {
+                Target::Trunks { trunks, callee } => {
+                    let Some(call) = self.calls.get_mut(&key) else {
+                        return;
+                    };
+                    call.callee = callee;
+                    call.routes = trunks.into();
+                    return self.next_attempt(now, key, 480);
+                }
+                Target::Queue(q) => return self.answer_and_queue(now, key, q),
+                Target::Ivr(m) => return self.start_ivr(now, key, m),
+                Target::Voicemail(name) => return self.start_voicemail(now, key, &name),
+                Target::Refuse(..) => continue,
+            }
+        }
     }
 }
 
