@@ -733,3 +733,79 @@ destinations = ["queue:announced"]
         "{sent} packets\n{rows:?}\n{tandem_log}"
     );
 }
+
+#[test]
+fn a_vip_caller_is_served_before_an_earlier_ordinary_one() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-vip");
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:13860"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "27900-27949"
+
+[callcenter]
+vip = [{ prefix = "1380013", priority = 5 }]
+
+[[agent]]
+name = "ruth"
+contact = "sip:ruth@127.0.0.1:13861"
+
+[[queue]]
+name = "one"
+members = ["ruth"]
+wrap_up = 0
+
+[[number]]
+number = "4003300033"
+destinations = ["queue:one"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let _ruth = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 13861, 27950);
+    let caller = scenario("sipp/uac-queue-caller.xml");
+    let call = |port: u16, media: u16, who: &'static str, ms: &'static str| {
+        let (dir, caller) = (dir.clone(), caller.clone());
+        std::thread::spawn(move || {
+            sipp_uac_with(
+                &dir,
+                &caller,
+                port,
+                media,
+                "127.0.0.1:13860",
+                "4003300033",
+                (1, 1),
+                &["-d", ms, "-key", "caller", who],
+            )
+        })
+    };
+    // Ruth takes the first call for 3 s; an ordinary caller queues at
+    // 0.5 s, a VIP at 1 s; when Ruth is free the VIP goes first.
+    let first = call(13870, 27960, "13900000001", "3000");
+    std::thread::sleep(Duration::from_millis(500));
+    let plain = call(13871, 27970, "13900000002", "5000");
+    std::thread::sleep(Duration::from_millis(500));
+    let vip = call(13872, 27980, "13800138000", "5000");
+    for t in [first, plain, vip] {
+        let out = t.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    let rows = wait_for_cdrs(&dir, 3, Duration::from_secs(10));
+    let by_caller = |c: &str| rows.iter().find(|r| r["caller"] == c).unwrap();
+    assert_eq!(
+        by_caller("13800138000")["trunk_out"],
+        "agent:ruth",
+        "{rows:?}"
+    );
+    assert_eq!(by_caller("13900000002")["trunk_out"], "", "{rows:?}");
+}

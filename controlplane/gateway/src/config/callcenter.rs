@@ -93,6 +93,9 @@ pub(crate) struct CallCenter {
     /// (`callcenter.announcements`, a directory holding
     /// [`ANNOUNCEMENT_FILES`], checked at load).
     pub(crate) announcements: Option<PathBuf>,
+    /// VIP callers: calling-number prefixes and the queue priority they get
+    /// (`callcenter.vip`); the longest matching prefix wins.
+    pub(crate) vip: Vec<(String, u8)>,
     /// `[[ivr]]` menus and `[[http_lookup]]`s, validated: build the shared
     /// tree with `MenuTree::new(ivr.clone())` (it cannot fail) and start
     /// a session for an `ivr:NAME` destination at `menu_id(NAME)`.
@@ -396,6 +399,7 @@ impl Validator<'_> {
         );
         let music_on_hold = self.path(rc.music_on_hold, "callcenter.music_on_hold", true);
         let announcements = self.announcements(rc.announcements);
+        let vip = self.vip(rc.vip);
         let max_spill_hops = self.value(
             rc.max_spill_hops,
             "callcenter.max_spill_hops",
@@ -549,10 +553,42 @@ impl Validator<'_> {
             numbers,
             music_on_hold,
             announcements,
+            vip,
             ivr,
             voicemail,
             voicemail_dir,
         }
+    }
+
+    /// `callcenter.vip`: digit prefixes (as in the number plans' lists),
+    /// each once, with a priority 1-255.
+    fn vip(&mut self, raw: Option<S<Vec<super::raw::RawVip>>>) -> Vec<(String, u8)> {
+        let Some(raw) = raw else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, u8)> = Vec::new();
+        for v in raw.into_inner() {
+            let span = v.prefix.span();
+            let prefix = v.prefix.into_inner();
+            if let Err(e) = plan::check_digits(&prefix) {
+                self.report(span, "callcenter.vip.prefix", format!("{prefix:?}: {e}"));
+                continue;
+            }
+            if out.iter().any(|(p, _)| *p == prefix) {
+                self.report(
+                    span,
+                    "callcenter.vip.prefix",
+                    format!("{prefix:?} is listed twice"),
+                );
+                continue;
+            }
+            let pspan = v.priority.span();
+            match int_in(v.priority.into_inner(), 1, 255) {
+                Ok(n) => out.push((prefix, n as u8)),
+                Err(e) => self.report(pspan, "callcenter.vip.priority", e),
+            }
+        }
+        out
     }
 
     /// `callcenter.announcements`: a directory with every file of

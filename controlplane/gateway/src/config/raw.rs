@@ -143,6 +143,7 @@ pub(super) struct RawCallCenter {
     pub(super) utc_offset: Option<S<String>>,
     pub(super) music_on_hold: Option<S<String>>,
     pub(super) announcements: Option<S<String>>,
+    pub(super) vip: Option<S<Vec<RawVip>>>,
     pub(super) max_spill_hops: Option<S<i64>>,
     pub(super) voicemail_dir: Option<S<String>>,
 }
@@ -239,6 +240,14 @@ pub(super) struct RawNumberRoute {
 pub(super) struct RawRegionRoute {
     pub(super) region: S<String>,
     pub(super) destinations: Destinations,
+}
+
+/// `vip = [{ prefix, priority }]` of `[callcenter]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVip {
+    pub(super) prefix: S<String>,
+    pub(super) priority: S<i64>,
 }
 
 /// `regions = [{ prefix, region }]` of a `[[number]]`.

@@ -1568,3 +1568,25 @@ fn announcements_need_every_spoken_piece() {
     assert_eq!(c.callcenter.announcements, Some(dir.join("announce")));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn vip_callers_are_prefixes_with_a_priority() {
+    let c = parse(
+        "[callcenter]\nvip = [{ prefix = \"1380013\", priority = 5 }, { prefix = \"010\", priority = 2 }]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.callcenter.vip,
+        [("1380013".to_string(), 5), ("010".to_string(), 2)]
+    );
+    assert_eq!(
+        problems(
+            "[callcenter]\nvip = [\n { prefix = \"13a\", priority = 5 },\n { prefix = \"010\", priority = 0 },\n { prefix = \"010\", priority = 3 },\n { prefix = \"010\", priority = 4 }\n]\n"
+        ),
+        [
+            "tandem.toml:3: callcenter.vip.prefix: \"13a\": has 'a' at position 2; only 0-9, '*' and '#' are allowed",
+            "tandem.toml:4: callcenter.vip.priority: expected a whole number from 1 to 255, got 0",
+            "tandem.toml:6: callcenter.vip.prefix: \"010\" is listed twice",
+        ]
+    );
+}

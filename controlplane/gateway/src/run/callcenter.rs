@@ -56,6 +56,8 @@ pub(crate) struct Services {
     outputs: Vec<acd::Output>,
     /// The IVR menus, shared by every call in the IVR.
     pub(crate) ivr: Option<Arc<MenuTree>>,
+    /// `callcenter.vip`, for lookups.
+    vip: tandem_callcenter::plan::PrefixTable<u8>,
     /// Names by id, for KPI rows and metrics.
     queue_names: Vec<String>,
     agent_names: Vec<String>,
@@ -101,6 +103,14 @@ impl Services {
             publisher: None,
             store: None,
             voicemail: None,
+            vip: {
+                let mut t = tandem_callcenter::plan::PrefixTable::new();
+                for (prefix, priority) in &cc.vip {
+                    // Checked at load (digits, once each).
+                    let _ = t.insert(prefix, *priority);
+                }
+                t
+            },
             ivr: if cc.ivr.menus.is_empty() {
                 None
             } else {
@@ -204,6 +214,11 @@ impl Services {
             },
             Destination::Hangup => Target::Refuse(480, "Temporarily Unavailable"),
         }
+    }
+
+    /// The queue priority of a caller on the VIP list (0 for others).
+    pub(crate) fn vip_priority(&self, caller: &str) -> u8 {
+        self.vip.longest_match(caller).map_or(0, |(_, p)| *p)
     }
 
     fn agent_by_name(&self, name: &str) -> Option<AgentId> {

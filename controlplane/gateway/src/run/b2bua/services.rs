@@ -441,7 +441,10 @@ impl B2bua {
         };
         svc.in_acd = true;
         svc.queue = Some(queue);
-        let priority = svc.priority;
+        // The higher of an IVR lookup's priority and the VIP list's.
+        let who = svc.route.caller.clone().unwrap_or_else(|| caller.clone());
+        let vip = self.services.as_ref().map_or(0, |s| s.vip_priority(&who));
+        let priority = svc.priority.max(vip);
         let number = NumberId(svc.number as u32);
         let Some(services) = self.services.as_mut() else {
             return;
