@@ -1,9 +1,11 @@
 //! Replays the committed seeds of every fuzz target (`plan_strings`,
-//! `acd_inputs`) through the checks the targets run (`fuzz/common/*.rs`),
+//! `acd_inputs`, `ivr_inputs`) through the checks the targets run (`fuzz/common/*.rs`),
 //! so CI exercises them on stable, without libFuzzer.
 
 #[path = "../fuzz/common/acd_inputs.rs"]
 mod acd_inputs;
+#[path = "../fuzz/common/ivr_inputs.rs"]
+mod ivr_inputs;
 #[path = "../fuzz/common/plan_strings.rs"]
 mod plan_strings;
 
@@ -32,4 +34,9 @@ fn plan_strings_corpus_replays_cleanly() {
 #[test]
 fn acd_inputs_corpus_replays_cleanly() {
     replay("acd_inputs", acd_inputs::acd_inputs);
+}
+
+#[test]
+fn ivr_inputs_corpus_replays_cleanly() {
+    replay("ivr_inputs", ivr_inputs::ivr_inputs);
 }
