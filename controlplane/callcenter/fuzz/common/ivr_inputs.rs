@@ -67,10 +67,10 @@ pub(crate) fn ivr_inputs(data: &[u8]) {
     let mut done = 0;
     let mut prompt = None;
     let mut lookup = None;
-    let mut drain = |s: &mut IvrSession,
-                     done: &mut u32,
-                     prompt: &mut Option<PromptId>,
-                     lookup: &mut Option<LookupId>| {
+    let drain = |s: &mut IvrSession,
+                 done: &mut u32,
+                 prompt: &mut Option<PromptId>,
+                 lookup: &mut Option<LookupId>| {
         while let Some(o) = s.poll_output() {
             assert_eq!(*done, 0, "output after Done: {o:?}");
             match o {
