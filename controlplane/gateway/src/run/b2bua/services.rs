@@ -69,8 +69,9 @@ pub(super) struct CallService {
     /// The caller hears a prompt (music on hold, an announcement, a
     /// custom ringback).
     pub(super) prompt_on_a: bool,
-    /// The IVR menu the call starts in once answered (from the plan).
-    ivr_menu: Option<MenuId>,
+    /// Where the call goes once its media is open, when that is not a
+    /// trunk (a queue, an IVR menu, a voicemail box: from the plan).
+    pending: Option<Target>,
     /// The caller's IVR session, while in the IVR.
     pub(super) ivr: Option<Box<IvrSession>>,
     /// The IVR prompt playing, for its `PromptDone`.
@@ -86,8 +87,6 @@ pub(super) struct CallService {
     feature: Option<(AgentId, FeatureCode)>,
     /// Hang up when the current prompt ends (a feature code's beeps).
     hang_up_after_prompt: bool,
-    /// The voicemail box the call goes to once answered (from the plan).
-    vm_box: Option<String>,
     /// The caller is leaving a message.
     vm: Option<Voicemail>,
     /// The caller is keying the number's PIN.
@@ -182,7 +181,7 @@ impl CallService {
             answered_here: false,
             forks: Vec::new(),
             prompt_on_a: false,
-            ivr_menu: None,
+            pending: None,
             ivr: None,
             ivr_prompt: None,
             stopped_prompts: 0,
@@ -190,7 +189,6 @@ impl CallService {
             priority: 0,
             feature: None,
             hang_up_after_prompt: false,
-            vm_box: None,
             vm: None,
             pin: None,
         })
@@ -273,31 +271,15 @@ impl B2bua {
                         service,
                     }));
                 }
-                Target::Queue(q) => {
-                    service.queue = Some(q);
-                    return Some(Ok(PlannedCall {
-                        routes: Vec::new(),
-                        callee: callee.to_string(),
-                        service,
-                    }));
-                }
-                Target::Ivr(m) => {
-                    service.ivr_menu = Some(m);
-                    return Some(Ok(PlannedCall {
-                        routes: Vec::new(),
-                        callee: callee.to_string(),
-                        service,
-                    }));
-                }
-                Target::Voicemail(name) => {
-                    service.vm_box = Some(name);
-                    return Some(Ok(PlannedCall {
-                        routes: Vec::new(),
-                        callee: callee.to_string(),
-                        service,
-                    }));
-                }
                 Target::Refuse(status, why) => last = (status, why),
+                other => {
+                    service.pending = Some(other);
+                    return Some(Ok(PlannedCall {
+                        routes: Vec::new(),
+                        callee: callee.to_string(),
+                        service,
+                    }));
+                }
             }
         }
         Some(Err(NotPlanned::Refuse(last.0, last.1)))
@@ -400,24 +382,49 @@ impl B2bua {
             }
             return;
         }
-        let vm = self
+        let pending = self
             .calls
-            .get(&key)
-            .and_then(|c| c.service.as_ref())
-            .and_then(|s| s.vm_box.clone());
-        if let Some(name) = vm {
-            return self.start_voicemail(now, key, &name);
+            .get_mut(&key)
+            .and_then(|c| c.service.as_mut())
+            .and_then(|s| s.pending.take());
+        match pending {
+            Some(target) => self.go_to(now, key, target, 503),
+            None => self.next_attempt(now, key, 503),
         }
-        let (queue, menu) = self
-            .calls
-            .get(&key)
-            .and_then(|c| c.service.as_ref())
-            .filter(|s| !s.answered_here)
-            .map_or((None, None), |s| (s.queue, s.ivr_menu));
-        match (queue, menu) {
-            (_, Some(m)) => self.start_ivr(now, key, m),
-            (Some(q), None) => self.answer_and_queue(now, key, q),
-            (None, None) => self.next_attempt(now, key, 503),
+    }
+
+    /// Sends the call to `target`: out over trunks (as leg B; a caller
+    /// answered here is bridged when B answers), into a queue, an IVR menu
+    /// or a voicemail box (answering the caller first if need be), or
+    /// releases it. `last_status` is what the call is failed with when no
+    /// trunk takes it.
+    fn go_to(&mut self, now: Instant, key: CallKey, target: Target, last_status: u16) {
+        match target {
+            Target::Trunks { trunks, callee } => {
+                self.stop_prompt(key);
+                self.park_b(key);
+                let Some(call) = self.calls.get_mut(&key) else {
+                    return;
+                };
+                call.callee = callee;
+                call.routes = trunks.into();
+                self.next_attempt(now, key, last_status);
+            }
+            Target::Queue(q) => self.answer_and_queue(now, key, q),
+            Target::Ivr(m) => self.start_ivr(now, key, m),
+            Target::Voicemail(name) => self.start_voicemail(now, key, &name),
+            Target::Refuse(status, why) => {
+                let answered = self
+                    .calls
+                    .get(&key)
+                    .and_then(|c| c.service.as_ref())
+                    .is_some_and(|s| s.answered_here);
+                if answered {
+                    self.hang_up_both(now, key, Cause::NO_ROUTE_DESTINATION);
+                } else {
+                    self.fail_a(now, key, status, Some(why));
+                }
+            }
         }
     }
 
@@ -725,15 +732,19 @@ impl B2bua {
         if in_b {
             self.park_b(key);
         }
-        let Some(call) = self.calls.get_mut(&key) else {
-            return;
-        };
-        let Some(s) = call.service.as_mut() else {
+        self.cancel_forks(now, key, |f| f.trunk == trunk);
+    }
+
+    /// Cancels the rings among the forks that `which` picks (a CANCEL
+    /// once the phone has answered provisionally, RFC 3261 §9.1; else as
+    /// soon as it does).
+    fn cancel_forks(&mut self, now: Instant, key: CallKey, which: impl Fn(&LegB) -> bool) {
+        let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
             return;
         };
         let mut cancels = Vec::new();
         for f in s.forks.iter_mut() {
-            if f.trunk == trunk && f.tx.is_some() && !f.abandoned {
+            if f.tx.is_some() && !f.abandoned && which(f) {
                 f.abandoned = true;
                 if f.got_provisional {
                     cancels.push((f.peer, message::build_cancel(&f.invite)));
@@ -757,23 +768,7 @@ impl B2bua {
         {
             b.abandoned = true;
         }
-        let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) else {
-            return;
-        };
-        let mut cancels = Vec::new();
-        for f in s.forks.iter_mut() {
-            if f.tx.is_some() && !f.abandoned {
-                f.abandoned = true;
-                if f.got_provisional {
-                    cancels.push((f.peer, message::build_cancel(&f.invite)));
-                } else {
-                    f.cancel_when_provisional = true;
-                }
-            }
-        }
-        for (peer, cancel) in cancels {
-            self.send_request(now, peer, cancel, ClientRole::Cancel);
-        }
+        self.cancel_forks(now, key, |_| true);
     }
 
     /// A queued caller leaves the ACD for a destination outside it.
@@ -796,19 +791,8 @@ impl B2bua {
                 return;
             }
         };
-        match self.target_of(&dest, &dialled) {
-            Target::Trunks { trunks, callee } => {
-                self.stop_prompt(key);
-                self.park_b(key);
-                let Some(call) = self.calls.get_mut(&key) else {
-                    return;
-                };
-                call.callee = callee;
-                call.routes = trunks.into();
-                self.next_attempt(now, key, 480);
-            }
-            _ => self.hang_up_both(now, key, Cause::NO_ROUTE_DESTINATION),
-        }
+        let target = self.target_of(&dest, &dialled);
+        self.go_to(now, key, target, 480);
     }
 
     fn stop_prompt(&mut self, key: CallKey) {
@@ -917,29 +901,7 @@ impl B2bua {
         self.stop_prompt(key);
         self.submit(Command::Bridge { a: la, b: lb });
         // Everyone else stops ringing.
-        let others: Vec<(rsip::Request, super::Peer, bool)> = self
-            .calls
-            .get_mut(&key)
-            .and_then(|c| c.service.as_mut())
-            .map(|s| {
-                s.forks
-                    .iter_mut()
-                    .filter(|f| f.tx.is_some() && !f.abandoned)
-                    .map(|f| {
-                        f.abandoned = true;
-                        if !f.got_provisional {
-                            f.cancel_when_provisional = true;
-                        }
-                        (message::build_cancel(&f.invite), f.peer, f.got_provisional)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (cancel, peer, now_ok) in others {
-            if now_ok {
-                self.send_request(now, peer, cancel, ClientRole::Cancel);
-            }
-        }
+        self.cancel_forks(now, key, |_| true);
         let in_acd = self
             .calls
             .get(&key)
@@ -1090,16 +1052,8 @@ impl B2bua {
             return self.fail_a(now, key, code, None);
         };
         match self.target_of(&dest, &dialled) {
-            Target::Trunks { trunks, callee } => {
-                let call = self.calls.get_mut(&key).expect("checked above");
-                call.callee = callee;
-                call.routes = trunks.into();
-                self.next_attempt(now, key, code);
-            }
-            Target::Queue(q) => self.answer_and_queue(now, key, q),
-            Target::Ivr(m) => self.start_ivr(now, key, m),
-            Target::Voicemail(name) => self.start_voicemail(now, key, &name),
             Target::Refuse(..) => self.fail_a(now, key, code, None),
+            target => self.go_to(now, key, target, code),
         }
     }
 
@@ -1237,7 +1191,6 @@ impl B2bua {
         let Some(s) = call.service.as_mut() else {
             return;
         };
-        s.ivr_menu = None;
         s.ivr = Some(Box::new(IvrSession::new(tree, menu, &caller)));
         self.ivr_input(now, key, IvrInput::Start);
     }
@@ -1398,21 +1351,10 @@ impl B2bua {
                     None => self.hang_up_both(now, key, Cause::TEMPORARY_FAILURE),
                 }
             }
-            Outcome::Transfer { dest } => match self.target_of(&dest, &dialled) {
-                Target::Trunks { trunks, callee } => {
-                    self.park_b(key);
-                    let Some(call) = self.calls.get_mut(&key) else {
-                        return;
-                    };
-                    call.callee = callee;
-                    call.routes = trunks.into();
-                    self.next_attempt(now, key, 480);
-                }
-                Target::Queue(q) => self.answer_and_queue(now, key, q),
-                Target::Ivr(m) => self.start_ivr(now, key, m),
-                Target::Voicemail(name) => self.start_voicemail(now, key, &name),
-                Target::Refuse(..) => self.hang_up_both(now, key, Cause::NO_ROUTE_DESTINATION),
-            },
+            Outcome::Transfer { dest } => {
+                let target = self.target_of(&dest, &dialled);
+                self.go_to(now, key, target, 480);
+            }
             Outcome::Voicemail { mailbox } => self.start_voicemail(now, key, &mailbox),
             Outcome::Hangup { cause } => {
                 if cause != HangupCause::CallerHungUp {
@@ -1717,7 +1659,6 @@ impl B2bua {
             return;
         };
         s.in_acd = false;
-        s.vm_box = None;
         s.vm = Some(Voicemail {
             name: name.to_string(),
             greeting: greeting.is_some(),
@@ -2091,18 +2032,8 @@ impl B2bua {
             };
             s.next_destination += 1;
             match self.target_of(&dest, &dialled) {
-                Target::Trunks { trunks, callee } => {
-                    let Some(call) = self.calls.get_mut(&key) else {
-                        return;
-                    };
-                    call.callee = callee;
-                    call.routes = trunks.into();
-                    return self.next_attempt(now, key, 480);
-                }
-                Target::Queue(q) => return self.answer_and_queue(now, key, q),
-                Target::Ivr(m) => return self.start_ivr(now, key, m),
-                Target::Voicemail(name) => return self.start_voicemail(now, key, &name),
                 Target::Refuse(..) => continue,
+                target => return self.go_to(now, key, target, 480),
             }
         }
     }
