@@ -12,23 +12,13 @@ use std::time::Duration;
 
 use support::*;
 
-fn tone(dir: &std::path::Path, name: &str, hz: u32) {
-    let made = std::process::Command::new("sox")
-        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
-        .arg(dir.join(name))
-        .args(["synth", "1", "sine", &hz.to_string(), "vol", "0.3"])
-        .status()
-        .unwrap();
-    assert!(made.success());
-}
-
 #[test]
 fn keys_and_a_crm_answer_route_the_caller_to_the_vip_queue() {
     require("sipp", "sip-tester");
     require("sox", "sox");
     let dir = workdir("callcenter-ivr");
     for (name, hz) in [("main.wav", 400), ("billing.wav", 500), ("sorry.wav", 300)] {
-        tone(&dir, name, hz);
+        tone_wav(&dir.join(name), 1.0, hz);
     }
     // The operator's CRM: answers every lookup that the caller is a VIP.
     let crm = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -113,27 +103,7 @@ destinations = ["ivr:main"]
     let echo = scenario("kamailio/uas-pcmu-echo.xml");
     let _lena = sipp_uas(&dir, &echo, 14361, 27100);
     // Vince's phone logs what it receives, to show the call's data.
-    let _vince = Kill(
-        std::process::Command::new("sipp")
-            .arg("-sf")
-            .arg(&echo)
-            .args([
-                "-i",
-                "127.0.0.1",
-                "-p",
-                "14362",
-                "-mp",
-                "27110",
-                "-rtp_echo",
-            ])
-            .args(["-nostdin", "-trace_msg", "-message_file", "vince.log"])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start sipp"),
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let _vince = sipp_uas_traced(&dir, &echo, 14362, 27110, "vince.log");
     let out = sipp_uac_with(
         &dir,
         &scenario("sipp/uac-ivr-caller.xml"),

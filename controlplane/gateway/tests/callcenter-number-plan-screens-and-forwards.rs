@@ -15,13 +15,7 @@ fn blacklist_forward_on_busy_and_after_hours() {
     require("sipp", "sip-tester");
     require("sox", "sox");
     let dir = workdir("callcenter-number-plan");
-    let made = std::process::Command::new("sox")
-        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
-        .arg(dir.join("ringback.wav"))
-        .args(["synth", "1", "sine", "425", "vol", "0.3"])
-        .status()
-        .unwrap();
-    assert!(made.success());
+    tone_wav(&dir.join("ringback.wav"), 1.0, 425);
     // Today in China Standard Time, closed as a holiday on the second
     // number.
     let today = std::process::Command::new("date")
@@ -195,13 +189,7 @@ fn a_pin_protected_number_connects_only_after_the_right_pin() {
     require("sipp", "sip-tester");
     require("sox", "sox");
     let dir = workdir("callcenter-pin");
-    let made = std::process::Command::new("sox")
-        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
-        .arg(dir.join("pin.wav"))
-        .args(["synth", "2", "sine", "700", "vol", "0.3"])
-        .status()
-        .unwrap();
-    assert!(made.success());
+    tone_wav(&dir.join("pin.wav"), 2.0, 700);
     let config = dir.join("tandem.toml");
     std::fs::write(
         &config,

@@ -217,19 +217,13 @@ destinations = ["queue:tiny"]
     .unwrap();
     let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
     // Dave's SIPp logs its messages, to show he was rung and cancelled.
-    let _dave = Kill(
-        std::process::Command::new("sipp")
-            .arg("-sf")
-            .arg(scenario("sipp/uas-ring-until-cancel.xml"))
-            .args(["-i", "127.0.0.1", "-p", "15961", "-mp", "26440"])
-            .args(["-nostdin", "-trace_msg", "-message_file", "dave.log"])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start sipp"),
+    let _dave = sipp_uas_traced(
+        &dir,
+        &scenario("sipp/uas-ring-until-cancel.xml"),
+        15961,
+        26440,
+        "dave.log",
     );
-    std::thread::sleep(Duration::from_millis(300));
     let _erin = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 15962, 26450);
     let _branch = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 15966, 26460);
     let caller = scenario("sipp/uac-queue-caller.xml");
@@ -334,20 +328,14 @@ destinations = ["queue:hotline"]
     )
     .unwrap();
     let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
-    let _gina = Kill(
-        std::process::Command::new("sipp")
-            .arg("-sf")
-            .arg(scenario("sipp/uas-ring-until-cancel.xml"))
-            .args(["-i", "127.0.0.1", "-p", "15661", "-mp", "26560"])
-            .args(["-nostdin", "-trace_msg", "-message_file", "gina.log"])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start sipp"),
+    let _gina = sipp_uas_traced(
+        &dir,
+        &scenario("sipp/uas-ring-until-cancel.xml"),
+        15661,
+        26560,
+        "gina.log",
     );
     let _hugo = sipp_uas(&dir, &scenario("kamailio/uas-pcmu-echo.xml"), 15662, 26570);
-    std::thread::sleep(Duration::from_millis(300));
     let out = sipp_uac_with(
         &dir,
         &scenario("sipp/uac-queue-caller.xml"),
@@ -381,13 +369,7 @@ fn a_waiting_caller_hears_music_on_hold_and_an_abandon_is_counted() {
     require("sox", "sox");
     let dir = workdir("callcenter-music-on-hold");
     // Three seconds of a 440 Hz tone as the music.
-    let made = std::process::Command::new("sox")
-        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
-        .arg(dir.join("moh.wav"))
-        .args(["synth", "3", "sine", "440", "vol", "0.3"])
-        .status()
-        .unwrap();
-    assert!(made.success());
+    tone_wav(&dir.join("moh.wav"), 3.0, 440);
     let config = dir.join("tandem.toml");
     std::fs::write(
         &config,
@@ -660,20 +642,7 @@ fn a_waiting_caller_hears_its_position_and_estimated_wait() {
     .iter()
     .enumerate()
     {
-        let made = std::process::Command::new("sox")
-            .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
-            .arg(dir.join("announce").join(f))
-            .args([
-                "synth",
-                "0.2",
-                "sine",
-                &(300 + 50 * i).to_string(),
-                "vol",
-                "0.3",
-            ])
-            .status()
-            .unwrap();
-        assert!(made.success());
+        tone_wav(&dir.join("announce").join(f), 0.2, 300 + 50 * i as u32);
     }
     let config = dir.join("tandem.toml");
     std::fs::write(

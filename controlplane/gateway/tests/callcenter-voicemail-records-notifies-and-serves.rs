@@ -30,13 +30,7 @@ fn a_message_is_recorded_indexed_announced_and_served() {
     require("sipp", "sip-tester");
     require("sox", "sox");
     let dir = workdir("callcenter-voicemail");
-    let made = std::process::Command::new("sox")
-        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
-        .arg(dir.join("greeting.wav"))
-        .args(["synth", "1", "sine", "600", "vol", "0.3"])
-        .status()
-        .unwrap();
-    assert!(made.success());
+    tone_wav(&dir.join("greeting.wav"), 1.0, 600);
     let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hook_port = hook.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel::<String>();

@@ -226,3 +226,40 @@ pub(crate) fn signal(child: &Kill, sig: &str) {
         .is_ok_and(|s| s.success());
     assert!(ok, "kill -s {sig}");
 }
+
+/// [`sipp_uas`] that also logs every message it sends and receives to
+/// `dir/log_name` (SIPp's `-trace_msg`), for tests that check what a phone
+/// was sent.
+pub(crate) fn sipp_uas_traced(
+    dir: &Path,
+    scenario: &Path,
+    port: u16,
+    media_port: u16,
+    log_name: &str,
+) -> Kill {
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-mp", &media_port.to_string(), "-rtp_echo"])
+        .args(["-nostdin", "-trace_msg", "-message_file", log_name])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp uas");
+    std::thread::sleep(Duration::from_millis(300));
+    Kill(child)
+}
+
+/// Writes a mono 8 kHz WAV of a sine tone with sox (prompts for tests).
+pub(crate) fn tone_wav(path: &Path, seconds: f64, hz: u32) {
+    let made = Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(path)
+        .args(["synth", &seconds.to_string(), "sine", &hz.to_string()])
+        .args(["vol", "0.3"])
+        .status()
+        .expect("run sox");
+    assert!(made.success(), "sox could not write {}", path.display());
+}
