@@ -161,9 +161,15 @@ impl Services {
         Some(self.plans.get_mut(number)?.route(at, caller))
     }
 
-    /// Counts a call to a number refused for lack of capacity.
+    /// Counts a call to a number refused for lack of capacity (offered
+    /// and blocked; the plan is not run, so its distribution is not
+    /// moved on by a call that never went anywhere).
     pub(crate) fn blocked(&mut self, now: Instant, number: usize) {
         let at = self.ts(now);
+        self.kpi.handle_number_event(NumberEvent::Offered {
+            at,
+            number: NumberId(number as u32),
+        });
         self.kpi.handle_number_event(NumberEvent::Blocked {
             at,
             number: NumberId(number as u32),

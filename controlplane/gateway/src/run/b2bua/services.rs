@@ -354,7 +354,6 @@ impl B2bua {
         let dialled = super::dialled(&super::user_of(&invite.uri));
         if let Some(svc) = self.services.as_mut()
             && let Some(n) = svc.number(&dialled)
-            && svc.route(now, n, "").is_some()
         {
             svc.blocked(now, n);
         }
