@@ -182,7 +182,6 @@ pub(crate) fn counters_from_values(v: [u64; 27]) -> Counters {
 /// Names of the queues, agents and numbers, indexed by their dense ids
 /// (`QueueId(i)` is `queues[i]`), as the configuration hands them out.
 /// An id without a name is shown as the engine's label (`queue-3`).
-#[allow(dead_code)] // wired into the run loop by the call-center service
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EntityNames<'a> {
     /// Queue names by `QueueId`.
@@ -193,7 +192,6 @@ pub(crate) struct EntityNames<'a> {
     pub(crate) numbers: &'a [String],
 }
 
-#[allow(dead_code)] // wired into the run loop by the call-center service
 impl EntityNames<'_> {
     /// The name stored and exported for `entity`.
     pub(crate) fn name(&self, entity: Entity) -> Cow<'_, str> {
@@ -307,7 +305,6 @@ impl KpiStore {
     /// upgraded in place. Open it on the `[cdr] database` path with the
     /// `[cdr] synchronous` setting; the call-record writer's own
     /// connection to the same file is no obstacle (WAL, busy timeout).
-    #[allow(dead_code)] // wired into the run loop by the call-center service
     pub(crate) fn open(path: &Path, sync: Synchronous) -> Result<KpiStore, CdrError> {
         Ok(KpiStore {
             store: CdrStore::open(path, sync)?,
@@ -325,7 +322,6 @@ impl KpiStore {
     /// Stores rows, each with the name of its entity (resolve them with
     /// [`EntityNames::name`]), in one transaction: all or none. A row
     /// whose interval, kind and name are already stored is added to it.
-    #[allow(dead_code)] // wired into the run loop by the call-center service
     pub(crate) fn write(&mut self, rows: &[(IntervalRow, String)]) -> Result<(), CdrError> {
         if rows.is_empty() {
             return Ok(());

@@ -293,7 +293,6 @@ impl VoicemailStore {
     /// The store of `config`: the index in `cdr.database`, the files in
     /// `callcenter.voicemail_dir`, its boxes, messages' URLs on
     /// `http.listen`.
-    #[allow(dead_code)] // used by the B2BUA's voicemail flow
     pub(crate) fn from_config(config: &Config) -> Result<VoicemailStore, VoicemailError> {
         let cc = &config.callcenter;
         let mut store = VoicemailStore::open(
@@ -325,7 +324,6 @@ impl VoicemailStore {
     }
 
     /// Publishes `tandem_voicemail_webhook_failures_total` in `registry`.
-    #[allow(dead_code)] // used by the B2BUA's voicemail flow
     pub(crate) fn register_metrics(&self, registry: &Registry) -> prometheus::Result<()> {
         registry.register(Box::new(self.notifier.failure_counter()))
     }
@@ -336,8 +334,8 @@ impl VoicemailStore {
         self.notifier.policy = policy;
     }
 
+    #[cfg(test)]
     /// Notifications not delivered so far.
-    #[allow(dead_code)] // used by the B2BUA's voicemail flow
     pub(crate) fn webhook_failures(&self) -> u64 {
         self.notifier.failures()
     }
@@ -368,7 +366,6 @@ impl VoicemailStore {
     /// the box's directory (created if missing), with a token unique in
     /// this store. Hand the path to `Recorder::create`, and to
     /// [`VoicemailStore::finish`] once the recording is joined.
-    #[allow(dead_code)] // used by the B2BUA's voicemail flow
     pub(crate) fn new_message_path(&self, mailbox: &str) -> Result<(u64, PathBuf), VoicemailError> {
         let dir = self.box_dir(mailbox)?;
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
@@ -403,7 +400,6 @@ impl VoicemailStore {
     /// when recording started (unix ms).
     ///
     /// On an error the file is left where it is (and nothing indexed).
-    #[allow(dead_code)] // used by the B2BUA's voicemail flow
     pub(crate) fn finish(
         &mut self,
         mailbox: &str,
@@ -625,7 +621,6 @@ impl VoicemailStore {
     /// Removes recordings left unfinished (`rec-*.wav`, from a crash
     /// mid-call) in every box's directory; call once at start, before any
     /// recording. Returns how many were removed; problems are skipped.
-    #[allow(dead_code)] // used by the B2BUA's voicemail flow
     pub(crate) fn discard_unfinished(&self) -> usize {
         let Ok(boxes) = std::fs::read_dir(&self.dir) else {
             return 0;

@@ -256,6 +256,7 @@ impl Notifier {
         }
     }
 
+    #[cfg(test)]
     /// Notifications not delivered so far.
     pub(crate) fn failures(&self) -> u64 {
         self.failures.get()
