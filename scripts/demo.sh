@@ -171,8 +171,15 @@ wait "${callers[@]}" || true
 sleep 2
 echo "-- call records (caller, 400 number, answered by, disposition):"
 $tandem cdr list --db "$out/callcenter.sqlite" --format csv | cut -d, -f4,5,7,13,14
-echo "-- queues now (GET /api/queues):"
-cc_get /api/queues | python3 -m json.tool --compact | head -c 1200; echo
+echo "-- queues now (GET /api/queues; name, waiting, agents by state, offered/answered today):"
+cc_get /api/queues | python3 -c '
+import json, sys
+for q in json.load(sys.stdin)["queues"]:
+    agents = " ".join(f"{k}={v}" for k, v in q["agents"].items() if v)
+    t = q["kpis"]["total"]
+    print("%-8s waiting=%d %s offered=%d answered=%d"
+          % (q["name"], q["waiting"], agents, t["offered"], t["answered"]))
+'
 echo "-- KPIs (GET /metrics, answered and service level per queue):"
 cc_get /metrics | grep -E '^tandem_callcenter_(calls_answered_total|calls_offered_total|service_level_ratio)\{' || true
 echo "-- voicemail (GET /api/voicemail/general):"
