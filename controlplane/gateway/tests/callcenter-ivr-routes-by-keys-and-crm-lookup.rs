@@ -54,6 +54,8 @@ listen = "127.0.0.1:14360"
 [media]
 rtp_address = "127.0.0.1"
 rtp_ports = "27000-27099"
+[http]
+listen = "127.0.0.1:14390"
 
 [[agent]]
 name = "lena"
@@ -137,6 +139,15 @@ destinations = ["ivr:main"]
     );
     assert_eq!(rows[0]["disposition"], "answered");
     assert!(num(&rows[0], "out_packets_received") > 20, "{rows:?}");
+    // The IVR's counters: one walk through both menus and one lookup.
+    let metrics = http_get("127.0.0.1:14390", "/metrics");
+    for line in [
+        "tandem_callcenter_ivr_events_total{event=\"selected\",menu=\"main\"} 1",
+        "tandem_callcenter_ivr_events_total{event=\"selected\",menu=\"billing\"} 1",
+        "tandem_callcenter_ivr_events_total{event=\"lookup_answered\",menu=\"crm\"} 1",
+    ] {
+        assert!(metrics.contains(line), "no {line} in\n{metrics}");
+    }
     let vince = std::fs::read_to_string(dir.join("vince.log")).unwrap_or_default();
     assert!(
         vince.contains("X-Tandem-IVR-Path: main,billing") && vince.contains("X-Tandem-Keys: 23"),

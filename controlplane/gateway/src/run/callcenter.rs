@@ -66,6 +66,10 @@ pub(crate) struct Services {
     store: Option<KpiStore>,
     /// Where voicemail messages are kept and indexed.
     pub(crate) voicemail: Option<crate::voicemail::VoicemailStore>,
+    /// `tandem_callcenter_ivr_events_total{menu,event}`: what callers do
+    /// in the IVR (entered, selected, invalid_input, no_input,
+    /// retries_exhausted, lookup_answered, lookup_failed).
+    ivr_events: Option<prometheus::IntCounterVec>,
 }
 
 impl Services {
@@ -103,6 +107,7 @@ impl Services {
             publisher: None,
             store: None,
             voicemail: None,
+            ivr_events: None,
             vip: {
                 let mut t = tandem_callcenter::plan::PrefixTable::new();
                 for (prefix, priority) in &cc.vip {
@@ -329,16 +334,45 @@ impl Services {
     }
 
     /// Where KPIs go (`/metrics` and the interval table) and voicemail
-    /// is kept.
+    /// is kept; registers the IVR's counters.
     pub(crate) fn attach(
         &mut self,
+        registry: &prometheus::Registry,
         publisher: KpiPublisher,
         store: KpiStore,
         voicemail: crate::voicemail::VoicemailStore,
-    ) {
+    ) -> prometheus::Result<()> {
+        let events = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "tandem_callcenter_ivr_events_total",
+                "What callers did in the IVR, by menu (the lookup's name for lookups) and event.",
+            ),
+            &["menu", "event"],
+        )?;
+        registry.register(Box::new(events.clone()))?;
+        self.ivr_events = Some(events);
         self.publisher = Some(publisher);
         self.store = Some(store);
         self.voicemail = Some(voicemail);
+        Ok(())
+    }
+
+    /// Counts an IVR event.
+    pub(crate) fn count_ivr_event(&self, event: &tandem_callcenter::ivr::Event) {
+        use tandem_callcenter::ivr::Event as E;
+        let Some(c) = self.ivr_events.as_ref() else {
+            return;
+        };
+        let (menu, name) = match event {
+            E::MenuEntered { menu } => (menu, "entered"),
+            E::Selected { menu, .. } => (menu, "selected"),
+            E::InvalidInput { menu, .. } => (menu, "invalid_input"),
+            E::NoInput { menu, .. } => (menu, "no_input"),
+            E::RetriesExhausted { menu } => (menu, "retries_exhausted"),
+            E::LookupAnswered { lookup, .. } => (lookup, "lookup_answered"),
+            E::LookupFailed { lookup, .. } => (lookup, "lookup_failed"),
+        };
+        c.with_label_values(&[menu.as_str(), name]).inc();
     }
 
     /// Once a second: closes due intervals, stores their rows and

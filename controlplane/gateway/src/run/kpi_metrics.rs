@@ -49,6 +49,7 @@
 //! | `tandem_callcenter_agent_calls_answered_total{agent}` | counter | calls the agent answered |
 //! | `tandem_callcenter_number_calls_offered_total{number}` | counter | calls received on the 400 number, blocked or not |
 //! | `tandem_callcenter_number_calls_blocked_total{number}` | counter | calls on the number refused (busy) before reaching the ACD |
+//! | `tandem_callcenter_ivr_events_total{menu,event}` | counter | what callers did in the IVR: `entered`, `selected`, `invalid_input`, `no_input`, `retries_exhausted` per menu, `lookup_answered` and `lookup_failed` per HTTP lookup (counted by `run::callcenter`, not this collector) |
 //!
 //! The histogram's ratio divides by answered calls; the service-level KPI
 //! (and the gauge) divides by offered calls less short abandons, so that

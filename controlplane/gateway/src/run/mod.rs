@@ -393,7 +393,8 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             if left > 0 {
                 eprintln!("tandem: voicemail: removed {left} recordings a crash left unfinished");
             }
-            s.attach(publisher, store, voicemail);
+            s.attach(&registry, publisher, store, voicemail)
+                .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
         }
         let b2bua = B2bua::new(
             settings,

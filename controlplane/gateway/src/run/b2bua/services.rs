@@ -1320,7 +1320,12 @@ impl B2bua {
                         },
                     );
                 }
-                IvrOutput::Event(e) => eprintln!("tandem: call {key}: ivr: {e:?}"),
+                IvrOutput::Event(e) => {
+                    if let Some(services) = self.services.as_ref() {
+                        services.count_ivr_event(&e);
+                    }
+                    eprintln!("tandem: call {key}: ivr: {e:?}");
+                }
                 IvrOutput::Done(outcome) => {
                     let data = s.ivr.take().map(|i| Box::new(i.data().clone()));
                     s.ivr_prompt = None;
