@@ -66,7 +66,7 @@ use super::raw::{
 };
 use super::{
     HostPort, Inbound, Secret, Transport, Trunk, TrunkId, Validator, host_port, int_in, line_of,
-    non_empty, one_of,
+    non_empty, one_of, uri_transport,
 };
 
 /// The call-center part of the configuration. Empty (no numbers, queues
@@ -802,13 +802,12 @@ impl Validator<'_> {
         let errors_before = self.problems.len();
         let name_span = r.name.span();
         let name = r.name.into_inner();
-        if let Err(e) = check_agent_name(&name) {
-            self.report(
-                name_span.clone(),
-                "ivr.name",
-                e.replace("an agent name", "a menu name")
-                    .replace("names the agent's trunk, agent:NAME,", "names the menu"),
-            );
+        if let Err(e) = check_name(
+            &name,
+            "a menu name",
+            "it names the menu in call records and metric labels",
+        ) {
+            self.report(name_span.clone(), "ivr.name", e);
         }
         let key = format!("ivr {name:?}");
         let k = |f: &str| format!("{key}.{f}");
@@ -980,13 +979,12 @@ impl Validator<'_> {
         let errors_before = self.problems.len();
         let name_span = r.name.span();
         let name = r.name.into_inner();
-        if let Err(e) = check_agent_name(&name) {
-            self.report(
-                name_span.clone(),
-                "http_lookup.name",
-                e.replace("an agent name", "a lookup name")
-                    .replace("names the agent's trunk, agent:NAME,", "names the lookup"),
-            );
+        if let Err(e) = check_name(
+            &name,
+            "a lookup name",
+            "it names the lookup in call records and metric labels",
+        ) {
+            self.report(name_span.clone(), "http_lookup.name", e);
         }
         let key = format!("http_lookup {name:?}");
         let k = |f: &str| format!("{key}.{f}");
@@ -1167,12 +1165,12 @@ impl Validator<'_> {
         let errors_before = self.problems.len();
         let name_span = r.name.span();
         let name = r.name.into_inner();
-        if let Err(e) = check_agent_name(&name) {
-            self.report(
-                name_span.clone(),
-                "queue.name",
-                e.replace("an agent", "a queue"),
-            );
+        if let Err(e) = check_name(
+            &name,
+            "a queue name",
+            "it names the queue in metric labels, reports and the API",
+        ) {
+            self.report(name_span.clone(), "queue.name", e);
         }
         let key = format!("queue {name:?}");
         let k = |f: &str| format!("{key}.{f}");
@@ -1917,10 +1915,21 @@ fn parse_utc_offset(s: &str) -> Result<i32, String> {
 }
 
 fn check_agent_name(name: &str) -> Result<(), String> {
+    check_name(
+        name,
+        "an agent name",
+        "it names the agent's trunk, agent:NAME, in call records and metric labels",
+    )
+}
+
+/// A name of a queue, menu or lookup (`what`, e.g. "a queue name"): the
+/// same characters and length as an agent's, for the same reason
+/// (`why`): it appears in records, metric labels and the API.
+fn check_name(name: &str, what: &str, why: &str) -> Result<(), String> {
     let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
     if name.is_empty() || name.len() > MAX_AGENT_NAME || !name.chars().all(ok) {
         Err(format!(
-            "{name:?}: an agent name is 1 to {MAX_AGENT_NAME} of A-Z a-z 0-9 . _ - (it names the agent's trunk, agent:NAME, in call records and metric labels)"
+            "{name:?}: {what} is 1 to {MAX_AGENT_NAME} of A-Z a-z 0-9 . _ - ({why})"
         ))
     } else {
         Ok(())
@@ -1959,27 +1968,7 @@ fn parse_contact(s: &str) -> Result<(String, HostPort, Transport), String> {
     if user.is_empty() || !user.chars().all(user_ok) {
         return Err(format!("{s:?} has no usable user part: {form}"));
     }
-    let mut transport = Transport::Udp;
-    for param in parts {
-        match param.split_once('=') {
-            Some((k, v)) if k.eq_ignore_ascii_case("transport") => {
-                transport = one_of(
-                    &v.to_ascii_lowercase(),
-                    &[
-                        ("udp", Transport::Udp),
-                        ("tcp", Transport::Tcp),
-                        ("tls", Transport::Tls),
-                    ],
-                )
-                .map_err(|e| format!("transport: {e}"))?;
-            }
-            _ => {
-                return Err(format!(
-                    "unknown URI parameter {param:?}; only transport= is understood"
-                ));
-            }
-        }
-    }
+    let transport = uri_transport(parts)?;
     let address = host_port(hostport, transport.default_port())?;
     Ok((user.to_string(), address, transport))
 }

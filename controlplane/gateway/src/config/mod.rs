@@ -1848,24 +1848,11 @@ fn pem_certificates(path: &Path) -> Result<usize, String> {
 /// trunk named `HOST:PORT`). The implicit trunk admits inbound calls from
 /// HOST when it is an IP literal (an ACL of that one address), and none
 /// otherwise; everything else is at its default.
-fn parse_route_flag(spec: &str, codecs: &[Codec]) -> Result<(String, Trunk), String> {
-    let form =
-        "expected PREFIX=sip:HOST[:PORT][;transport=udp|tcp|tls], e.g. 4008=sip:192.0.2.10:5060";
-    let (prefix, uri) = spec.split_once('=').ok_or_else(|| form.to_string())?;
-    let prefix = prefix.trim().strip_prefix('+').unwrap_or(prefix.trim());
-    if !prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "prefix {prefix:?}: digits 0-9 only (empty for the default route)"
-        ));
-    }
-    let rest = uri
-        .trim()
-        .strip_prefix("sip:")
-        .ok_or_else(|| form.to_string())?;
-    let mut parts = rest.split(';');
-    let hostport = parts.next().unwrap_or("");
+/// The transport of a SIP URI's parameters (`transport=udp|tcp|tls`,
+/// default UDP); any other parameter is an error.
+fn uri_transport<'a>(params: impl Iterator<Item = &'a str>) -> Result<Transport, String> {
     let mut transport = Transport::Udp;
-    for param in parts {
+    for param in params {
         match param.split_once('=') {
             Some((k, v)) if k.eq_ignore_ascii_case("transport") => {
                 transport = one_of(
@@ -1885,6 +1872,26 @@ fn parse_route_flag(spec: &str, codecs: &[Codec]) -> Result<(String, Trunk), Str
             }
         }
     }
+    Ok(transport)
+}
+
+fn parse_route_flag(spec: &str, codecs: &[Codec]) -> Result<(String, Trunk), String> {
+    let form =
+        "expected PREFIX=sip:HOST[:PORT][;transport=udp|tcp|tls], e.g. 4008=sip:192.0.2.10:5060";
+    let (prefix, uri) = spec.split_once('=').ok_or_else(|| form.to_string())?;
+    let prefix = prefix.trim().strip_prefix('+').unwrap_or(prefix.trim());
+    if !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "prefix {prefix:?}: digits 0-9 only (empty for the default route)"
+        ));
+    }
+    let rest = uri
+        .trim()
+        .strip_prefix("sip:")
+        .ok_or_else(|| form.to_string())?;
+    let mut parts = rest.split(';');
+    let hostport = parts.next().unwrap_or("");
+    let transport = uri_transport(parts)?;
     let address = host_port(hostport, transport.default_port())?;
     let inbound = match address.host {
         Host::Ip(ip) => Inbound::Acl(vec![ip.to_string().parse::<Cidr>()?]),

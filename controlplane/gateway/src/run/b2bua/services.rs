@@ -682,17 +682,23 @@ impl B2bua {
         }
         for agent in unreachable {
             eprintln!("tandem: call {key}: agent {agent}'s phone is unreachable");
-            if let Some(s) = self.services.as_mut() {
-                let _ = s.input(
-                    now,
-                    Input::AgentDeclined {
-                        call: CallId(key),
-                        agent,
-                    },
-                );
-            }
+            self.agent_declined(now, key, agent);
         }
         self.run_acd_outputs(now);
+    }
+
+    /// Tells the ACD an agent's phone did not take the call (it may
+    /// already have given up on that ring: then nothing changes).
+    fn agent_declined(&mut self, now: Instant, key: CallKey, agent: AgentId) {
+        if let Some(s) = self.services.as_mut() {
+            let _ = s.input(
+                now,
+                Input::AgentDeclined {
+                    call: CallId(key),
+                    agent,
+                },
+            );
+        }
     }
 
     /// Moves a ring still in progress out of `call.b` into the forks, so a
@@ -826,15 +832,7 @@ impl B2bua {
         let agent = self.services.as_ref().and_then(|s| s.agent_of_trunk(trunk));
         if in_acd {
             if !abandoned && let Some(agent) = agent {
-                if let Some(s) = self.services.as_mut() {
-                    let _ = s.input(
-                        now,
-                        Input::AgentDeclined {
-                            call: CallId(key),
-                            agent,
-                        },
-                    );
-                }
+                self.agent_declined(now, key, agent);
                 self.run_acd_outputs(now);
             }
             return;
@@ -964,14 +962,8 @@ impl B2bua {
                 .services
                 .as_ref()
                 .and_then(|s| s.agent_of_trunk(f.trunk));
-            if let (Some(agent), Some(s)) = (agent, self.services.as_mut()) {
-                let _ = s.input(
-                    now,
-                    Input::AgentDeclined {
-                        call: CallId(key),
-                        agent,
-                    },
-                );
+            if let Some(agent) = agent {
+                self.agent_declined(now, key, agent);
             }
             self.run_acd_outputs(now);
         }
