@@ -9,26 +9,12 @@
 #[path = "../src/cdr.rs"]
 mod cdr;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli;
+
+use cli::*;
+use std::path::PathBuf;
 
 use cdr::{Cdr, CdrStore, Disposition, LegRecord, Synchronous};
-
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cdr-list")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn answered() -> Cdr {
     Cdr {
@@ -99,61 +85,12 @@ fn busy() -> Cdr {
 }
 
 fn db_with_three(test: &str) -> PathBuf {
-    let path = scratch(test).join("cdr.sqlite");
+    let path = scratch("cdr-list", test).join("cdr.sqlite");
     let mut store = CdrStore::open(&path, Synchronous::Normal).unwrap();
     for c in [answered(), awkward(), busy()] {
         store.insert(&c).unwrap();
     }
     path
-}
-
-/// A strict RFC 4180 reader: fields, quoted fields with doubled quotes,
-/// CRLF records.
-fn parse_csv(s: &str) -> Vec<Vec<String>> {
-    let mut rows = vec![];
-    let mut row = vec![];
-    let mut field = String::new();
-    let mut chars = s.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\r' => {
-                assert_eq!(chars.next(), Some('\n'), "CR without LF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            '\n' => panic!("bare LF outside quotes in {s:?}"),
-            c => field.push(c),
-        }
-    }
-    assert!(
-        field.is_empty() && row.is_empty(),
-        "last record not terminated"
-    );
-    rows
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 #[test]
@@ -232,7 +169,7 @@ fn limit_keeps_the_newest_and_an_empty_store_is_empty() {
     let ids: Vec<String> = parse_csv(&out)[1..].iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, ["c2", "c3"]);
 
-    let empty = scratch("empty").join("cdr.sqlite");
+    let empty = scratch("cdr-list", "empty").join("cdr.sqlite");
     drop(CdrStore::open(&empty, Synchronous::Normal).unwrap());
     let e = empty.to_str().unwrap();
     assert_eq!(
@@ -247,7 +184,7 @@ fn limit_keeps_the_newest_and_an_empty_store_is_empty() {
 
 #[test]
 fn missing_or_corrupt_databases_are_bad_input() {
-    let dir = scratch("bad");
+    let dir = scratch("cdr-list", "bad");
     let missing = dir.join("none.sqlite");
     let junk = dir.join("junk.sqlite");
     std::fs::write(&junk, vec![0x5a; 4096]).unwrap();

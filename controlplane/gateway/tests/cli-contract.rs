@@ -3,27 +3,14 @@
 //! the right container and codec; bad input is one line on stderr and exit
 //! status 2, never a panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli;
+
+use cli::*;
+use std::path::Path;
+use std::process::Output;
 
 use tandem_dsp::wav::{self, Format, Spec, Wav};
 use tandem_dsp::{g711, g722, tone};
-
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli-contract")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn write_wav(path: &Path, format: Format, rate: u32, channels: u16, pcm: &[i16]) {
     let spec = Spec {
@@ -65,7 +52,7 @@ fn assert_bad_input(out: &Output) {
 
 #[test]
 fn dtmf_detect_prints_one_line_per_file_in_order() {
-    let dir = scratch("detect");
+    let dir = scratch("cli-contract", "detect");
     let a = dir.join("a.wav");
     let b = dir.join("b.wav");
     let c = dir.join("c.wav");
@@ -88,7 +75,7 @@ fn dtmf_detect_prints_one_line_per_file_in_order() {
 
 #[test]
 fn dtmf_detect_timestamps_give_sample_positions() {
-    let dir = scratch("timestamps");
+    let dir = scratch("cli-contract", "timestamps");
     let mut pcm = vec![0i16; 800];
     pcm.extend(tone::dtmf_sequence("5", 100, 0, -10.0).unwrap());
     pcm.extend(vec![0i16; 800]);
@@ -107,7 +94,7 @@ fn dtmf_detect_timestamps_give_sample_positions() {
 
 #[test]
 fn dtmf_detect_rejects_bad_files_with_status_2() {
-    let dir = scratch("bad");
+    let dir = scratch("cli-contract", "bad");
     let not_wav = dir.join("notes.txt");
     std::fs::write(&not_wav, b"this is not audio at all").unwrap();
     assert_bad_input(&tandem(&["dtmf", "detect", s(&not_wav)]));
@@ -141,7 +128,7 @@ fn dtmf_detect_rejects_bad_files_with_status_2() {
 
 #[test]
 fn audio_convert_writes_g711_with_the_right_format_tag() {
-    let dir = scratch("convert-g711");
+    let dir = scratch("cli-contract", "convert-g711");
     let input = dir.join("in.wav");
     let pcm = digits("123");
     write_wav(&input, Format::Pcm16, 8000, 1, &pcm);
@@ -189,7 +176,7 @@ fn audio_convert_writes_g711_with_the_right_format_tag() {
 
 #[test]
 fn audio_convert_l16_keeps_or_changes_the_rate() {
-    let dir = scratch("convert-l16");
+    let dir = scratch("cli-contract", "convert-l16");
     let input = dir.join("in.wav");
     let pcm = digits("7");
     write_wav(&input, Format::Alaw, 8000, 1, &pcm);
@@ -251,7 +238,7 @@ fn audio_convert_l16_keeps_or_changes_the_rate() {
 
 #[test]
 fn audio_convert_g722_writes_the_raw_bit_stream() {
-    let dir = scratch("convert-g722");
+    let dir = scratch("cli-contract", "convert-g722");
     let input = dir.join("in16k.wav");
     let pcm: Vec<i16> = (0..3200)
         .map(|n| ((n as f64 * 0.3).sin() * 8000.0) as i16)
@@ -284,7 +271,7 @@ fn audio_convert_g722_writes_the_raw_bit_stream() {
 
 #[test]
 fn audio_convert_rejects_bad_input_with_status_2() {
-    let dir = scratch("convert-bad");
+    let dir = scratch("cli-contract", "convert-bad");
     let junk = dir.join("junk.wav");
     std::fs::write(&junk, b"RIFF\x10\0\0\0WAVEfmt \x02\0\0\0").unwrap();
     let out_path = dir.join("out.wav");

@@ -2,24 +2,10 @@
 //! a bad one gives every problem as `FILE:LINE: KEY: ...` on stderr and
 //! exit 2, never a panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli;
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("config-check")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use cli::*;
+use std::path::Path;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -43,7 +29,7 @@ fn the_example_config_passes_with_a_summary() {
 
 #[test]
 fn every_problem_is_reported_with_file_line_and_key() {
-    let dir = scratch("bad");
+    let dir = scratch("config-check", "bad");
     let file = dir.join("tandem.toml");
     std::fs::write(
         &file,
@@ -87,7 +73,7 @@ trunks = ["carrier-a", "carrier-c"]
 
 #[test]
 fn call_center_problems_are_reported_with_file_line_and_key() {
-    let dir = scratch("callcenter");
+    let dir = scratch("config-check", "callcenter");
     let file = dir.join("tandem.toml");
     std::fs::write(
         &file,
@@ -154,7 +140,7 @@ segments = [{ days = "mon-fri", start = "09:00", end = "25:00", route = "default
 
 #[test]
 fn unknown_keys_and_syntax_errors_have_lines() {
-    let dir = scratch("unknown");
+    let dir = scratch("config-check", "unknown");
     let file = dir.join("t.toml");
     std::fs::write(
         &file,

@@ -14,29 +14,16 @@ mod cdr;
 #[path = "../src/kpi_store.rs"]
 mod kpi_store;
 
+mod cli;
+
+use cli::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use cdr::Synchronous;
 use kpi_store::KpiStore;
 use tandem_callcenter::kpi::{Counters, Entity, IntervalRow};
 use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
-
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("report")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// 2027-01-15T08:00:00Z, which is 16:00 at +08:00.
 const T0: u64 = 1_800_000_000_000;
@@ -65,7 +52,7 @@ fn row(entity: Entity, start: u64, counters: Counters) -> (IntervalRow, String) 
 /// more rows lie just outside it, with 999 offered calls each, so that
 /// counting them would show.
 fn database(test: &str) -> PathBuf {
-    let path = scratch(test).join("tandem.sqlite");
+    let path = scratch("report", test).join("tandem.sqlite");
     let mut store = KpiStore::open(&path, Synchronous::Normal).unwrap();
     let sales = Entity::Queue(QueueId(0));
     let alice = Entity::Agent(AgentId(0));
@@ -155,55 +142,6 @@ fn database(test: &str) -> PathBuf {
         ])
         .unwrap();
     path
-}
-
-/// A strict RFC 4180 reader: fields, quoted fields with doubled quotes,
-/// CRLF records.
-fn parse_csv(s: &str) -> Vec<Vec<String>> {
-    let mut rows = vec![];
-    let mut row = vec![];
-    let mut field = String::new();
-    let mut chars = s.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\r' => {
-                assert_eq!(chars.next(), Some('\n'), "CR without LF");
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            '\n' => panic!("bare LF outside quotes in {s:?}"),
-            c => field.push(c),
-        }
-    }
-    assert!(
-        field.is_empty() && row.is_empty(),
-        "last record not terminated"
-    );
-    rows
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 /// `tandem report` over the local day 2027-01-15 at +08:00.
@@ -455,7 +393,7 @@ fn assert_bad_input(out: &Output, mentions: &str) {
 fn bad_databases_dates_and_ranges_are_refused_with_status_2() {
     let db = database("errors");
     let db = db.to_str().unwrap();
-    let missing = scratch("errors-missing").join("nope.sqlite");
+    let missing = scratch("report", "errors-missing").join("nope.sqlite");
     let missing = missing.to_str().unwrap();
     let run = |db: &str, from: &str, to: &str, extra: &[&str]| {
         let mut args = vec!["report", "--db", db, "--from", from, "--to", to];
@@ -474,7 +412,7 @@ fn bad_databases_dates_and_ranges_are_refused_with_status_2() {
         "--utc-offset",
     );
     // A file that is not a database at all.
-    let junk = scratch("errors-junk").join("junk.sqlite");
+    let junk = scratch("report", "errors-junk").join("junk.sqlite");
     std::fs::write(
         &junk,
         b"not a database, not even close, but long enough to look",
