@@ -117,12 +117,7 @@ destinations = ["ivr:main"]
         &["-d", "2000", "-key", "caller", "13600000006"],
     );
     let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
     let lookup = seen_rx
         .recv_timeout(Duration::from_secs(5))
         .unwrap_or_else(|_| panic!("the CRM was not asked\n{}", tandem_log()));

@@ -97,12 +97,7 @@ holidays = [{{ date = "{today}", segments = [] }}]
         (1, 1),
         &["-key", "caller", "13500001234"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
 
     // Ivan is busy: forwarded to the mobile, answered there.
     let caller = scenario("sipp/uac-queue-caller.xml");
@@ -116,12 +111,7 @@ holidays = [{{ date = "{today}", segments = [] }}]
         (1, 1),
         &["-d", "1000", "-key", "caller", "13900001111"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
 
     // A holiday: straight to the after-hours number.
     let out = sipp_uac_with(
@@ -134,12 +124,7 @@ holidays = [{{ date = "{today}", segments = [] }}]
         (1, 1),
         &["-d", "1000", "-key", "caller", "13900002222"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
 
     // Custom ringback: 2 s of it while the slow phone rings, then 1 s of
     // the call.
@@ -153,12 +138,7 @@ holidays = [{{ date = "{today}", segments = [] }}]
         (1, 1),
         &["-d", "1000", "-key", "caller", "13900003333"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
 
     let mut rows = wait_for_cdrs(&dir, 4, Duration::from_secs(10));
     rows.sort_by_key(|r| num(r, "setup_ms"));
@@ -231,12 +211,7 @@ pin_prompt = "pin.wav"
         (1, 1),
         &["-d", "1500", "-key", "caller", "13900000044"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
     // A wrong PIN with one attempt allowed: released.
     let out = sipp_uac_with(
         &dir,
@@ -248,12 +223,7 @@ pin_prompt = "pin.wav"
         (1, 1),
         &["-key", "caller", "13900000045"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
     let mut rows = wait_for_cdrs(&dir, 2, Duration::from_secs(10));
     rows.sort_by_key(|r| num(r, "setup_ms"));
     assert_eq!(

@@ -69,12 +69,7 @@ destinations = ["queue:sales"]
         (6, 1),
         &["-d", "1000", "-l", "1", "-key", "caller", "13800000001"],
     );
-    assert!(
-        out.status.success(),
-        "SIPp reported failed calls:\n{}\ntandem:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    assert_sipp_ok(&out, &log);
     let rows = by_setup(wait_for_cdrs(&dir, 6, Duration::from_secs(10)));
     let agents: Vec<&str> = rows.iter().map(|r| r["trunk_out"].as_str()).collect();
     assert_eq!(
@@ -240,12 +235,7 @@ destinations = ["queue:tiny"]
         &["-d", "4000", "-key", "caller", "13800000002"],
     );
     let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
     let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
     assert_eq!(
         rows[0]["trunk_out"],
@@ -273,12 +263,7 @@ destinations = ["queue:tiny"]
         (3, 20),
         &["-d", "3000", "-key", "caller", "13800000003"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
     let rows = by_setup(wait_for_cdrs(&dir, 4, Duration::from_secs(15)));
     let outs: Vec<&str> = rows[1..].iter().map(|r| r["trunk_out"].as_str()).collect();
     assert_eq!(
@@ -347,11 +332,7 @@ destinations = ["queue:hotline"]
         &["-d", "2000", "-key", "caller", "13900000009"],
     );
     let tandem_log = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\n{tandem_log}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_sipp_ok(&out, &log);
     let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
     assert_eq!(rows[0]["trunk_out"], "agent:hugo", "{rows:?}\n{tandem_log}");
     assert_eq!(rows[0]["caller"], "13900000009");
@@ -421,11 +402,7 @@ destinations = ["queue:music"]
         &["-d", "3000", "-key", "caller", "13700000007"],
     );
     let tandem_log = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\n{tandem_log}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_sipp_ok(&out, &log);
     let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
     // About 150 packets of music in 3 s; without it the caller would hear
     // nothing at all.
@@ -583,12 +560,7 @@ destinations = ["queue:front"]
         ],
     );
     let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        registered.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&registered.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&registered, &log);
     assert!(
         tandem_log()
             .contains("agent olga's phone registered at 127.0.0.1:14662 (from 127.0.0.1:14663)"),
@@ -605,12 +577,7 @@ destinations = ["queue:front"]
         (1, 1),
         &["-d", "1500", "-key", "caller", "13500000005"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
     let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
     assert_eq!(rows[0]["trunk_out"], "agent:olga", "{rows:?}");
     assert!(num(&rows[0], "out_packets_received") > 20, "{rows:?}");
@@ -689,11 +656,7 @@ destinations = ["queue:announced"]
         &["-d", "3000", "-key", "caller", "13100000001"],
     );
     let tandem_log = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "{}\n{tandem_log}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_sipp_ok(&out, &log);
     let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
     let sent = num(&rows[0], "in_packets_sent");
     // Two or three announcements of 40 packets; without them, nothing.
@@ -762,12 +725,7 @@ destinations = ["queue:one"]
     let vip = call(13872, 27980, "13800138000", "5000");
     for t in [first, plain, vip] {
         let out = t.join().unwrap();
-        assert!(
-            out.status.success(),
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        assert_sipp_ok(&out, &log);
     }
     let rows = wait_for_cdrs(&dir, 3, Duration::from_secs(10));
     let by_caller = |c: &str| rows.iter().find(|r| r["caller"] == c).unwrap();

@@ -108,12 +108,7 @@ destinations = ["voicemail:sales"]
         (1, 1),
         &["-d", "4000", "-key", "caller", "13300000003"],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        tandem_log()
-    );
+    assert_sipp_ok(&out, &log);
     let hook = rx
         .recv_timeout(Duration::from_secs(10))
         .unwrap_or_else(|_| panic!("no webhook\n{}", tandem_log()));

@@ -263,3 +263,14 @@ pub(crate) fn tone_wav(path: &Path, seconds: f64, hz: u32) {
         .expect("run sox");
     assert!(made.success(), "sox could not write {}", path.display());
 }
+
+/// Asserts that a SIPp run completed every call; on failure shows SIPp's
+/// screen and `tandem run`'s log.
+pub(crate) fn assert_sipp_ok(out: &Output, tandem_log: &Path) {
+    assert!(
+        out.status.success(),
+        "SIPp reported failed calls:\n{}\ntandem:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(tandem_log).unwrap_or_default()
+    );
+}
