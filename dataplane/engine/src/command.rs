@@ -146,6 +146,19 @@ pub enum Command {
         /// Deaf?
         deaf: bool,
     },
+    /// Let a conference member be heard by one other member only (a
+    /// supervisor coaching an agent), or by everyone again. While `to` is
+    /// `Some`, only that member hears `leg` (`leg` still hears everyone
+    /// else); both must be members of the same conference. If `to` leaves
+    /// the conference, `leg` is heard by nobody (never by everyone) until
+    /// the next `SetWhisper`.
+    SetWhisper {
+        /// The whispering member (the supervisor).
+        leg: LegId,
+        /// The only member that hears it (the agent), or `None` for
+        /// everyone.
+        to: Option<LegId>,
+    },
     /// Set a conference member's input gain.
     SetGain {
         /// The leg.
@@ -217,6 +230,7 @@ impl Command {
             | Command::LeaveConference { leg }
             | Command::SetMute { leg, .. }
             | Command::SetDeaf { leg, .. }
+            | Command::SetWhisper { leg, .. }
             | Command::SetGain { leg, .. }
             | Command::Kick { leg }
             | Command::PlayPrompt { leg, .. }

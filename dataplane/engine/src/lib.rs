@@ -29,6 +29,7 @@
 //! | `Bridge { a, b }` / `Unbridge { leg }` | relay between two legs of a session, transcoding when their codecs differ, translating DTMF when one side has no telephone-event |
 //! | `JoinConference { leg, conference }` / `LeaveConference { leg }` | N-party mixing, each member hearing the others |
 //! | `SetMute`, `SetDeaf`, `SetGain { gain_db }`, `Kick` | conference member controls |
+//! | `SetWhisper { leg, to }` | let a conference member be heard by one other member only (a supervisor coaching an agent), or by everyone again (`to: None`) |
 //! | `PlayPrompt { leg, request }` / `StopPrompt { leg }` | play a prompt into a leg (repeat, barge-in on DTMF) |
 //! | `StartRecording { leg, recorder }` / `StopRecording { leg }` | stereo WAV of what the leg hears and says, written off the worker |
 //! | `SendDtmf { leg, digit, duration_ms }` | send a digit (RFC 4733 if negotiated, else in-band) |

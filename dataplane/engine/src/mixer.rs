@@ -8,8 +8,13 @@
 //! all *other* contributing members. Members have a talk gain in dB
 //! ([`Conference::set_gain`], applied to what the others hear of them),
 //! can be muted (the others do not hear them), deafened (they hear
-//! silence) and removed (kicked). There is no standard for the mix itself;
-//! the shape follows the usual "N−1" bridge of carrier conferencing.
+//! silence) and removed (kicked). A member can also *whisper*
+//! ([`Conference::set_whisper`]): it is then heard by one other member
+//! only, which is how a call-center supervisor coaches an agent (the
+//! supervisor hears caller and agent, the agent hears caller and
+//! supervisor, the caller hears only the agent). Who hears a member is its
+//! [`Audience`]. There is no standard for the mix itself; the shape
+//! follows the usual "N−1" bridge of carrier conferencing.
 //!
 //! # Design
 //!
@@ -18,6 +23,18 @@
 //!   minus its own contribution, so a tick costs O(N·samples), not O(N²).
 //!   With the gain limited to +20 dB and the member count to
 //!   [`MAX_MEMBERS`], the accumulator cannot overflow.
+//! * **Whisper, still O(N).** A whisperer's contribution (gain applied, at
+//!   the mix rate) stays out of the shared total and is added instead into
+//!   its target's own whisper accumulator, in one pass over the members
+//!   that only runs when someone whispers this tick. The target hears
+//!   `total − own + whispers`, through the same soft limiter and output
+//!   resampler as everyone else; nobody else hears the whisperer at all.
+//!   A muted whisperer is heard by nobody. When the target leaves, its
+//!   whisperers become heard by nobody ([`Audience::Nobody`]), never by
+//!   everyone: falling back to the N−1 mix would let the caller hear the
+//!   supervisor. A whisperer is never the loudest speaker. The target's
+//!   accumulator is allocated by [`Conference::set_whisper`] (control
+//!   path) and kept while the target is a member.
 //! * **Mixed rates.** The conference mixes at the highest member rate
 //!   ([`Conference::rate`]). A member at a lower rate has two
 //!   [`Resampler`]s, in (member → mix) and out (mix → member). Its own
@@ -49,7 +66,8 @@
 //!   wraps).
 //! * **Loudest speaker.** Each member's frame energy (after gain) is
 //!   smoothed (`e ← e + α·(frame − e)`, [`SpeakerConfig::smoothing`]). The
-//!   loudest non-muted member above a floor becomes the speaker when the
+//!   loudest member heard by everyone (neither muted nor whispering) above
+//!   a floor becomes the speaker when the
 //!   current one has held the floor at least [`SpeakerConfig::min_hold_ms`]
 //!   and is either quiet or beaten by [`SpeakerConfig::hysteresis_db`].
 //!   Each change is reported as [`Event::SpeakerChanged`].
@@ -95,6 +113,9 @@
 //! let mut conf = Conference::new(ConferenceConfig::default());
 //! conf.add_member(MemberId(1), Rate::Hz8000)?;
 //! conf.add_member(MemberId(2), Rate::Hz16000)?;
+//! conf.add_member(MemberId(3), Rate::Hz8000)?;
+//! // Member 3 coaches member 2: only member 2 hears it.
+//! conf.set_whisper(MemberId(3), Some(MemberId(2)))?;
 //! // Every 20 ms: decoded input of whoever sent something ...
 //! conf.put(MemberId(1), &AudioFrame::silence(Rate::Hz8000))?;
 //! // ... then one mix, each member's output handed to the encoder.
@@ -166,6 +187,8 @@ pub enum MixerError {
     },
     /// A gain that is not finite or outside [`MIN_GAIN_DB`]..=[`MAX_GAIN_DB`].
     InvalidGain(f32),
+    /// A member asked to whisper to itself.
+    WhisperToSelf(MemberId),
 }
 
 impl core::fmt::Display for MixerError {
@@ -183,6 +206,7 @@ impl core::fmt::Display for MixerError {
             MixerError::InvalidGain(g) => {
                 write!(f, "gain {g} dB outside {MIN_GAIN_DB}..={MAX_GAIN_DB} dB")
             }
+            MixerError::WhisperToSelf(id) => write!(f, "{id} cannot whisper to itself"),
         }
     }
 }
@@ -203,6 +227,19 @@ pub enum Event {
     /// The mix rate changed (a member at a higher rate joined, or the last
     /// member at the highest rate left).
     RateChanged(Rate),
+}
+
+/// Who hears a member ([`Conference::audience`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Every other member: the N−1 mix (a new member's audience).
+    Everyone,
+    /// This member only: whispering ([`Conference::set_whisper`]).
+    Only(MemberId),
+    /// Nobody: it whispered to a member that has since left. A whisper
+    /// never falls back to everyone by itself; only
+    /// [`Conference::set_whisper`] changes the audience again.
+    Nobody,
 }
 
 /// Loudest-speaker detection settings.
@@ -276,6 +313,8 @@ struct Member {
     gain: i32,
     muted: bool,
     deaf: bool,
+    /// Who hears it.
+    audience: Audience,
     has_input: bool,
     /// This tick's input at the member's rate.
     input: [i16; MAX_FRAME_SAMPLES],
@@ -283,6 +322,13 @@ struct Member {
     contrib: [i32; MAX_FRAME_SAMPLES],
     /// Whether `contrib` went into this tick's total.
     contributing: bool,
+    /// Whether `contrib` is this tick's whisper, for its target only.
+    whispering: bool,
+    /// The whispers addressed to this member this tick, at the mix rate.
+    /// Allocated when someone first whispers to it (control path).
+    whispers: Option<Box<[i32; MAX_FRAME_SAMPLES]>>,
+    /// Whether `whispers` holds something this tick.
+    whispered: bool,
     /// Member rate → mix rate (`None` when equal).
     up: Option<Resampler>,
     /// Mix rate → member rate (`None` when equal).
@@ -300,10 +346,14 @@ impl Member {
             gain: UNITY,
             muted: false,
             deaf: false,
+            audience: Audience::Everyone,
             has_input: false,
             input: [0; MAX_FRAME_SAMPLES],
             contrib: [0; MAX_FRAME_SAMPLES],
             contributing: false,
+            whispering: false,
+            whispers: None,
+            whispered: false,
             up: None,
             down: None,
             energy: 0.0,
@@ -330,6 +380,8 @@ pub struct Conference {
     index: HashMap<MemberId, usize>,
     rate: Rate,
     total: [i32; MAX_FRAME_SAMPLES],
+    /// What a whispered-to member hears before the limiter, at the mix rate.
+    heard: [i32; MAX_FRAME_SAMPLES],
     /// Scratch at the mix rate (resampled input, limited output).
     scratch: [i16; MAX_FRAME_SAMPLES],
     /// Output frames, one per rate (indexed by [`rate_slot`]).
@@ -369,6 +421,7 @@ impl Conference {
             index: HashMap::with_capacity(max_members),
             rate: Rate::Hz8000,
             total: [0; MAX_FRAME_SAMPLES],
+            heard: [0; MAX_FRAME_SAMPLES],
             scratch: [0; MAX_FRAME_SAMPLES],
             outs: [
                 AudioFrame::silence(Rate::Hz8000),
@@ -416,7 +469,7 @@ impl Conference {
     }
 
     /// Adds a member sending and receiving 20 ms frames at `rate`: unmuted,
-    /// not deaf, 0 dB. Control path: allocates.
+    /// not deaf, heard by everyone, 0 dB. Control path: allocates.
     pub fn add_member(&mut self, id: MemberId, rate: Rate) -> Result<(), MixerError> {
         if self.index.contains_key(&id) {
             return Err(MixerError::DuplicateMember(id));
@@ -433,7 +486,8 @@ impl Conference {
     }
 
     /// Removes (kicks) a member. If it was the speaker, the floor is free
-    /// at the next tick.
+    /// at the next tick. Members whispering to it are heard by nobody from
+    /// now on ([`Audience::Nobody`]).
     pub fn remove(&mut self, id: MemberId) -> Result<(), MixerError> {
         let i = self
             .index
@@ -442,6 +496,11 @@ impl Conference {
         self.members.swap_remove(i);
         if let Some(moved) = self.members.get(i) {
             self.index.insert(moved.id, i);
+        }
+        for m in &mut self.members {
+            if m.audience == Audience::Only(id) {
+                m.audience = Audience::Nobody;
+            }
         }
         if self.speaker == Some(id) {
             self.change_speaker(None);
@@ -488,6 +547,34 @@ impl Conference {
         Ok(())
     }
 
+    /// Lets a member be heard by one other member only (`Some(to)`: a
+    /// supervisor whispering to, coaching, an agent) or by everyone again
+    /// (`None`). The whisperer still hears everyone heard by everyone, and
+    /// its gain and mute still apply. If `to` leaves, the member is heard
+    /// by nobody until the next call. Control path: may allocate the
+    /// target's whisper accumulator.
+    pub fn set_whisper(&mut self, id: MemberId, to: Option<MemberId>) -> Result<(), MixerError> {
+        let &i = self.index.get(&id).ok_or(MixerError::UnknownMember(id))?;
+        let audience = match to {
+            None => Audience::Everyone,
+            Some(t) if t == id => return Err(MixerError::WhisperToSelf(id)),
+            Some(t) => {
+                let target = self.member_mut(t)?;
+                if target.whispers.is_none() {
+                    target.whispers = Some(Box::new([0; MAX_FRAME_SAMPLES]));
+                }
+                Audience::Only(t)
+            }
+        };
+        self.members[i].audience = audience;
+        Ok(())
+    }
+
+    /// Who hears a member.
+    pub fn audience(&self, id: MemberId) -> Result<Audience, MixerError> {
+        Ok(self.member(id)?.audience)
+    }
+
     /// Gives a member's decoded input for this tick. A member that sends
     /// nothing before [`mix`](Self::mix) is silent for the tick; a second
     /// `put` in the same tick replaces the first. Hot path: no allocation.
@@ -513,7 +600,8 @@ impl Conference {
 
     /// Mixes one tick: calls `out(id, frame)` once per member, in no
     /// particular order, with what that member hears, at its own rate
-    /// (silence for a deaf member). Inputs are consumed: the next tick
+    /// (silence for a deaf member): everyone heard by everyone but itself,
+    /// plus whoever whispers to it. Inputs are consumed: the next tick
     /// starts silent. Hot path: no allocation, no panic.
     pub fn mix(&mut self, mut out: impl FnMut(MemberId, &AudioFrame)) {
         self.counters.ticks += 1;
@@ -522,10 +610,14 @@ impl Conference {
         let total = &mut self.total[..n];
         total.fill(0);
 
-        // Pass 1: every contributing member into the total, once.
+        // Pass 1: every contributing member into the total, once; a
+        // whisperer's contribution is only computed, for pass 1b.
+        let mut any_whisper = false;
         for m in &mut self.members {
             let mn = frame_len(m.rate);
-            let frame_energy = if m.has_input && !m.muted {
+            let heard = m.has_input && !m.muted && m.audience != Audience::Nobody;
+            let public = heard && m.audience == Audience::Everyone;
+            let frame_energy = if public {
                 let input = &m.input[..mn];
                 let mut sq: i64 = 0;
                 for &x in input {
@@ -537,9 +629,10 @@ impl Conference {
                 0.0
             };
             m.energy += alpha * (frame_energy - m.energy);
-            m.contributing = m.has_input && !m.muted;
+            m.contributing = public;
+            m.whispering = heard && !public;
             m.has_input = false;
-            if !m.contributing {
+            if !heard {
                 continue;
             }
             let src: &[i16] = match &mut m.up {
@@ -560,25 +653,76 @@ impl Conference {
                     *c = (i32::from(x) * g) >> 12;
                 }
             }
+            if m.whispering {
+                any_whisper = true;
+                continue;
+            }
             for (t, &c) in total.iter_mut().zip(contrib.iter()) {
                 *t += c;
             }
         }
 
-        // Pass 2: each member hears the total minus itself.
+        // Pass 1b: each whisper into its target's accumulator.
+        if any_whisper {
+            for i in 0..self.members.len() {
+                let Audience::Only(to) = self.members[i].audience else {
+                    continue;
+                };
+                if !self.members[i].whispering {
+                    continue;
+                }
+                let Some(&j) = self.index.get(&to) else {
+                    continue;
+                };
+                let Some((from, target)) = source_and_target(&mut self.members, i, j) else {
+                    continue;
+                };
+                let Some(acc) = target.whispers.as_deref_mut() else {
+                    continue;
+                };
+                let (acc, c) = (&mut acc[..n], &from.contrib[..n]);
+                if target.whispered {
+                    for (a, &x) in acc.iter_mut().zip(c) {
+                        *a += x;
+                    }
+                } else {
+                    acc.copy_from_slice(c);
+                    target.whispered = true;
+                }
+            }
+        }
+
+        // Pass 2: each member hears the total minus itself, plus whispers.
         for m in &mut self.members {
             let mn = frame_len(m.rate);
             let frame = &mut self.outs[rate_slot(m.rate)];
+            let whispered = core::mem::take(&mut m.whispered);
             if m.deaf {
                 frame.samples_mut().fill(0);
                 out(m.id, frame);
                 continue;
             }
             let mixed = &mut self.scratch[..n];
-            let limited = if m.contributing {
-                limit_into(total, Some(&m.contrib[..n]), mixed)
+            let own = if m.contributing {
+                Some(&m.contrib[..n])
             } else {
-                limit_into(total, None, mixed)
+                None
+            };
+            let limited = match m.whispers.as_deref() {
+                Some(w) if whispered => {
+                    let heard = &mut self.heard[..n];
+                    heard.copy_from_slice(total);
+                    if let Some(own) = own {
+                        for (h, &c) in heard.iter_mut().zip(own) {
+                            *h -= c;
+                        }
+                    }
+                    for (h, &x) in heard.iter_mut().zip(&w[..n]) {
+                        *h += x;
+                    }
+                    limit_into(heard, None, mixed)
+                }
+                _ => limit_into(total, own, mixed),
             };
             if limited {
                 self.counters.limited_frames += 1;
@@ -654,10 +798,11 @@ impl Conference {
         let mut loudest: Option<(MemberId, f32)> = None;
         let mut current_energy = 0.0;
         for m in &self.members {
-            if Some(m.id) == self.speaker && !m.muted {
+            let public = !m.muted && m.audience == Audience::Everyone;
+            if Some(m.id) == self.speaker && public {
                 current_energy = m.energy;
             }
-            if m.muted || m.energy < self.floor {
+            if !public || m.energy < self.floor {
                 continue;
             }
             if loudest.is_none_or(|(_, e)| m.energy > e) {
@@ -695,6 +840,23 @@ const fn rate_slot(rate: Rate) -> usize {
         Rate::Hz8000 => 0,
         Rate::Hz16000 => 1,
         Rate::Hz48000 => 2,
+    }
+}
+
+/// Member `i` (shared) and member `j` (exclusive), or `None` when they are
+/// the same or out of range.
+fn source_and_target(members: &mut [Member], i: usize, j: usize) -> Option<(&Member, &mut Member)> {
+    if i.max(j) >= members.len() {
+        return None;
+    }
+    if i < j {
+        let (lo, hi) = members.split_at_mut(j);
+        Some((lo.get(i)?, hi.first_mut()?))
+    } else if j < i {
+        let (lo, hi) = members.split_at_mut(i);
+        Some((hi.first()?, lo.get_mut(j)?))
+    } else {
+        None
     }
 }
 
@@ -749,6 +911,7 @@ pub fn soft_limit(x: i32) -> i16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn soft_limit_curve() {
@@ -797,5 +960,234 @@ mod tests {
                 .is_err()
         );
         assert_eq!(c.counters().rejected_frames, 1);
+    }
+
+    const CALLER: MemberId = MemberId(1);
+    const AGENT: MemberId = MemberId(2);
+    const SUPERVISOR: MemberId = MemberId(3);
+    /// Each party's tone, Hz.
+    const CALLER_HZ: f64 = 400.0;
+    const AGENT_HZ: f64 = 1000.0;
+    const SUPERVISOR_HZ: f64 = 1800.0;
+
+    /// Frame `k` of a sine at `hz`, amplitude `amp`.
+    fn tone(rate: Rate, hz: f64, amp: f64, k: usize) -> AudioFrame {
+        let n = frame_len(rate);
+        let fs = f64::from(rate.hz());
+        let mut f = AudioFrame::silence(rate);
+        for (i, s) in f.samples_mut().iter_mut().enumerate() {
+            let t = (k * n + i) as f64 / fs;
+            *s = (amp * (2.0 * std::f64::consts::PI * hz * t).sin()).round() as i16;
+        }
+        f
+    }
+
+    /// Amplitude of `hz` in `x` (single-bin DFT).
+    fn amplitude_at(x: &[i16], hz: f64, rate: Rate) -> f64 {
+        let w = 2.0 * std::f64::consts::PI * hz / f64::from(rate.hz());
+        let (mut re, mut im) = (0.0, 0.0);
+        for (n, &s) in x.iter().enumerate() {
+            re += f64::from(s) * (w * n as f64).cos();
+            im -= f64::from(s) * (w * n as f64).sin();
+        }
+        2.0 * (re * re + im * im).sqrt() / x.len() as f64
+    }
+
+    /// Caller, agent and supervisor at `rates`.
+    fn call_center(rates: [Rate; 3]) -> Conference {
+        let mut c = Conference::new(ConferenceConfig::default());
+        for (id, rate) in [CALLER, AGENT, SUPERVISOR].into_iter().zip(rates) {
+            c.add_member(id, rate).unwrap();
+        }
+        c
+    }
+
+    /// Runs `ticks` ticks of everyone talking (tick numbers from `k0`);
+    /// returns what each member heard after the first two ticks (the
+    /// resamplers' warm-up).
+    fn talk(c: &mut Conference, k0: usize, ticks: usize) -> HashMap<MemberId, Vec<i16>> {
+        let mut heard: HashMap<MemberId, Vec<i16>> = HashMap::new();
+        for k in k0..k0 + ticks {
+            for (id, hz) in [
+                (CALLER, CALLER_HZ),
+                (AGENT, AGENT_HZ),
+                (SUPERVISOR, SUPERVISOR_HZ),
+            ] {
+                let rate = c.member(id).map_or(Rate::Hz8000, |m| m.rate);
+                // Ignored for a member that has left.
+                let _ = c.put(id, &tone(rate, hz, 4000.0, k));
+            }
+            c.mix(|id, f| {
+                if k >= k0 + 2 {
+                    heard.entry(id).or_default().extend_from_slice(f.samples());
+                }
+            });
+        }
+        heard
+    }
+
+    /// Asserts that `who` hears each of `tones` at about 4000 and none of
+    /// the others among the three parties' tones.
+    fn assert_hears(heard: &HashMap<MemberId, Vec<i16>>, rate: Rate, who: MemberId, tones: &[f64]) {
+        for hz in [CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ] {
+            let a = amplitude_at(&heard[&who], hz, rate);
+            if tones.contains(&hz) {
+                assert!((a - 4000.0).abs() < 200.0, "{who} hears {hz} Hz at {a}");
+            } else {
+                assert!(a < 20.0, "{who} should not hear {hz} Hz: {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_caller_does_not_hear_a_whispering_supervisor() {
+        let mut c = call_center([Rate::Hz8000; 3]);
+        c.set_whisper(SUPERVISOR, Some(AGENT)).unwrap();
+        assert_eq!(c.audience(SUPERVISOR), Ok(Audience::Only(AGENT)));
+        assert_eq!(c.audience(AGENT), Ok(Audience::Everyone));
+        let heard = talk(&mut c, 0, 10);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[AGENT_HZ]);
+        assert_hears(&heard, Rate::Hz8000, AGENT, &[CALLER_HZ, SUPERVISOR_HZ]);
+        assert_hears(&heard, Rate::Hz8000, SUPERVISOR, &[CALLER_HZ, AGENT_HZ]);
+
+        // Below the knee the agent's mix is exact: caller + supervisor.
+        let (fc, fa, fs) = (
+            tone(Rate::Hz8000, CALLER_HZ, 3000.0, 0),
+            tone(Rate::Hz8000, AGENT_HZ, 3000.0, 0),
+            tone(Rate::Hz8000, SUPERVISOR_HZ, 3000.0, 0),
+        );
+        c.put(CALLER, &fc).unwrap();
+        c.put(AGENT, &fa).unwrap();
+        c.put(SUPERVISOR, &fs).unwrap();
+        let mut got = HashMap::new();
+        c.mix(|id, f| {
+            got.insert(id, f.samples().to_vec());
+        });
+        let sum = |x: &AudioFrame, y: &AudioFrame| -> Vec<i16> {
+            x.samples()
+                .iter()
+                .zip(y.samples())
+                .map(|(&p, &q)| p + q)
+                .collect()
+        };
+        assert_eq!(got[&CALLER], fa.samples());
+        assert_eq!(got[&AGENT], sum(&fc, &fs));
+        assert_eq!(got[&SUPERVISOR], sum(&fc, &fa));
+    }
+
+    #[test]
+    fn whisper_keeps_gain_and_mute_and_never_takes_the_floor() {
+        let mut c = call_center([Rate::Hz8000; 3]);
+        c.set_whisper(SUPERVISOR, Some(AGENT)).unwrap();
+        c.set_gain(SUPERVISOR, -6.0206).unwrap();
+        let fs = tone(Rate::Hz8000, SUPERVISOR_HZ, 8000.0, 0);
+        for _ in 0..30 {
+            c.put(SUPERVISOR, &fs).unwrap();
+            let mut agent = Vec::new();
+            c.mix(|id, f| {
+                if id == AGENT {
+                    agent = f.samples().to_vec();
+                }
+            });
+            for (&x, &y) in fs.samples().iter().zip(&agent) {
+                assert!((i32::from(x) / 2 - i32::from(y)).abs() <= 1, "{x} -> {y}");
+            }
+        }
+        // The only talker, yet not the loudest speaker: nobody else hears it.
+        assert_eq!(c.speaker(), None);
+        // Muted, the whisperer is heard by nobody.
+        c.set_mute(SUPERVISOR, true).unwrap();
+        c.put(SUPERVISOR, &fs).unwrap();
+        c.mix(|_, f| assert!(f.samples().iter().all(|&s| s == 0)));
+    }
+
+    #[test]
+    fn clearing_the_whisper_lets_everyone_hear_again() {
+        let mut c = call_center([Rate::Hz8000; 3]);
+        c.set_whisper(SUPERVISOR, Some(AGENT)).unwrap();
+        let heard = talk(&mut c, 0, 5);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[AGENT_HZ]);
+        c.set_whisper(SUPERVISOR, None).unwrap();
+        assert_eq!(c.audience(SUPERVISOR), Ok(Audience::Everyone));
+        let heard = talk(&mut c, 5, 10);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[AGENT_HZ, SUPERVISOR_HZ]);
+        assert_hears(&heard, Rate::Hz8000, AGENT, &[CALLER_HZ, SUPERVISOR_HZ]);
+        assert_hears(&heard, Rate::Hz8000, SUPERVISOR, &[CALLER_HZ, AGENT_HZ]);
+    }
+
+    #[test]
+    fn a_whisper_whose_target_left_is_heard_by_nobody() {
+        let mut c = call_center([Rate::Hz8000; 3]);
+        c.set_whisper(SUPERVISOR, Some(AGENT)).unwrap();
+        c.remove(AGENT).unwrap();
+        assert_eq!(c.audience(SUPERVISOR), Ok(Audience::Nobody));
+        let heard = talk(&mut c, 0, 10);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[]);
+        assert_hears(&heard, Rate::Hz8000, SUPERVISOR, &[CALLER_HZ]);
+        // A new member under the old id is not whispered to either.
+        c.add_member(AGENT, Rate::Hz8000).unwrap();
+        let heard = talk(&mut c, 10, 10);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[AGENT_HZ]);
+        assert_hears(&heard, Rate::Hz8000, AGENT, &[CALLER_HZ]);
+        // Until told again.
+        c.set_whisper(SUPERVISOR, Some(AGENT)).unwrap();
+        let heard = talk(&mut c, 20, 10);
+        assert_hears(&heard, Rate::Hz8000, AGENT, &[CALLER_HZ, SUPERVISOR_HZ]);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[AGENT_HZ]);
+    }
+
+    #[test]
+    fn whisper_errors() {
+        let mut c = call_center([Rate::Hz8000; 3]);
+        assert_eq!(
+            c.set_whisper(SUPERVISOR, Some(SUPERVISOR)),
+            Err(MixerError::WhisperToSelf(SUPERVISOR))
+        );
+        assert_eq!(
+            c.set_whisper(SUPERVISOR, Some(MemberId(9))),
+            Err(MixerError::UnknownMember(MemberId(9)))
+        );
+        assert_eq!(
+            c.set_whisper(MemberId(9), None),
+            Err(MixerError::UnknownMember(MemberId(9)))
+        );
+        assert_eq!(c.audience(SUPERVISOR), Ok(Audience::Everyone));
+    }
+
+    #[test]
+    fn whisper_across_rates() {
+        // A wideband party in each role in turn (the mix runs at 16 kHz).
+        for wide in 0..3 {
+            let mut rates = [Rate::Hz8000; 3];
+            rates[wide] = Rate::Hz16000;
+            let mut c = call_center(rates);
+            assert_eq!(c.rate(), Rate::Hz16000);
+            c.set_whisper(SUPERVISOR, Some(AGENT)).unwrap();
+            let heard = talk(&mut c, 0, 20);
+            let [caller, agent, supervisor] = rates;
+            assert_hears(&heard, caller, CALLER, &[AGENT_HZ]);
+            assert_hears(&heard, agent, AGENT, &[CALLER_HZ, SUPERVISOR_HZ]);
+            assert_hears(&heard, supervisor, SUPERVISOR, &[CALLER_HZ, AGENT_HZ]);
+        }
+    }
+
+    #[test]
+    fn two_whisperers_to_one_target_and_whispering_to_a_whisperer() {
+        let mut c = call_center([Rate::Hz8000; 3]);
+        // Agent whispers to the supervisor, supervisor to the agent: a
+        // side conversation the caller hears none of.
+        c.set_whisper(AGENT, Some(SUPERVISOR)).unwrap();
+        c.set_whisper(SUPERVISOR, Some(AGENT)).unwrap();
+        let heard = talk(&mut c, 0, 10);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[]);
+        assert_hears(&heard, Rate::Hz8000, AGENT, &[CALLER_HZ, SUPERVISOR_HZ]);
+        assert_hears(&heard, Rate::Hz8000, SUPERVISOR, &[CALLER_HZ, AGENT_HZ]);
+        // Caller and supervisor both whisper to the agent.
+        c.set_whisper(AGENT, None).unwrap();
+        c.set_whisper(CALLER, Some(AGENT)).unwrap();
+        let heard = talk(&mut c, 10, 10);
+        assert_hears(&heard, Rate::Hz8000, AGENT, &[CALLER_HZ, SUPERVISOR_HZ]);
+        assert_hears(&heard, Rate::Hz8000, CALLER, &[AGENT_HZ]);
+        assert_hears(&heard, Rate::Hz8000, SUPERVISOR, &[AGENT_HZ]);
     }
 }

@@ -85,7 +85,7 @@ fn random_storm_never_panics_and_the_call_recovers() {
         if rng.below(8) == 0 {
             let a = LegId(1 + rng.below(5));
             let b = LegId(1 + rng.below(5));
-            let cmd = match rng.below(11) {
+            let cmd = match rng.below(12) {
                 0 => Command::Bridge { a, b },
                 1 => Command::Unbridge { leg: a },
                 2 => Command::JoinConference {
@@ -119,6 +119,10 @@ fn random_storm_never_panics_and_the_call_recovers() {
                 9 => Command::SetMute {
                     leg: a,
                     muted: rng.below(2) == 0,
+                },
+                10 => Command::SetWhisper {
+                    leg: a,
+                    to: (rng.below(3) != 0).then_some(b),
                 },
                 _ => Command::QueryLeg { leg: a },
             };

@@ -996,6 +996,29 @@ impl<P: PacketIo> Worker<P> {
             Command::LeaveConference { leg } => self.leave_conference(leg),
             Command::SetMute { leg, muted } => self.with_member(leg, |c, m| c.set_mute(m, muted)),
             Command::SetDeaf { leg, deaf } => self.with_member(leg, |c, m| c.set_deaf(m, deaf)),
+            Command::SetWhisper { leg, to } => {
+                let to = match to {
+                    Some(to) => {
+                        let (conference, member) = self.member_of(leg)?;
+                        let (other, target) = self.member_of(to)?;
+                        if other != conference {
+                            return Err(CommandError::Invalid(format!(
+                                "leg {} cannot whisper to leg {}: they are in different conferences",
+                                leg.0, to.0
+                            )));
+                        }
+                        if target == member {
+                            return Err(CommandError::Invalid(format!(
+                                "leg {} cannot whisper to itself",
+                                leg.0
+                            )));
+                        }
+                        Some(target)
+                    }
+                    None => None,
+                };
+                self.with_member(leg, |c, m| c.set_whisper(m, to))
+            }
             Command::SetGain { leg, gain_db } => {
                 self.with_member(leg, |c, m| c.set_gain(m, gain_db))
             }
@@ -1320,15 +1343,22 @@ impl<P: PacketIo> Worker<P> {
         Ok(())
     }
 
+    /// The conference a leg is in, and its member id there.
+    fn member_of(&self, leg: LegId) -> Result<(ConferenceId, MemberId), CommandError> {
+        let slot = self.slot(leg)?;
+        self.leg_at(slot)
+            .media
+            .as_ref()
+            .and_then(|m| m.conference)
+            .ok_or(CommandError::NotInConference(leg))
+    }
+
     fn with_member(
         &mut self,
         leg: LegId,
         f: impl FnOnce(&mut Conference, MemberId) -> Result<(), crate::mixer::MixerError>,
     ) -> Result<(), CommandError> {
-        let slot = self.slot(leg)?;
-        let Some((id, member)) = self.leg_at(slot).media.as_ref().and_then(|m| m.conference) else {
-            return Err(CommandError::NotInConference(leg));
-        };
+        let (id, member) = self.member_of(leg)?;
         let room = self
             .conferences
             .get_mut(&id)
