@@ -12,6 +12,8 @@
 //!   SHA-256; RFC 3261 §22).
 //! - [`session_timer`]: session timers (RFC 4028).
 //! - [`reliable`]: reliable provisional responses and PRACK (RFC 3262).
+//! - [`transfer`]: Refer-To (RFC 3515), Replaces (RFC 3891) and the
+//!   sipfrag NOTIFYs that report a transfer's progress (RFC 3420).
 //!
 //! Nothing here opens a socket or reads a clock: every state machine takes
 //! `now: Instant` and reports its next deadline through `poll_timeout()`.
@@ -23,4 +25,5 @@ pub mod message;
 pub mod reliable;
 pub mod session_timer;
 pub mod transaction;
+pub mod transfer;
 pub mod transport;

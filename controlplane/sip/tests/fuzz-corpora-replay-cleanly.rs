@@ -1,5 +1,6 @@
 //! Replays the committed seeds and regression inputs of every fuzz target
-//! (`sip_message`, `digest_header`, `session_timer_header`) through the
+//! (`sip_message`, `digest_header`, `session_timer_header`,
+//! `refer_to_header`) through the
 //! checks the targets run (`fuzz/common/*.rs`), so CI exercises them on
 //! stable, without libFuzzer.
 
@@ -9,6 +10,8 @@
 mod digest_header;
 #[path = "../fuzz/common/exercise.rs"]
 mod exercise;
+#[path = "../fuzz/common/refer_to_header.rs"]
+mod refer_to_header;
 #[path = "../fuzz/common/session_timer_header.rs"]
 mod session_timer_header;
 
@@ -45,4 +48,9 @@ fn session_timer_header_corpus_replays_cleanly() {
         "session_timer_header",
         session_timer_header::session_timer_header,
     );
+}
+
+#[test]
+fn refer_to_header_corpus_replays_cleanly() {
+    replay("refer_to_header", refer_to_header::refer_to_header);
 }
