@@ -227,6 +227,27 @@ impl Services {
         }
     }
 
+    /// What an agent means by dialling or transferring to `name`: another
+    /// agent (by name or phone user), a queue, a voicemail box or an IVR
+    /// menu, in that order; `None` for anything else (a number).
+    pub(crate) fn internal_destination(&self, name: &str) -> Option<Destination> {
+        if let Some(a) = self.agent_by_user(name) {
+            return Some(Destination::Agent(
+                self.config.agents[a.index()].name.clone(),
+            ));
+        }
+        if self.acd.queue_id(name).is_some() {
+            return Some(Destination::Queue(name.to_string()));
+        }
+        if self.config.voicemail_box(name).is_some() {
+            return Some(Destination::Voicemail(name.to_string()));
+        }
+        if self.ivr.as_ref().and_then(|t| t.menu_id(name)).is_some() {
+            return Some(Destination::Ivr(name.to_string()));
+        }
+        None
+    }
+
     /// The queue priority of a caller on the VIP list (0 for others).
     pub(crate) fn vip_priority(&self, caller: &str) -> u8 {
         self.vip.longest_match(caller).map_or(0, |(_, p)| *p)

@@ -35,6 +35,7 @@
 //! | `tandem_callcenter_calls_answered_total{queue}` | counter | calls answered by an agent |
 //! | `tandem_callcenter_calls_answered_within_threshold_total{queue}` | counter | calls answered after waiting at most the queue's service-level threshold T |
 //! | `tandem_callcenter_calls_abandoned_total{queue}` | counter | callers who hung up in the queue after the short-abandon threshold |
+//! | `tandem_callcenter_calls_transferred_total{queue}`, `tandem_callcenter_agent_calls_transferred_total{agent}` | counter | answered calls the agent transferred away (blind or attended, RFC 3515) |
 //! | `tandem_callcenter_calls_short_abandoned_total{queue}` | counter | callers who hung up within the short-abandon threshold |
 //! | `tandem_callcenter_calls_spilled_total{queue,reason}` | counter | calls sent to the overflow destination, by reason (`queue_full`, `estimated_wait`, `max_wait`, `no_agents`, `caller_exit`) |
 //! | `tandem_callcenter_queue_waiting{queue}` | gauge | callers waiting now (from the ACD, else queued minus answered, abandoned and spilled) |
@@ -376,7 +377,7 @@ const fn family(
 }
 
 /// Every family, in the order [`KpiCollector::collect`] fills them.
-const FAMILIES: [Family; 18] = [
+const FAMILIES: [Family; 20] = [
     family(
         "tandem_callcenter_calls_offered_total",
         "Calls that entered the queue",
@@ -485,6 +486,18 @@ const FAMILIES: [Family; 18] = [
         COUNTER,
         &["number"],
     ),
+    family(
+        "tandem_callcenter_calls_transferred_total",
+        "Answered calls the agent transferred away",
+        COUNTER,
+        &["queue"],
+    ),
+    family(
+        "tandem_callcenter_agent_calls_transferred_total",
+        "Calls the agent transferred away",
+        COUNTER,
+        &["agent"],
+    ),
 ];
 
 /// Reads the published [`KpiSnapshot`] at each scrape.
@@ -559,8 +572,8 @@ fn histogram(pairs: &[(&str, &str)], waits: &WaitBuckets) -> Metric {
 }
 
 /// The metrics of every family, indexed as [`FAMILIES`].
-fn metrics(s: &KpiSnapshot) -> [Vec<Metric>; 18] {
-    let mut m: [Vec<Metric>; 18] = Default::default();
+fn metrics(s: &KpiSnapshot) -> [Vec<Metric>; 20] {
+    let mut m: [Vec<Metric>; 20] = Default::default();
     for q in &s.queues {
         let l: &[(&str, &str)] = &[("queue", &q.name)];
         let t = &q.totals;
@@ -595,6 +608,7 @@ fn metrics(s: &KpiSnapshot) -> [Vec<Metric>; 18] {
             m[12].push(gauge(l, f64::from(n)));
         }
         m[13].push(histogram(l, &q.waits));
+        m[18].push(counter(l, t.transferred));
     }
     for a in &s.agents {
         for state in AgentState::ALL {
@@ -602,6 +616,7 @@ fn metrics(s: &KpiSnapshot) -> [Vec<Metric>; 18] {
             m[14].push(gauge(&pairs, if a.state == state { 1.0 } else { 0.0 }));
         }
         m[15].push(counter(&[("agent", &a.name)], a.totals.answered));
+        m[19].push(counter(&[("agent", &a.name)], a.totals.transferred));
     }
     for n in &s.numbers {
         let l: &[(&str, &str)] = &[("number", &n.name)];

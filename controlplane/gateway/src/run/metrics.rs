@@ -13,6 +13,7 @@
 //! | `tandem_sip_trunk_up{trunk}` | gauge | 1 while the trunk answers OPTIONS keepalives (or has none), 0 when it does not |
 //! | `tandem_sip_trunk_active_calls{trunk}` | gauge | calls on the trunk, either direction |
 //! | `tandem_sip_draining` | gauge | 1 after SIGTERM, while calls finish |
+//! | `tandem_sip_transfers_total{kind,outcome}` | counter | REFERs from agents' phones (RFC 3515): `kind` `blind` or `attended` (with Replaces, RFC 3891); `outcome` `done`, or why it was not (`no_target`, `no_dialog`, `refused`) |
 //! | `tandem_sip_media_failures_total` | counter | calls ended because their engine legs could not be set up (ports or descriptors exhausted, engine overloaded) |
 //! | `tandem_sip_send_errors_total` | counter | messages the transports could not send (no route to the peer, a connection that failed or timed out) |
 //! | `tandem_sip_connections_total` | counter | TCP and TLS connections accepted or opened (TLS ones after their handshake) |
@@ -43,6 +44,7 @@ pub(crate) struct SipMetrics {
     pub(crate) trunk_calls: IntGaugeVec,
     pub(crate) draining: IntGauge,
     pub(crate) media_failures: IntCounter,
+    pub(crate) transfers: IntCounterVec,
 }
 
 impl SipMetrics {
@@ -98,6 +100,13 @@ impl SipMetrics {
                 "tandem_sip_media_failures_total",
                 "Calls ended because their media could not be set up",
             )?,
+            transfers: IntCounterVec::new(
+                Opts::new(
+                    "tandem_sip_transfers_total",
+                    "Call transfers asked by REFER, by kind and outcome",
+                ),
+                &["kind", "outcome"],
+            )?,
             draining: IntGauge::new(
                 "tandem_sip_draining",
                 "1 while the gateway drains calls before stopping",
@@ -115,6 +124,7 @@ impl SipMetrics {
         registry.register(Box::new(m.trunk_calls.clone()))?;
         registry.register(Box::new(m.draining.clone()))?;
         registry.register(Box::new(m.media_failures.clone()))?;
+        registry.register(Box::new(m.transfers.clone()))?;
         Ok(m)
     }
 

@@ -274,3 +274,58 @@ pub(crate) fn assert_sipp_ok(out: &Output, tandem_log: &Path) {
         std::fs::read_to_string(tandem_log).unwrap_or_default()
     );
 }
+
+/// A SIPp phone that takes one call (`-m 1`) with `extra` arguments, its
+/// messages traced to `log_name` in `dir`; [`phone_finished`] reads how
+/// that call went.
+pub(crate) fn sipp_phone(
+    dir: &Path,
+    scenario: &Path,
+    port: u16,
+    media_port: u16,
+    log_name: &str,
+    extra: &[&str],
+) -> Kill {
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-mp", &media_port.to_string(), "-rtp_echo", "-m", "1"])
+        .args([
+            "-nostdin",
+            "-trace_err",
+            "-trace_msg",
+            "-message_file",
+            log_name,
+        ])
+        .args(extra)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp phone");
+    std::thread::sleep(Duration::from_millis(300));
+    Kill(child)
+}
+
+/// Waits up to `timeout` for a [`sipp_phone`] to end its call; panics,
+/// with the phone's message log and `tandem run`'s, unless it ended and
+/// its call succeeded.
+pub(crate) fn phone_finished(phone: &mut Kill, dir: &Path, log_name: &str, tandem_log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Ok(Some(s)) = phone.0.try_wait() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the phone's call did not go as scripted ({status:?}):\n{}\ntandem:\n{}",
+        std::fs::read_to_string(dir.join(log_name)).unwrap_or_default(),
+        std::fs::read_to_string(tandem_log).unwrap_or_default()
+    );
+}

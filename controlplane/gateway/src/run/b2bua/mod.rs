@@ -73,6 +73,7 @@ use tandem_sip::transaction::{
 use tandem_sip::transport::{Peer, Transport};
 
 mod services;
+mod transfer;
 
 use super::callcenter::Services;
 use super::hub::{Front, MediaHub};
@@ -82,7 +83,7 @@ use crate::config::{self, Config, Inbound, Trunk, TrunkId};
 use services::CallService;
 
 /// Methods we answer (the `Allow` header, RFC 3261 §20.5).
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REGISTER";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REGISTER, REFER";
 /// Extensions we implement (`Supported`, and what `Require` may ask).
 const SUPPORTED: [&str; 2] = ["100rel", "timer"];
 /// How long a call may wait for its record to be written before its
@@ -1024,6 +1025,17 @@ impl B2bua {
                     && !matches!(t.config.inbound, Inbound::None)
             })
         };
+        // An agent's phone calling from its own address (a feature code, a
+        // consultation call) is that agent's, though its trunk takes no
+        // calls from carriers.
+        if let Some(i) = exact
+            && self
+                .services
+                .as_ref()
+                .is_some_and(|s| s.agent_of_trunk(TrunkId(i)).is_some())
+        {
+            return Ok(Some(TrunkId(i)));
+        }
         if let Some(i) = exact.or_else(acl).or_else(host) {
             return match self.trunks[i].config.inbound {
                 Inbound::None => Err("trunk takes no inbound calls"),
@@ -1160,6 +1172,22 @@ impl B2bua {
                 return self.respond(now, tx, *r);
             }
             None => {
+                // An agent's phone reaches colleagues, queues and 400
+                // numbers; the routes out are not its to use.
+                if trunk_in.is_some_and(|t| {
+                    self.services
+                        .as_ref()
+                        .is_some_and(|s| s.agent_of_trunk(t).is_some())
+                }) {
+                    return self.refuse(
+                        now,
+                        tx,
+                        &invite,
+                        trunk_in,
+                        403,
+                        "Agents Dial Internal Numbers",
+                    );
+                }
                 let Some(routes) = self
                     .config
                     .route_table
@@ -1186,7 +1214,7 @@ impl B2bua {
         };
         let key = self.next_key;
         self.next_key += 1;
-        let session = self.hub.new_session();
+        let session = self.session_for(trunk_in, &caller, from);
         let (Some(a_media), Some(b_media)) = (
             self.new_media_leg(key, session),
             self.new_media_leg(key, session),
@@ -1582,6 +1610,16 @@ impl B2bua {
             if let Some(e) = data.entries.last() {
                 headers.push(Header::Other("X-Tandem-Entry".into(), token(&e.digits)));
             }
+        }
+        // A transferred caller's next leg names the agent who transferred
+        // it (RFC 3892).
+        if let Some(by) = call
+            .service
+            .as_ref()
+            .and_then(|s| s.transferred_by.as_ref())
+            .filter(|b| !b.is_empty())
+        {
+            headers.push(Header::Other("Referred-By".into(), by.clone()));
         }
         headers.push(Header::ContentType(rsip::headers::ContentType::new(
             "application/sdp",
@@ -2381,6 +2419,7 @@ impl B2bua {
             }
             Method::Invite | Method::Update => self.on_reoffer(now, tx, key, from_a, request),
             Method::Info => self.on_info(now, tx, key, from_a, request),
+            Method::Refer => self.on_refer(now, tx, key, from_a, request),
             Method::Options => {
                 let mut r = message::response_to(&request, 200, None, None);
                 self.add_capabilities(&mut r);

@@ -59,7 +59,7 @@ pub(super) struct CallService {
     /// The queue the call is (to be) put in.
     queue: Option<QueueId>,
     /// The ACD holds the call (waiting, ringing agents or talking).
-    in_acd: bool,
+    pub(super) in_acd: bool,
     /// The caller was answered here, not by leg B.
     pub(super) answered_here: bool,
     /// Rings beside `call.b`: other agents of a ring-all, and rings being
@@ -91,6 +91,11 @@ pub(super) struct CallService {
     vm: Option<Voicemail>,
     /// The caller is keying the number's PIN.
     pin: Option<Box<PinCollect>>,
+    /// Who transferred the caller (a `Referred-By` value, RFC 3892).
+    pub(super) transferred_by: Option<String>,
+    /// After an attended transfer to an agent reached through a queue:
+    /// the consultation call under which the ACD knows that agent's call.
+    pub(super) linked_acd: Option<CallKey>,
 }
 
 /// PIN access in progress (CALLCENTER.md: "password access").
@@ -191,6 +196,8 @@ impl CallService {
             hang_up_after_prompt: false,
             vm: None,
             pin: None,
+            transferred_by: None,
+            linked_acd: None,
         })
     }
 }
@@ -214,6 +221,9 @@ impl B2bua {
     ) -> Option<Result<PlannedCall, NotPlanned>> {
         if let Some(code) = FeatureCode::parse(callee) {
             return self.feature_call(invite, code, callee, caller);
+        }
+        if let Some(planned) = self.agent_internal_call(invite, caller) {
+            return Some(planned);
         }
         let svc = self.services.as_mut()?;
         let number = svc.number(callee)?;
@@ -301,26 +311,8 @@ impl B2bua {
         let Some(agent) = services.agent_by_user(caller) else {
             return Some(Err(NotPlanned::Refuse(403, "Not An Agent")));
         };
-        if let Some(password) = services.agent_password(agent) {
-            let password = password.to_string();
-            let name = services
-                .acd
-                .agent_name(agent)
-                .unwrap_or_default()
-                .to_string();
-            let verdict = self.digest.verify(SystemTime::now(), invite, |u, _, _| {
-                (u == name).then(|| auth::Secret::Password(password.clone()))
-            });
-            match verdict {
-                Ok(Verdict::Authorized { .. }) => {}
-                Ok(Verdict::Challenge { stale }) => {
-                    let r = self
-                        .digest
-                        .challenge_response(SystemTime::now(), invite, stale);
-                    return Some(Err(NotPlanned::Challenge(Box::new(r))));
-                }
-                Err(_) => return Some(Err(NotPlanned::Refuse(403, "Forbidden"))),
-            }
+        if let Err(refused) = self.authenticate_agent(invite, agent) {
+            return Some(Err(refused));
         }
         let route = Box::new(Route {
             destinations: Vec::new(),
@@ -339,6 +331,83 @@ impl B2bua {
             routes: Vec::new(),
             callee: callee.to_string(),
             service,
+        }))
+    }
+
+    /// An agent with a password must answer our digest challenge (RFC 3261
+    /// §22) before its phone's calls are taken.
+    fn authenticate_agent(&mut self, invite: &Request, agent: AgentId) -> Result<(), NotPlanned> {
+        let Some(services) = self.services.as_ref() else {
+            return Ok(());
+        };
+        let Some(password) = services.agent_password(agent) else {
+            return Ok(());
+        };
+        let password = password.to_string();
+        let name = services
+            .acd
+            .agent_name(agent)
+            .unwrap_or_default()
+            .to_string();
+        let verdict = self.digest.verify(SystemTime::now(), invite, |u, _, _| {
+            (u == name).then(|| auth::Secret::Password(password.clone()))
+        });
+        match verdict {
+            Ok(Verdict::Authorized { .. }) => Ok(()),
+            Ok(Verdict::Challenge { stale }) => {
+                let r = self
+                    .digest
+                    .challenge_response(SystemTime::now(), invite, stale);
+                Err(NotPlanned::Challenge(Box::new(r)))
+            }
+            Err(_) => Err(NotPlanned::Refuse(403, "Forbidden")),
+        }
+    }
+
+    /// A call from an agent's phone to another agent (by name or phone
+    /// user), a queue, a voicemail box or an IVR menu: what agents dial to
+    /// consult a colleague before an attended transfer. `None` when the
+    /// caller is no agent or the number is none of those.
+    fn agent_internal_call(
+        &mut self,
+        invite: &Request,
+        caller: &str,
+    ) -> Option<Result<PlannedCall, NotPlanned>> {
+        let services = self.services.as_ref()?;
+        let agent = services.agent_by_user(caller)?;
+        let dialled = super::user_of(&invite.uri);
+        let dest = services.internal_destination(&dialled)?;
+        if let Err(refused) = self.authenticate_agent(invite, agent) {
+            return Some(Err(refused));
+        }
+        let route = Box::new(Route {
+            destinations: vec![dest.clone()],
+            caller: Some(caller.to_string()),
+            pass_caller_id: true,
+            ringback: None,
+            forwarding: Forwarding::none(),
+            after_hours: false,
+            route: None,
+            region: None,
+            schedule: None,
+        });
+        let mut service = CallService::new(&dialled, usize::MAX, route);
+        service.next_destination = 1;
+        Some(Ok(match self.target_of(&dest, &dialled) {
+            Target::Trunks { trunks, callee } => PlannedCall {
+                routes: trunks,
+                callee,
+                service,
+            },
+            Target::Refuse(status, why) => return Some(Err(NotPlanned::Refuse(status, why))),
+            other => {
+                service.pending = Some(other);
+                PlannedCall {
+                    routes: Vec::new(),
+                    callee: dialled,
+                    service,
+                }
+            }
         }))
     }
 
@@ -397,7 +466,7 @@ impl B2bua {
     /// or a voicemail box (answering the caller first if need be), or
     /// releases it. `last_status` is what the call is failed with when no
     /// trunk takes it.
-    fn go_to(&mut self, now: Instant, key: CallKey, target: Target, last_status: u16) {
+    pub(super) fn go_to(&mut self, now: Instant, key: CallKey, target: Target, last_status: u16) {
         match target {
             Target::Trunks { trunks, callee } => {
                 self.stop_prompt(key);
@@ -451,7 +520,8 @@ impl B2bua {
         let who = svc.route.caller.clone().unwrap_or_else(|| caller.clone());
         let vip = self.services.as_ref().map_or(0, |s| s.vip_priority(&who));
         let priority = svc.priority.max(vip);
-        let number = NumberId(svc.number as u32);
+        // Calls placed by agents to a queue belong to no 400 number.
+        let number = (svc.number != usize::MAX).then_some(NumberId(svc.number as u32));
         let Some(services) = self.services.as_mut() else {
             return;
         };
@@ -462,7 +532,7 @@ impl B2bua {
                 queue,
                 caller: &caller,
                 priority,
-                number: Some(number),
+                number,
             },
         );
         if let Err(e) = queued {
@@ -800,7 +870,7 @@ impl B2bua {
         self.go_to(now, key, target, 480);
     }
 
-    fn stop_prompt(&mut self, key: CallKey) {
+    pub(super) fn stop_prompt(&mut self, key: CallKey) {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
@@ -1055,6 +1125,7 @@ impl B2bua {
             return;
         };
         let in_acd = std::mem::replace(&mut s.in_acd, false);
+        let linked = s.linked_acd.take();
         if let Some(ivr) = s.ivr.as_mut() {
             let at = self
                 .services
@@ -1063,8 +1134,13 @@ impl B2bua {
             let _ = ivr.handle_input(at, IvrInput::Hangup);
             s.ivr = None;
         }
-        if in_acd && let Some(services) = self.services.as_mut() {
-            let _ = services.input(now, Input::Hangup { call: CallId(key) });
+        if let Some(services) = self.services.as_mut() {
+            if in_acd {
+                let _ = services.input(now, Input::Hangup { call: CallId(key) });
+            }
+            if let Some(k) = linked {
+                let _ = services.input(now, Input::Hangup { call: CallId(k) });
+            }
         }
         self.cancel_all_rings(now, key);
         // Forks are not waited for: their INVITE transactions end on their

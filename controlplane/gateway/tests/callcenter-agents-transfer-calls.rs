@@ -1,0 +1,130 @@
+//! Agents transfer callers with REFER (RFC 3515) from SIPp phones: blind
+//! to a colleague, who gets the caller's number and IVR data; attended,
+//! after a consultation call, with Replaces (RFC 3891).
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+fn config(dir: &std::path::Path, sip: u16, rtp: &str, http: u16, agents: &[(&str, u16)]) {
+    for (name, hz) in [("main.wav", 400), ("more.wav", 500)] {
+        tone_wav(&dir.join(name), 1.0, hz);
+    }
+    let mut text = format!(
+        r#"
+[sip]
+listen = "127.0.0.1:{sip}"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "{rtp}"
+[http]
+listen = "127.0.0.1:{http}"
+"#
+    );
+    for (name, port) in agents {
+        text +=
+            &format!("[[agent]]\nname = \"{name}\"\ncontact = \"sip:{name}@127.0.0.1:{port}\"\n");
+    }
+    text += r#"
+[[queue]]
+name = "desk"
+members = ["alice"]
+wrap_up = 0
+
+[[ivr]]
+name = "main"
+entry = true
+prompt = "main.wav"
+digits = { "2" = "menu:more" }
+timeout_action = "queue:desk"
+
+[[ivr]]
+name = "more"
+prompt = "more.wav"
+digits = { "3" = "queue:desk" }
+timeout_action = "queue:desk"
+
+[[number]]
+number = "4005000005"
+destinations = ["ivr:main"]
+
+[[number]]
+number = "4005000006"
+destinations = ["queue:desk"]
+"#;
+    std::fs::write(dir.join("tandem.toml"), text).unwrap();
+}
+
+#[test]
+fn an_agent_transfers_a_caller_blind_with_the_call_data() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-blind-transfer");
+    config(
+        &dir,
+        13160,
+        "28500-28599",
+        13190,
+        &[("alice", 13161), ("bob", 13162)],
+    );
+    let config = dir.join("tandem.toml");
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let mut alice = sipp_phone(
+        &dir,
+        &scenario("sipp/uas-agent-blind-transfer.xml"),
+        13161,
+        28700,
+        "alice.log",
+        &["-key", "target", "bob"],
+    );
+    let _bob = sipp_uas_traced(
+        &dir,
+        &scenario("kamailio/uas-pcmu-echo.xml"),
+        13162,
+        28710,
+        "bob.log",
+    );
+    // Through the IVR (keys 2, 3) into the queue, to alice, then to bob;
+    // the caller stays on the line for 6 s after its last key.
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-ivr-caller.xml"),
+        13170,
+        28720,
+        "127.0.0.1:13160",
+        "4005000005",
+        (1, 1),
+        &["-d", "6000", "-key", "caller", "13700000007"],
+    );
+    assert_sipp_ok(&out, &log);
+    phone_finished(&mut alice, &dir, "alice.log", &log);
+    let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    let row = &rows[0];
+    assert_eq!(row["trunk_out"], "agent:bob", "{rows:?}\n{}", tandem_log());
+    assert_eq!(row["disposition"], "answered", "{row:?}");
+    // Bob's echo reached the caller.
+    assert!(num(row, "out_packets_received") > 50, "{row:?}");
+    assert!(num(row, "in_packets_sent") > 50, "{row:?}");
+    // Bob's phone was told who calls, what the caller did in the IVR and
+    // who transferred the call.
+    let bob = std::fs::read_to_string(dir.join("bob.log")).unwrap_or_default();
+    for needle in [
+        "From: <sip:13700000007@",
+        "X-Tandem-IVR-Path: main,more",
+        "X-Tandem-Keys: 23",
+        "Referred-By: <sip:alice@",
+    ] {
+        assert!(bob.contains(needle), "no {needle} in bob's INVITE:\n{bob}");
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = http_get("127.0.0.1:13190", "/metrics");
+    for line in [
+        "tandem_sip_transfers_total{kind=\"blind\",outcome=\"done\"} 1",
+        "tandem_callcenter_calls_transferred_total{queue=\"desk\"} 1",
+        "tandem_callcenter_agent_calls_transferred_total{agent=\"alice\"} 1",
+    ] {
+        assert!(metrics.contains(line), "no {line} in\n{metrics}");
+    }
+}
