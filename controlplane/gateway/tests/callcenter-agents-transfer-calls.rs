@@ -128,3 +128,83 @@ fn an_agent_transfers_a_caller_blind_with_the_call_data() {
         assert!(metrics.contains(line), "no {line} in\n{metrics}");
     }
 }
+
+#[test]
+fn an_agent_consults_a_colleague_then_transfers_with_replaces() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-attended-transfer");
+    config(
+        &dir,
+        13175,
+        "28600-28699",
+        13191,
+        &[("alice", 13176), ("bob", 13177)],
+    );
+    let config = dir.join("tandem.toml");
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let mut alice = sipp_phone(
+        &dir,
+        &scenario("sipp/uas-agent-attended-transfer.xml"),
+        13176,
+        28730,
+        "alice.log",
+        &["-key", "target", "bob"],
+    );
+    let _bob = sipp_uas_traced(
+        &dir,
+        &scenario("kamailio/uas-pcmu-echo.xml"),
+        13177,
+        28740,
+        "bob.log",
+    );
+    // Straight into the queue, to alice; she consults bob after 1 s and
+    // transfers after another; the caller stays 7 s in all.
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        13178,
+        28750,
+        "127.0.0.1:13175",
+        "4005000006",
+        (1, 1),
+        &["-d", "7000", "-key", "caller", "13700000008"],
+    );
+    assert_sipp_ok(&out, &log);
+    phone_finished(&mut alice, &dir, "alice.log", &log);
+    let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let rows = wait_for_cdrs(&dir, 2, Duration::from_secs(10));
+    let caller = rows
+        .iter()
+        .find(|r| r["caller"] == "13700000008")
+        .unwrap_or_else(|| panic!("no record of the caller: {rows:?}\n{}", tandem_log()));
+    let consult = rows
+        .iter()
+        .find(|r| r["caller"] == "alice")
+        .unwrap_or_else(|| panic!("no record of the consultation: {rows:?}"));
+    // The caller ended up with bob, on the leg bob answered alice on, and
+    // bob's echo reached the caller after the transfer.
+    assert_eq!(
+        caller["trunk_out"],
+        "agent:bob",
+        "{rows:?}\n{}",
+        tandem_log()
+    );
+    assert_eq!(caller["disposition"], "answered", "{caller:?}");
+    assert!(num(caller, "out_packets_received") > 100, "{caller:?}");
+    assert!(num(caller, "in_packets_sent") > 100, "{caller:?}");
+    assert_eq!(consult["callee"], "bob", "{consult:?}");
+    assert_eq!(consult["trunk_in"], "agent:alice", "{consult:?}");
+    // Bob was called once (the consultation) and hung up once, when the
+    // caller did.
+    let bob = std::fs::read_to_string(dir.join("bob.log")).unwrap_or_default();
+    assert_eq!(bob.matches("INVITE sip:").count(), 1, "{bob}");
+    assert_eq!(bob.matches("BYE sip:").count(), 1, "{bob}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = http_get("127.0.0.1:13191", "/metrics");
+    for line in [
+        "tandem_sip_transfers_total{kind=\"attended\",outcome=\"done\"} 1",
+        "tandem_callcenter_calls_transferred_total{queue=\"desk\"} 1",
+    ] {
+        assert!(metrics.contains(line), "no {line} in\n{metrics}");
+    }
+}
