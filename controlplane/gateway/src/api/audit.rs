@@ -40,6 +40,8 @@ pub(crate) const ACTIONS: &[&str] = &[
     "agent.ready",
     "voicemail.delete",
     "voicemail.heard",
+    "call.monitor",
+    "call.monitor.stop",
 ];
 
 /// One row of the audit log.

@@ -3,7 +3,8 @@
 //! Every call the ACD holds is listed: waiting callers queue by queue in
 //! the order they will be served (with their position), then calls being
 //! rung (with every agent rung: ring-all rings several) and answered ones
-//! (with their agent), plus per queue the counts of waiting and ringing.
+//! (with their agent, and the supervisor monitoring it if any), plus per
+//! queue the counts of waiting and ringing.
 
 use tandem_callcenter::acd::CallState;
 use tandem_callcenter::{AgentId, QueueId};
@@ -58,6 +59,16 @@ pub(super) fn list(ctx: &mut Ctx<'_>) -> Outcome {
                     vec![name(agent)],
                 ),
             };
+            let monitor = s
+                .monitors
+                .get(&c.call.0)
+                .map_or(Value::Null, |(sup, mode, on)| {
+                    object([
+                        ("supervisor", Value::from(name(*sup))),
+                        ("mode", Value::from(mode.as_str())),
+                        ("state", Value::from(if *on { "on" } else { "ringing" })),
+                    ])
+                });
             object([
                 ("call", Value::from(c.call.0)),
                 ("queue", Value::from(queue.as_str())),
@@ -66,6 +77,7 @@ pub(super) fn list(ctx: &mut Ctx<'_>) -> Outcome {
                 ("priority", Value::from(u64::from(c.priority))),
                 ("agents", Value::from(agents)),
                 ("entered_ms", Value::from(c.entered.as_millis())),
+                ("monitor", monitor),
             ])
         })
         .collect();

@@ -43,6 +43,7 @@ pub(crate) mod audit;
 mod auth;
 mod calls;
 pub(crate) mod json;
+mod monitor;
 mod numbers;
 mod queues;
 mod voicemail;
@@ -130,6 +131,10 @@ pub(crate) enum Op {
     AgentAction(agents::Action),
     /// `GET /api/calls`.
     Calls,
+    /// `POST /api/calls/{call}/monitor`.
+    Monitor,
+    /// `DELETE /api/calls/{call}/monitor`.
+    MonitorStop,
     /// `GET /api/audit`.
     Audit,
     /// `/api/voicemail...`.
@@ -233,6 +238,13 @@ pub(crate) const ROUTES: &[ApiRoute] = &[
         Op::AgentAction(agents::Action::Ready),
     ),
     route("GET", "/api/calls", Read, Op::Calls),
+    route("POST", "/api/calls/{call}/monitor", Supervisor, Op::Monitor),
+    route(
+        "DELETE",
+        "/api/calls/{call}/monitor",
+        Supervisor,
+        Op::MonitorStop,
+    ),
     route("GET", "/api/audit", Supervisor, Op::Audit),
     route(
         "GET",
@@ -493,7 +505,12 @@ impl Api {
     ) -> Response {
         let changes = matches!(
             op,
-            Op::SetDestinations | Op::BlacklistAdd | Op::BlacklistRemove | Op::AgentAction(_)
+            Op::SetDestinations
+                | Op::BlacklistAdd
+                | Op::BlacklistRemove
+                | Op::AgentAction(_)
+                | Op::Monitor
+                | Op::MonitorStop
         ) || matches!(op, Op::Voicemail(r) if r.changes());
         if changes && self.audit.is_none() {
             return error(503, "the audit log is not open; changes are refused");
@@ -526,6 +543,8 @@ impl Api {
             Op::Agent => agents::get(&mut ctx),
             Op::AgentAction(action) => agents::act(&mut ctx, action),
             Op::Calls => calls::list(&mut ctx),
+            Op::Monitor => monitor::start(&mut ctx),
+            Op::MonitorStop => monitor::stop(&mut ctx),
             Op::Voicemail(r) => match voicemail::handle(&mut self.voicemail, r, &mut ctx) {
                 voicemail::Answer::Json(outcome) => outcome,
                 voicemail::Answer::Raw(response) => return response,

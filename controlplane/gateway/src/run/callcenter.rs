@@ -44,6 +44,52 @@ pub(crate) enum Target {
     Refuse(u16, &'static str),
 }
 
+/// How a supervisor joins an agent's call (CALLCENTER.md: silent
+/// monitoring, whisper/coach, barge-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MonitorMode {
+    /// Hears both parties; nobody hears the supervisor.
+    Listen,
+    /// Hears both; only the agent hears the supervisor.
+    Whisper,
+    /// A three-way call: everyone hears everyone.
+    Barge,
+}
+
+impl MonitorMode {
+    /// The API's name for the mode.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MonitorMode::Listen => "listen",
+            MonitorMode::Whisper => "whisper",
+            MonitorMode::Barge => "barge",
+        }
+    }
+
+    /// The mode named `s` (as [`MonitorMode::as_str`] spells it).
+    pub(crate) fn parse(s: &str) -> Option<MonitorMode> {
+        [
+            MonitorMode::Listen,
+            MonitorMode::Whisper,
+            MonitorMode::Barge,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+/// A supervisor's request on a call, taken by the API and carried out by
+/// the B2BUA (which owns the call's legs) right after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Supervise {
+    /// The call (the ACD's call id, the B2BUA's key).
+    pub(crate) call: u64,
+    /// The supervisor, an agent whose phone is rung.
+    pub(crate) supervisor: AgentId,
+    /// Join or change to this mode; `None` ends the monitoring.
+    pub(crate) mode: Option<MonitorMode>,
+}
+
 /// The services and their clock.
 pub(crate) struct Services {
     /// Each 400 number's plan, indexed like `config.numbers`.
@@ -70,6 +116,11 @@ pub(crate) struct Services {
     /// in the IVR (entered, selected, invalid_input, no_input,
     /// retries_exhausted, lookup_answered, lookup_failed).
     ivr_events: Option<prometheus::IntCounterVec>,
+    /// Supervisor requests the API took, for the B2BUA to carry out.
+    pub(crate) supervise: Vec<Supervise>,
+    /// Calls being monitored: by whom, how, and whether the supervisor's
+    /// phone answered yet (kept by the B2BUA, read by the API).
+    pub(crate) monitors: std::collections::HashMap<u64, (AgentId, MonitorMode, bool)>,
 }
 
 impl Services {
@@ -108,6 +159,8 @@ impl Services {
             store: None,
             voicemail: None,
             ivr_events: None,
+            supervise: Vec::new(),
+            monitors: std::collections::HashMap::new(),
             vip: {
                 let mut t = tandem_callcenter::plan::PrefixTable::new();
                 for (prefix, priority) in &cc.vip {

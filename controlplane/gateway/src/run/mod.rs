@@ -53,7 +53,7 @@ use crate::cli::CliError;
 use crate::config::{Config, Overrides};
 use crate::http::{Health, HttpMetrics, HttpServer, gateway_router};
 use b2bua::{B2bua, Effect, SipSettings};
-pub(crate) use callcenter::Services;
+pub(crate) use callcenter::{MonitorMode, Services, Supervise};
 use hub::{Front, MediaHub};
 use media::{EngineMedia, MediaSettings};
 use net::{NetCounters, NetInput, SipNet};

@@ -72,6 +72,7 @@ use tandem_sip::transaction::{
 };
 use tandem_sip::transport::{Peer, Transport};
 
+mod monitor;
 mod services;
 mod transfer;
 
@@ -257,6 +258,8 @@ struct Call {
     legs_pending: u8,
     /// The call-center side of a call to a 400 number.
     service: Option<Box<CallService>>,
+    /// A supervisor listening in, coaching or barged in.
+    monitor: Option<Box<monitor::Monitor>>,
 }
 
 /// What a client transaction is for.
@@ -268,6 +271,8 @@ enum ClientRole {
     Options(TrunkId),
     /// A session refresh (RFC 4028 §7.4) on one leg.
     Refresh(CallKey, Side),
+    /// The INVITE to a supervisor's phone.
+    Monitor(CallKey),
 }
 
 /// What the B2BUA asks of the run loop.
@@ -317,6 +322,11 @@ pub(crate) struct B2bua {
     registrations: HashMap<TrunkId, services::Registration>,
     /// Voicemail messages being recorded, by the caller's engine leg.
     vm_recordings: HashMap<LegId, services::PendingMessage>,
+    /// Supervisors' dialogs, by Call-ID.
+    by_monitor: HashMap<String, CallKey>,
+    /// INVITEs to supervisors' phones cancelled while ringing: a 2xx that
+    /// crosses the CANCEL is acknowledged and hung up.
+    monitor_cancelled: HashMap<ClientTxId, (Peer, Request)>,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -402,6 +412,8 @@ impl B2bua {
             lookups: super::lookup::Lookups::new(),
             registrations: HashMap::new(),
             vm_recordings: HashMap::new(),
+            by_monitor: HashMap::new(),
+            monitor_cancelled: HashMap::new(),
         };
         b.load_trunks(&config, now);
         b
@@ -732,6 +744,7 @@ impl B2bua {
         request: &crate::http::Request,
     ) -> crate::http::Response {
         let response = crate::api::handle(self.services.as_mut(), now, request);
+        self.run_supervise(now);
         self.run_acd_outputs(now);
         response
     }
@@ -1266,6 +1279,7 @@ impl B2bua {
             codec_out: None,
             legs_pending: 2,
             service,
+            monitor: None,
         };
         if let Some(t) = trunk_in {
             self.trunk_calls(t, 1);
@@ -1645,6 +1659,7 @@ impl B2bua {
         let code = response.status_code.code();
         match role {
             ClientRole::Invite(key) => self.on_b_invite_response(now, key, tx, response),
+            ClientRole::Monitor(key) => self.on_monitor_response(now, key, tx, response),
             ClientRole::Options(t) => {
                 if code >= 200 {
                     self.by_client_tx.remove(&tx);
@@ -2207,6 +2222,20 @@ impl B2bua {
                 }
             }
             ClientRole::Options(t) => self.set_trunk_up(now, t, false),
+            ClientRole::Monitor(key) => {
+                // The supervisor's phone never answered (Timer B).
+                self.monitor_cancelled.remove(&tx);
+                let ours = self
+                    .calls
+                    .get_mut(&key)
+                    .and_then(|c| c.monitor.as_mut())
+                    .filter(|m| m.tx == Some(tx))
+                    .map(|m| m.tx = None)
+                    .is_some();
+                if ours {
+                    self.end_monitor(now, key, false);
+                }
+            }
             ClientRole::Refresh(key, side) => {
                 // No answer to a refresh: as a 408 (RFC 4028 §10).
                 let response = self.calls.get(&key).and_then(|c| {
@@ -2360,6 +2389,9 @@ impl B2bua {
 
     /// An in-dialog request from A or B.
     fn on_in_dialog(&mut self, now: Instant, tx: ServerTxId, from: Peer, request: Request) {
+        if self.on_monitor_request(now, tx, &request) {
+            return;
+        }
         let (key, from_a) = if let Some(k) = self.call_of_a_request(&request) {
             (k, true)
         } else if let Some(k) = message::call_id(&request)
@@ -2921,6 +2953,7 @@ impl B2bua {
         call.phase = Phase::Ending;
         call.ended = Some(SystemTime::now());
         call.ending_deadline = Some(now + ENDING_GRACE);
+        self.end_monitor(now, key, true);
         self.service_call_ended(now, key);
         let Some(call) = self.calls.get_mut(&key) else {
             return;

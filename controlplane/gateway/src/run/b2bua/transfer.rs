@@ -94,6 +94,8 @@ impl B2bua {
         // Accepted: the outcome follows in the NOTIFY (§2.4.4).
         let r = message::response_to(&request, 202, None, None);
         self.respond(now, tx, r);
+        // A supervisor on the call leaves with the agent.
+        self.end_monitor(now, key, true);
         let referrer = self.referrer(&request);
         let outcome = match &refer_to.replaces {
             None => self.blind_transfer(now, key, &refer_to, referrer),
