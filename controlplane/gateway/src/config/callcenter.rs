@@ -177,6 +177,33 @@ pub(crate) struct QueueExtras {
     pub(crate) music_on_hold: Option<PathBuf>,
     /// The periodic announcement (`periodic_announcement`).
     pub(crate) periodic_prompt: Option<PathBuf>,
+    /// Callbacks of callers who left for `callback`.
+    pub(crate) callback: CallbackConfig,
+}
+
+/// How a queue calls back callers who asked for it (`overflow` or
+/// `exit_to` = `callback`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallbackConfig {
+    /// Played to the caller before release, confirming the request
+    /// (`callback_prompt`).
+    pub(crate) prompt: Option<PathBuf>,
+    /// Calls to the customer before the request is dropped
+    /// (`callback_attempts`, 1–10, default 3).
+    pub(crate) attempts: u8,
+    /// Wait before calling a customer who did not answer again
+    /// (`callback_retry`, seconds, default 300).
+    pub(crate) retry: Duration,
+}
+
+impl Default for CallbackConfig {
+    fn default() -> Self {
+        CallbackConfig {
+            prompt: None,
+            attempts: 3,
+            retry: Duration::from_secs(300),
+        }
+    }
 }
 
 impl CallCenter {
@@ -1362,6 +1389,44 @@ impl Validator<'_> {
         let music_on_hold = self
             .path(r.music_on_hold, &k("music_on_hold"), true)
             .or_else(|| default_moh.cloned());
+        let cd = CallbackConfig::default();
+        let callback_spans = [
+            r.callback_prompt
+                .as_ref()
+                .map(|s| (s.span(), "callback_prompt")),
+            r.callback_attempts
+                .as_ref()
+                .map(|s| (s.span(), "callback_attempts")),
+            r.callback_retry
+                .as_ref()
+                .map(|s| (s.span(), "callback_retry")),
+        ];
+        let callback = CallbackConfig {
+            prompt: self.path(r.callback_prompt, &k("callback_prompt"), true),
+            attempts: self.value(
+                r.callback_attempts,
+                &k("callback_attempts"),
+                cd.attempts,
+                |n| int_in(n, 1, 10).map(|n| n as u8),
+            ),
+            retry: self.value(
+                r.callback_retry,
+                &k("callback_retry"),
+                cd.retry,
+                secs(10, 86_400),
+            ),
+        };
+        let calls_back =
+            matches!(to, Some(Overflow::Callback)) || matches!(exit, Some((_, Overflow::Callback)));
+        if !calls_back {
+            for (span, key) in callback_spans.into_iter().flatten() {
+                self.report(
+                    span,
+                    &k(key),
+                    "set, but neither overflow nor exit_to is callback",
+                );
+            }
+        }
 
         if self.problems.len() > errors_before {
             return None;
@@ -1393,6 +1458,7 @@ impl Validator<'_> {
             kpi,
             music_on_hold,
             periodic_prompt,
+            callback,
         };
         Some((config, extras))
     }

@@ -44,7 +44,9 @@ use tandem_dataplane::codec::{Codec, CodecError, Decoder};
 
 use crate::cdr::Synchronous;
 #[allow(unused_imports)] // used by the call-center service as it grows
-pub(crate) use callcenter::{Agent, CallCenter, QueueExtras, VoicemailBox, check_box_name};
+pub(crate) use callcenter::{
+    Agent, CallCenter, CallbackConfig, QueueExtras, VoicemailBox, check_box_name,
+};
 pub(crate) use cidr::Cidr;
 use raw::{List, RawConfig, RawTrunk, S};
 #[allow(unused_imports)] // for callers matching on RouteTable::insert errors

@@ -190,6 +190,9 @@ pub(super) struct RawQueue {
     pub(super) exit_digit: Option<S<String>>,
     pub(super) exit_to: Option<S<String>>,
     pub(super) music_on_hold: Option<S<String>>,
+    pub(super) callback_prompt: Option<S<String>>,
+    pub(super) callback_attempts: Option<S<i64>>,
+    pub(super) callback_retry: Option<S<i64>>,
 }
 
 /// A list of destinations: each `"kind:name"` or `{ to, weight }`, kept as

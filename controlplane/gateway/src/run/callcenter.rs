@@ -116,6 +116,8 @@ pub(crate) struct Services {
     /// in the IVR (entered, selected, invalid_input, no_input,
     /// retries_exhausted, lookup_answered, lookup_failed).
     ivr_events: Option<prometheus::IntCounterVec>,
+    /// `tandem_callcenter_callbacks_total{queue,outcome}`.
+    callbacks: Option<prometheus::IntCounterVec>,
     /// Supervisor requests the API took, for the B2BUA to carry out.
     pub(crate) supervise: Vec<Supervise>,
     /// Calls being monitored: by whom, how, and whether the supervisor's
@@ -160,6 +162,7 @@ impl Services {
             voicemail: None,
             ivr_events: None,
             supervise: Vec::new(),
+            callbacks: None,
             monitors: std::collections::HashMap::new(),
             vip: {
                 let mut t = tandem_callcenter::plan::PrefixTable::new();
@@ -425,6 +428,15 @@ impl Services {
         )?;
         registry.register(Box::new(events.clone()))?;
         self.ivr_events = Some(events);
+        let callbacks = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "tandem_callcenter_callbacks_total",
+                "Callback requests by queue and outcome (requested, connected, retried, dropped).",
+            ),
+            &["queue", "outcome"],
+        )?;
+        registry.register(Box::new(callbacks.clone()))?;
+        self.callbacks = Some(callbacks);
         self.publisher = Some(publisher);
         self.store = Some(store);
         self.voicemail = Some(voicemail);
@@ -432,6 +444,20 @@ impl Services {
     }
 
     /// Counts an IVR event.
+    /// How `queue` calls callers back.
+    pub(crate) fn callback_config(&self, queue: QueueId) -> Option<&crate::config::CallbackConfig> {
+        self.config.queues.get(queue.index()).map(|q| &q.callback)
+    }
+
+    /// Counts a callback outcome.
+    pub(crate) fn count_callback(&self, queue: QueueId, outcome: &str) {
+        if let (Some(c), Some(name)) =
+            (self.callbacks.as_ref(), self.queue_names.get(queue.index()))
+        {
+            c.with_label_values(&[name.as_str(), outcome]).inc();
+        }
+    }
+
     pub(crate) fn count_ivr_event(&self, event: &tandem_callcenter::ivr::Event) {
         use tandem_callcenter::ivr::Event as E;
         let Some(c) = self.ivr_events.as_ref() else {

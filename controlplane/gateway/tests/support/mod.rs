@@ -275,9 +275,9 @@ pub(crate) fn assert_sipp_ok(out: &Output, tandem_log: &Path) {
     );
 }
 
-/// A SIPp phone that takes one call (`-m 1`) with `extra` arguments, its
-/// messages traced to `log_name` in `dir`; [`phone_finished`] reads how
-/// that call went.
+/// A SIPp phone that takes one call (`-m 1`) with `extra` arguments (add
+/// `-rtp_echo` for a phone that echoes), its messages traced to
+/// `log_name` in `dir`; [`phone_finished`] reads how that call went.
 pub(crate) fn sipp_phone(
     dir: &Path,
     scenario: &Path,
@@ -290,7 +290,7 @@ pub(crate) fn sipp_phone(
         .arg("-sf")
         .arg(scenario)
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-mp", &media_port.to_string(), "-rtp_echo", "-m", "1"])
+        .args(["-mp", &media_port.to_string(), "-m", "1"])
         .args([
             "-nostdin",
             "-trace_err",

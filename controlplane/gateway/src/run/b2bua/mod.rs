@@ -72,6 +72,7 @@ use tandem_sip::transaction::{
 };
 use tandem_sip::transport::{Peer, Transport};
 
+mod callback;
 mod monitor;
 mod services;
 mod transfer;
@@ -273,6 +274,8 @@ enum ClientRole {
     Refresh(CallKey, Side),
     /// The INVITE to a supervisor's phone.
     Monitor(CallKey),
+    /// An INVITE of a callback (to an agent's phone or the customer).
+    Callback(CallKey),
 }
 
 /// What the B2BUA asks of the run loop.
@@ -327,6 +330,18 @@ pub(crate) struct B2bua {
     /// INVITEs to supervisors' phones cancelled while ringing: a 2xx that
     /// crosses the CANCEL is acknowledged and hung up.
     monitor_cancelled: HashMap<ClientTxId, (Peer, Request)>,
+    /// Callback requests, by their ACD call id.
+    callbacks: HashMap<CallKey, callback::Callback>,
+    /// Callbacks' dialogs, by Call-ID.
+    by_callback: HashMap<String, CallKey>,
+    /// Callbacks' engine legs.
+    cb_legs: HashMap<LegId, CallKey>,
+    /// When each callback waiting to be tried again goes back into its
+    /// queue.
+    cb_retry: HashMap<CallKey, Instant>,
+    /// Callback INVITEs still out when their attempt ended: a 2xx is
+    /// acknowledged and hung up.
+    cb_stray: HashMap<ClientTxId, (Peer, Request)>,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -414,6 +429,11 @@ impl B2bua {
             vm_recordings: HashMap::new(),
             by_monitor: HashMap::new(),
             monitor_cancelled: HashMap::new(),
+            callbacks: HashMap::new(),
+            by_callback: HashMap::new(),
+            cb_legs: HashMap::new(),
+            cb_retry: HashMap::new(),
+            cb_stray: HashMap::new(),
         };
         b.load_trunks(&config, now);
         b
@@ -618,6 +638,9 @@ impl B2bua {
     pub(crate) fn handle_engine_event(&mut self, now: Instant, event: Event) {
         match event {
             Event::Stats { leg, report } => {
+                if self.callback_leg_report(leg, report) {
+                    return;
+                }
                 let Some(&key) = self.by_leg.get(&leg) else {
                     return;
                 };
@@ -757,6 +780,7 @@ impl B2bua {
 
     /// At shutdown: what the services still hold is stored.
     pub(crate) fn shutdown(&mut self, now: Instant) {
+        self.report_lost_callbacks();
         if let Some(s) = self.services.as_mut() {
             s.shutdown(now);
         }
@@ -1660,6 +1684,7 @@ impl B2bua {
         match role {
             ClientRole::Invite(key) => self.on_b_invite_response(now, key, tx, response),
             ClientRole::Monitor(key) => self.on_monitor_response(now, key, tx, response),
+            ClientRole::Callback(id) => self.on_callback_response(now, id, tx, response),
             ClientRole::Options(t) => {
                 if code >= 200 {
                     self.by_client_tx.remove(&tx);
@@ -2222,6 +2247,7 @@ impl B2bua {
                 }
             }
             ClientRole::Options(t) => self.set_trunk_up(now, t, false),
+            ClientRole::Callback(id) => self.callback_timeout(now, id, tx),
             ClientRole::Monitor(key) => {
                 // The supervisor's phone never answered (Timer B).
                 self.monitor_cancelled.remove(&tx);
@@ -2389,7 +2415,8 @@ impl B2bua {
 
     /// An in-dialog request from A or B.
     fn on_in_dialog(&mut self, now: Instant, tx: ServerTxId, from: Peer, request: Request) {
-        if self.on_monitor_request(now, tx, &request) {
+        if self.on_monitor_request(now, tx, &request) || self.on_callback_request(now, tx, &request)
+        {
             return;
         }
         let (key, from_a) = if let Some(k) = self.call_of_a_request(&request) {
@@ -3132,6 +3159,9 @@ impl B2bua {
     }
 
     fn call_timers(&mut self, now: Instant, key: CallKey) {
+        if self.callback_timer(now, key) {
+            return;
+        }
         self.ivr_timeout(now, key);
         self.voicemail_timeout(now, key);
         self.pin_timeout(now, key);

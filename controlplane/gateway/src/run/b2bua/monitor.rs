@@ -206,7 +206,7 @@ impl B2bua {
     }
 
     /// Where a phone's trunk is, and the host part for its Request-URI.
-    fn phone_of(&self, trunk: TrunkId) -> Option<(Peer, String)> {
+    pub(super) fn phone_of(&self, trunk: TrunkId) -> Option<(Peer, String)> {
         let t = self.trunks.get(trunk.0)?;
         let addr = t.resolved?;
         let transport = match t.config.transport {

@@ -50,14 +50,14 @@ pub(super) struct CallService {
     /// The 400 number dialled (the call's record keeps it).
     pub(super) dialled: String,
     /// The plan (index into the configured numbers).
-    number: usize,
+    pub(super) number: usize,
     /// The plan's decision for this call.
-    route: Box<Route>,
+    pub(super) route: Box<Route>,
     /// The next of `route.destinations` to try after the current one.
     next_destination: usize,
     forward: ForwardState,
     /// The queue the call is (to be) put in.
-    queue: Option<QueueId>,
+    pub(super) queue: Option<QueueId>,
     /// The ACD holds the call (waiting, ringing agents or talking).
     pub(super) in_acd: bool,
     /// The caller was answered here, not by leg B.
@@ -81,12 +81,12 @@ pub(super) struct CallService {
     /// What the caller did in the IVR, handed to the agent.
     pub(super) call_data: Option<Box<CallData>>,
     /// The priority the call is queued with.
-    priority: u8,
+    pub(super) priority: u8,
     /// A feature code dialled from an agent's phone, carried out once
     /// the call is answered.
     feature: Option<(AgentId, FeatureCode)>,
     /// Hang up when the current prompt ends (a feature code's beeps).
-    hang_up_after_prompt: bool,
+    pub(super) hang_up_after_prompt: bool,
     /// The caller is leaving a message.
     vm: Option<Voicemail>,
     /// The caller is keying the number's PIN.
@@ -653,7 +653,7 @@ impl B2bua {
     }
 
     /// Plays a WAV file to the caller at its leg's rate.
-    fn play(&mut self, key: CallKey, path: &std::path::Path, repeat: Repeat) {
+    pub(super) fn play(&mut self, key: CallKey, path: &std::path::Path, repeat: Repeat) {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
@@ -681,6 +681,15 @@ impl B2bua {
     pub(super) fn run_acd_outputs(&mut self, now: Instant) {
         while let Some(out) = self.services.as_mut().and_then(|s| s.poll_output()) {
             match out {
+                acd::Output::Ring { call, agents, .. } if self.is_callback(call.0) => {
+                    self.ring_for_callback(now, call.0, &agents);
+                }
+                acd::Output::CancelRing { call, agent } if self.is_callback(call.0) => {
+                    self.cancel_callback_ring(now, call.0, agent);
+                }
+                acd::Output::Spill { call, .. } if self.is_callback(call.0) => {
+                    self.callback_spilled(now, call.0);
+                }
                 acd::Output::Ring { call, agents, .. } => self.ring_agents(now, call.0, &agents),
                 acd::Output::CancelRing { call, agent } => self.cancel_agent(now, call.0, agent),
                 acd::Output::Spill {
@@ -716,7 +725,7 @@ impl B2bua {
 
     /// Whether leg B can be sent to this trunk now (the checks
     /// `next_attempt` makes before it tries one).
-    fn trunk_usable(&self, t: TrunkId) -> bool {
+    pub(super) fn trunk_usable(&self, t: TrunkId) -> bool {
         let Some(tr) = self.trunks.get(t.0) else {
             return false;
         };
@@ -759,7 +768,7 @@ impl B2bua {
 
     /// Tells the ACD an agent's phone did not take the call (it may
     /// already have given up on that ring: then nothing changes).
-    fn agent_declined(&mut self, now: Instant, key: CallKey, agent: AgentId) {
+    pub(super) fn agent_declined(&mut self, now: Instant, key: CallKey, agent: AgentId) {
         if let Some(s) = self.services.as_mut() {
             let _ = s.input(
                 now,
@@ -859,9 +868,8 @@ impl B2bua {
             Overflow::Number(n) => Destination::Number(n),
             Overflow::Trunk(t) => Destination::Trunk(t),
             Overflow::Voicemail(name) => return self.start_voicemail(now, key, &name),
-            // A callback request: the call's record and the spill event
-            // keep the caller's number; the caller is released.
-            Overflow::Callback | Overflow::Hangup | Overflow::Queue(_) => {
+            Overflow::Callback => return self.request_callback(now, key),
+            Overflow::Hangup | Overflow::Queue(_) => {
                 self.hang_up_both(now, key, Cause::USER_BUSY);
                 return;
             }
