@@ -872,6 +872,16 @@ fn call_center_problems_name_the_key_and_the_line() {
             "queue \"sales\".overflow: a queue cannot overflow to itself",
         ),
         (
+            "short_abandon = 8",
+            "callback_attempts = 2",
+            "queue \"sales\".callback_attempts: set, but neither overflow nor exit_to is callback",
+        ),
+        (
+            "exit_to = \"voicemail:sales\"",
+            "callback_attempts = 11\nexit_to = \"callback\"",
+            "queue \"sales\".callback_attempts: expected a whole number from 1 to 10, got 11",
+        ),
+        (
             "max_spill_hops = 2",
             "max_spill_hops = 11",
             "callcenter.max_spill_hops: expected a whole number from 1 to 10, got 11",
