@@ -2576,6 +2576,7 @@ impl B2bua {
         } else {
             &mut call.b_media
         };
+        let mut hold_change = None;
         let body = if request.body.is_empty() {
             // An offerless re-INVITE asks for our offer (§14.2); offer what
             // is in force.
@@ -2584,6 +2585,10 @@ impl B2bua {
             match SessionDescription::parse(&request.body) {
                 Ok(offer) => match offer_answer::answer(&offer, &mut media.local, &caps) {
                     Ok((sdp, n)) => {
+                        let was_held = media.negotiated.as_ref().is_some_and(|o| o.on_hold);
+                        if was_held != n.on_hold {
+                            hold_change = Some(n.on_hold);
+                        }
                         let changed = media
                             .negotiated
                             .as_ref()
@@ -2662,6 +2667,9 @@ impl B2bua {
             }
         }
         self.reoffer_respond(now, tx, key, from_a, ok);
+        if !from_a && let Some(held) = hold_change {
+            self.agent_hold(now, key, held);
+        }
         self.schedule(key);
     }
 

@@ -1164,6 +1164,53 @@ impl B2bua {
         self.run_acd_outputs(now);
     }
 
+    /// The agent put the caller on hold (a re-INVITE with `sendonly` or
+    /// `inactive`, RFC 3264 §8.4) or took it off: the caller hears the
+    /// queue's music on hold meanwhile (the number's default otherwise),
+    /// and the ACD counts the hold time (AHT = talk + hold + wrap-up).
+    pub(super) fn agent_hold(&mut self, now: Instant, key: CallKey, held: bool) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let Some(s) = call.service.as_ref() else {
+            return;
+        };
+        if call.phase != Phase::Answered {
+            return;
+        }
+        let (in_acd, queue) = (s.in_acd, s.queue);
+        if held {
+            let music = self.services.as_ref().and_then(|sv| match queue {
+                Some(q) => sv.music_on_hold(q).map(std::path::Path::to_path_buf),
+                None => sv.config.music_on_hold.clone(),
+            });
+            if let Some(path) = music {
+                self.play(key, &path, Repeat::Forever);
+            }
+        } else {
+            self.stop_prompt(key);
+        }
+        if in_acd && let Some(services) = self.services.as_mut() {
+            let call = CallId(key);
+            let input = if held {
+                Input::Hold { call }
+            } else {
+                Input::Resume { call }
+            };
+            if let Err(e) = services.input(now, input) {
+                eprintln!("tandem: call {key}: the ACD did not take the hold: {e}");
+            }
+        }
+        eprintln!(
+            "tandem: call {key}: {}",
+            if held {
+                "caller on hold"
+            } else {
+                "caller off hold"
+            }
+        );
+    }
+
     /// A digit from the caller: to the IVR, or while queued (the exit
     /// digit).
     pub(super) fn service_digit(&mut self, now: Instant, key: CallKey, digit: char) {

@@ -208,3 +208,80 @@ fn an_agent_consults_a_colleague_then_transfers_with_replaces() {
         assert!(metrics.contains(line), "no {line} in\n{metrics}");
     }
 }
+
+#[test]
+fn an_agent_holds_the_caller_who_hears_music_and_the_hold_time_is_counted() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-hold");
+    config(&dir, 13180, "28400-28499", 13192, &[("alice", 13181)]);
+    tone_wav(&dir.join("moh.wav"), 1.0, 440);
+    let text = std::fs::read_to_string(dir.join("tandem.toml")).unwrap();
+    let text = text.replace(
+        "wrap_up = 0\n",
+        "wrap_up = 0\nmusic_on_hold = \"moh.wav\"\n",
+    );
+    std::fs::write(dir.join("tandem.toml"), text).unwrap();
+    let config = dir.join("tandem.toml");
+    let (tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    // Alice holds the caller for 2 s, then takes the call back.
+    let mut alice = sipp_phone(
+        &dir,
+        &scenario("sipp/uas-agent-holds.xml"),
+        13181,
+        28760,
+        "alice.log",
+        &["-d", "2000"],
+    );
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        13182,
+        28770,
+        "127.0.0.1:13180",
+        "4005000006",
+        (1, 1),
+        &["-d", "5000", "-key", "caller", "13700000011"],
+    );
+    assert_sipp_ok(&out, &log);
+    phone_finished(&mut alice, &dir, "alice.log", &log);
+    let tandem_log = std::fs::read_to_string(&log).unwrap_or_default();
+    for line in ["caller on hold", "caller off hold"] {
+        assert!(tandem_log.contains(line), "no {line:?} in\n{tandem_log}");
+    }
+    // While held the caller heard the music (Tandem sent more than the
+    // silent agent's side alone would).
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    assert!(num(&rows[0], "in_packets_sent") > 50, "{rows:?}");
+    // The hold time is in the queue's report: about 2 s for one call.
+    signal(&tandem, "TERM");
+    wait_for(&log, "drained, stopping", Duration::from_secs(10));
+    drop(tandem);
+    let today = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    let today = String::from_utf8(today.stdout).unwrap().trim().to_string();
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "report", "--by", "queue", "--format", "csv", "--from", &today, "--to", &today,
+        ])
+        .arg("--db")
+        .arg(dir.join("cdr.sqlite"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout).to_string();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let desk: std::collections::HashMap<&str, &str> = lines
+        .map(|l| {
+            header
+                .iter()
+                .copied()
+                .zip(l.split(','))
+                .collect::<std::collections::HashMap<_, _>>()
+        })
+        .find(|r| r.get("name") == Some(&"desk"))
+        .unwrap_or_else(|| panic!("no row for desk in\n{text}"));
+    let hold: f64 = desk["avg_hold_s"].parse().unwrap_or(0.0);
+    assert!((1.5..3.5).contains(&hold), "avg_hold_s {hold} in\n{text}");
+}
