@@ -165,6 +165,20 @@ members = ["bob"]
 [[voicemail]]
 name = "sales"
 
+[[ivr]]
+name = "main"
+entry = true
+prompt = "main.wav"
+digits = {{ "1" = "queue:sales", "2" = "http:crm", "*" = "repeat" }}
+timeout_action = "queue:support"
+
+[[http_lookup]]
+name = "crm"
+url = "http://crm:s3cret@127.0.0.1:9/lookup"
+on = [{{ field = "vip", equals = "true", then = "queue:support" }}]
+default = "queue:sales"
+on_error = "queue:sales"
+
 [[number]]
 number = "4008123456"
 blacklist = ["13900"]
@@ -175,6 +189,7 @@ destinations = ["queue:sales"]
         ),
     )
     .unwrap();
+    tone_wav(&dir.join("main.wav"), 0.5, 400);
     let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
     let text = wait_for(&log, "tandem: HTTP on", Duration::from_secs(10));
     assert!(text.contains("tandem: HTTP on"), "{text}");
@@ -197,6 +212,20 @@ destinations = ["queue:sales"]
         "",
     );
     assert_eq!(status, 403);
+
+    // The IVR as configured, the lookup's password hidden.
+    let ivr = ok("GET", "/api/ivr", READ, "");
+    for needle in [
+        "\"name\":\"main\"",
+        "\"digits\":{\"*\":\"repeat\",\"1\":\"queue:sales\",\"2\":\"http:crm\"}",
+        "\"timeout_action\":\"queue:support\"",
+        "\"url\":\"http://127.0.0.1:9/lookup\"",
+    ] {
+        assert!(ivr.contains(needle), "no {needle} in {ivr}");
+    }
+    assert!(!ivr.contains("s3cret"), "{ivr}");
+    assert!(ok("GET", "/api/ivr/main", READ, "").contains("\"entry\":true"));
+    assert_eq!(call("GET", "/api/ivr/nowhere", Some(READ), "").0, 404);
 
     // Agent states, in the API and on /metrics.
     let alice = ok("GET", "/api/agents/alice", READ, "");
@@ -322,7 +351,7 @@ destinations = ["queue:sales"]
     );
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
-        report.contains("15 GET responses validated"),
+        report.contains("17 GET responses validated"),
         "the live checks did not all run:\n{report}"
     );
 }

@@ -42,6 +42,7 @@ mod agents;
 pub(crate) mod audit;
 mod auth;
 mod calls;
+mod ivr;
 pub(crate) mod json;
 mod monitor;
 mod numbers;
@@ -131,6 +132,10 @@ pub(crate) enum Op {
     AgentAction(agents::Action),
     /// `GET /api/calls`.
     Calls,
+    /// `GET /api/ivr`.
+    IvrMenus,
+    /// `GET /api/ivr/{name}`.
+    IvrMenu,
     /// `POST /api/calls/{call}/monitor`.
     Monitor,
     /// `DELETE /api/calls/{call}/monitor`.
@@ -245,6 +250,8 @@ pub(crate) const ROUTES: &[ApiRoute] = &[
         Supervisor,
         Op::MonitorStop,
     ),
+    route("GET", "/api/ivr", Read, Op::IvrMenus),
+    route("GET", "/api/ivr/{name}", Read, Op::IvrMenu),
     route("GET", "/api/audit", Supervisor, Op::Audit),
     route(
         "GET",
@@ -543,6 +550,8 @@ impl Api {
             Op::Agent => agents::get(&mut ctx),
             Op::AgentAction(action) => agents::act(&mut ctx, action),
             Op::Calls => calls::list(&mut ctx),
+            Op::IvrMenus => ivr::list(&mut ctx),
+            Op::IvrMenu => ivr::get(&mut ctx),
             Op::Monitor => monitor::start(&mut ctx),
             Op::MonitorStop => monitor::stop(&mut ctx),
             Op::Voicemail(r) => match voicemail::handle(&mut self.voicemail, r, &mut ctx) {

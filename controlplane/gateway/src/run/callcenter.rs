@@ -458,6 +458,26 @@ impl Services {
         }
     }
 
+    /// How many times `event` happened in the menu or lookup `name`.
+    /// Read from the collected series, so asking does not create a zero
+    /// series on `/metrics`.
+    pub(crate) fn ivr_event_count(&self, name: &str, event: &str) -> u64 {
+        use prometheus::core::Collector;
+        let Some(c) = self.ivr_events.as_ref() else {
+            return 0;
+        };
+        let has = |m: &prometheus::proto::Metric, k: &str, v: &str| {
+            m.get_label()
+                .iter()
+                .any(|l| l.name() == k && l.value() == v)
+        };
+        c.collect()
+            .iter()
+            .flat_map(|f| f.get_metric())
+            .find(|m| has(m, "menu", name) && has(m, "event", event))
+            .map_or(0, |m| m.get_counter().get_value() as u64)
+    }
+
     pub(crate) fn count_ivr_event(&self, event: &tandem_callcenter::ivr::Event) {
         use tandem_callcenter::ivr::Event as E;
         let Some(c) = self.ivr_events.as_ref() else {
