@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use acd::{Rig, config, queue};
 use tandem_callcenter::AgentId;
-use tandem_callcenter::acd::{AgentConfig, Input, Output, Skill, Strategy};
+use tandem_callcenter::acd::{AgentConfig, AgentState, Input, Output, Skill, Strategy};
 
 const S: Duration = Duration::from_secs(1);
 
@@ -424,4 +424,71 @@ fn the_call_list_shows_positions_rings_and_answers() {
         ]
     );
     assert_eq!(list[0].priority, 9);
+}
+
+#[test]
+fn an_agent_on_a_call_the_acd_did_not_route_is_offered_nothing() {
+    let mut q = queue("q", &[0, 1]);
+    q.strategy = Strategy::Linear;
+    q.wrap_up = Duration::ZERO;
+    let mut r = Rig::new(config(2, vec![q]));
+    r.login_all(2);
+    // a0 takes a transferred caller directly: busy, not in the index.
+    r.input(Input::DirectCall {
+        agent: AgentId(0),
+        active: true,
+    });
+    assert_eq!(r.state(0), AgentState::OnCall);
+    r.call(1, 0, "138", 0);
+    assert_eq!(r.rung(1), 1, "linear would take a0 first, but a0 is busy");
+    r.answer(1, 1);
+    r.advance(10 * S);
+    r.hangup(1);
+    // A second direct call (a consultation) and the end of the first:
+    // still busy.
+    r.input(Input::DirectCall {
+        agent: AgentId(0),
+        active: true,
+    });
+    r.input(Input::DirectCall {
+        agent: AgentId(0),
+        active: false,
+    });
+    assert_eq!(r.state(0), AgentState::OnCall);
+    // A pause asked meanwhile applies once the last one ends.
+    r.input(Input::Pause {
+        agent: AgentId(0),
+        reason: "coffee",
+    });
+    r.input(Input::DirectCall {
+        agent: AgentId(0),
+        active: false,
+    });
+    assert_eq!(r.state(0), AgentState::Paused);
+    // An unbalanced end changes nothing.
+    r.input(Input::DirectCall {
+        agent: AgentId(0),
+        active: false,
+    });
+    assert_eq!(r.state(0), AgentState::Paused);
+    // A direct call during an ACD call outlives it: after the wrap-up the
+    // agent stays on the direct call, then takes the next caller.
+    r.input(Input::Unpause { agent: AgentId(0) });
+    r.input(Input::Logout { agent: AgentId(1) });
+    r.call(2, 0, "139", 0);
+    assert_eq!(r.rung(2), 0);
+    r.answer(2, 0);
+    r.input(Input::DirectCall {
+        agent: AgentId(0),
+        active: true,
+    });
+    r.hangup(2);
+    assert_eq!(r.state(0), AgentState::OnCall);
+    r.call(3, 0, "137", 0);
+    assert!(r.rings().is_empty(), "a0 is still on its direct call");
+    r.input(Input::DirectCall {
+        agent: AgentId(0),
+        active: false,
+    });
+    assert_eq!(r.rung(3), 0);
 }

@@ -53,6 +53,7 @@ fn random_inputs_keep_the_acd_consistent() {
         let mut next_call = 0u64;
         // Recent rings and answers, so most inputs hit live calls.
         let mut rung: Vec<(CallId, AgentId)> = Vec::new();
+        let mut direct = HashSet::new();
         let mut talking: Vec<CallId> = Vec::new();
         for _ in 0..20_000 {
             let mut call = CallId(rng.below(next_call + 3));
@@ -88,13 +89,18 @@ fn random_inputs_keep_the_acd_consistent() {
                     digit: ['#', '1'][rng.below(2) as usize],
                 },
                 11 => Input::Login { agent },
-                12 => match rng.below(4) {
+                12 => match rng.below(6) {
                     0 => Input::Logout { agent },
                     1 => Input::Pause {
                         agent,
                         reason: "break",
                     },
                     2 => Input::Unpause { agent },
+                    // A direct call starts, or the agent's one ends.
+                    3 | 4 => Input::DirectCall {
+                        agent,
+                        active: direct.insert(agent) || !direct.remove(&agent),
+                    },
                     _ => Input::Ready { agent },
                 },
                 _ => {

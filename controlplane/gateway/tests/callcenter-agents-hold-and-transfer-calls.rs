@@ -87,16 +87,32 @@ fn an_agent_transfers_a_caller_blind_with_the_call_data() {
     );
     // Through the IVR (keys 2, 3) into the queue, to alice, then to bob;
     // the caller stays on the line for 6 s after its last key.
-    let out = sipp_uac_with(
-        &dir,
-        &scenario("sipp/uac-ivr-caller.xml"),
-        13170,
-        28720,
-        "127.0.0.1:13160",
-        "4005000005",
-        (1, 1),
-        &["-d", "6000", "-key", "caller", "13700000007"],
-    );
+    let caller_dir = dir.clone();
+    let caller = std::thread::spawn(move || {
+        sipp_uac_with(
+            &caller_dir,
+            &scenario("sipp/uac-ivr-caller.xml"),
+            13170,
+            28720,
+            "127.0.0.1:13160",
+            "4005000005",
+            (1, 1),
+            &["-d", "6000", "-key", "caller", "13700000007"],
+        )
+    });
+    // Bob took the caller outside the ACD: he is on a call, not offered
+    // queued callers.
+    let bob_busy = "tandem_callcenter_agent_state{agent=\"bob\",state=\"on_call\"} 1";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !http_get("127.0.0.1:13190", "/metrics").contains(bob_busy) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob never shown on a call\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = caller.join().unwrap();
     assert_sipp_ok(&out, &log);
     phone_finished(&mut alice, &dir, "alice.log", &log);
     let tandem_log = || std::fs::read_to_string(&log).unwrap_or_default();
@@ -121,6 +137,7 @@ fn an_agent_transfers_a_caller_blind_with_the_call_data() {
     std::thread::sleep(Duration::from_millis(1500));
     let metrics = http_get("127.0.0.1:13190", "/metrics");
     for line in [
+        "tandem_callcenter_agent_state{agent=\"bob\",state=\"available\"} 1",
         "tandem_sip_transfers_total{kind=\"blind\",outcome=\"done\"} 1",
         "tandem_callcenter_calls_transferred_total{queue=\"desk\"} 1",
         "tandem_callcenter_agent_calls_transferred_total{agent=\"alice\"} 1",

@@ -133,6 +133,10 @@ pub(crate) fn acd_inputs(data: &[u8]) {
                 reason: "fuzz",
             },
             14 => Input::Unpause { agent },
+            15 if arg & 0x80 != 0 => Input::DirectCall {
+                agent,
+                active: arg & 1 == 1,
+            },
             _ => {
                 now = now + Duration::from_millis(u64::from(arg) * 250);
                 while let Some(t) = acd.poll_timeout().filter(|t| *t <= now) {

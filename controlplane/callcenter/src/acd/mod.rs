@@ -186,6 +186,19 @@ pub enum Input<'a> {
         /// The agent.
         agent: AgentId,
     },
+    /// The agent's phone took up (`active`) or let go of a call the ACD
+    /// did not route: a direct call to the agent, a caller transferred to
+    /// the agent, a consultation call the agent placed, a supervisor's
+    /// monitoring. While any such call is up the agent is on a call and
+    /// is offered no queued caller; when the last one ends the agent is
+    /// available again (or paused or signed out, if that was asked
+    /// meanwhile). Unbalanced ends are ignored.
+    DirectCall {
+        /// The agent.
+        agent: AgentId,
+        /// The call started (`true`) or ended.
+        active: bool,
+    },
 }
 
 /// What the ACD asks of the gateway, or reports.
@@ -402,6 +415,8 @@ struct Agent {
     wrap_handled: Duration,
     pending: Pending,
     pause_reason: Option<String>,
+    /// Calls the ACD did not route that the agent's phone is on.
+    direct: u32,
 }
 
 #[derive(Debug)]
@@ -524,6 +539,7 @@ impl Acd {
                 wrap_handled: Duration::ZERO,
                 pending: Pending::None,
                 pause_reason: None,
+                direct: 0,
             })
             .collect();
         let mut queues = Vec::with_capacity(config.queues.len());
@@ -780,7 +796,34 @@ impl Acd {
                 self.end_wrap_up(now, agent);
                 Ok(())
             }
+            Input::DirectCall { agent, active } => self.direct_call(now, agent, active),
         }
+    }
+
+    fn direct_call(
+        &mut self,
+        now: Timestamp,
+        agent: AgentId,
+        active: bool,
+    ) -> Result<(), AcdError> {
+        self.agent(agent)?;
+        let a = &mut self.agents[agent.index()];
+        if active {
+            a.direct += 1;
+            if a.state == AgentState::Available {
+                self.set_state(now, agent, AgentState::OnCall);
+            }
+            return Ok(());
+        }
+        if a.direct == 0 {
+            return Ok(());
+        }
+        a.direct -= 1;
+        // Free again if nothing else (an ACD call, wrap-up) holds it.
+        if a.direct == 0 && a.state == AgentState::OnCall && a.call.is_none() {
+            self.after_work(now, agent);
+        }
+        Ok(())
     }
 
     fn agent(&self, agent: AgentId) -> Result<&Agent, AcdError> {
@@ -1344,6 +1387,11 @@ impl Acd {
     /// Makes a signed-in agent available: it takes the best waiting caller
     /// over all its queues, or is filed in each queue's index.
     fn make_available(&mut self, now: Timestamp, agent: AgentId) {
+        // Still on a call the ACD did not route: on a call until it ends.
+        if self.agents[agent.index()].direct > 0 {
+            self.set_state(now, agent, AgentState::OnCall);
+            return;
+        }
         let a = &self.agents[agent.index()];
         // Highest priority, then longest waiting, over the agent's queues.
         let best = a

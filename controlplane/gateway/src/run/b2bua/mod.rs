@@ -261,6 +261,9 @@ struct Call {
     service: Option<Box<CallService>>,
     /// A supervisor listening in, coaching or barged in.
     monitor: Option<Box<monitor::Monitor>>,
+    /// Agents this call keeps busy outside the ACD's own calls (told
+    /// `DirectCall`), released when it ends.
+    direct: Vec<tandem_callcenter::AgentId>,
 }
 
 /// What a client transaction is for.
@@ -1252,6 +1255,7 @@ impl B2bua {
         let key = self.next_key;
         self.next_key += 1;
         let session = self.session_for(trunk_in, &caller, from);
+        let callee_for_direct = callee.clone();
         let (Some(a_media), Some(b_media)) = (
             self.new_media_leg(key, session),
             self.new_media_leg(key, session),
@@ -1304,12 +1308,20 @@ impl B2bua {
             legs_pending: 2,
             service,
             monitor: None,
+            direct: Vec::new(),
         };
         if let Some(t) = trunk_in {
             self.trunk_calls(t, 1);
         }
         self.metrics.active.set(self.calls.len() as i64 + 1);
         self.calls.insert(key, Box::new(call));
+        // An agent's phone placing a call (a consultation, a call to a
+        // colleague or a queue) is busy until it ends.
+        if services::FeatureCode::parse(&callee_for_direct).is_none()
+            && let Some(agent) = self.calling_agent(trunk_in, from)
+        {
+            self.mark_direct(now, key, agent, true);
+        }
         if let Err((status, why)) = self.create_engine_legs(key) {
             // 488: nothing in the offer we can carry (RFC 3261 §13.3.1.1,
             // RFC 3264 §6); 503: the engine's queue is full.
@@ -2151,6 +2163,7 @@ impl B2bua {
             return;
         }
         self.answer_a(now, key);
+        self.mark_b_direct(now, key);
     }
 
     /// Sends A our 200 (with the SDP answer already made) and confirms
@@ -2989,6 +3002,7 @@ impl B2bua {
         call.ended = Some(SystemTime::now());
         call.ending_deadline = Some(now + ENDING_GRACE);
         self.end_monitor(now, key, true);
+        self.release_direct(now, key);
         self.service_call_ended(now, key);
         let Some(call) = self.calls.get_mut(&key) else {
             return;

@@ -203,6 +203,8 @@ impl B2bua {
             }));
         }
         self.publish_monitor(key);
+        // The supervisor's phone is busy while it monitors.
+        self.mark_direct(now, key, supervisor, true);
     }
 
     /// Where a phone's trunk is, and the host part for its Request-URI.
@@ -462,6 +464,7 @@ impl B2bua {
         self.submit(Command::DestroyLeg { leg: m.media.leg });
         self.hub.give_back_port(m.media.port);
         self.publish_monitor(key);
+        self.mark_direct(now, key, m.supervisor, false);
         eprintln!("tandem: call {key}: supervisor off");
     }
 }

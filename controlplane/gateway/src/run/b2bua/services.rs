@@ -157,7 +157,7 @@ impl FeatureCode {
         ("*15", FeatureCode::Ready),
     ];
 
-    fn parse(dialled: &str) -> Option<FeatureCode> {
+    pub(super) fn parse(dialled: &str) -> Option<FeatureCode> {
         Self::ALL
             .iter()
             .find(|(code, _)| *code == dialled)
@@ -983,6 +983,9 @@ impl B2bua {
             .and_then(|c| c.service.as_ref())
             .is_some_and(|s| s.in_acd);
         let agent = self.services.as_ref().and_then(|s| s.agent_of_trunk(trunk));
+        if !in_acd {
+            self.mark_b_direct(now, key);
+        }
         if in_acd && let Some(agent) = agent {
             let answered = self.services.as_mut().map(|s| {
                 s.input(
@@ -1209,6 +1212,70 @@ impl B2bua {
                 "caller off hold"
             }
         );
+    }
+
+    /// Tells the ACD that `agent`'s phone is on (or off) a call it did not
+    /// route, and keeps the call's list of such agents so the end of the
+    /// call releases them.
+    pub(super) fn mark_direct(&mut self, now: Instant, key: CallKey, agent: AgentId, on: bool) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if on {
+            if call.direct.contains(&agent) {
+                return;
+            }
+            call.direct.push(agent);
+        } else {
+            let Some(i) = call.direct.iter().position(|a| *a == agent) else {
+                return;
+            };
+            call.direct.swap_remove(i);
+        }
+        if let Some(s) = self.services.as_mut() {
+            let _ = s.input(now, Input::DirectCall { agent, active: on });
+        }
+        if !on {
+            self.run_acd_outputs(now);
+        }
+    }
+
+    /// Leg B answered outside the ACD: an agent's phone there is busy.
+    pub(super) fn mark_b_direct(&mut self, now: Instant, key: CallKey) {
+        let agent = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.b.as_ref())
+            .and_then(|b| self.services.as_ref()?.agent_of_trunk(b.trunk));
+        if let Some(agent) = agent {
+            self.mark_direct(now, key, agent, true);
+        }
+    }
+
+    /// The end of a call frees the agents it kept busy.
+    pub(super) fn release_direct(&mut self, now: Instant, key: CallKey) {
+        let agents = self
+            .calls
+            .get(&key)
+            .map(|c| c.direct.clone())
+            .unwrap_or_default();
+        for agent in agents {
+            self.mark_direct(now, key, agent, false);
+        }
+    }
+
+    /// The agent whose phone places a call from `from`: the agent's trunk,
+    /// or the phone's registered or configured address.
+    pub(super) fn calling_agent(&self, trunk_in: Option<TrunkId>, from: Peer) -> Option<AgentId> {
+        let s = self.services.as_ref()?;
+        if let Some(a) = trunk_in.and_then(|t| s.agent_of_trunk(t)) {
+            return Some(a);
+        }
+        self.trunks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.resolved == Some(from.addr))
+            .find_map(|(i, _)| s.agent_of_trunk(TrunkId(i)))
     }
 
     /// A digit from the caller: to the IVR, or while queued (the exit

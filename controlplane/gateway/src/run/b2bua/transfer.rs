@@ -187,6 +187,14 @@ impl B2bua {
     fn release_transferor(&mut self, now: Instant, key: CallKey) {
         self.notify_refer(now, key, 200, "OK");
         self.bye_b(now, key);
+        let transferor = self
+            .calls
+            .get(&key)
+            .and_then(|c| c.b.as_ref())
+            .and_then(|b| self.services.as_ref()?.agent_of_trunk(b.trunk));
+        if let Some(agent) = transferor {
+            self.mark_direct(now, key, agent, false);
+        }
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
@@ -309,6 +317,16 @@ impl B2bua {
         };
         std::mem::swap(&mut c1.b_media, &mut c2.b_media);
         c1.b = c2.b.take();
+        // The colleague stays busy, now on the caller's call.
+        let colleague =
+            c1.b.as_ref()
+                .and_then(|b| self.services.as_ref()?.agent_of_trunk(b.trunk));
+        if let Some(agent) = colleague
+            && let Some(i) = c2.direct.iter().position(|a| *a == agent)
+        {
+            c2.direct.swap_remove(i);
+            c1.direct.push(agent);
+        }
         c1.codec_out = c2.codec_out.take();
         c1.bridged = true;
         let (la, lb) = (c1.a.media.leg, c1.b_media.leg);
