@@ -180,6 +180,10 @@ fn skills_route_to_the_best_match_and_exclude_the_unskilled() {
     // the cantonese level.
     assert_eq!(r.acd.agent_queues(AgentId(2)), []);
     assert_eq!(r.acd.agent_queues(AgentId(3)), []);
+    assert_eq!(
+        r.acd.queue_members(tandem_callcenter::QueueId(0)),
+        [AgentId(0), AgentId(1)]
+    );
     r.call(1, 0, "x", 0);
     assert_eq!(r.rung(1), 1);
     r.answer(1, 1);

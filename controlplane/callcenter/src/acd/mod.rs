@@ -669,6 +669,17 @@ impl Acd {
         })
     }
 
+    /// The agents serving a queue: its listed members and, for a queue
+    /// defined by required skills, every agent who has them. O(agents).
+    pub fn queue_members(&self, queue: QueueId) -> Vec<AgentId> {
+        self.agents
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.memberships.iter().any(|m| m.queue == queue))
+            .map(|(i, _)| AgentId(i as u32))
+            .collect()
+    }
+
     /// The queues an agent is a member of.
     pub fn agent_queues(&self, agent: AgentId) -> Vec<QueueId> {
         self.agents

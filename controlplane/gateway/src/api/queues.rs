@@ -60,10 +60,12 @@ pub(super) fn states_json(counts: &[u32; 7]) -> Value {
 fn queue_json(services: &Services, at_ms: u64, q: QueueId) -> Option<Value> {
     let status = services.acd.queue_status(q)?;
     let config = services.acd.queue_config(q)?;
-    let members: Vec<String> = config
-        .members
-        .iter()
-        .filter_map(|m| services.acd.agent_name(m.agent).map(str::to_string))
+    // Listed members, or everyone with the skills of a skills-only queue.
+    let members: Vec<String> = services
+        .acd
+        .queue_members(q)
+        .into_iter()
+        .filter_map(|a| services.acd.agent_name(a).map(str::to_string))
         .collect();
     let longest = status.oldest_since.map_or(Duration::ZERO, |t| {
         Duration::from_millis(at_ms.saturating_sub(t.as_millis()))
