@@ -109,8 +109,12 @@ struct Fixture {
 
 impl Fixture {
     fn new(name: &str) -> Fixture {
+        Fixture::with(name, CONFIG)
+    }
+
+    fn with(name: &str, toml: &str) -> Fixture {
         let dir = dir(name);
-        let config = Config::from_toml(CONFIG, "test.toml", &dir).unwrap();
+        let config = Config::from_toml(toml, "test.toml", &dir).unwrap();
         let now = Instant::now();
         let services = Services::new(&config, now).unwrap();
         Fixture {
@@ -460,4 +464,41 @@ fn api_tokens_are_checked_with_their_lines() {
         config_error("[api]\ntokens = [{ name = \"a\", token = \"0123456789abcdef==\" }]\n"),
         ""
     );
+}
+
+#[test]
+fn wallboard_totals_count_a_call_spilled_between_queues_once() {
+    let toml = CONFIG.replace(
+        "[[queue]]\nname = \"sales\"\nmembers = [\"alice\", \"bob\"]\n",
+        "[[queue]]\nname = \"sales\"\nmembers = [\"alice\"]\nspill_when_no_agents = true\n\
+         overflow = \"queue:support\"\n[[queue]]\nname = \"support\"\nmembers = [\"bob\"]\n",
+    );
+    assert_ne!(toml, CONFIG);
+    let mut f = Fixture::with("wallboard-spill", &toml);
+    let now = f.now;
+    let s = f.services.as_mut().unwrap();
+    s.input(
+        now,
+        tandem_callcenter::acd::Input::Enqueue {
+            call: tandem_call::CallId(7),
+            queue: tandem_callcenter::QueueId(0),
+            caller: "13800000000",
+            priority: 0,
+            number: Some(tandem_callcenter::NumberId(0)),
+        },
+    )
+    .unwrap();
+    while s.poll_output().is_some() {}
+    let (status, board) = f.call("GET", "/api/wallboard", READ, "");
+    assert_eq!(status, 200);
+    let offered = |v: &Value| {
+        v.get("today")
+            .and_then(|t| t.get("offered"))
+            .and_then(Value::as_f64)
+    };
+    let queues = board.get("queues").and_then(Value::as_array).unwrap();
+    let per_queue: Vec<f64> = queues.iter().filter_map(offered).collect();
+    assert_eq!(per_queue, [1.0, 1.0], "offered to sales, then to support");
+    let totals = board.get("totals").unwrap();
+    assert_eq!(offered(totals), Some(1.0), "one caller: {totals:?}");
 }

@@ -23,6 +23,10 @@
 //!   same start, which exists when the gateway restarted within the
 //!   interval: the engine flushes its open interval at shutdown).
 //!
+//! The totals merge the queues, except offered and spilled calls, which
+//! come from the 400 numbers' counters: a caller spilled from one queue to
+//! another is offered to each queue but to the center once.
+//!
 //! So today's figures survive a restart, unlike the totals of
 //! `/api/queues` (since start). An interval the engine has just closed is
 //! stored by the run loop's next once-a-second tick; for up to that second
@@ -64,7 +68,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Sender, bounded};
 use tandem_callcenter::acd::AgentState;
 use tandem_callcenter::kpi::{Counters, Entity, EntityKind};
-use tandem_callcenter::{AgentId, QueueId, Timestamp};
+use tandem_callcenter::{AgentId, NumberId, QueueId, Timestamp};
 
 use super::json::{Value, object};
 use super::queues::{kpis_json, seconds, states_json};
@@ -106,8 +110,8 @@ const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'un
                    connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'; \
                    frame-ancestors 'none'";
 
-/// Today's stored intervals: queue name → interval start (unix ms) →
-/// counters.
+/// Today's stored intervals: queue (or number) name → interval start
+/// (unix ms) → counters.
 type Stored = BTreeMap<String, BTreeMap<u64, Counters>>;
 
 /// The stored intervals as last read.
@@ -116,8 +120,10 @@ struct History {
     read_at: Instant,
     /// The day they belong to.
     day_start_ms: u64,
-    /// The rows.
+    /// The queues' rows.
     queues: Stored,
+    /// The 400 numbers' rows (for the totals, which count each call once).
+    numbers: Stored,
 }
 
 /// The wallboard's state on the control thread: where the database is,
@@ -152,22 +158,25 @@ impl Board {
     /// Today's stored intervals, read again when older than
     /// [`HISTORY_MAX_AGE`] or of another day; `None` when the database
     /// cannot be read.
-    fn stored(&mut self, now: Instant, day_start_ms: u64) -> Option<&Stored> {
+    fn stored(&mut self, now: Instant, day_start_ms: u64) -> Option<&History> {
         let fresh = self.history.as_ref().is_some_and(|h| {
             h.day_start_ms == day_start_ms
                 && now.saturating_duration_since(h.read_at) < HISTORY_MAX_AGE
         });
         if !fresh {
-            self.history = self.read(now, day_start_ms).map(|queues| History {
-                read_at: now,
-                day_start_ms,
-                queues,
-            });
+            self.history = self
+                .read(now, day_start_ms)
+                .map(|(queues, numbers)| History {
+                    read_at: now,
+                    day_start_ms,
+                    queues,
+                    numbers,
+                });
         }
-        self.history.as_ref().map(|h| &h.queues)
+        self.history.as_ref()
     }
 
-    fn read(&mut self, now: Instant, day_start_ms: u64) -> Option<Stored> {
+    fn read(&mut self, now: Instant, day_start_ms: u64) -> Option<(Stored, Stored)> {
         if self.store.is_none() {
             if self
                 .failed_at
@@ -186,8 +195,13 @@ impl Board {
         match store.query(from, to, By::Interval) {
             Ok(rows) => {
                 self.warned = false;
-                let mut out = Stored::new();
-                for r in rows.into_iter().filter(|r| r.kind == EntityKind::Queue) {
+                let (mut queues, mut numbers) = (Stored::new(), Stored::new());
+                for r in rows {
+                    let out = match r.kind {
+                        EntityKind::Queue => &mut queues,
+                        EntityKind::Number => &mut numbers,
+                        EntityKind::Agent => continue,
+                    };
                     if let Some(start) = r.start {
                         out.entry(r.name)
                             .or_default()
@@ -196,7 +210,7 @@ impl Board {
                             .merge(&r.counters);
                     }
                 }
-                Some(out)
+                Some((queues, numbers))
             }
             Err(e) => {
                 // Perhaps the file was replaced: open it again later.
@@ -206,7 +220,7 @@ impl Board {
         }
     }
 
-    fn failed(&mut self, now: Instant, why: String) -> Option<Stored> {
+    fn failed<T>(&mut self, now: Instant, why: String) -> Option<T> {
         self.failed_at = Some(now);
         if !self.warned {
             self.warned = true;
@@ -292,6 +306,30 @@ fn queue_json(
     Some((value, today, longest))
 }
 
+/// Today's counters of all 400 numbers together (stored intervals and
+/// the open one), or `None` without numbers.
+fn numbers_today(s: &Services, day_start_ms: u64, stored: Option<&Stored>) -> Option<Counters> {
+    if s.config.numbers.is_empty() {
+        return None;
+    }
+    let mut total = Counters::default();
+    for rows in stored.into_iter().flat_map(BTreeMap::values) {
+        for c in rows.values() {
+            total.merge(c);
+        }
+    }
+    if let Some(start) = s.kpi.interval_start()
+        && start.as_millis() >= day_start_ms
+    {
+        for i in 0..s.config.numbers.len() {
+            if let Some(open) = s.kpi.current_interval(Entity::Number(NumberId(i as u32))) {
+                total.merge(&open);
+            }
+        }
+    }
+    Some(total)
+}
+
 /// `GET /api/wallboard` and each tick of `GET /api/wallboard/events`.
 pub(super) fn snapshot(ctx: &mut Ctx<'_>, board: &mut Board) -> Outcome {
     let now = ctx.now;
@@ -305,9 +343,12 @@ pub(super) fn snapshot(ctx: &mut Ctx<'_>, board: &mut Board) -> Outcome {
     let mut today = Counters::default();
     let (mut waiting, mut ringing, mut longest) = (0u32, 0u32, Duration::ZERO);
     let mut history = false;
+    let mut numbers = None;
     if let Some(s) = services {
         let stored = board.stored(now, day_start);
         history = stored.is_some();
+        numbers = numbers_today(s, day_start, stored.map(|h| &h.numbers));
+        let stored = stored.map(|h| &h.queues);
         for i in 0..s.acd.len().0 {
             let q = QueueId(i as u32);
             if let (Some((value, counters, wait)), Some(status)) = (
@@ -336,6 +377,14 @@ pub(super) fn snapshot(ctx: &mut Ctx<'_>, board: &mut Board) -> Outcome {
                 ("pause_reason", Value::from(status.pause_reason)),
             ]));
         }
+    }
+    // A caller spilled from one queue to another is offered to both;
+    // the center as a whole was offered it once. The 400 numbers count
+    // each call once (`queued`: entered a first queue; `spilled`: left
+    // the center's queues), so the totals take those two from them.
+    if let Some(n) = numbers {
+        today.offered = n.queued;
+        today.spilled = n.spilled;
     }
     let interval_start = services
         .and_then(|s| s.kpi.interval_start())
