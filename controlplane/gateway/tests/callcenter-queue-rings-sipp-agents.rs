@@ -1,7 +1,9 @@
 //! Calls to a 400 number go through its plan into an ACD queue, are
 //! answered by Tandem, and ring SIPp agents: round robin takes the agents
-//! in turn; an agent who lets the phone ring is cancelled and the next one
-//! rung; a full queue spills callers to a number over the routes.
+//! in turn, and linear, skills, longest-idle and fewest-calls pick the
+//! agent their ranking says; an agent who lets the phone ring is
+//! cancelled and the next one rung; a full queue spills callers to a
+//! number over the routes.
 
 mod support;
 
@@ -735,4 +737,110 @@ destinations = ["queue:one"]
         "{rows:?}"
     );
     assert_eq!(by_caller("13900000002")["trunk_out"], "", "{rows:?}");
+}
+
+#[test]
+fn each_strategy_picks_its_agent_on_real_calls() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-strategies");
+    let config = dir.join("tandem.toml");
+    std::fs::write(
+        &config,
+        r#"
+[sip]
+listen = "127.0.0.1:13460"
+[media]
+rtp_address = "127.0.0.1"
+rtp_ports = "31100-31199"
+[http]
+listen = "127.0.0.1:13490"
+
+[[agent]]
+name = "alice"
+contact = "sip:alice@127.0.0.1:13461"
+skills = { billing = 30 }
+[[agent]]
+name = "bob"
+contact = "sip:bob@127.0.0.1:13462"
+skills = { billing = 90 }
+[[agent]]
+name = "carol"
+contact = "sip:carol@127.0.0.1:13463"
+skills = { billing = 60 }
+
+[[queue]]
+name = "hunt"
+strategy = "linear"
+members = ["alice", "bob", "carol"]
+wrap_up = 0
+[[queue]]
+name = "experts"
+strategy = "skills"
+required_skills = { billing = 1 }
+wrap_up = 0
+[[queue]]
+name = "idle"
+strategy = "longest-idle"
+members = ["alice", "bob", "carol"]
+wrap_up = 0
+[[queue]]
+name = "fair"
+strategy = "fewest-calls"
+members = ["alice", "bob", "carol"]
+wrap_up = 0
+
+[[number]]
+number = "4001000011"
+destinations = ["queue:hunt"]
+[[number]]
+number = "4001000012"
+destinations = ["queue:experts"]
+[[number]]
+number = "4001000013"
+destinations = ["queue:idle"]
+[[number]]
+number = "4001000014"
+destinations = ["queue:fair"]
+"#,
+    )
+    .unwrap();
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let echo = scenario("kamailio/uas-pcmu-echo.xml");
+    let _alice = sipp_uas(&dir, &echo, 13461, 31300);
+    let _bob = sipp_uas(&dir, &echo, 13462, 31310);
+    let _carol = sipp_uas(&dir, &echo, 13463, 31320);
+    // Three calls, one at a time, per queue in turn: who took each says
+    // how the strategy ranked the agents, given the calls before it.
+    let expected: [(&str, [&str; 3]); 4] = [
+        // Always the first member.
+        ("4001000011", ["alice", "alice", "alice"]),
+        // The best billing level.
+        ("4001000012", ["bob", "bob", "bob"]),
+        // Carol has been idle since start; then alice (free since the
+        // first queue's calls), then bob.
+        ("4001000013", ["carol", "alice", "bob"]),
+        // Counts so far: alice 4, bob 4, carol 1: carol until she catches up.
+        ("4001000014", ["carol", "carol", "carol"]),
+    ];
+    let mut seen = 0;
+    for (number, agents) in expected {
+        let out = sipp_uac_with(
+            &dir,
+            &scenario("sipp/uac-queue-caller.xml"),
+            13470,
+            31330,
+            "127.0.0.1:13460",
+            number,
+            (3, 1),
+            &["-d", "500", "-l", "1", "-key", "caller", "13800000020"],
+        );
+        assert_sipp_ok(&out, &log);
+        seen += 3;
+        let rows = by_setup(wait_for_cdrs(&dir, seen, Duration::from_secs(10)));
+        let took: Vec<&str> = rows[seen - 3..]
+            .iter()
+            .map(|r| r["trunk_out"].trim_start_matches("agent:"))
+            .collect();
+        assert_eq!(took, agents, "{number}: {rows:?}");
+    }
 }
