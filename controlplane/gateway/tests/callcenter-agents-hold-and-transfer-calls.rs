@@ -302,3 +302,44 @@ fn an_agent_holds_the_caller_who_hears_music_and_the_hold_time_is_counted() {
     let hold: f64 = desk["avg_hold_s"].parse().unwrap_or(0.0);
     assert!((1.5..3.5).contains(&hold), "avg_hold_s {hold} in\n{text}");
 }
+
+#[test]
+fn a_transfer_to_nobody_fails_and_the_agent_keeps_the_caller() {
+    require("sipp", "sip-tester");
+    let dir = workdir("callcenter-transfer-fails");
+    config(&dir, 13185, "28200-28299", 13193, &[("alice", 13186)]);
+    let config = dir.join("tandem.toml");
+    let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
+    let mut alice = sipp_phone(
+        &dir,
+        &scenario("sipp/uas-agent-transfer-fails.xml"),
+        13186,
+        28780,
+        "alice.log",
+        &["-key", "target", "nobody"],
+    );
+    let out = sipp_uac_with(
+        &dir,
+        &scenario("sipp/uac-queue-caller.xml"),
+        13187,
+        28790,
+        "127.0.0.1:13185",
+        "4005000006",
+        (1, 1),
+        &["-d", "4000", "-key", "caller", "13700000012"],
+    );
+    assert_sipp_ok(&out, &log);
+    phone_finished(&mut alice, &dir, "alice.log", &log);
+    let alice_log = std::fs::read_to_string(dir.join("alice.log")).unwrap_or_default();
+    assert!(alice_log.contains("SIP/2.0 404"), "{alice_log}");
+    let rows = wait_for_cdrs(&dir, 1, Duration::from_secs(10));
+    assert_eq!(rows[0]["trunk_out"], "agent:alice", "{rows:?}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = http_get("127.0.0.1:13193", "/metrics");
+    for line in [
+        "tandem_sip_transfers_total{kind=\"blind\",outcome=\"no_target\"} 1",
+        "tandem_callcenter_calls_transferred_total{queue=\"desk\"} 0",
+    ] {
+        assert!(metrics.contains(line), "no {line} in\n{metrics}");
+    }
+}

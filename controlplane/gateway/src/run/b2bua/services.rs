@@ -897,6 +897,15 @@ impl B2bua {
             return;
         };
         let Some(b) = call.b.as_ref() else {
+            // Nothing could be rung (no trunk usable): a caller the ACD
+            // does not hold would wait in silence; release it.
+            let waiting = call
+                .service
+                .as_ref()
+                .is_some_and(|s| s.in_acd || !s.forks.is_empty());
+            if !waiting && call.phase != Phase::Ending {
+                self.hang_up_both(now, key, Cause::from_sip_status(code));
+            }
             return;
         };
         let (trunk, abandoned) = (b.trunk, b.abandoned);

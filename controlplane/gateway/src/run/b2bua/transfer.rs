@@ -94,8 +94,6 @@ impl B2bua {
         // Accepted: the outcome follows in the NOTIFY (§2.4.4).
         let r = message::response_to(&request, 202, None, None);
         self.respond(now, tx, r);
-        // A supervisor on the call leaves with the agent.
-        self.end_monitor(now, key, true);
         let referrer = self.referrer(&request);
         let outcome = match &refer_to.replaces {
             None => self.blind_transfer(now, key, &refer_to, referrer),
@@ -185,6 +183,8 @@ impl B2bua {
     /// Reports success to the agent, hangs the agent's phone up and lets
     /// the ACD know the agent is done with the call.
     fn release_transferor(&mut self, now: Instant, key: CallKey) {
+        // A supervisor on the call leaves with the agent.
+        self.end_monitor(now, key, true);
         self.notify_refer(now, key, 200, "OK");
         self.bye_b(now, key);
         let transferor = self
@@ -240,6 +240,17 @@ impl B2bua {
             return Err(Failed {
                 status,
                 reason,
+                label: "no_target",
+            });
+        }
+        // A phone or trunk that cannot be called now: the agent keeps the
+        // caller and hears the transfer failed.
+        if let Target::Trunks { trunks, .. } = &target
+            && !trunks.iter().any(|t| self.trunk_usable(*t))
+        {
+            return Err(Failed {
+                status: 503,
+                reason: "Service Unavailable",
                 label: "no_target",
             });
         }
