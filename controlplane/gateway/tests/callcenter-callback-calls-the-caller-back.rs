@@ -15,7 +15,8 @@ const TOKEN: &str = "supervisor-token-for-callbacks";
 fn a_caller_who_asks_for_a_callback_is_called_back_when_an_agent_is_free() {
     require("sipp", "sip-tester");
     let dir = workdir("callcenter-callback");
-    tone_wav(&dir.join("we-will-call.wav"), 0.5, 600);
+    tone_wav(&dir.join("we-will-call.wav"), 1.0, 600);
+    tone_wav(&dir.join("moh.wav"), 1.0, 440);
     std::fs::write(
         dir.join("tandem.toml"),
         format!(
@@ -50,6 +51,7 @@ members = ["alice"]
 exit_digit = "9"
 exit_to = "callback"
 callback_prompt = "we-will-call.wav"
+music_on_hold = "moh.wav"
 
 [[number]]
 number = "4005000008"
@@ -127,6 +129,13 @@ destinations = ["queue:desk"]
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    // The caller heard the whole confirmation (1 s) after keying 9 at
+    // 1.5 s, over the music on hold, before the release.
+    let asked = rows
+        .iter()
+        .find(|r| r["trunk_in"] == "-")
+        .unwrap_or_else(|| panic!("no record of the caller: {rows:?}"));
+    assert!(num(asked, "duration_ms") >= 2400, "{asked:?}");
     let back = rows
         .iter()
         .find(|r| r["trunk_in"] == "agent:alice")

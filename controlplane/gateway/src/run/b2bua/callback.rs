@@ -161,7 +161,8 @@ impl B2bua {
             .and_then(|c| c.prompt.clone());
         match prompt {
             Some(path) => {
-                self.stop_prompt(key);
+                // Replaces the music on hold without a PromptDone for it
+                // (stopping it first would end the call at that event).
                 self.play(key, &path, tandem_dataplane::prompt::Repeat::Times(1));
                 if let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) {
                     s.hang_up_after_prompt = true;
