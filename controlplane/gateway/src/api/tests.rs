@@ -471,7 +471,7 @@ fn wallboard_totals_count_a_call_spilled_between_queues_once() {
     let toml = CONFIG.replace(
         "[[queue]]\nname = \"sales\"\nmembers = [\"alice\", \"bob\"]\n",
         "[[queue]]\nname = \"sales\"\nmembers = [\"alice\"]\nspill_when_no_agents = true\n\
-         overflow = \"queue:support\"\n[[queue]]\nname = \"support\"\nmembers = [\"bob\"]\n",
+         overflow = \"queue:support\"\nservice_level_target = 90\n[[queue]]\nname = \"support\"\nmembers = [\"bob\"]\n",
     );
     assert_ne!(toml, CONFIG);
     let mut f = Fixture::with("wallboard-spill", &toml);
@@ -499,6 +499,11 @@ fn wallboard_totals_count_a_call_spilled_between_queues_once() {
     let queues = board.get("queues").and_then(Value::as_array).unwrap();
     let per_queue: Vec<f64> = queues.iter().filter_map(offered).collect();
     assert_eq!(per_queue, [1.0, 1.0], "offered to sales, then to support");
+    let targets: Vec<f64> = queues
+        .iter()
+        .filter_map(|q| q.get("service_level_target").and_then(Value::as_f64))
+        .collect();
+    assert_eq!(targets, [0.9, 0.8], "sales' own target, support's default");
     let totals = board.get("totals").unwrap();
     assert_eq!(offered(totals), Some(1.0), "one caller: {totals:?}");
 }

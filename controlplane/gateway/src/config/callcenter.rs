@@ -173,6 +173,10 @@ pub(crate) struct Agent {
 pub(crate) struct QueueExtras {
     /// Service-level threshold and short-abandon threshold.
     pub(crate) kpi: QueueKpiConfig,
+    /// The share of calls to answer within the threshold
+    /// (`service_level_target`, a percentage; a fraction here, default
+    /// 0.8): the Erlang C forecast aims at it, the wallboard colours by it.
+    pub(crate) service_level_target: f64,
     /// Music on hold (`music_on_hold`, default `callcenter.music_on_hold`).
     pub(crate) music_on_hold: Option<PathBuf>,
     /// The periodic announcement (`periodic_announcement`).
@@ -1296,6 +1300,12 @@ impl Validator<'_> {
             ),
         };
 
+        let service_level_target = self.value(
+            r.service_level_target,
+            &k("service_level_target"),
+            0.8,
+            |n| int_in(n, 1, 100).map(|n| n as f64 / 100.0),
+        );
         let max_length = self.value(r.max_length, &k("max_length"), None, |n| {
             int_in(n, 0, 1_000_000).map(|n| (n > 0).then_some(n as u32))
         });
@@ -1456,6 +1466,7 @@ impl Validator<'_> {
         };
         let extras = QueueExtras {
             kpi,
+            service_level_target,
             music_on_hold,
             periodic_prompt,
             callback,

@@ -178,6 +178,7 @@ pub(super) struct RawQueue {
     pub(super) sticky_window: Option<S<i64>>,
     pub(super) expected_handle_time: Option<S<i64>>,
     pub(super) service_level_threshold: Option<S<i64>>,
+    pub(super) service_level_target: Option<S<i64>>,
     pub(super) short_abandon: Option<S<i64>>,
     pub(super) max_length: Option<S<i64>>,
     pub(super) max_estimated_wait: Option<S<i64>>,

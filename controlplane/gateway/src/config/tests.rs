@@ -873,6 +873,11 @@ fn call_center_problems_name_the_key_and_the_line() {
         ),
         (
             "short_abandon = 8",
+            "service_level_target = 0",
+            "queue \"sales\".service_level_target: expected a whole number from 1 to 100, got 0",
+        ),
+        (
+            "short_abandon = 8",
             "callback_attempts = 2",
             "queue \"sales\".callback_attempts: set, but neither overflow nor exit_to is callback",
         ),

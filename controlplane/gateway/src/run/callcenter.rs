@@ -444,6 +444,14 @@ impl Services {
     }
 
     /// Counts an IVR event.
+    /// The share of `queue`'s calls to answer within its threshold.
+    pub(crate) fn service_level_target(&self, queue: QueueId) -> Option<f64> {
+        self.config
+            .queues
+            .get(queue.index())
+            .map(|q| q.service_level_target)
+    }
+
     /// How `queue` calls callers back.
     pub(crate) fn callback_config(&self, queue: QueueId) -> Option<&crate::config::CallbackConfig> {
         self.config.queues.get(queue.index()).map(|q| &q.callback)
@@ -514,6 +522,9 @@ impl Services {
             let q = QueueId(q as u32);
             if let Some(status) = self.acd.queue_status(q) {
                 snap.set_live(q, QueueLive::from_status(&status, at));
+            }
+            if let Some(c) = self.config.queues.get(q.index()) {
+                snap.set_service_level_target(q, c.service_level_target);
             }
         }
         // Every configured agent has a state, also before its first event

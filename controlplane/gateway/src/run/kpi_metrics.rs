@@ -44,7 +44,7 @@
 //! | `tandem_callcenter_asa_seconds{queue}` | gauge | average speed of answer over the last 15 minutes; absent while nothing was answered |
 //! | `tandem_callcenter_service_level_threshold_seconds{queue}` | gauge | the queue's T, the `le` of the histogram bucket that gives the service level |
 //! | `tandem_callcenter_agents{queue,state}` | gauge | the queue's member agents in each state (`logged_out`, `available`, `ringing`, `on_call`, `on_hold`, `wrap_up`, `paused`; from the ACD) |
-//! | `tandem_callcenter_erlang_agents_needed{queue}` | gauge | Erlang C forecast: agents needed now to answer the queue's target share (default 80 %) within T (see below) |
+//! | `tandem_callcenter_erlang_agents_needed{queue}` | gauge | Erlang C forecast: agents needed now to answer the queue's target share (`service_level_target`, default 80 %) within T (see below) |
 //! | `tandem_callcenter_wait_seconds{queue}` | histogram | waits of **answered** calls; the bucket edges are 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300 s plus T, so `bucket{le="T"} ÷ count` is exactly the share of answered calls answered within T |
 //! | `tandem_callcenter_agent_state{agent,state}` | gauge | 1 for the agent's current state, 0 for the six others |
 //! | `tandem_callcenter_agent_calls_answered_total{agent}` | counter | calls the agent answered |
@@ -262,7 +262,6 @@ impl KpiSnapshot {
         }
     }
 
-    #[cfg(test)] // the services set no target yet; the tests do
     /// Sets the service level a queue's forecast aims at (a fraction,
     /// 0.8 for 80 %).
     pub(crate) fn set_service_level_target(&mut self, queue: QueueId, target: f64) {
