@@ -230,7 +230,7 @@ fn an_agent_consults_a_colleague_then_transfers_with_replaces() {
 fn an_agent_holds_the_caller_who_hears_music_and_the_hold_time_is_counted() {
     require("sipp", "sip-tester");
     let dir = workdir("callcenter-hold");
-    config(&dir, 13180, "28400-28499", 13192, &[("alice", 13181)]);
+    config(&dir, 13180, "31400-31499", 13192, &[("alice", 13181)]);
     tone_wav(&dir.join("moh.wav"), 1.0, 440);
     let text = std::fs::read_to_string(dir.join("tandem.toml")).unwrap();
     let text = text.replace(
@@ -307,7 +307,7 @@ fn an_agent_holds_the_caller_who_hears_music_and_the_hold_time_is_counted() {
 fn a_transfer_to_nobody_fails_and_the_agent_keeps_the_caller() {
     require("sipp", "sip-tester");
     let dir = workdir("callcenter-transfer-fails");
-    config(&dir, 13185, "28200-28299", 13193, &[("alice", 13186)]);
+    config(&dir, 13185, "31500-31599", 13193, &[("alice", 13186)]);
     let config = dir.join("tandem.toml");
     let (_tandem, log) = start_tandem(&dir, &["--config", config.to_str().unwrap()]);
     let mut alice = sipp_phone(
