@@ -174,17 +174,18 @@ fn an_agent_consults_a_colleague_then_transfers_with_replaces() {
         28740,
         "bob.log",
     );
-    // Straight into the queue, to alice; she consults bob after 1 s and
-    // transfers after another; the caller stays 7 s in all.
+    // Through the IVR (keys 2, 3) into the queue, to alice; she consults
+    // bob after 1 s and transfers after another; the caller stays 6 s
+    // after its last key.
     let out = sipp_uac_with(
         &dir,
-        &scenario("sipp/uac-queue-caller.xml"),
+        &scenario("sipp/uac-ivr-caller.xml"),
         13178,
         28750,
         "127.0.0.1:13175",
-        "4005000006",
+        "4005000005",
         (1, 1),
-        &["-d", "7000", "-key", "caller", "13700000008"],
+        &["-d", "6000", "-key", "caller", "13700000008"],
     );
     assert_sipp_ok(&out, &log);
     phone_finished(&mut alice, &dir, "alice.log", &log);
@@ -215,6 +216,14 @@ fn an_agent_consults_a_colleague_then_transfers_with_replaces() {
     // caller did.
     let bob = std::fs::read_to_string(dir.join("bob.log")).unwrap_or_default();
     assert_eq!(bob.matches("INVITE sip:").count(), 1, "{bob}");
+    // The consultation told bob whose call it is about.
+    for needle in [
+        "X-Tandem-Caller: 13700000008",
+        "X-Tandem-IVR-Path: main,more",
+        "X-Tandem-Keys: 23",
+    ] {
+        assert!(bob.contains(needle), "no {needle} in bob's INVITE:\n{bob}");
+    }
     assert_eq!(bob.matches("BYE sip:").count(), 1, "{bob}");
     std::thread::sleep(Duration::from_millis(1500));
     let metrics = http_get("127.0.0.1:13191", "/metrics");

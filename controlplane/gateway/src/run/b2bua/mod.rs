@@ -1254,7 +1254,8 @@ impl B2bua {
         };
         let key = self.next_key;
         self.next_key += 1;
-        let session = self.session_for(trunk_in, &caller, from);
+        let live = self.agent_live_call(trunk_in, &caller, from);
+        let session = self.session_for(live);
         let callee_for_direct = callee.clone();
         let (Some(a_media), Some(b_media)) = (
             self.new_media_leg(key, session),
@@ -1315,6 +1316,9 @@ impl B2bua {
         }
         self.metrics.active.set(self.calls.len() as i64 + 1);
         self.calls.insert(key, Box::new(call));
+        if let Some(live) = live {
+            self.copy_consult_data(key, live);
+        }
         // An agent's phone placing a call (a consultation, a call to a
         // colleague or a queue) is busy until it ends.
         if services::FeatureCode::parse(&callee_for_direct).is_none()
@@ -1660,6 +1664,15 @@ impl B2bua {
             if let Some(e) = data.entries.last() {
                 headers.push(Header::Other("X-Tandem-Entry".into(), token(&e.digits)));
             }
+        }
+        // A consultation names the caller the agent is handling.
+        if let Some(c) = call
+            .service
+            .as_ref()
+            .and_then(|s| s.consult_caller.as_ref())
+        {
+            let digits: String = c.chars().filter(|c| c.is_ascii_graphic()).collect();
+            headers.push(Header::Other("X-Tandem-Caller".into(), digits));
         }
         // A transferred caller's next leg names the agent who transferred
         // it (RFC 3892).

@@ -93,6 +93,9 @@ pub(super) struct CallService {
     pin: Option<Box<PinCollect>>,
     /// Who transferred the caller (a `Referred-By` value, RFC 3892).
     pub(super) transferred_by: Option<String>,
+    /// On an agent's consultation call: the number of the caller the
+    /// agent is handling (`X-Tandem-Caller`).
+    pub(super) consult_caller: Option<String>,
     /// After an attended transfer to an agent reached through a queue:
     /// the consultation call under which the ACD knows that agent's call.
     pub(super) linked_acd: Option<CallKey>,
@@ -197,6 +200,7 @@ impl CallService {
             vm: None,
             pin: None,
             transferred_by: None,
+            consult_caller: None,
             linked_acd: None,
         })
     }

@@ -364,38 +364,58 @@ impl B2bua {
         Ok(())
     }
 
-    /// The engine session a new call from `caller` should use: an agent
-    /// placing a (consultation) call while on a call gets that call's
-    /// session, so an attended transfer can join the two.
-    pub(super) fn session_for(
+    /// The call an agent's phone is on when it places a new one (a
+    /// consultation): the answered call whose leg B is that phone.
+    pub(super) fn agent_live_call(
         &self,
         trunk_in: Option<TrunkId>,
         caller: &str,
         from: Peer,
-    ) -> SessionId {
-        let agent_trunk = self.services.as_ref().and_then(|s| {
-            trunk_in
-                .filter(|t| s.agent_of_trunk(*t).is_some())
-                .or_else(|| {
-                    s.agent_by_user(caller)
-                        .and_then(|a| s.agent_phone(a))
-                        .map(|(t, _)| t)
-                })
-        });
-        let Some(t) = agent_trunk else {
-            return self.hub.new_session();
-        };
+    ) -> Option<CallKey> {
+        let s = self.services.as_ref()?;
+        let t = trunk_in
+            .filter(|t| s.agent_of_trunk(*t).is_some())
+            .or_else(|| {
+                s.agent_by_user(caller)
+                    .and_then(|a| s.agent_phone(a))
+                    .map(|(t, _)| t)
+            })?;
         self.calls
             .values()
             .find(|c| {
                 c.phase == Phase::Answered
-                    && c.b
-                        .as_ref()
-                        .is_some_and(|b| b.trunk == t && b.dialog.is_some())
-                    && c.b
-                        .as_ref()
-                        .is_some_and(|b| b.peer.addr.ip() == from.addr.ip())
+                    && c.b.as_ref().is_some_and(|b| {
+                        b.trunk == t && b.dialog.is_some() && b.peer.addr.ip() == from.addr.ip()
+                    })
             })
+            .map(|c| c.key)
+    }
+
+    /// The engine session of a new call: an agent's consultation call
+    /// shares the session of the call the agent is on, so an attended
+    /// transfer can join the two.
+    pub(super) fn session_for(&self, live: Option<CallKey>) -> SessionId {
+        live.and_then(|k| self.calls.get(&k))
             .map_or_else(|| self.hub.new_session(), |c| c.session)
+    }
+
+    /// A consultation call carries the data of the caller the agent is
+    /// handling, so the colleague sees who is waiting (the same
+    /// `X-Tandem-*` headers a transferred call brings, and
+    /// `X-Tandem-Caller`).
+    pub(super) fn copy_consult_data(&mut self, key: CallKey, live: CallKey) {
+        let Some(from) = self.calls.get(&live) else {
+            return;
+        };
+        let caller = from
+            .service
+            .as_ref()
+            .and_then(|s| s.route.caller.clone())
+            .unwrap_or_else(|| from.caller.clone());
+        let data = from.service.as_ref().and_then(|s| s.call_data.clone());
+        if let Some(s) = self.calls.get_mut(&key).and_then(|c| c.service.as_mut()) {
+            s.consult_caller = Some(caller);
+            s.call_data = data;
+        }
     }
 }
