@@ -10,7 +10,9 @@
 //!   number over the routes. The REFER is accepted (202) and its outcome
 //!   reported in one final NOTIFY (RFC 3515 §2.4.5): `200` once the caller
 //!   is on its way (the caller then stays with us, not with the agent), or
-//!   the failure (`404` for a target we do not know). On success the
+//!   the failure (`404` for a target we do not know, `503` for a phone or
+//!   trunk that cannot be called now; the agent keeps the caller). On
+//!   success the
 //!   agent's phone is hung up, the ACD told (`Transferred`: after-call work
 //!   for the agent, a transfer in the KPIs), and the caller sent on like a
 //!   spill: the next agent's INVITE carries the caller's number, the call
@@ -21,7 +23,9 @@
 //!   dialog. The consultation's far end is joined to the caller, and both
 //!   of the agent's dialogs are hung up. The consultation call is placed
 //!   in the engine session of the agent's call (see `session_for`), so its
-//!   media can be bridged to the caller's without leaving the worker.
+//!   media can be bridged to the caller's without leaving the worker, and
+//!   carries the caller's data (`X-Tandem-Caller` and the IVR headers) so
+//!   the colleague knows whose call it is.
 //!   The REFER must come from the phone that placed the consultation
 //!   call, and the tags must match (RFC 3891 §3).
 //!
