@@ -7,6 +7,9 @@
 //! loop); G.722 runs 20 ms frames (320 samples, 160 octets) through one
 //! long-lived codec state, as a media worker would.
 //!
+//! The resampler has no spandsp twin: its table sets the AVX2 compilation
+//! (run where the CPU has AVX2) beside the baseline one, on 20 ms frames.
+//!
 //! `cargo bench -p tandem-bench --bench codecs` (under a minute: criterion
 //! is set to short warm-up and measurement times).
 
@@ -16,6 +19,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use tandem_bench::{Comparison, compare, print_table};
+use tandem_dsp::resample::{Rate, Resampler};
 use tandem_dsp::{g711, g722};
 use tandem_spandsp_oracle as spandsp;
 
@@ -264,6 +268,49 @@ fn summary(g711d: &G711Data, g722d: &G722Data) {
         ),
     ];
     print_table("G.722 64 kbit/s (20 ms frames)", "spandsp", &rows);
+    resample_summary();
+}
+
+/// Each conversion the media engine makes, 20 ms frames of speech-like
+/// audio: the AVX2 compilation (where the CPU has it) against the
+/// baseline twin.
+fn resample_summary() {
+    let mut rows = Vec::new();
+    for (from, to) in [
+        (Rate::Hz8000, Rate::Hz16000),
+        (Rate::Hz16000, Rate::Hz8000),
+        (Rate::Hz8000, Rate::Hz48000),
+        (Rate::Hz48000, Rate::Hz8000),
+        (Rate::Hz16000, Rate::Hz48000),
+        (Rate::Hz48000, Rate::Hz16000),
+    ] {
+        let n = from.hz() as usize / 50;
+        let audio = speechlike(f64::from(from.hz()), n * FRAMES);
+        let mut out = vec![0i16; n * 6];
+        let mut out2 = out.clone();
+        let mut fast = Resampler::new(from, to);
+        let mut slow = Resampler::new(from, to).baseline();
+        rows.push(compare(
+            format!("{} -> {} kHz", from.hz() / 1000, to.hz() / 1000),
+            "frames/s",
+            FRAMES as f64,
+            || {
+                for f in audio.chunks_exact(n) {
+                    fast.process(black_box(f), &mut out);
+                }
+            },
+            || {
+                for f in audio.chunks_exact(n) {
+                    slow.process(black_box(f), &mut out2);
+                }
+            },
+        ));
+    }
+    print_table(
+        "Resampler (20 ms frames; Tandem = AVX2 where present)",
+        "baseline",
+        &rows,
+    );
 }
 
 fn main() {

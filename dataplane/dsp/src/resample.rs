@@ -64,6 +64,16 @@
 //! output sample when upsampling (59–71 taps) and 16, 29 and 44 ns per
 //! output sample when downsampling by 2, 3 and 6 (117–349 taps).
 //!
+//! On a CPU with AVX2 (checked once, in [`Resampler::new`]) the filter
+//! loop runs a second compilation (module `avx2`) whose dot product keeps
+//! the eight partial sums in one 256-bit register, written with
+//! intrinsics (the compiler, left alone, keeps two 128-bit halves). The
+//! products, sums and final reduction are the twin's IEEE operations in
+//! the twin's order, never fused, so the output is bit-identical
+//! (`tests::avx2_matches_the_baseline`). It is 1.5–1.6 times as fast when
+//! upsampling and 2.0–2.4 times when downsampling (`cargo bench -p
+//! tandem-bench --bench codecs`, the resampler table).
+//!
 //! # Streaming
 //!
 //! A [`Resampler`] keeps the filter history between calls: feeding a signal
@@ -298,7 +308,7 @@ fn layout(taps: &[f64]) -> Vec<f32> {
 /// `LANES` independent partial sums let the compiler use SIMD without being
 /// allowed to reassociate floating-point additions; the order of operations
 /// is fixed, so results are bit-exact on every IEEE-754 platform.
-#[inline]
+#[inline(always)]
 fn dot(samples: &[f32], taps: &[f32]) -> i16 {
     debug_assert_eq!(samples.len(), taps.len());
     let mut acc = [0.0f32; LANES];
@@ -316,7 +326,7 @@ fn dot(samples: &[f32], taps: &[f32]) -> i16 {
 /// `round`: a truncating conversion and a comparison on the remainder,
 /// exact for every `f32` (below 2^24 the remainder is exact; above, every
 /// `f32` is an integer and the result saturates anyway).
-#[inline]
+#[inline(always)]
 fn round_to_i16(x: f32) -> i16 {
     let t = x as i32; // truncates toward zero, saturates, NaN → 0
     let frac = x - t as f32;
@@ -356,6 +366,8 @@ pub struct Resampler {
     phase: usize,
     /// Group delay in output samples.
     delay: usize,
+    /// Run the AVX2 compilation of the filter loop (the CPU has AVX2).
+    avx2: bool,
 }
 
 impl fmt::Debug for Resampler {
@@ -389,6 +401,7 @@ impl Resampler {
                 history: Vec::new(),
                 phase: 0,
                 delay: 0,
+                avx2: false,
             };
         };
         let d = design(pair);
@@ -415,7 +428,15 @@ impl Resampler {
             history: vec![0.0; window - 1 + CHUNK],
             phase: 0,
             delay,
+            avx2: avx2::detect(),
         }
+    }
+
+    /// The same converter on the baseline compilation even where AVX2 is
+    /// there (the twin the AVX2 path is checked and timed against).
+    pub fn baseline(mut self) -> Self {
+        self.avx2 = false;
+        self
     }
 
     /// The input rate.
@@ -471,14 +492,36 @@ impl Resampler {
             output[..input.len()].copy_from_slice(input);
             return input.len();
         }
+        if self.avx2 {
+            return avx2::process(self, input, output);
+        }
+        self.process_chunks(input, output, dot)
+    }
+
+    /// The filter loop over `CHUNK`-sized pieces with the dot product
+    /// `dot`; inlined into each compilation (baseline here, AVX2 in
+    /// `avx2::process`).
+    #[inline(always)]
+    fn process_chunks(
+        &mut self,
+        input: &[i16],
+        output: &mut [i16],
+        dot: impl Fn(&[f32], &[f32]) -> i16 + Copy,
+    ) -> usize {
         let mut written = 0;
         for chunk in input.chunks(CHUNK) {
-            written += self.process_chunk(chunk, &mut output[written..]);
+            written += self.process_chunk(chunk, &mut output[written..], dot);
         }
         written
     }
 
-    fn process_chunk(&mut self, chunk: &[i16], output: &mut [i16]) -> usize {
+    #[inline(always)]
+    fn process_chunk(
+        &mut self,
+        chunk: &[i16],
+        output: &mut [i16],
+        dot: impl Fn(&[f32], &[f32]) -> i16,
+    ) -> usize {
         let keep = self.window - 1;
         let n = chunk.len();
         for (h, &x) in self.history[keep..keep + n].iter_mut().zip(chunk) {
@@ -513,6 +556,88 @@ impl Resampler {
     }
 }
 
+/// The filter loop compiled with AVX2, run when the CPU has it.
+mod avx2 {
+    #![allow(unsafe_code)]
+
+    use super::Resampler;
+
+    /// Whether this CPU runs the AVX2 compilation.
+    pub(super) fn detect() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// [`Resampler::process_chunks`] on the AVX2 path.
+    pub(super) fn process(r: &mut Resampler, input: &[i16], output: &mut [i16]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `r.avx2` is only set from `detect()`, which checked
+            // that this CPU has AVX2.
+            unsafe { process_avx2(r, input, output) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            r.process_chunks(input, output, super::dot)
+        }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_avx2(r: &mut Resampler, input: &[i16], output: &mut [i16]) -> usize {
+        // SAFETY: this function only runs where AVX2 is present.
+        r.process_chunks(input, output, |x, h| unsafe { dot_avx2(x, h) })
+    }
+
+    /// [`super::dot`] with the eight partial sums in one 256-bit register:
+    /// the same products and sums, rounded the same way, in the same order
+    /// (the reduction adds lanes 0–3 to 4–7, then as the twin does).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; `x` and `h` have the same length, a
+    /// multiple of eight (the taps are padded so).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn dot_avx2(x: &[f32], h: &[f32]) -> i16 {
+        use std::arch::x86_64::{
+            _mm_add_ps, _mm_cvtss_f32, _mm_shuffle_ps, _mm256_add_ps, _mm256_castps256_ps128,
+            _mm256_extractf128_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_setzero_ps,
+        };
+        debug_assert_eq!(x.len(), h.len());
+        debug_assert_eq!(x.len() % 8, 0);
+        let n = x.len().min(h.len()) / 8 * 8;
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        while i < n {
+            // SAFETY: `i + 8 <= n <= len` for both slices; unaligned loads.
+            let (xv, hv) = unsafe {
+                (
+                    _mm256_loadu_ps(x.as_ptr().add(i)),
+                    _mm256_loadu_ps(h.as_ptr().add(i)),
+                )
+            };
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(xv, hv));
+            i += 8;
+        }
+        // [a0+a4, a1+a5, a2+a6, a3+a7]
+        let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+        // (s0 + s1) and (s2 + s3), then their sum: the twin's order.
+        let pairs = _mm_add_ps(s, _mm_shuffle_ps::<0b11_11_01_01>(s, s));
+        let hi = _mm_shuffle_ps::<0b10_10_10_10>(pairs, pairs);
+        let sum = _mm_cvtss_f32(_mm_add_ps(pairs, hi));
+        super::round_to_i16(sum)
+    }
+}
+
 /// Converts a whole signal, compensating the filter delay: `output[i]` is
 /// the signal at time `i / to.hz()`, like `input[i · from / to]`, and the
 /// output holds `input.len() · to / from` samples (rounded down).
@@ -540,6 +665,43 @@ pub fn resample_all(from: Rate, to: Rate, input: &[i16]) -> Vec<i16> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn avx2_matches_the_baseline() {
+        use super::{Rate, Resampler};
+        let rates = [Rate::Hz8000, Rate::Hz16000, Rate::Hz48000];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for from in rates {
+            for to in rates {
+                let fast = Resampler::new(from, to);
+                let mut slow = fast.clone().baseline();
+                let mut fast = fast;
+                let mut a = vec![0i16; 6 * 960];
+                let mut b = vec![0i16; 6 * 960];
+                // Noise, full-scale steps and silence, in frames of
+                // various lengths, so every branch and phase is hit.
+                for round in 0..200 {
+                    let n = [160, 320, 960, 7, 1][round % 5];
+                    let frame: Vec<i16> = (0..n)
+                        .map(|i| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 7;
+                            seed ^= seed << 17;
+                            match round % 3 {
+                                0 => (seed >> 48) as i16,
+                                1 if i % 40 < 20 => i16::MAX,
+                                1 => i16::MIN,
+                                _ => 0,
+                            }
+                        })
+                        .collect();
+                    let na = fast.process(&frame, &mut a);
+                    let nb = slow.process(&frame, &mut b);
+                    assert_eq!(na, nb);
+                    assert_eq!(a[..na], b[..nb], "{from:?} -> {to:?}, round {round}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn fast_rounding_matches_round_for_every_kind_of_value() {
