@@ -19,6 +19,7 @@ packages=(
     python3-jsonschema  # validates the REST API's answers against docs/openapi.json
     chromium          # headless browser of the wallboard test
     chromium-driver   # drives it over WebDriver
+    libdpdk-dev       # DPDK 22.11 for drivers/dpdk (the `dpdk` feature)
 )
 
 missing=()

@@ -11,5 +11,7 @@ else
 fi
 # The Opus codec sits behind a feature; its tests run here so it cannot rot.
 cargo test -p tandem-dataplane --features opus --test codec-opus-round-trip
+# So does DPDK (drivers/dpdk): the EAL on anonymous memory, virtual devices.
+cargo test -p tandem-dpdk --features dpdk
 # nextest does not run doc tests.
 cargo test --workspace --doc

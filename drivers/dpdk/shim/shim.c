@@ -1,0 +1,145 @@
+/* See shim.h. Compiled by build.rs against the system DPDK (pkg-config
+ * libdpdk); nothing here keeps state. */
+#include "shim.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+int tandem_eal_init(int argc, char **argv) {
+    int r = rte_eal_init(argc, argv);
+    return r < 0 ? -rte_errno : r;
+}
+
+int tandem_eal_cleanup(void) { return rte_eal_cleanup(); }
+
+int tandem_errno(void) { return rte_errno; }
+
+const char *tandem_strerror(int err) { return rte_strerror(err < 0 ? -err : err); }
+
+struct rte_mempool *tandem_pool_create(const char *name, unsigned n, unsigned cache,
+                                       uint16_t data_room, int socket) {
+    return rte_pktmbuf_pool_create(name, n, cache, 0,
+                                   (uint16_t)(data_room + RTE_PKTMBUF_HEADROOM),
+                                   socket < 0 ? (int)SOCKET_ID_ANY : socket);
+}
+
+void tandem_pool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
+
+unsigned tandem_pool_avail(const struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
+
+uint16_t tandem_port_count(void) { return rte_eth_dev_count_avail(); }
+
+int tandem_port_by_name(const char *name, uint16_t *port) {
+    return rte_eth_dev_get_port_by_name(name, port);
+}
+
+int tandem_port_start(uint16_t port, uint16_t rxq, uint16_t txq, uint16_t desc,
+                      struct rte_mempool *mp) {
+    struct rte_eth_dev_info info;
+    int r = rte_eth_dev_info_get(port, &info);
+    if (r < 0)
+        return r;
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof conf);
+    if (rxq > 1 && (info.flow_type_rss_offloads & RTE_ETH_RSS_UDP)) {
+        /* Spread media flows over the workers' queues by UDP port. */
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_UDP & info.flow_type_rss_offloads;
+    }
+    if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+    r = rte_eth_dev_configure(port, rxq, txq, &conf);
+    if (r < 0)
+        return r;
+    uint16_t nb_rx = desc, nb_tx = desc;
+    r = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rx, &nb_tx);
+    if (r < 0)
+        return r;
+    int socket = rte_eth_dev_socket_id(port);
+    if (socket < 0)
+        socket = (int)SOCKET_ID_ANY;
+    for (uint16_t q = 0; q < rxq; q++) {
+        r = rte_eth_rx_queue_setup(port, q, nb_rx, (unsigned)socket, NULL, mp);
+        if (r < 0)
+            return r;
+    }
+    for (uint16_t q = 0; q < txq; q++) {
+        r = rte_eth_tx_queue_setup(port, q, nb_tx, (unsigned)socket, NULL);
+        if (r < 0)
+            return r;
+    }
+    r = rte_eth_dev_start(port);
+    if (r < 0)
+        return r;
+    (void)rte_eth_promiscuous_enable(port);
+    return 0;
+}
+
+int tandem_port_stop(uint16_t port) { return rte_eth_dev_stop(port); }
+
+int tandem_port_mac(uint16_t port, uint8_t mac[6]) {
+    struct rte_ether_addr a;
+    int r = rte_eth_macaddr_get(port, &a);
+    if (r == 0)
+        memcpy(mac, a.addr_bytes, 6);
+    return r;
+}
+
+int tandem_port_socket(uint16_t port) { return rte_eth_dev_socket_id(port); }
+
+int tandem_port_stats(uint16_t port, uint64_t out[6]) {
+    struct rte_eth_stats s;
+    int r = rte_eth_stats_get(port, &s);
+    if (r == 0) {
+        out[0] = s.ipackets;
+        out[1] = s.ibytes;
+        out[2] = s.opackets;
+        out[3] = s.obytes;
+        out[4] = s.imissed;
+        out[5] = s.ierrors + s.oerrors;
+    }
+    return r;
+}
+
+uint16_t tandem_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n) {
+    return rte_eth_rx_burst(port, queue, pkts, n);
+}
+
+uint16_t tandem_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n) {
+    return rte_eth_tx_burst(port, queue, pkts, n);
+}
+
+struct rte_mbuf *tandem_mbuf_alloc(struct rte_mempool *mp) { return rte_pktmbuf_alloc(mp); }
+
+void tandem_mbuf_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
+
+uint8_t *tandem_mbuf_data(struct rte_mbuf *m, uint16_t *len) {
+    *len = m->data_len;
+    return rte_pktmbuf_mtod(m, uint8_t *);
+}
+
+int tandem_mbuf_set_len(struct rte_mbuf *m, uint16_t len) {
+    if (m->nb_segs != 1 || len > m->buf_len - m->data_off)
+        return -ENOSPC;
+    m->data_len = len;
+    m->pkt_len = len;
+    return 0;
+}
+
+uint16_t tandem_mbuf_room(const struct rte_mbuf *m) { return (uint16_t)(m->buf_len - m->data_off); }
+
+uint16_t tandem_mbuf_segments(const struct rte_mbuf *m) { return m->nb_segs; }
+
+int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash) {
+    if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
+        *hash = m->hash.rss;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,78 @@
+/* The C side of tandem-dpdk: every DPDK call Tandem makes, behind plain
+ * functions with C scalar and opaque-pointer types.
+ *
+ * DPDK's fast-path calls (rte_eth_rx_burst, rte_eth_tx_burst,
+ * rte_pktmbuf_alloc, ...) are `static inline` in its headers, so Rust
+ * cannot link to them; and its configuration structs (rte_eth_conf) change
+ * between releases. This shim is compiled against the installed headers by
+ * build.rs, and src/sys.rs is generated from this header alone with
+ * bindgen (see the crate README), so the Rust side depends on these
+ * signatures, not on DPDK's struct layouts.
+ *
+ * Return values: 0 or a count on success, a negative errno on failure
+ * (DPDK's convention), unless said otherwise.
+ */
+#ifndef TANDEM_DPDK_SHIM_H
+#define TANDEM_DPDK_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rte_mempool;
+struct rte_mbuf;
+
+/* rte_eal_init with argv; returns the number of arguments parsed or a
+ * negative errno (rte_errno). */
+int tandem_eal_init(int argc, char **argv);
+/* rte_eal_cleanup. */
+int tandem_eal_cleanup(void);
+/* The last rte_errno and its text. */
+int tandem_errno(void);
+const char *tandem_strerror(int err);
+
+/* A packet mempool (rte_pktmbuf_pool_create) of `n` mbufs with
+ * `data_room` bytes each, on NUMA socket `socket` (-1: any). NULL on
+ * failure (see tandem_errno). */
+struct rte_mempool *tandem_pool_create(const char *name, unsigned n, unsigned cache,
+                                       uint16_t data_room, int socket);
+void tandem_pool_free(struct rte_mempool *mp);
+/* Mbufs of the pool not in use. */
+unsigned tandem_pool_avail(const struct rte_mempool *mp);
+
+/* Ports. */
+uint16_t tandem_port_count(void);
+/* The port id of a device by name (e.g. "net_ring0"); negative errno. */
+int tandem_port_by_name(const char *name, uint16_t *port);
+/* Configures `rxq` RX and `txq` TX queues of `desc` descriptors each,
+ * RSS over UDP ports when the device offers it and rxq > 1, starts the
+ * port and turns promiscuous mode on (best effort). */
+int tandem_port_start(uint16_t port, uint16_t rxq, uint16_t txq, uint16_t desc,
+                      struct rte_mempool *mp);
+int tandem_port_stop(uint16_t port);
+/* The port's MAC address (6 bytes). */
+int tandem_port_mac(uint16_t port, uint8_t mac[6]);
+/* The port's NUMA socket (-1 when unknown). */
+int tandem_port_socket(uint16_t port);
+/* Counters: packets and bytes in and out, missed, errors. */
+int tandem_port_stats(uint16_t port, uint64_t out[6]);
+
+/* The fast path. */
+uint16_t tandem_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
+uint16_t tandem_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
+
+/* Mbufs. */
+struct rte_mbuf *tandem_mbuf_alloc(struct rte_mempool *mp);
+void tandem_mbuf_free(struct rte_mbuf *m);
+/* The first segment's data and its length. */
+uint8_t *tandem_mbuf_data(struct rte_mbuf *m, uint16_t *len);
+/* Sets the data length (and packet length) of a one-segment mbuf;
+ * -ENOSPC when it exceeds the room after the headroom. */
+int tandem_mbuf_set_len(struct rte_mbuf *m, uint16_t len);
+/* Room for data after the headroom. */
+uint16_t tandem_mbuf_room(const struct rte_mbuf *m);
+/* Segments of the packet (1 for what Tandem sends and accepts). */
+uint16_t tandem_mbuf_segments(const struct rte_mbuf *m);
+/* The RSS hash the NIC computed, and whether it did. */
+int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash);
+
+#endif

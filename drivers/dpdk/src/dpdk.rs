@@ -1,0 +1,455 @@
+//! The safe layer over the shim (see the crate docs).
+
+use core::fmt;
+use std::ffi::{CStr, CString};
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[allow(
+    non_camel_case_types,
+    dead_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::undocumented_unsafe_blocks
+)]
+#[path = "sys.rs"]
+mod sys;
+
+/// A DPDK call that failed: which, and DPDK's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpdkError {
+    /// What was being done.
+    pub op: &'static str,
+    /// The errno DPDK gave (positive).
+    pub code: i32,
+    /// DPDK's text for it.
+    pub text: String,
+}
+
+impl DpdkError {
+    fn new(op: &'static str, code: i32) -> DpdkError {
+        let code = code.abs();
+        // SAFETY: rte_strerror returns a pointer to a static or
+        // thread-local NUL-terminated string, valid until the next call on
+        // this thread; it is copied at once.
+        let text = unsafe {
+            let p = sys::tandem_strerror(code);
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        DpdkError { op, code, text }
+    }
+
+    fn last(op: &'static str) -> DpdkError {
+        // SAFETY: reads DPDK's per-thread rte_errno.
+        DpdkError::new(op, unsafe { sys::tandem_errno() })
+    }
+}
+
+impl fmt::Display for DpdkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} (errno {})", self.op, self.text, self.code)
+    }
+}
+
+impl std::error::Error for DpdkError {}
+
+static EAL_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// The initialised EAL: proof that DPDK may be used. One per process.
+#[derive(Debug)]
+pub struct Eal {
+    _private: (),
+}
+
+impl Eal {
+    /// Initialises DPDK's environment abstraction layer with `args` (as
+    /// on DPDK's command line, without the program name), e.g.
+    /// `["--no-huge", "--no-pci", "-m", "256", "--vdev=net_ring0"]`.
+    /// Only once per process: a second call is an error (DPDK cannot be
+    /// initialised twice), as is any argument with a NUL byte.
+    pub fn init(args: &[&str]) -> Result<Eal, DpdkError> {
+        if EAL_STARTED.swap(true, Ordering::SeqCst) {
+            return Err(DpdkError {
+                op: "rte_eal_init",
+                code: libc::EALREADY,
+                text: "the EAL is already initialised in this process".into(),
+            });
+        }
+        let mut owned = Vec::with_capacity(args.len() + 1);
+        for a in std::iter::once("tandem").chain(args.iter().copied()) {
+            match CString::new(a) {
+                Ok(c) => owned.push(c),
+                Err(_) => {
+                    EAL_STARTED.store(false, Ordering::SeqCst);
+                    return Err(DpdkError {
+                        op: "rte_eal_init",
+                        code: libc::EINVAL,
+                        text: format!("argument {a:?} holds a NUL byte"),
+                    });
+                }
+            }
+        }
+        // The EAL may keep pointers into argv (it permutes and stores
+        // some): the strings and the array live for the process.
+        let argv: &'static mut [*mut libc::c_char] = Box::leak(
+            owned
+                .into_iter()
+                .map(CString::into_raw)
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        // SAFETY: argv holds `argc` valid NUL-terminated strings that are
+        // never freed; rte_eal_init runs once per process (checked above).
+        let r = unsafe { sys::tandem_eal_init(argv.len() as libc::c_int, argv.as_mut_ptr()) };
+        if r < 0 {
+            // DPDK cannot be initialised again after a failure either.
+            return Err(DpdkError::new("rte_eal_init", r));
+        }
+        Ok(Eal { _private: () })
+    }
+
+    /// The ports (devices) DPDK found, PCI or virtual.
+    pub fn port_count(&self) -> u16 {
+        // SAFETY: the EAL is initialised (self exists).
+        unsafe { sys::tandem_port_count() }
+    }
+
+    /// The port id of a device by its name (`net_ring0`, `0000:03:00.0`).
+    pub fn port_by_name(&self, name: &str) -> Result<u16, DpdkError> {
+        let c = CString::new(name).map_err(|_| DpdkError::new("port name", libc::EINVAL))?;
+        let mut port = 0u16;
+        // SAFETY: `c` is a valid C string and `port` a valid u16 to write.
+        let r = unsafe { sys::tandem_port_by_name(c.as_ptr(), &raw mut port) };
+        if r < 0 {
+            return Err(DpdkError::new("rte_eth_dev_get_port_by_name", r));
+        }
+        Ok(port)
+    }
+}
+
+/// A pool of packet buffers. Pools are created once and live for the rest
+/// of the process, so no [`Mbuf`] can outlive its pool.
+#[derive(Debug)]
+pub struct Mempool {
+    ptr: NonNull<sys::rte_mempool>,
+}
+
+// SAFETY: a DPDK mempool is designed for concurrent use from several
+// threads (per-lcore caches, lock-free ring underneath).
+unsafe impl Send for Mempool {}
+// SAFETY: as above: `alloc` and `available` may run on several threads.
+unsafe impl Sync for Mempool {}
+
+impl Mempool {
+    /// A pool of `n` buffers with `data_room` bytes of packet room each
+    /// (after DPDK's headroom), with a per-lcore cache of `cache`, on NUMA
+    /// socket `socket` (`None`: any). The name must be unique.
+    pub fn new(
+        _eal: &Eal,
+        name: &str,
+        n: u32,
+        cache: u32,
+        data_room: u16,
+        socket: Option<u32>,
+    ) -> Result<&'static Mempool, DpdkError> {
+        let c = CString::new(name).map_err(|_| DpdkError::new("pool name", libc::EINVAL))?;
+        let socket = socket.map_or(-1, |s| s as libc::c_int);
+        // SAFETY: the EAL is initialised; `c` is a valid C string.
+        let p = unsafe { sys::tandem_pool_create(c.as_ptr(), n, cache, data_room, socket) };
+        let ptr = NonNull::new(p).ok_or_else(|| DpdkError::last("rte_pktmbuf_pool_create"))?;
+        Ok(Box::leak(Box::new(Mempool { ptr })))
+    }
+
+    /// Buffers not in use.
+    pub fn available(&self) -> u32 {
+        // SAFETY: the pool is valid for the process's life.
+        unsafe { sys::tandem_pool_avail(self.ptr.as_ptr()) }
+    }
+
+    /// One empty buffer (length 0), or `None` when the pool is exhausted.
+    pub fn alloc(&self) -> Option<Mbuf> {
+        // SAFETY: the pool is valid; a non-null result is a fresh mbuf we
+        // now own.
+        let m = unsafe { sys::tandem_mbuf_alloc(self.ptr.as_ptr()) };
+        NonNull::new(m).map(Mbuf)
+    }
+
+    /// A buffer holding a copy of `bytes`; `None` when the pool is
+    /// exhausted or `bytes` does not fit.
+    pub fn alloc_with(&self, bytes: &[u8]) -> Option<Mbuf> {
+        let mut m = self.alloc()?;
+        let len = u16::try_from(bytes.len()).ok()?;
+        m.set_len(len).ok()?;
+        m.data_mut().copy_from_slice(bytes);
+        Some(m)
+    }
+}
+
+/// One packet buffer, owned: freed back to its pool when dropped, or
+/// handed to the device by [`TxQueue::send`].
+pub struct Mbuf(NonNull<sys::rte_mbuf>);
+
+impl Mbuf {
+    /// The packet's bytes (first segment; Tandem's packets have one).
+    pub fn data(&self) -> &[u8] {
+        let mut len = 0u16;
+        // SAFETY: we own the mbuf; the shim returns its data pointer and
+        // length, valid while we hold it and not mutated meanwhile.
+        unsafe {
+            let p = sys::tandem_mbuf_data(self.0.as_ptr(), &raw mut len);
+            std::slice::from_raw_parts(p, usize::from(len))
+        }
+    }
+
+    /// The packet's bytes, writable.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        let mut len = 0u16;
+        // SAFETY: as in `data`, and `&mut self` makes the access unique.
+        unsafe {
+            let p = sys::tandem_mbuf_data(self.0.as_ptr(), &raw mut len);
+            std::slice::from_raw_parts_mut(p, usize::from(len))
+        }
+    }
+
+    /// Sets the packet's length (within [`room`](Mbuf::room)); new bytes
+    /// are whatever the buffer held.
+    pub fn set_len(&mut self, len: u16) -> Result<(), DpdkError> {
+        // SAFETY: we own the mbuf.
+        let r = unsafe { sys::tandem_mbuf_set_len(self.0.as_ptr(), len) };
+        if r < 0 {
+            return Err(DpdkError::new("mbuf length", r));
+        }
+        Ok(())
+    }
+
+    /// Bytes the packet may hold.
+    pub fn room(&self) -> u16 {
+        // SAFETY: we own the mbuf.
+        unsafe { sys::tandem_mbuf_room(self.0.as_ptr()) }
+    }
+
+    /// Segments of the packet (1 unless the device chained buffers).
+    pub fn segments(&self) -> u16 {
+        // SAFETY: we own the mbuf.
+        unsafe { sys::tandem_mbuf_segments(self.0.as_ptr()) }
+    }
+
+    /// The RSS hash the device computed on receive, if it did.
+    pub fn rss_hash(&self) -> Option<u32> {
+        let mut h = 0u32;
+        // SAFETY: we own the mbuf; `h` is a valid u32 to write.
+        let has = unsafe { sys::tandem_mbuf_rss(self.0.as_ptr(), &raw mut h) };
+        (has != 0).then_some(h)
+    }
+
+    fn into_raw(self) -> *mut sys::rte_mbuf {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for Mbuf {
+    fn drop(&mut self) {
+        // SAFETY: we own the mbuf and give it back exactly once.
+        unsafe { sys::tandem_mbuf_free(self.0.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Mbuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mbuf")
+            .field("len", &self.data().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started device; stopped when the last of its queues is dropped.
+#[derive(Debug)]
+struct PortInner {
+    id: u16,
+}
+
+impl Drop for PortInner {
+    fn drop(&mut self) {
+        // SAFETY: the port was started by `Port::start` and nothing uses
+        // its queues any more (they held this Arc).
+        unsafe {
+            sys::tandem_port_stop(self.id);
+        }
+    }
+}
+
+/// A started device: its id, address and counters.
+#[derive(Debug, Clone)]
+pub struct Port {
+    inner: Arc<PortInner>,
+}
+
+/// A device's counters (`rte_eth_stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortStats {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Packets the device dropped for lack of receive descriptors.
+    pub rx_missed: u64,
+    /// Receive and transmit errors.
+    pub errors: u64,
+}
+
+impl Port {
+    /// Configures device `id` with `rxq` receive and `txq` transmit queues
+    /// of `desc` descriptors each (adjusted to the device's limits), RSS
+    /// over UDP ports when it has several receive queues and the device
+    /// can, receive buffers from `pool`; starts it. Returns the port and
+    /// one handle per queue, to give one of each to each worker.
+    pub fn start(
+        _eal: &Eal,
+        id: u16,
+        rxq: u16,
+        txq: u16,
+        desc: u16,
+        pool: &'static Mempool,
+    ) -> Result<(Port, Vec<RxQueue>, Vec<TxQueue>), DpdkError> {
+        // SAFETY: the EAL is initialised; the pool lives for the process.
+        let r = unsafe { sys::tandem_port_start(id, rxq, txq, desc, pool.ptr.as_ptr()) };
+        if r < 0 {
+            return Err(DpdkError::new("port start", r));
+        }
+        let inner = Arc::new(PortInner { id });
+        let rx = (0..rxq)
+            .map(|q| RxQueue {
+                port: inner.clone(),
+                queue: q,
+            })
+            .collect();
+        let tx = (0..txq)
+            .map(|q| TxQueue {
+                port: inner.clone(),
+                queue: q,
+            })
+            .collect();
+        Ok((Port { inner }, rx, tx))
+    }
+
+    /// The port id.
+    pub fn id(&self) -> u16 {
+        self.inner.id
+    }
+
+    /// The device's MAC address.
+    pub fn mac(&self) -> Result<[u8; 6], DpdkError> {
+        let mut mac = [0u8; 6];
+        // SAFETY: the port is started; `mac` has room for 6 bytes.
+        let r = unsafe { sys::tandem_port_mac(self.inner.id, mac.as_mut_ptr()) };
+        if r < 0 {
+            return Err(DpdkError::new("rte_eth_macaddr_get", r));
+        }
+        Ok(mac)
+    }
+
+    /// The device's NUMA socket, when known.
+    pub fn socket(&self) -> Option<u32> {
+        // SAFETY: the port id is valid.
+        let s = unsafe { sys::tandem_port_socket(self.inner.id) };
+        u32::try_from(s).ok()
+    }
+
+    /// The device's counters.
+    pub fn stats(&self) -> Result<PortStats, DpdkError> {
+        let mut v = [0u64; 6];
+        // SAFETY: the port is started; `v` has room for the 6 counters.
+        let r = unsafe { sys::tandem_port_stats(self.inner.id, v.as_mut_ptr()) };
+        if r < 0 {
+            return Err(DpdkError::new("rte_eth_stats_get", r));
+        }
+        Ok(PortStats {
+            rx_packets: v[0],
+            rx_bytes: v[1],
+            tx_packets: v[2],
+            tx_bytes: v[3],
+            rx_missed: v[4],
+            errors: v[5],
+        })
+    }
+}
+
+/// The most packets one burst call handles.
+pub const MAX_BURST: usize = 64;
+
+/// One receive queue of a port, owned by one worker (DPDK queues are not
+/// thread-safe: the handle is `Send`, not shareable).
+#[derive(Debug)]
+pub struct RxQueue {
+    port: Arc<PortInner>,
+    queue: u16,
+}
+
+// SAFETY: a queue may be used from any one thread at a time; the handle is
+// not Clone and `recv` takes `&mut self`, so only its owner polls it.
+unsafe impl Send for RxQueue {}
+
+impl RxQueue {
+    /// Appends up to `max` (at most [`MAX_BURST`]) received packets to
+    /// `out`; returns how many.
+    pub fn recv(&mut self, out: &mut Vec<Mbuf>, max: usize) -> usize {
+        let mut raw = [std::ptr::null_mut::<sys::rte_mbuf>(); MAX_BURST];
+        let n = max.min(MAX_BURST) as u16;
+        // SAFETY: this handle is the queue's only user; `raw` has room for
+        // `n` pointers.
+        let got = unsafe { sys::tandem_rx_burst(self.port.id, self.queue, raw.as_mut_ptr(), n) };
+        for &p in &raw[..usize::from(got)] {
+            if let Some(p) = NonNull::new(p) {
+                out.push(Mbuf(p));
+            }
+        }
+        usize::from(got)
+    }
+}
+
+/// One transmit queue of a port, owned by one worker.
+#[derive(Debug)]
+pub struct TxQueue {
+    port: Arc<PortInner>,
+    queue: u16,
+}
+
+// SAFETY: as for `RxQueue`.
+unsafe impl Send for TxQueue {}
+
+impl TxQueue {
+    /// Hands the packets at the front of `pkts` (at most [`MAX_BURST`]) to
+    /// the device and removes those it took; returns how many. Packets it
+    /// did not take (its ring is full) stay in `pkts`, in order.
+    pub fn send(&mut self, pkts: &mut Vec<Mbuf>) -> usize {
+        let n = pkts.len().min(MAX_BURST);
+        if n == 0 {
+            return 0;
+        }
+        let mut raw = [std::ptr::null_mut::<sys::rte_mbuf>(); MAX_BURST];
+        for (slot, m) in raw.iter_mut().zip(pkts.iter()) {
+            *slot = m.0.as_ptr();
+        }
+        // SAFETY: this handle is the queue's only user; `raw` holds `n`
+        // mbufs we own. The device takes ownership of the first `sent`.
+        let sent = usize::from(unsafe {
+            sys::tandem_tx_burst(self.port.id, self.queue, raw.as_mut_ptr(), n as u16)
+        });
+        for m in pkts.drain(..sent) {
+            // Now the device's: do not free.
+            let _ = m.into_raw();
+        }
+        sent
+    }
+}
