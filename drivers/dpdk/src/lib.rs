@@ -1,7 +1,7 @@
 //! Kernel-bypass packet I/O over the system DPDK (22.11 LTS).
 //!
-//! Built only with the `dpdk` feature (the default build needs no DPDK;
-//! without the feature this crate is empty). The layers:
+//! The DPDK layers are built only with the `dpdk` feature (the default
+//! build needs no DPDK; without it only [`stack`] is here). The layers:
 //!
 //! - **`shim/shim.c`**: every DPDK call Tandem makes, as plain C functions.
 //!   DPDK's fast-path functions (`rte_eth_rx_burst`, `rte_eth_tx_burst`,
@@ -11,6 +11,9 @@
 //!   Rust sees only its signatures.
 //! - **`sys`**: the shim's signatures, generated once with bindgen from
 //!   `shim/shim.h` and committed (the command is in the crate README).
+//! - **[`stack`]**: the minimal host stack of a media port (ARP, ICMP
+//!   echo, IPv4, UDP, 802.1Q), sans-IO and safe; built with or without
+//!   the feature.
 //! - **This module**: the safe layer. [`Eal`] initialises DPDK once per
 //!   process from a list of EAL arguments; [`Mempool`]s are created once
 //!   and live as long as the process, so an [`Mbuf`] can never outlive its
@@ -26,6 +29,8 @@
 //! All `unsafe` code of the crate is in this module and `sys`, each block
 //! with its `SAFETY:` argument.
 #![allow(unsafe_code)]
+
+pub mod stack;
 
 #[cfg(feature = "dpdk")]
 mod dpdk;

@@ -1,0 +1,654 @@
+//! The minimal host stack of a DPDK media port: what the kernel would do
+//! for the port's address, done on the frames the port receives.
+//!
+//! Sans-IO: [`HostStack::handle`] takes one received Ethernet frame and a
+//! buffer for a reply, and says what to do with the frame ([`Verdict`]):
+//!
+//! - **ARP** (RFC 826): a request for our address is answered (the reply
+//!   is written to the buffer); the sender of any ARP packet for us is
+//!   learned into the cache (RFC 826 "merge"), which
+//!   [`HostStack::resolve`] reads before sending.
+//! - **ICMP echo** (RFC 792) to our address: answered, same identifier,
+//!   sequence and data.
+//! - **IPv4** (RFC 791): the header checksum is checked; options are
+//!   skipped; fragments are counted and dropped (media never needs them).
+//! - **UDP** (RFC 768) to our address: delivered to the media path
+//!   ([`Verdict::Udp`] with the payload's place in the frame); a non-zero
+//!   checksum is verified in software (a device that checks it sets
+//!   [`HostStack::hw_checksum`]).
+//! - **802.1Q** (IEEE 802.1Q §9.6): one VLAN tag is understood; with a
+//!   VLAN configured, frames of other VLANs are not ours.
+//! - Anything else for us (TCP, other ICMP, IPv6, LLDP, …) is
+//!   [`Verdict::Exception`]: it belongs to the kernel, through the
+//!   exception path, so SSH and routing keep working on the same NIC.
+//!
+//! Outgoing UDP is framed by [`HostStack::write_udp`], with the IPv4
+//! header checksum always and the UDP checksum in software unless the
+//! device offloads it. Every drop is counted in [`Counters`] by reason.
+//! Parsing never panics and never reads past the frame (fuzz target
+//! `host_stack`).
+#![deny(unsafe_code)]
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+const ETH_HDR: usize = 14;
+const VLAN_TAG: usize = 4;
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const PROTO_ICMP: u8 = 1;
+const PROTO_UDP: u8 = 17;
+const BROADCAST: [u8; 6] = [0xff; 6];
+
+/// How long a learned ARP entry is trusted.
+pub const ARP_TTL: Duration = Duration::from_secs(300);
+/// The most addresses the ARP cache holds (a flood cannot grow it).
+pub const ARP_CACHE_MAX: usize = 4096;
+
+/// What to do with a received frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A UDP datagram for us: its source and destination port, and where
+    /// its payload is in the frame.
+    Udp {
+        /// Who sent it.
+        from: SocketAddrV4,
+        /// Our port it is for.
+        port: u16,
+        /// The payload's bytes within the frame.
+        payload: Range<usize>,
+    },
+    /// Send the reply written to the first `n` bytes of the buffer (ARP
+    /// reply, ICMP echo reply); the frame itself is done with.
+    Reply(usize),
+    /// Not the media path's: hand the frame to the kernel.
+    Exception,
+    /// Dropped, and counted.
+    Drop(DropReason),
+}
+
+/// Why a frame was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Shorter than its headers say, or a length field that lies.
+    Malformed,
+    /// An IPv4 header whose checksum is wrong.
+    BadIpChecksum,
+    /// A UDP datagram whose checksum is wrong.
+    BadUdpChecksum,
+    /// An IPv4 fragment.
+    Fragment,
+    /// Another VLAN, another host's address, or an ARP/ICMP packet that
+    /// needs no answer.
+    NotOurs,
+    /// The reply buffer is too small for the reply.
+    NoRoom,
+}
+
+/// Frames handled, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// UDP datagrams delivered.
+    pub udp: u64,
+    /// ARP requests answered.
+    pub arp_replies: u64,
+    /// ICMP echo requests answered.
+    pub echo_replies: u64,
+    /// Frames handed to the kernel.
+    pub exceptions: u64,
+    /// Malformed frames.
+    pub malformed: u64,
+    /// IPv4 header checksum failures.
+    pub bad_ip_checksum: u64,
+    /// UDP checksum failures.
+    pub bad_udp_checksum: u64,
+    /// IPv4 fragments dropped.
+    pub fragments: u64,
+    /// Frames for others, or needing nothing.
+    pub not_ours: u64,
+}
+
+/// The port's own addresses and what it learned.
+#[derive(Debug)]
+pub struct HostStack {
+    mac: [u8; 6],
+    ip: Ipv4Addr,
+    vlan: Option<u16>,
+    /// The device verifies UDP checksums (received frames are not
+    /// re-checked) and fills them in on send.
+    pub hw_checksum: bool,
+    arp: HashMap<Ipv4Addr, ([u8; 6], Instant)>,
+    counters: Counters,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn ip_at(b: &[u8], at: usize) -> Option<Ipv4Addr> {
+    let o: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+    Some(Ipv4Addr::from(o))
+}
+
+fn mac_at(b: &[u8], at: usize) -> Option<[u8; 6]> {
+    b.get(at..at + 6)?.try_into().ok()
+}
+
+/// The Internet checksum (RFC 1071) of `data`, folded, not complemented,
+/// continuing from `sum`.
+pub fn ones_sum(data: &[u8], mut sum: u32) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+    }
+    if let [last] = chunks.remainder() {
+        sum = sum.wrapping_add(u32::from(*last) << 8);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum
+}
+
+fn checksum(data: &[u8], sum: u32) -> u16 {
+    !(ones_sum(data, sum) as u16)
+}
+
+fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, len: u16) -> u32 {
+    let mut p = [0u8; 12];
+    p[..4].copy_from_slice(&src.octets());
+    p[4..8].copy_from_slice(&dst.octets());
+    p[9] = PROTO_UDP;
+    p[10..12].copy_from_slice(&len.to_be_bytes());
+    ones_sum(&p, 0)
+}
+
+impl HostStack {
+    /// The stack of a port with this MAC address and IPv4 address, on
+    /// `vlan` (802.1Q VID) if set.
+    pub fn new(mac: [u8; 6], ip: Ipv4Addr, vlan: Option<u16>) -> HostStack {
+        HostStack {
+            mac,
+            ip,
+            vlan,
+            hw_checksum: false,
+            arp: HashMap::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// What happened so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The MAC address of `ip`, if learned within [`ARP_TTL`].
+    pub fn resolve(&self, now: Instant, ip: Ipv4Addr) -> Option<[u8; 6]> {
+        self.arp
+            .get(&ip)
+            .filter(|(_, at)| now.saturating_duration_since(*at) < ARP_TTL)
+            .map(|(mac, _)| *mac)
+    }
+
+    fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: [u8; 6]) {
+        if ip.is_unspecified() || ip.is_broadcast() || mac == BROADCAST || mac[0] & 1 == 1 {
+            return;
+        }
+        if self.arp.len() >= ARP_CACHE_MAX && !self.arp.contains_key(&ip) {
+            self.arp
+                .retain(|_, (_, at)| now.saturating_duration_since(*at) < ARP_TTL);
+            if self.arp.len() >= ARP_CACHE_MAX {
+                return;
+            }
+        }
+        self.arp.insert(ip, (mac, now));
+    }
+
+    fn drop(&mut self, why: DropReason) -> Verdict {
+        let c = &mut self.counters;
+        match why {
+            DropReason::Malformed => c.malformed += 1,
+            DropReason::BadIpChecksum => c.bad_ip_checksum += 1,
+            DropReason::BadUdpChecksum => c.bad_udp_checksum += 1,
+            DropReason::Fragment => c.fragments += 1,
+            DropReason::NotOurs | DropReason::NoRoom => c.not_ours += 1,
+        }
+        Verdict::Drop(why)
+    }
+
+    fn exception(&mut self) -> Verdict {
+        self.counters.exceptions += 1;
+        Verdict::Exception
+    }
+
+    /// Writes the Ethernet header (and our VLAN tag) of a frame to `dst`
+    /// into `out`; returns the header length, or `None` without room.
+    fn write_eth(&self, out: &mut [u8], dst: [u8; 6], ethertype: u16) -> Option<usize> {
+        let len = ETH_HDR + if self.vlan.is_some() { VLAN_TAG } else { 0 };
+        let h = out.get_mut(..len)?;
+        h[..6].copy_from_slice(&dst);
+        h[6..12].copy_from_slice(&self.mac);
+        match self.vlan {
+            Some(vid) => {
+                h[12..14].copy_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
+                h[14..16].copy_from_slice(&(vid & 0x0fff).to_be_bytes());
+                h[16..18].copy_from_slice(&ethertype.to_be_bytes());
+            }
+            None => h[12..14].copy_from_slice(&ethertype.to_be_bytes()),
+        }
+        Some(len)
+    }
+
+    /// Handles one received frame; a reply, if any, goes into `reply`.
+    pub fn handle(&mut self, now: Instant, frame: &[u8], reply: &mut [u8]) -> Verdict {
+        let (Some(dst), Some(src), Some(mut ethertype)) =
+            (mac_at(frame, 0), mac_at(frame, 6), be16(frame, 12))
+        else {
+            return self.drop(DropReason::Malformed);
+        };
+        let mut at = ETH_HDR;
+        let mut vid = None;
+        if ethertype == ETHERTYPE_VLAN {
+            let (Some(tci), Some(inner)) = (be16(frame, 14), be16(frame, 16)) else {
+                return self.drop(DropReason::Malformed);
+            };
+            vid = Some(tci & 0x0fff);
+            ethertype = inner;
+            at += VLAN_TAG;
+        }
+        if vid != self.vlan {
+            return self.drop(DropReason::NotOurs);
+        }
+        if dst != self.mac && dst != BROADCAST {
+            // Multicast and other hosts' unicast (promiscuous mode).
+            return if dst[0] & 1 == 1 {
+                self.exception()
+            } else {
+                self.drop(DropReason::NotOurs)
+            };
+        }
+        match ethertype {
+            ETHERTYPE_ARP => self.arp_in(now, frame, at, reply),
+            ETHERTYPE_IPV4 => self.ipv4_in(now, frame, at, src, reply),
+            _ => self.exception(),
+        }
+    }
+
+    fn arp_in(&mut self, now: Instant, frame: &[u8], at: usize, reply: &mut [u8]) -> Verdict {
+        let Some(arp) = frame.get(at..at + 28) else {
+            return self.drop(DropReason::Malformed);
+        };
+        // Ethernet / IPv4 only (RFC 826's hrd 1, pro 0x0800, 6 and 4).
+        if arp[..6] != [0, 1, 8, 0, 6, 4] {
+            return self.exception();
+        }
+        let op = u16::from_be_bytes([arp[6], arp[7]]);
+        let (Some(sha), Some(spa), Some(tpa)) = (mac_at(arp, 8), ip_at(arp, 14), ip_at(arp, 24))
+        else {
+            return self.drop(DropReason::Malformed);
+        };
+        if tpa != self.ip {
+            return self.drop(DropReason::NotOurs);
+        }
+        self.learn(now, spa, sha);
+        if op != 1 {
+            // A reply (or an announcement) for us: learned, nothing to send.
+            self.counters.not_ours += 1;
+            return Verdict::Drop(DropReason::NotOurs);
+        }
+        let Some(h) = self.write_eth(reply, sha, ETHERTYPE_ARP) else {
+            return self.drop(DropReason::NoRoom);
+        };
+        let Some(body) = reply.get_mut(h..h + 28) else {
+            return self.drop(DropReason::NoRoom);
+        };
+        body[..6].copy_from_slice(&[0, 1, 8, 0, 6, 4]);
+        body[6..8].copy_from_slice(&2u16.to_be_bytes());
+        body[8..14].copy_from_slice(&self.mac);
+        body[14..18].copy_from_slice(&self.ip.octets());
+        body[18..24].copy_from_slice(&sha);
+        body[24..28].copy_from_slice(&spa.octets());
+        self.counters.arp_replies += 1;
+        // Padded to Ethernet's 60-byte minimum.
+        let len = (h + 28).max(60);
+        if let Some(pad) = reply.get_mut(h + 28..len) {
+            pad.fill(0);
+        }
+        Verdict::Reply(len.min(reply.len()))
+    }
+
+    fn ipv4_in(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        at: usize,
+        src_mac: [u8; 6],
+        reply: &mut [u8],
+    ) -> Verdict {
+        let Some(&vihl) = frame.get(at) else {
+            return self.drop(DropReason::Malformed);
+        };
+        let ihl = usize::from(vihl & 0x0f) * 4;
+        let Some(total) = be16(frame, at + 2).map(usize::from) else {
+            return self.drop(DropReason::Malformed);
+        };
+        if vihl >> 4 != 4 || ihl < 20 || total < ihl || frame.len() < at + total {
+            return self.drop(DropReason::Malformed);
+        }
+        let header = &frame[at..at + ihl];
+        if checksum(header, 0) != 0 {
+            return self.drop(DropReason::BadIpChecksum);
+        }
+        let (Some(src), Some(dst)) = (ip_at(header, 12), ip_at(header, 16)) else {
+            return self.drop(DropReason::Malformed);
+        };
+        if dst != self.ip {
+            return if dst.is_broadcast() || dst.is_multicast() {
+                self.exception()
+            } else {
+                self.drop(DropReason::NotOurs)
+            };
+        }
+        let flags_frag = u16::from_be_bytes([header[6], header[7]]);
+        if flags_frag & 0x3fff != 0 {
+            // MF set or a non-zero offset.
+            return self.drop(DropReason::Fragment);
+        }
+        let body = at + ihl..at + total;
+        match header[9] {
+            PROTO_UDP => self.udp_in(frame, body, src, dst),
+            PROTO_ICMP => self.icmp_in(now, frame, body, header, src, src_mac, reply),
+            _ => self.exception(),
+        }
+    }
+
+    fn udp_in(
+        &mut self,
+        frame: &[u8],
+        body: Range<usize>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) -> Verdict {
+        let udp = &frame[body.clone()];
+        let (Some(sport), Some(dport), Some(len), Some(sum)) =
+            (be16(udp, 0), be16(udp, 2), be16(udp, 4), be16(udp, 6))
+        else {
+            return self.drop(DropReason::Malformed);
+        };
+        let len = usize::from(len);
+        if len < 8 || len > udp.len() {
+            return self.drop(DropReason::Malformed);
+        }
+        if sum != 0 && !self.hw_checksum {
+            let s = pseudo_header(src, dst, len as u16);
+            if checksum(&udp[..len], s) != 0 {
+                return self.drop(DropReason::BadUdpChecksum);
+            }
+        }
+        self.counters.udp += 1;
+        Verdict::Udp {
+            from: SocketAddrV4::new(src, sport),
+            port: dport,
+            payload: body.start + 8..body.start + len,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // the parsed layers, passed down
+    fn icmp_in(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        body: Range<usize>,
+        ip_header: &[u8],
+        src: Ipv4Addr,
+        src_mac: [u8; 6],
+        reply: &mut [u8],
+    ) -> Verdict {
+        let icmp = &frame[body];
+        if icmp.len() < 8 || checksum(icmp, 0) != 0 {
+            return self.drop(DropReason::Malformed);
+        }
+        if icmp[0] != 8 || icmp[1] != 0 {
+            // Not an echo request: the kernel's (unreachables, ...).
+            return self.exception();
+        }
+        self.learn(now, src, src_mac);
+        let Some(h) = self.write_eth(reply, src_mac, ETHERTYPE_IPV4) else {
+            return self.drop(DropReason::NoRoom);
+        };
+        let total = 20 + icmp.len();
+        let Some(out) = reply.get_mut(h..h + total) else {
+            return self.drop(DropReason::NoRoom);
+        };
+        // A fresh 20-byte header (options are not echoed), TTL 64.
+        out[..20].fill(0);
+        out[0] = 0x45;
+        out[1] = ip_header[1];
+        out[8] = 64;
+        out[9] = PROTO_ICMP;
+        out[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        out[4..6].copy_from_slice(&ip_header[4..6]);
+        out[12..16].copy_from_slice(&self.ip.octets());
+        out[16..20].copy_from_slice(&src.octets());
+        let ip_sum = checksum(&out[..20], 0);
+        out[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+        out[20..].copy_from_slice(icmp);
+        out[20] = 0; // echo reply
+        out[22..24].fill(0);
+        let sum = checksum(&out[20..], 0);
+        out[22..24].copy_from_slice(&sum.to_be_bytes());
+        self.counters.echo_replies += 1;
+        Verdict::Reply(h + total)
+    }
+
+    /// Frames a UDP datagram from our `port` to `to` (whose MAC is `mac`,
+    /// from [`resolve`](HostStack::resolve)) into `out`; returns the frame
+    /// length, or `None` when `out` is too small or the datagram too long
+    /// for one IPv4 packet.
+    pub fn write_udp(
+        &self,
+        out: &mut [u8],
+        port: u16,
+        to: SocketAddrV4,
+        mac: [u8; 6],
+        payload: &[u8],
+        id: u16,
+    ) -> Option<usize> {
+        let h = self.write_eth(out, mac, ETHERTYPE_IPV4)?;
+        let udp_len = u16::try_from(8 + payload.len()).ok()?;
+        let total = u16::try_from(28 + payload.len()).ok()?;
+        let frame = out.get_mut(h..h + usize::from(total))?;
+        let ip = &mut frame[..20];
+        ip.copy_from_slice(&[
+            0x45, 0xb8, 0, 0, 0, 0, 0x40, 0, 64, PROTO_UDP, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ]);
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip[4..6].copy_from_slice(&id.to_be_bytes());
+        ip[12..16].copy_from_slice(&self.ip.octets());
+        ip[16..20].copy_from_slice(&to.ip().octets());
+        let sum = checksum(ip, 0);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        let udp = &mut frame[20..];
+        udp[..2].copy_from_slice(&port.to_be_bytes());
+        udp[2..4].copy_from_slice(&to.port().to_be_bytes());
+        udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
+        udp[6..8].fill(0);
+        udp[8..].copy_from_slice(payload);
+        if !self.hw_checksum {
+            let s = pseudo_header(self.ip, *to.ip(), udp_len);
+            // RFC 768: a computed 0 is sent as all ones.
+            let sum = match checksum(udp, s) {
+                0 => 0xffff,
+                v => v,
+            };
+            udp[6..8].copy_from_slice(&sum.to_be_bytes());
+        }
+        Some(h + usize::from(total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+    const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 2];
+    const OUR_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const PEER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 9);
+
+    fn arp_request(tpa: Ipv4Addr) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&BROADCAST);
+        f.extend_from_slice(&PEER_MAC);
+        f.extend_from_slice(&ETHERTYPE_ARP.to_be_bytes());
+        f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+        f.extend_from_slice(&PEER_MAC);
+        f.extend_from_slice(&PEER_IP.octets());
+        f.extend_from_slice(&[0; 6]);
+        f.extend_from_slice(&tpa.octets());
+        f
+    }
+
+    #[test]
+    fn arp_requests_for_us_are_answered_and_the_asker_learned() {
+        let now = Instant::now();
+        let mut s = HostStack::new(OUR_MAC, OUR_IP, None);
+        let mut out = [0u8; 128];
+        let Verdict::Reply(n) = s.handle(now, &arp_request(OUR_IP), &mut out) else {
+            panic!("no reply");
+        };
+        assert_eq!(n, 60);
+        assert_eq!(out[..6], PEER_MAC);
+        assert_eq!(out[6..12], OUR_MAC);
+        assert_eq!(out[20..22], [0, 2], "an ARP reply");
+        assert_eq!(out[22..28], OUR_MAC);
+        assert_eq!(out[28..32], OUR_IP.octets());
+        assert_eq!(out[38..42], PEER_IP.octets());
+        assert_eq!(s.resolve(now, PEER_IP), Some(PEER_MAC));
+        assert_eq!(s.resolve(now + ARP_TTL, PEER_IP), None, "stale");
+        // For someone else: dropped, not learned twice, not answered.
+        let other = s.handle(now, &arp_request(Ipv4Addr::new(192, 0, 2, 77)), &mut out);
+        assert_eq!(other, Verdict::Drop(DropReason::NotOurs));
+        assert_eq!(s.counters().arp_replies, 1);
+    }
+
+    fn ipv4(proto: u8, src: Ipv4Addr, dst: Ipv4Addr, body: &[u8], flags_frag: u16) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&OUR_MAC);
+        f.extend_from_slice(&PEER_MAC);
+        f.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        let total = (20 + body.len()) as u16;
+        let mut ip = vec![0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 64, proto, 0, 0];
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip[6..8].copy_from_slice(&flags_frag.to_be_bytes());
+        ip.extend_from_slice(&src.octets());
+        ip.extend_from_slice(&dst.octets());
+        let sum = checksum(&ip, 0);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(body);
+        f
+    }
+
+    #[test]
+    fn udp_sent_by_the_stack_is_received_by_it_with_checksums() {
+        let now = Instant::now();
+        let peer = HostStack::new(PEER_MAC, PEER_IP, Some(42));
+        let mut us = HostStack::new(OUR_MAC, OUR_IP, Some(42));
+        let mut frame = [0u8; 256];
+        let payload = b"\x80\x08 RTP-ish payload";
+        let n = peer
+            .write_udp(
+                &mut frame,
+                30000,
+                SocketAddrV4::new(OUR_IP, 40000),
+                OUR_MAC,
+                payload,
+                7,
+            )
+            .unwrap();
+        assert_eq!(n, 18 + 28 + payload.len());
+        let v = us.handle(now, &frame[..n], &mut [0u8; 64]);
+        let Verdict::Udp {
+            from,
+            port,
+            payload: at,
+        } = v
+        else {
+            panic!("{v:?}");
+        };
+        assert_eq!(from, SocketAddrV4::new(PEER_IP, 30000));
+        assert_eq!(port, 40000);
+        assert_eq!(&frame[at], payload);
+        // A flipped payload bit fails the UDP checksum; one in the IP
+        // header fails the header checksum; another VLAN is not ours.
+        let mut bad = frame;
+        bad[n - 1] ^= 1;
+        assert_eq!(
+            us.handle(now, &bad[..n], &mut []),
+            Verdict::Drop(DropReason::BadUdpChecksum)
+        );
+        let mut bad = frame;
+        bad[18 + 8] ^= 1;
+        assert_eq!(
+            us.handle(now, &bad[..n], &mut []),
+            Verdict::Drop(DropReason::BadIpChecksum)
+        );
+        let mut other = frame;
+        other[15] = 43;
+        assert_eq!(
+            us.handle(now, &other[..n], &mut []),
+            Verdict::Drop(DropReason::NotOurs)
+        );
+        let c = us.counters();
+        assert_eq!((c.udp, c.bad_udp_checksum, c.bad_ip_checksum), (1, 1, 1));
+    }
+
+    #[test]
+    fn pings_are_answered_fragments_dropped_and_tcp_goes_to_the_kernel() {
+        let now = Instant::now();
+        let mut s = HostStack::new(OUR_MAC, OUR_IP, None);
+        let mut echo = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
+        echo.extend_from_slice(b"abcdefgh");
+        let sum = checksum(&echo, 0);
+        echo[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut out = [0u8; 128];
+        let Verdict::Reply(n) =
+            s.handle(now, &ipv4(PROTO_ICMP, PEER_IP, OUR_IP, &echo, 0), &mut out)
+        else {
+            panic!("no echo reply");
+        };
+        assert_eq!(n, 14 + 20 + echo.len());
+        assert_eq!(out[..6], PEER_MAC);
+        assert_eq!(checksum(&out[14..34], 0), 0, "IP header checksum");
+        assert_eq!(checksum(&out[34..n], 0), 0, "ICMP checksum");
+        assert_eq!(out[34], 0, "echo reply");
+        assert_eq!(out[38..n], echo[4..], "same id, sequence and data");
+        let frag = ipv4(PROTO_UDP, PEER_IP, OUR_IP, &[0; 16], 0x2000);
+        assert_eq!(
+            s.handle(now, &frag, &mut out),
+            Verdict::Drop(DropReason::Fragment)
+        );
+        let tcp = ipv4(6, PEER_IP, OUR_IP, &[0; 20], 0);
+        assert_eq!(s.handle(now, &tcp, &mut out), Verdict::Exception);
+        let ipv6 = [&OUR_MAC[..], &PEER_MAC[..], &[0x86, 0xdd], &[0; 40]].concat();
+        assert_eq!(s.handle(now, &ipv6, &mut out), Verdict::Exception);
+        assert_eq!(
+            s.handle(now, &[0; 13], &mut out),
+            Verdict::Drop(DropReason::Malformed)
+        );
+    }
+
+    #[test]
+    fn the_arp_cache_is_bounded() {
+        let now = Instant::now();
+        let mut s = HostStack::new(OUR_MAC, OUR_IP, None);
+        for i in 0..(ARP_CACHE_MAX as u32 + 100) {
+            s.learn(now, Ipv4Addr::from(0x0a00_0000 + i), PEER_MAC);
+        }
+        assert_eq!(s.arp.len(), ARP_CACHE_MAX);
+    }
+}
