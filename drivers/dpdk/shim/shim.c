@@ -132,6 +132,16 @@ int tandem_mbuf_set_len(struct rte_mbuf *m, uint16_t len) {
     return 0;
 }
 
+int tandem_mbuf_trim_front(struct rte_mbuf *m, uint16_t n) {
+    return rte_pktmbuf_adj(m, n) == NULL ? -EINVAL : 0;
+}
+
+int tandem_mbuf_grow_front(struct rte_mbuf *m, uint16_t n) {
+    return rte_pktmbuf_prepend(m, n) == NULL ? -ENOSPC : 0;
+}
+
+uint16_t tandem_mbuf_headroom(const struct rte_mbuf *m) { return rte_pktmbuf_headroom(m); }
+
 uint16_t tandem_mbuf_room(const struct rte_mbuf *m) { return (uint16_t)(m->buf_len - m->data_off); }
 
 uint16_t tandem_mbuf_segments(const struct rte_mbuf *m) { return m->nb_segs; }

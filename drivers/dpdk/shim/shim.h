@@ -68,6 +68,14 @@ uint8_t *tandem_mbuf_data(struct rte_mbuf *m, uint16_t *len);
 /* Sets the data length (and packet length) of a one-segment mbuf;
  * -ENOSPC when it exceeds the room after the headroom. */
 int tandem_mbuf_set_len(struct rte_mbuf *m, uint16_t len);
+/* Removes `n` bytes from the front of the data (rte_pktmbuf_adj);
+ * -EINVAL when there are fewer. */
+int tandem_mbuf_trim_front(struct rte_mbuf *m, uint16_t n);
+/* Grows the data by `n` bytes at the front, into the headroom
+ * (rte_pktmbuf_prepend); -ENOSPC without headroom. */
+int tandem_mbuf_grow_front(struct rte_mbuf *m, uint16_t n);
+/* Bytes of headroom in front of the data. */
+uint16_t tandem_mbuf_headroom(const struct rte_mbuf *m);
 /* Room for data after the headroom. */
 uint16_t tandem_mbuf_room(const struct rte_mbuf *m);
 /* Segments of the packet (1 for what Tandem sends and accepts). */

@@ -227,6 +227,33 @@ impl Mbuf {
         Ok(())
     }
 
+    /// Removes `n` bytes from the front of the packet (a header).
+    pub fn trim_front(&mut self, n: u16) -> Result<(), DpdkError> {
+        // SAFETY: we own the mbuf.
+        let r = unsafe { sys::tandem_mbuf_trim_front(self.0.as_ptr(), n) };
+        if r < 0 {
+            return Err(DpdkError::new("rte_pktmbuf_adj", r));
+        }
+        Ok(())
+    }
+
+    /// Grows the packet by `n` bytes at the front, into the headroom (room
+    /// for a header); the new bytes are unspecified until written.
+    pub fn grow_front(&mut self, n: u16) -> Result<(), DpdkError> {
+        // SAFETY: we own the mbuf.
+        let r = unsafe { sys::tandem_mbuf_grow_front(self.0.as_ptr(), n) };
+        if r < 0 {
+            return Err(DpdkError::new("rte_pktmbuf_prepend", r));
+        }
+        Ok(())
+    }
+
+    /// Bytes free in front of the packet.
+    pub fn headroom(&self) -> u16 {
+        // SAFETY: we own the mbuf.
+        unsafe { sys::tandem_mbuf_headroom(self.0.as_ptr()) }
+    }
+
     /// Bytes the packet may hold.
     pub fn room(&self) -> u16 {
         // SAFETY: we own the mbuf.

@@ -14,6 +14,9 @@
 //! - **[`stack`]**: the minimal host stack of a media port (ARP, ICMP
 //!   echo, IPv4, UDP, 802.1Q), sans-IO and safe; built with or without
 //!   the feature.
+//! - **`DpdkIo`**: the media engine's `PacketIo` over one queue pair:
+//!   zero-copy receive (the mbuf trimmed to the UDP payload) and send
+//!   (headers written into the headroom), the host stack on every frame.
 //! - **This module**: the safe layer. [`Eal`] initialises DPDK once per
 //!   process from a list of EAL arguments; [`Mempool`]s are created once
 //!   and live as long as the process, so an [`Mbuf`] can never outlive its
@@ -34,6 +37,10 @@ pub mod stack;
 
 #[cfg(feature = "dpdk")]
 mod dpdk;
+#[cfg(feature = "dpdk")]
+mod io;
 
 #[cfg(feature = "dpdk")]
 pub use dpdk::*;
+#[cfg(feature = "dpdk")]
+pub use io::{DpdkBuf, DpdkConfig, DpdkIo};

@@ -444,24 +444,34 @@ impl HostStack {
         Verdict::Reply(h + total)
     }
 
-    /// Frames a UDP datagram from our `port` to `to` (whose MAC is `mac`,
-    /// from [`resolve`](HostStack::resolve)) into `out`; returns the frame
-    /// length, or `None` when `out` is too small or the datagram too long
-    /// for one IPv4 packet.
-    pub fn write_udp(
+    /// The length of the headers [`write_udp_headers`](HostStack::write_udp_headers)
+    /// writes in front of a UDP payload: Ethernet (with our VLAN tag),
+    /// IPv4 without options, UDP.
+    pub fn header_len(&self) -> usize {
+        ETH_HDR + if self.vlan.is_some() { VLAN_TAG } else { 0 } + 28
+    }
+
+    /// Writes the headers of a UDP datagram from our `port` to `to` (whose
+    /// MAC is `mac`, from [`resolve`](HostStack::resolve)) into `hdr`,
+    /// exactly [`header_len`](HostStack::header_len) bytes in front of
+    /// `payload`. `None` when `hdr` has the wrong length or the datagram is
+    /// too long for one IPv4 packet.
+    pub fn write_udp_headers(
         &self,
-        out: &mut [u8],
+        hdr: &mut [u8],
         port: u16,
         to: SocketAddrV4,
         mac: [u8; 6],
         payload: &[u8],
         id: u16,
-    ) -> Option<usize> {
-        let h = self.write_eth(out, mac, ETHERTYPE_IPV4)?;
+    ) -> Option<()> {
+        if hdr.len() != self.header_len() {
+            return None;
+        }
+        let h = self.write_eth(hdr, mac, ETHERTYPE_IPV4)?;
         let udp_len = u16::try_from(8 + payload.len()).ok()?;
         let total = u16::try_from(28 + payload.len()).ok()?;
-        let frame = out.get_mut(h..h + usize::from(total))?;
-        let ip = &mut frame[..20];
+        let (ip, udp) = hdr[h..].split_at_mut(20);
         ip.copy_from_slice(&[
             0x45, 0xb8, 0, 0, 0, 0, 0x40, 0, 64, PROTO_UDP, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         ]);
@@ -471,22 +481,68 @@ impl HostStack {
         ip[16..20].copy_from_slice(&to.ip().octets());
         let sum = checksum(ip, 0);
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
-        let udp = &mut frame[20..];
         udp[..2].copy_from_slice(&port.to_be_bytes());
         udp[2..4].copy_from_slice(&to.port().to_be_bytes());
         udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
         udp[6..8].fill(0);
-        udp[8..].copy_from_slice(payload);
         if !self.hw_checksum {
-            let s = pseudo_header(self.ip, *to.ip(), udp_len);
+            let s = ones_sum(
+                payload,
+                ones_sum(udp, pseudo_header(self.ip, *to.ip(), udp_len)),
+            );
             // RFC 768: a computed 0 is sent as all ones.
-            let sum = match checksum(udp, s) {
+            let sum = match !(s as u16) {
                 0 => 0xffff,
                 v => v,
             };
             udp[6..8].copy_from_slice(&sum.to_be_bytes());
         }
-        Some(h + usize::from(total))
+        Some(())
+    }
+
+    /// Frames a UDP datagram into `out` (headers, then a copy of
+    /// `payload`); returns the frame length, or `None` when `out` is too
+    /// small or the datagram too long.
+    pub fn write_udp(
+        &self,
+        out: &mut [u8],
+        port: u16,
+        to: SocketAddrV4,
+        mac: [u8; 6],
+        payload: &[u8],
+        id: u16,
+    ) -> Option<usize> {
+        let h = self.header_len();
+        let frame = out.get_mut(..h + payload.len())?;
+        let (hdr, body) = frame.split_at_mut(h);
+        body.copy_from_slice(payload);
+        self.write_udp_headers(hdr, port, to, mac, payload, id)?;
+        Some(h + payload.len())
+    }
+
+    /// An ARP request for `ip` (who has it?), broadcast, into `out`;
+    /// returns the frame length (padded to 60 bytes).
+    pub fn write_arp_request(&self, out: &mut [u8], ip: Ipv4Addr) -> Option<usize> {
+        let h = self.write_eth(out, BROADCAST, ETHERTYPE_ARP)?;
+        let len = (h + 28).max(60);
+        let frame = out.get_mut(..len)?;
+        let body = &mut frame[h..];
+        body.fill(0);
+        body[..8].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+        body[8..14].copy_from_slice(&self.mac);
+        body[14..18].copy_from_slice(&self.ip.octets());
+        body[24..28].copy_from_slice(&ip.octets());
+        Some(len)
+    }
+
+    /// Our IPv4 address.
+    pub fn ip(&self) -> Ipv4Addr {
+        self.ip
+    }
+
+    /// Our MAC address.
+    pub fn mac(&self) -> [u8; 6] {
+        self.mac
     }
 }
 

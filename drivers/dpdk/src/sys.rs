@@ -93,6 +93,15 @@ unsafe extern "C" {
     pub fn tandem_mbuf_set_len(m: *mut rte_mbuf, len: u16) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn tandem_mbuf_trim_front(m: *mut rte_mbuf, n: u16) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn tandem_mbuf_grow_front(m: *mut rte_mbuf, n: u16) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn tandem_mbuf_headroom(m: *const rte_mbuf) -> u16;
+}
+unsafe extern "C" {
     pub fn tandem_mbuf_room(m: *const rte_mbuf) -> u16;
 }
 unsafe extern "C" {

@@ -1,0 +1,355 @@
+//! The media engine's [`PacketIo`] over one DPDK port queue pair.
+//!
+//! A worker owns one [`DpdkIo`]: the RX and TX queue its RSS share
+//! arrives on, the pool its packets come from, and a [`HostStack`] with
+//! the port's addresses. Receiving runs each frame through the stack: UDP
+//! for an open port becomes an [`RxPacket`] whose buffer is the mbuf
+//! itself, trimmed to the payload (no copy); ARP and ping replies are
+//! queued for sending; the rest is counted and dropped (the exception path
+//! to the kernel is not built yet). Sending writes Ethernet, IPv4 and UDP
+//! headers into the mbuf's headroom in front of the payload (no copy) and
+//! hands bursts to the device. A destination whose MAC is not known yet
+//! gets an ARP request (at most one a second per address) and the
+//! datagram is dropped and counted, as a kernel without a neighbour entry
+//! would drop past its small queue.
+//!
+//! DPDK polls: [`wait`](PacketIo::wait) returns at once, and a worker on
+//! this backend spins (its CPU time is then not a measure of load; cycles
+//! per packet are).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use tandem_packet_io::{IoError, IoStats, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
+
+use super::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
+use crate::stack::{HostStack, Verdict};
+
+/// The addressing of a DPDK media port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpdkConfig {
+    /// The port's IPv4 address (the media address in SDP).
+    pub ip: Ipv4Addr,
+    /// Its prefix length (24 for a /24): peers inside are reached
+    /// directly, others through `gateway`.
+    pub prefix_len: u8,
+    /// The next hop for peers outside the prefix.
+    pub gateway: Option<Ipv4Addr>,
+    /// The 802.1Q VLAN the port's traffic is tagged with.
+    pub vlan: Option<u16>,
+}
+
+/// A packet on this backend: an mbuf whose data, from `off`, is the UDP
+/// payload.
+pub struct DpdkBuf {
+    m: Mbuf,
+    off: usize,
+}
+
+impl PacketBuf for DpdkBuf {
+    fn data(&self) -> &[u8] {
+        self.m.data().get(self.off..).unwrap_or_default()
+    }
+
+    fn data_mut(&mut self) -> &mut [u8] {
+        let off = self.off;
+        self.m.data_mut().get_mut(off..).unwrap_or_default()
+    }
+
+    fn capacity(&self) -> usize {
+        usize::from(self.m.room()).saturating_sub(self.off)
+    }
+
+    fn set_len(&mut self, len: usize) {
+        assert!(len <= self.capacity(), "payload {len} > capacity");
+        let total = u16::try_from(self.off + len).expect("within the mbuf's room");
+        self.m
+            .set_len(total)
+            .expect("a length within the room is accepted");
+    }
+}
+
+impl std::fmt::Debug for DpdkBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpdkBuf")
+            .field("len", &self.data().len())
+            .finish()
+    }
+}
+
+/// The first port `open` picks for port 0.
+const EPHEMERAL: u16 = 49152;
+/// How often an unresolved address is asked for again.
+const ARP_RETRY: Duration = Duration::from_secs(1);
+
+/// One worker's DPDK packet backend; see the module docs.
+pub struct DpdkIo {
+    rx: RxQueue,
+    tx: TxQueue,
+    pool: &'static Mempool,
+    stack: HostStack,
+    config: DpdkConfig,
+    by_udp: HashMap<u16, PortId>,
+    by_id: HashMap<PortId, u16>,
+    next_id: u32,
+    frames: Vec<Mbuf>,
+    out: Vec<Mbuf>,
+    reply: Vec<u8>,
+    asked: HashMap<Ipv4Addr, Instant>,
+    ip_id: u16,
+    stats: IoStats,
+    /// Datagrams dropped because their next hop's MAC was not known yet.
+    unresolved: u64,
+}
+
+impl DpdkIo {
+    /// A backend on one queue pair of a started port whose MAC is `mac`.
+    pub fn new(
+        rx: RxQueue,
+        tx: TxQueue,
+        pool: &'static Mempool,
+        mac: [u8; 6],
+        config: DpdkConfig,
+    ) -> DpdkIo {
+        DpdkIo {
+            rx,
+            tx,
+            pool,
+            stack: HostStack::new(mac, config.ip, config.vlan),
+            config,
+            by_udp: HashMap::new(),
+            by_id: HashMap::new(),
+            next_id: 0,
+            frames: Vec::with_capacity(crate::MAX_BURST),
+            out: Vec::with_capacity(crate::MAX_BURST),
+            reply: vec![0; 2048],
+            asked: HashMap::new(),
+            ip_id: 0,
+            stats: IoStats::default(),
+            unresolved: 0,
+        }
+    }
+
+    /// The host stack's counters (ARP, ICMP, drops by reason).
+    pub fn stack(&self) -> &HostStack {
+        &self.stack
+    }
+
+    /// Datagrams dropped because their next hop's MAC was not known yet.
+    pub fn unresolved(&self) -> u64 {
+        self.unresolved
+    }
+
+    fn next_hop(&self, to: Ipv4Addr) -> Option<Ipv4Addr> {
+        let bits = u32::from(self.config.prefix_len.min(32));
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
+        if u32::from(to) & mask == u32::from(self.config.ip) & mask {
+            Some(to)
+        } else {
+            self.config.gateway
+        }
+    }
+
+    fn mac_of(&mut self, now: Instant, hop: Ipv4Addr) -> Option<[u8; 6]> {
+        if hop == self.config.ip {
+            return Some(self.stack.mac());
+        }
+        if let Some(mac) = self.stack.resolve(now, hop) {
+            return Some(mac);
+        }
+        let due = self
+            .asked
+            .get(&hop)
+            .is_none_or(|at| now.saturating_duration_since(*at) >= ARP_RETRY);
+        if due {
+            if self.asked.len() > 4096 {
+                self.asked.clear();
+            }
+            self.asked.insert(hop, now);
+            if let Some(mut m) = self.pool.alloc()
+                && m.set_len(64).is_ok()
+                && let Some(n) = self.stack.write_arp_request(m.data_mut(), hop)
+                && m.set_len(n as u16).is_ok()
+            {
+                self.out.push(m);
+            }
+        }
+        None
+    }
+}
+
+impl PacketIo for DpdkIo {
+    type Buf = DpdkBuf;
+
+    fn name(&self) -> &'static str {
+        "dpdk"
+    }
+
+    fn open(&mut self, local: SocketAddr) -> Result<PortId, IoError> {
+        match local.ip() {
+            IpAddr::V4(ip) if ip == self.config.ip || ip.is_unspecified() => {}
+            _ => return Err(IoError::AddrNotAvailable(local)),
+        }
+        let udp = match local.port() {
+            0 => (EPHEMERAL..=u16::MAX)
+                .find(|p| !self.by_udp.contains_key(p))
+                .ok_or(IoError::Exhausted("UDP ports"))?,
+            p if self.by_udp.contains_key(&p) => return Err(IoError::AddrInUse(local)),
+            p => p,
+        };
+        let id = PortId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        self.by_udp.insert(udp, id);
+        self.by_id.insert(id, udp);
+        Ok(id)
+    }
+
+    fn local_addr(&self, port: PortId) -> Result<SocketAddr, IoError> {
+        let udp = self.by_id.get(&port).ok_or(IoError::UnknownPort(port))?;
+        Ok(SocketAddr::from((self.config.ip, *udp)))
+    }
+
+    fn close(&mut self, port: PortId) -> Result<(), IoError> {
+        let udp = self.by_id.remove(&port).ok_or(IoError::UnknownPort(port))?;
+        self.by_udp.remove(&udp);
+        Ok(())
+    }
+
+    fn recv_burst(
+        &mut self,
+        out: &mut Vec<RxPacket<DpdkBuf>>,
+        max: usize,
+    ) -> Result<usize, IoError> {
+        #[allow(clippy::disallowed_methods)] // the backend's own clock, for ARP ageing
+        let now = Instant::now();
+        let mut delivered = 0;
+        while delivered < max {
+            self.frames.clear();
+            if self.rx.recv(&mut self.frames, max - delivered) == 0 {
+                break;
+            }
+            for mut m in self.frames.drain(..) {
+                match self.stack.handle(now, m.data(), &mut self.reply) {
+                    Verdict::Udp {
+                        from,
+                        port,
+                        payload,
+                    } => {
+                        let Some(&id) = self.by_udp.get(&port) else {
+                            self.stats.rx_dropped += 1;
+                            continue;
+                        };
+                        let (Ok(start), Ok(len)) =
+                            (u16::try_from(payload.start), u16::try_from(payload.len()))
+                        else {
+                            self.stats.rx_dropped += 1;
+                            continue;
+                        };
+                        // Trailing bytes (Ethernet padding) go, then the
+                        // headers: the mbuf is the payload.
+                        if m.set_len(start + len).is_err() || m.trim_front(start).is_err() {
+                            self.stats.rx_dropped += 1;
+                            continue;
+                        }
+                        self.stats.rx_packets += 1;
+                        self.stats.rx_bytes += u64::from(len);
+                        out.push(RxPacket {
+                            port: id,
+                            from: SocketAddr::V4(from),
+                            buf: DpdkBuf { m, off: 0 },
+                        });
+                        delivered += 1;
+                    }
+                    Verdict::Reply(n) => {
+                        if let Some(r) = self.reply.get(..n)
+                            && let Some(reply) = self.pool.alloc_with(r)
+                        {
+                            self.out.push(reply);
+                        }
+                    }
+                    Verdict::Exception | Verdict::Drop(_) => {}
+                }
+            }
+        }
+        if !self.out.is_empty() {
+            self.flush()?;
+        }
+        Ok(delivered)
+    }
+
+    fn alloc(&mut self) -> Option<DpdkBuf> {
+        let m = self.pool.alloc()?;
+        Some(DpdkBuf { m, off: 0 })
+    }
+
+    fn send_burst(&mut self, pkts: &mut Vec<TxPacket<DpdkBuf>>) -> Result<usize, IoError> {
+        #[allow(clippy::disallowed_methods)] // the backend's own clock, for ARP ageing
+        let now = Instant::now();
+        let hdr = self.stack.header_len();
+        let mut accepted = 0;
+        for TxPacket { port, to, buf } in pkts.drain(..) {
+            let (Some(&udp), SocketAddr::V4(to)) = (self.by_id.get(&port), to) else {
+                self.stats.tx_dropped += 1;
+                continue;
+            };
+            let Some(mac) = self
+                .next_hop(*to.ip())
+                .and_then(|hop| self.mac_of(now, hop))
+            else {
+                self.unresolved += 1;
+                self.stats.tx_dropped += 1;
+                continue;
+            };
+            let DpdkBuf { mut m, off } = buf;
+            let len = m.data().len().saturating_sub(off);
+            if (off > 0 && m.trim_front(off as u16).is_err()) || m.grow_front(hdr as u16).is_err() {
+                self.stats.tx_dropped += 1;
+                continue;
+            }
+            self.ip_id = self.ip_id.wrapping_add(1);
+            let (head, payload) = m.data_mut().split_at_mut(hdr);
+            let to = SocketAddrV4::new(*to.ip(), to.port());
+            if self
+                .stack
+                .write_udp_headers(head, udp, to, mac, payload, self.ip_id)
+                .is_none()
+            {
+                self.stats.tx_dropped += 1;
+                continue;
+            }
+            self.stats.tx_bytes += len as u64;
+            self.out.push(m);
+            accepted += 1;
+        }
+        self.flush()?;
+        Ok(accepted)
+    }
+
+    fn flush(&mut self) -> Result<(), IoError> {
+        while !self.out.is_empty() {
+            let before = self.out.len();
+            let sent = self.tx.send(&mut self.out);
+            self.stats.tx_packets += sent as u64;
+            if sent == 0 || self.out.len() == before {
+                // The device's ring is full: what is left is dropped.
+                self.stats.tx_dropped += self.out.len() as u64;
+                self.out.clear();
+            }
+        }
+        Ok(())
+    }
+
+    fn wait(&mut self, _timeout: Duration) -> Result<(), IoError> {
+        // Poll mode: the worker spins.
+        Ok(())
+    }
+
+    fn stats(&self) -> IoStats {
+        self.stats
+    }
+}
