@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acd;
+pub mod backend;
 pub mod child;
 pub mod conference;
 pub mod cpu;

@@ -146,6 +146,17 @@ enum Mode {
         #[arg(long, default_value_t = 100_000)]
         calls: u32,
     },
+    /// The packet backends alone, in-process: a closed-loop relay between
+    /// two ports, io_uring on loopback beside DPDK on a net_ring device
+    /// (the latter with the `dpdk` feature).
+    Backend {
+        /// Datagrams relayed per backend.
+        #[arg(long, default_value_t = 2_000_000)]
+        packets: u64,
+        /// Datagrams circulating at once.
+        #[arg(long, default_value_t = 256)]
+        in_flight: usize,
+    },
     /// Tandem's conference mixer in-process.
     Conference {
         /// Members in all.
@@ -161,6 +172,19 @@ enum Mode {
         #[arg(long, default_value_t = 10_000)]
         first_port: u16,
     },
+}
+
+fn backend_mode(packets: u64, in_flight: usize) -> Result<bool, String> {
+    let uring = tandem_bench::backend::run_uring(in_flight, packets)?;
+    #[cfg(feature = "dpdk")]
+    let results = vec![uring, tandem_bench::backend::run_dpdk(in_flight, packets)?];
+    #[cfg(not(feature = "dpdk"))]
+    let results = {
+        eprintln!("tandem-bench: built without the dpdk feature: io_uring only");
+        vec![uring]
+    };
+    tandem_bench::backend::print_table(&results);
+    Ok(true)
 }
 
 fn default_tandem() -> PathBuf {
@@ -271,6 +295,7 @@ fn main() -> ExitCode {
             seats,
             calls,
         } => acd_mode(samples, seats, calls),
+        Mode::Backend { packets, in_flight } => backend_mode(packets, in_flight),
         Mode::Conference {
             members,
             size,
