@@ -23,7 +23,6 @@
 use std::collections::VecDeque;
 use std::time::{Instant, SystemTime};
 
-use rsip::prelude::*;
 use rsip::{Header, Method, Request, Response, SipMessage};
 use tandem_call::{CallId, Cause};
 use tandem_callcenter::acd::Input;
@@ -34,7 +33,7 @@ use tandem_sdp::offer_answer::{self, LocalMedia, LocalSession};
 use tandem_sip::dialog::Dialog;
 use tandem_sip::message;
 use tandem_sip::transaction::{ClientTxId, ServerTxId};
-use tandem_sip::transport::{Peer, Transport};
+use tandem_sip::transport::Peer;
 
 use super::{B2bua, CallKey, ClientRole, Effect, MediaLeg, codec_label, engine_format, self_via};
 use crate::cdr::{Cdr, Disposition, LegRecord};
@@ -322,49 +321,24 @@ impl B2bua {
         } else {
             cb.dialled.clone()
         };
-        let uri = match peer.transport {
-            Transport::Udp => format!("sip:{user}@{host}"),
-            t => format!("sip:{user}@{host};transport={}", t.as_str()),
-        };
         let call_id = message::new_call_id(Some(&self.settings.advertised.ip().to_string()));
-        let body = sdp.to_bytes();
-        let mut headers = rsip::Headers::default();
-        headers.push(self.via(peer.transport));
-        headers.push(Header::MaxForwards(rsip::headers::MaxForwards::new("70")));
-        headers.push(Header::From(rsip::headers::From::new(format!(
-            "<sip:{from_user}@{}>;tag={}",
-            self.settings.advertised.ip(),
-            message::new_tag()
-        ))));
-        headers.push(Header::To(rsip::headers::To::new(format!("<{uri}>"))));
-        headers.push(Header::CallId(rsip::headers::CallId::new(call_id)));
-        headers.push(Header::CSeq(rsip::headers::CSeq::new("1 INVITE")));
-        headers.push(Header::Contact(rsip::headers::Contact::new(
-            self.contact(peer.transport),
-        )));
-        headers.push(Header::Allow(rsip::headers::Allow::new(super::ALLOW)));
-        headers.push(Header::UserAgent(rsip::headers::UserAgent::new(
-            self.settings.user_agent.clone(),
-        )));
-        if to_agent {
-            headers.push(Header::Other(
+        let extra = if to_agent {
+            vec![Header::Other(
                 "X-Tandem-Callback".into(),
                 format!("number={number};queue={queue_name}"),
-            ));
-        }
-        headers.push(Header::ContentType(rsip::headers::ContentType::new(
-            "application/sdp",
-        )));
-        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
-            body.len().to_string(),
-        )));
-        let request = Request {
-            method: Method::Invite,
-            uri: rsip::Uri::try_from(uri.as_str()).unwrap_or_default(),
-            version: rsip::Version::V2,
-            headers,
-            body,
+            )]
+        } else {
+            Vec::new()
         };
+        let request = self.originate_invite(
+            peer.transport,
+            &host,
+            user,
+            &format!("<sip:{from_user}@{}>", self.settings.advertised.ip()),
+            &call_id,
+            &sdp,
+            extra,
+        );
         Some((peer, request, sdp, trunk))
     }
 
@@ -459,7 +433,7 @@ impl B2bua {
         let Some(which) = self.which_leg(id, &call_id) else {
             // An attempt already over: a 2xx is acknowledged and hung up.
             if code >= 200
-                && let Some((peer, invite)) = self.cb_stray.remove(&tx)
+                && let Some((peer, invite)) = self.stray_invites.remove(&tx)
                 && code < 300
             {
                 self.hang_up_stray_invite(now, peer, &invite, &response);
@@ -491,29 +465,6 @@ impl B2bua {
                 }
             }
             Which::Customer => self.on_customer_final(now, id, response),
-        }
-    }
-
-    /// Acknowledges a 2xx nobody wants any more and hangs it up (RFC 3261
-    /// §13.2.2.4, then §15).
-    fn hang_up_stray_invite(
-        &mut self,
-        now: Instant,
-        peer: Peer,
-        invite: &Request,
-        response: &Response,
-    ) {
-        let Ok(mut d) = Dialog::uac(invite, response) else {
-            return;
-        };
-        let via = self_via(&self.settings, peer.transport);
-        if let Ok(ack) = d.build_ack(invite, via.clone()) {
-            let to = self.resolve_next_hop(&ack.next_hop, peer);
-            self.send_stateless(to, SipMessage::Request(ack.request));
-        }
-        if let Ok(out) = d.build_request(Method::Bye, via) {
-            let to = self.resolve_next_hop(&out.next_hop, peer);
-            self.send_request(now, to, out.request, ClientRole::Bye);
         }
     }
 
@@ -791,7 +742,7 @@ impl B2bua {
 
     /// No answer at all to a callback INVITE (Timer B): as a 408.
     pub(super) fn callback_timeout(&mut self, now: Instant, id: CallKey, tx: ClientTxId) {
-        self.cb_stray.remove(&tx);
+        self.stray_invites.remove(&tx);
         let invite = self
             .callbacks
             .get(&id)
@@ -958,7 +909,7 @@ impl B2bua {
             self.by_callback.remove(&l.call_id);
             // A ring cancelled too late may still answer.
             if let (Some(tx), None) = (l.tx, l.dialog.as_ref()) {
-                self.cb_stray.insert(tx, (l.peer, l.invite.clone()));
+                self.stray_invites.insert(tx, (l.peer, l.invite.clone()));
             }
         }
         // Every leg still held counts on its trunk until now (a leg that

@@ -330,9 +330,10 @@ pub(crate) struct B2bua {
     vm_recordings: HashMap<LegId, services::PendingMessage>,
     /// Supervisors' dialogs, by Call-ID.
     by_monitor: HashMap<String, CallKey>,
-    /// INVITEs to supervisors' phones cancelled while ringing: a 2xx that
-    /// crosses the CANCEL is acknowledged and hung up.
-    monitor_cancelled: HashMap<ClientTxId, (Peer, Request)>,
+    /// INVITEs given up while ringing (a supervisor's, a callback's) whose
+    /// leg is gone: a 2xx that crosses the CANCEL is acknowledged and hung
+    /// up from here.
+    stray_invites: HashMap<ClientTxId, (Peer, Request)>,
     /// Callback requests, by their ACD call id.
     callbacks: HashMap<CallKey, callback::Callback>,
     /// Callbacks' dialogs, by Call-ID.
@@ -342,9 +343,6 @@ pub(crate) struct B2bua {
     /// When each callback waiting to be tried again goes back into its
     /// queue.
     cb_retry: HashMap<CallKey, Instant>,
-    /// Callback INVITEs still out when their attempt ended: a 2xx is
-    /// acknowledged and hung up.
-    cb_stray: HashMap<ClientTxId, (Peer, Request)>,
 }
 
 fn unix_ms(t: SystemTime) -> i64 {
@@ -431,12 +429,11 @@ impl B2bua {
             registrations: HashMap::new(),
             vm_recordings: HashMap::new(),
             by_monitor: HashMap::new(),
-            monitor_cancelled: HashMap::new(),
+            stray_invites: HashMap::new(),
             callbacks: HashMap::new(),
             by_callback: HashMap::new(),
             cb_legs: HashMap::new(),
             cb_retry: HashMap::new(),
-            cb_stray: HashMap::new(),
         };
         b.load_trunks(&config, now);
         b
@@ -1507,11 +1504,7 @@ impl B2bua {
                 continue;
             }
             let Some(addr) = t.resolved else { continue };
-            let transport = match t.config.transport {
-                config::Transport::Tcp => Transport::Tcp,
-                config::Transport::Udp => Transport::Udp,
-                config::Transport::Tls => Transport::Tls,
-            };
+            let transport = transport_of(t.config.transport);
             if transport == Transport::Tcp && !self.settings.tcp {
                 continue;
             }
@@ -1684,6 +1677,59 @@ impl B2bua {
         {
             headers.push(Header::Other("Referred-By".into(), by.clone()));
         }
+        headers.push(Header::ContentType(rsip::headers::ContentType::new(
+            "application/sdp",
+        )));
+        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
+            body.len().to_string(),
+        )));
+        Request {
+            method: Method::Invite,
+            uri: rsip::Uri::try_from(uri.as_str()).unwrap_or_default(),
+            version: rsip::Version::V2,
+            headers,
+            body,
+        }
+    }
+
+    /// A new INVITE of ours to `user@host` outside a caller's call (a
+    /// supervisor's phone, an agent's or a customer's for a callback):
+    /// From `from` (a name-addr; a tag is added), our Contact, the SDP
+    /// offer, and `extra` headers before the body.
+    #[allow(clippy::too_many_arguments)] // the INVITE's parts, spelled out
+    fn originate_invite(
+        &self,
+        transport: Transport,
+        host: &str,
+        user: &str,
+        from: &str,
+        call_id: &str,
+        sdp: &SessionDescription,
+        extra: Vec<Header>,
+    ) -> Request {
+        let uri = match transport {
+            Transport::Udp => format!("sip:{user}@{host}"),
+            t => format!("sip:{user}@{host};transport={}", t.as_str()),
+        };
+        let body = sdp.to_bytes();
+        let mut headers = rsip::Headers::default();
+        headers.push(self.via(transport));
+        headers.push(Header::MaxForwards(rsip::headers::MaxForwards::new("70")));
+        headers.push(Header::From(rsip::headers::From::new(format!(
+            "{from};tag={}",
+            message::new_tag()
+        ))));
+        headers.push(Header::To(rsip::headers::To::new(format!("<{uri}>"))));
+        headers.push(Header::CallId(rsip::headers::CallId::new(call_id)));
+        headers.push(Header::CSeq(rsip::headers::CSeq::new("1 INVITE")));
+        headers.push(Header::Contact(rsip::headers::Contact::new(
+            self.contact(transport),
+        )));
+        headers.push(Header::Allow(rsip::headers::Allow::new(ALLOW)));
+        headers.push(Header::UserAgent(rsip::headers::UserAgent::new(
+            self.settings.user_agent.clone(),
+        )));
+        headers.extend(extra);
         headers.push(Header::ContentType(rsip::headers::ContentType::new(
             "application/sdp",
         )));
@@ -2276,7 +2322,7 @@ impl B2bua {
             ClientRole::Callback(id) => self.callback_timeout(now, id, tx),
             ClientRole::Monitor(key) => {
                 // The supervisor's phone never answered (Timer B).
-                self.monitor_cancelled.remove(&tx);
+                self.stray_invites.remove(&tx);
                 let ours = self
                     .calls
                     .get_mut(&key)
@@ -3311,11 +3357,7 @@ impl B2bua {
             return;
         }
         let Some(addr) = tr.resolved else { return };
-        let transport = match tr.config.transport {
-            config::Transport::Tcp => Transport::Tcp,
-            config::Transport::Tls => Transport::Tls,
-            config::Transport::Udp => Transport::Udp,
-        };
+        let transport = transport_of(tr.config.transport);
         tr.options_pending = true;
         let host = tr.config.address.to_string();
         let mut headers = rsip::Headers::default();
@@ -3452,6 +3494,15 @@ fn digest_config(realm: String) -> DigestServerConfig {
     );
     config.algorithms = vec![auth::Algorithm::Md5, auth::Algorithm::Sha256];
     config
+}
+
+/// The transport of a configured trunk.
+fn transport_of(t: config::Transport) -> Transport {
+    match t {
+        config::Transport::Tcp => Transport::Tcp,
+        config::Transport::Udp => Transport::Udp,
+        config::Transport::Tls => Transport::Tls,
+    }
 }
 
 fn self_via(settings: &SipSettings, transport: Transport) -> rsip::typed::Via {

@@ -24,7 +24,6 @@
 
 use std::time::Instant;
 
-use rsip::prelude::*;
 use rsip::{Header, Method, Request, Response, SipMessage};
 use tandem_callcenter::AgentId;
 use tandem_dataplane::command::{Command, ConferenceId, LegConfig, MediaFormat};
@@ -33,11 +32,11 @@ use tandem_sdp::offer_answer;
 use tandem_sip::dialog::Dialog;
 use tandem_sip::message;
 use tandem_sip::transaction::{ClientTxId, ServerTxId};
-use tandem_sip::transport::{Peer, Transport};
+use tandem_sip::transport::Peer;
 
 use super::super::callcenter::{MonitorMode, Supervise};
 use super::{B2bua, CallKey, ClientRole, MediaLeg, Phase, engine_format, self_via};
-use crate::config::{self, TrunkId};
+use crate::config::TrunkId;
 
 /// A supervisor's leg of a call.
 pub(super) struct Monitor {
@@ -174,15 +173,20 @@ impl B2bua {
             return;
         };
         let call_id = message::new_call_id(Some(&self.settings.advertised.ip().to_string()));
-        let invite = self.monitor_invite(
+        let invite = self.originate_invite(
             peer.transport,
             &host,
             &user,
+            &format!(
+                "\"Monitor {agent}\" <sip:monitor@{}>",
+                self.settings.advertised.ip()
+            ),
             &call_id,
             &sdp,
-            key,
-            &agent,
-            mode,
+            vec![Header::Other(
+                "X-Tandem-Monitor".into(),
+                format!("call={key};agent={agent};mode={}", mode.as_str()),
+            )],
         );
         let tx = self.send_request(now, peer, invite.clone(), ClientRole::Monitor(key));
         let conference = ConferenceId(self.hub.new_session().0);
@@ -211,66 +215,10 @@ impl B2bua {
     pub(super) fn phone_of(&self, trunk: TrunkId) -> Option<(Peer, String)> {
         let t = self.trunks.get(trunk.0)?;
         let addr = t.resolved?;
-        let transport = match t.config.transport {
-            config::Transport::Tcp => Transport::Tcp,
-            config::Transport::Udp => Transport::Udp,
-            config::Transport::Tls => Transport::Tls,
-        };
-        Some((Peer::new(transport, addr), t.config.address.to_string()))
-    }
-
-    #[allow(clippy::too_many_arguments)] // the INVITE's parts, spelled out
-    fn monitor_invite(
-        &self,
-        transport: Transport,
-        host: &str,
-        user: &str,
-        call_id: &str,
-        sdp: &SessionDescription,
-        key: CallKey,
-        agent: &str,
-        mode: MonitorMode,
-    ) -> Request {
-        let uri = match transport {
-            Transport::Udp => format!("sip:{user}@{host}"),
-            t => format!("sip:{user}@{host};transport={}", t.as_str()),
-        };
-        let body = sdp.to_bytes();
-        let mut headers = rsip::Headers::default();
-        headers.push(self.via(transport));
-        headers.push(Header::MaxForwards(rsip::headers::MaxForwards::new("70")));
-        headers.push(Header::From(rsip::headers::From::new(format!(
-            "\"Monitor {agent}\" <sip:monitor@{}>;tag={}",
-            self.settings.advertised.ip(),
-            message::new_tag()
-        ))));
-        headers.push(Header::To(rsip::headers::To::new(format!("<{uri}>"))));
-        headers.push(Header::CallId(rsip::headers::CallId::new(call_id)));
-        headers.push(Header::CSeq(rsip::headers::CSeq::new("1 INVITE")));
-        headers.push(Header::Contact(rsip::headers::Contact::new(
-            self.contact(transport),
-        )));
-        headers.push(Header::Allow(rsip::headers::Allow::new(super::ALLOW)));
-        headers.push(Header::UserAgent(rsip::headers::UserAgent::new(
-            self.settings.user_agent.clone(),
-        )));
-        headers.push(Header::Other(
-            "X-Tandem-Monitor".into(),
-            format!("call={key};agent={agent};mode={}", mode.as_str()),
-        ));
-        headers.push(Header::ContentType(rsip::headers::ContentType::new(
-            "application/sdp",
-        )));
-        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
-            body.len().to_string(),
-        )));
-        Request {
-            method: Method::Invite,
-            uri: rsip::Uri::try_from(uri.as_str()).unwrap_or_default(),
-            version: rsip::Version::V2,
-            headers,
-            body,
-        }
+        Some((
+            Peer::new(super::transport_of(t.config.transport), addr),
+            t.config.address.to_string(),
+        ))
     }
 
     /// Who hears the supervisor, per the mode (only once mixed).
@@ -320,20 +268,10 @@ impl B2bua {
             // Monitoring ended while the phone rang: a 2xx that crossed
             // our CANCEL is acknowledged and hung up (RFC 3261 §15).
             if code >= 300 {
-                self.monitor_cancelled.remove(&tx);
+                self.stray_invites.remove(&tx);
                 self.by_client_tx.remove(&tx);
-            } else if let Some((peer, invite)) = self.monitor_cancelled.remove(&tx)
-                && let Ok(mut d) = Dialog::uac(&invite, &response)
-            {
-                let via = self_via(&self.settings, peer.transport);
-                if let Ok(ack) = d.build_ack(&invite, via.clone()) {
-                    let to = self.resolve_next_hop(&ack.next_hop, peer);
-                    self.send_stateless(to, SipMessage::Request(ack.request));
-                }
-                if let Ok(out) = d.build_request(Method::Bye, via) {
-                    let to = self.resolve_next_hop(&out.next_hop, peer);
-                    self.send_request(now, to, out.request, ClientRole::Bye);
-                }
+            } else if let Some((peer, invite)) = self.stray_invites.remove(&tx) {
+                self.hang_up_stray_invite(now, peer, &invite, &response);
             }
             return;
         };
@@ -444,8 +382,7 @@ impl B2bua {
         if let Some(tx) = m.tx {
             let cancel = message::build_cancel(&m.invite);
             self.send_request(now, m.peer, cancel, ClientRole::Cancel);
-            self.monitor_cancelled
-                .insert(tx, (m.peer, m.invite.clone()));
+            self.stray_invites.insert(tx, (m.peer, m.invite.clone()));
         } else if bye && let Some(d) = m.dialog.as_mut() {
             let via = self_via(&self.settings, m.peer.transport);
             if let Ok(out) = d.build_request(Method::Bye, via) {

@@ -206,6 +206,23 @@ impl CallService {
     }
 }
 
+/// A route that is not a number plan's decision (a PIN still to key, a
+/// feature code, an agent's internal call): these destinations, this
+/// caller, shown as it is, no forwarding, no schedule.
+fn plain_route(destinations: Vec<Destination>, caller: Option<String>) -> Box<Route> {
+    Box::new(Route {
+        destinations,
+        caller,
+        pass_caller_id: true,
+        ringback: None,
+        forwarding: Forwarding::none(),
+        after_hours: false,
+        route: None,
+        region: None,
+        schedule: None,
+    })
+}
+
 /// A 400-number call as the plan routed it.
 pub(super) struct PlannedCall {
     pub(super) routes: Vec<TrunkId>,
@@ -242,17 +259,7 @@ impl B2bua {
             }
             Decision::CollectPin(entry) => {
                 let config = svc.config.numbers.get(number).and_then(|n| n.pin.clone());
-                let route = Box::new(Route {
-                    destinations: Vec::new(),
-                    caller: entry.caller().map(str::to_string),
-                    pass_caller_id: true,
-                    ringback: None,
-                    forwarding: Forwarding::none(),
-                    after_hours: false,
-                    route: None,
-                    region: None,
-                    schedule: None,
-                });
+                let route = plain_route(Vec::new(), entry.caller().map(str::to_string));
                 let mut service = CallService::new(callee, number, route);
                 service.pin = Some(Box::new(PinCollect {
                     entry,
@@ -318,17 +325,7 @@ impl B2bua {
         if let Err(refused) = self.authenticate_agent(invite, agent) {
             return Some(Err(refused));
         }
-        let route = Box::new(Route {
-            destinations: Vec::new(),
-            caller: Some(caller.to_string()),
-            pass_caller_id: true,
-            ringback: None,
-            forwarding: Forwarding::none(),
-            after_hours: false,
-            route: None,
-            region: None,
-            schedule: None,
-        });
+        let route = plain_route(Vec::new(), Some(caller.to_string()));
         let mut service = CallService::new(callee, usize::MAX, route);
         service.feature = Some((agent, code));
         Some(Ok(PlannedCall {
@@ -384,17 +381,7 @@ impl B2bua {
         if let Err(refused) = self.authenticate_agent(invite, agent) {
             return Some(Err(refused));
         }
-        let route = Box::new(Route {
-            destinations: vec![dest.clone()],
-            caller: Some(caller.to_string()),
-            pass_caller_id: true,
-            ringback: None,
-            forwarding: Forwarding::none(),
-            after_hours: false,
-            route: None,
-            region: None,
-            schedule: None,
-        });
+        let route = plain_route(vec![dest.clone()], Some(caller.to_string()));
         let mut service = CallService::new(&dialled, usize::MAX, route);
         service.next_destination = 1;
         Some(Ok(match self.target_of(&dest, &dialled) {
@@ -1066,16 +1053,28 @@ impl B2bua {
     /// Acknowledges a 2xx we no longer want and hangs it up (RFC 3261
     /// §13.2.2.4, then §15).
     fn hang_up_stray(&mut self, now: Instant, leg: &LegB, response: &rsip::Response) {
-        let Ok(mut dialog) = tandem_sip::dialog::Dialog::uac(&leg.invite, response) else {
+        self.hang_up_stray_invite(now, leg.peer, &leg.invite, response);
+    }
+
+    /// [`hang_up_stray`](B2bua::hang_up_stray) from the INVITE and where
+    /// it went, for legs that are not a [`LegB`] (or no longer exist).
+    pub(super) fn hang_up_stray_invite(
+        &mut self,
+        now: Instant,
+        peer: Peer,
+        invite: &Request,
+        response: &rsip::Response,
+    ) {
+        let Ok(mut dialog) = tandem_sip::dialog::Dialog::uac(invite, response) else {
             return;
         };
-        let via = super::self_via(&self.settings, leg.peer.transport);
-        if let Ok(ack) = dialog.build_ack(&leg.invite, via.clone()) {
-            let to = self.resolve_next_hop(&ack.next_hop, leg.peer);
+        let via = super::self_via(&self.settings, peer.transport);
+        if let Ok(ack) = dialog.build_ack(invite, via.clone()) {
+            let to = self.resolve_next_hop(&ack.next_hop, peer);
             self.send_stateless(to, rsip::SipMessage::Request(ack.request));
         }
         if let Ok(out) = dialog.build_request(rsip::Method::Bye, via) {
-            let to = self.resolve_next_hop(&out.next_hop, leg.peer);
+            let to = self.resolve_next_hop(&out.next_hop, peer);
             self.send_request(now, to, out.request, ClientRole::Bye);
         }
     }
