@@ -282,34 +282,9 @@ fn an_agent_holds_the_caller_who_hears_music_and_the_hold_time_is_counted() {
     signal(&tandem, "TERM");
     wait_for(&log, "drained, stopping", Duration::from_secs(10));
     drop(tandem);
-    let today = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .unwrap();
-    let today = String::from_utf8(today.stdout).unwrap().trim().to_string();
-    let report = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "report", "--by", "queue", "--format", "csv", "--from", &today, "--to", &today,
-        ])
-        .arg("--db")
-        .arg(dir.join("cdr.sqlite"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&report.stdout).to_string();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let desk: std::collections::HashMap<&str, &str> = lines
-        .map(|l| {
-            header
-                .iter()
-                .copied()
-                .zip(l.split(','))
-                .collect::<std::collections::HashMap<_, _>>()
-        })
-        .find(|r| r.get("name") == Some(&"desk"))
-        .unwrap_or_else(|| panic!("no row for desk in\n{text}"));
+    let desk = queue_report_today(&dir, "desk");
     let hold: f64 = desk["avg_hold_s"].parse().unwrap_or(0.0);
-    assert!((1.5..3.5).contains(&hold), "avg_hold_s {hold} in\n{text}");
+    assert!((1.5..3.5).contains(&hold), "avg_hold_s {hold} in {desk:?}");
 }
 
 #[test]

@@ -107,40 +107,10 @@ destinations = ["queue:sales"]
     signal(&tandem, "TERM");
     wait_for(&log, "drained, stopping", Duration::from_secs(10));
     drop(tandem);
-    let today = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .unwrap();
-    let today = String::from_utf8(today.stdout).unwrap().trim().to_string();
-    let report = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "report", "--by", "queue", "--format", "csv", "--from", &today, "--to", &today,
-        ])
-        .arg("--db")
-        .arg(dir.join("cdr.sqlite"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&report.stdout);
-    assert!(
-        report.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let sales: HashMap<&str, &str> = lines
-        .map(|l| {
-            header
-                .iter()
-                .copied()
-                .zip(l.split(','))
-                .collect::<HashMap<_, _>>()
-        })
-        .find(|r| r.get("name") == Some(&"sales"))
-        .unwrap_or_else(|| panic!("no row for sales in\n{text}"));
-    assert_eq!(sales["offered"], "6", "{text}");
-    assert_eq!(sales["answered"], "6", "{text}");
-    assert_eq!(sales["service_level_pct"], "100.00", "{text}");
+    let sales = queue_report_today(&dir, "sales");
+    assert_eq!(sales["offered"], "6", "{sales:?}");
+    assert_eq!(sales["answered"], "6", "{sales:?}");
+    assert_eq!(sales["service_level_pct"], "100.00", "{sales:?}");
     for r in &rows {
         assert_eq!(r["disposition"], "answered", "{r:?}");
         assert_eq!(r["callee"], "4008123456", "{r:?}");

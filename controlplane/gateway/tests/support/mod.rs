@@ -365,3 +365,40 @@ pub(crate) fn http_request(
         .unwrap_or_default();
     (status, body)
 }
+
+/// Today's (UTC) row of queue `name` in `tandem report --by queue` over
+/// `dir`'s database, column to value; panics with the report when the run
+/// fails or has no such row.
+pub(crate) fn queue_report_today(dir: &Path, name: &str) -> HashMap<String, String> {
+    let today = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .expect("run date");
+    let today = String::from_utf8(today.stdout).unwrap().trim().to_string();
+    let report = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "report", "--by", "queue", "--format", "csv", "--from", &today, "--to", &today,
+        ])
+        .arg("--db")
+        .arg(dir.join("cdr.sqlite"))
+        .output()
+        .expect("run tandem report");
+    let text = String::from_utf8_lossy(&report.stdout).to_string();
+    assert!(
+        report.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .map(|h| h.to_string())
+                .zip(l.split(',').map(str::to_string))
+                .collect::<HashMap<_, _>>()
+        })
+        .find(|r| r.get("name").map(String::as_str) == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name} in\n{text}"))
+}
