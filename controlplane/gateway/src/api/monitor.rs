@@ -23,12 +23,16 @@ use super::json::{Value, object};
 use super::{ApiError, Change, Ctx, Outcome};
 use crate::run::{MonitorMode, Supervise};
 
+/// The call's id from the path.
+fn call_id(ctx: &Ctx<'_>) -> Result<u64, ApiError> {
+    let raw = ctx.param(0);
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(format!("call: expected a call id, got {raw:?}")))
+}
+
 /// The call's id from the path, and its agent: the call must be answered.
 fn answered_call(ctx: &mut Ctx<'_>) -> Result<(u64, AgentId), ApiError> {
-    let raw = ctx.param(0).to_string();
-    let call: u64 = raw
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("call: expected a call id, got {raw:?}")))?;
+    let call = call_id(ctx)?;
     let services = ctx.services()?;
     let state = services
         .acd
@@ -120,10 +124,7 @@ pub(super) fn start(ctx: &mut Ctx<'_>) -> Outcome {
 
 /// `DELETE /api/calls/{call}/monitor`.
 pub(super) fn stop(ctx: &mut Ctx<'_>) -> Outcome {
-    let raw = ctx.param(0).to_string();
-    let call: u64 = raw
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("call: expected a call id, got {raw:?}")))?;
+    let call = call_id(ctx)?;
     let services = ctx.services()?;
     let Some(&(supervisor, mode, _)) = services.monitors.get(&call) else {
         return Err(ApiError::not_found(format!("call {call} is not monitored")));
