@@ -20,6 +20,9 @@ packages=(
     chromium          # headless browser of the wallboard test
     chromium-driver   # drives it over WebDriver
     libdpdk-dev       # DPDK 22.11 for drivers/dpdk (the `dpdk` feature)
+    iproute2          # namespaces and veth pairs of the DPDK end-to-end test
+    iputils-ping      # pings the DPDK port from its namespace
+    ethtool           # turns off checksum offload on that veth
 )
 
 missing=()

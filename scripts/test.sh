@@ -13,5 +13,8 @@ fi
 cargo test -p tandem-dataplane --features opus --test codec-opus-round-trip
 # So does DPDK (drivers/dpdk): the EAL on anonymous memory, virtual devices.
 cargo test -p tandem-dpdk --features dpdk
+# ... and `tandem run --packet-io dpdk` on a veth pair (needs root).
+cargo test -p tandem-gateway --features dpdk \
+    --test dpdk-port-answers-ping-and-relays-rtp-over-veth --test run-refuses-dpdk-it-cannot-start
 # nextest does not run doc tests.
 cargo test --workspace --doc

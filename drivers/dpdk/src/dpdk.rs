@@ -44,6 +44,15 @@ impl DpdkError {
         DpdkError { op, code, text }
     }
 
+    /// An error with our own explanation of what DPDK's `code` means here.
+    pub fn with_text(op: &'static str, code: i32, text: String) -> DpdkError {
+        DpdkError {
+            op,
+            code: code.abs(),
+            text,
+        }
+    }
+
     fn last(op: &'static str) -> DpdkError {
         // SAFETY: reads DPDK's per-thread rte_errno.
         DpdkError::new(op, unsafe { sys::tandem_errno() })
@@ -59,6 +68,25 @@ impl fmt::Display for DpdkError {
 impl std::error::Error for DpdkError {}
 
 static EAL_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// The calling thread's CPU affinity, if it can be read.
+fn thread_affinity() -> Option<libc::cpu_set_t> {
+    // SAFETY: cpu_set_t is a plain bit array, valid zeroed; the size given
+    // is its size; pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        (libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &raw mut set) == 0).then_some(set)
+    }
+}
+
+/// Sets the calling thread's CPU affinity (best effort).
+fn set_thread_affinity(set: &libc::cpu_set_t) {
+    // SAFETY: `set` is a valid cpu_set_t of the size given; pid 0 is the
+    // calling thread.
+    unsafe {
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), set);
+    }
+}
 
 /// The initialised EAL: proof that DPDK may be used. One per process.
 #[derive(Debug)]
@@ -103,9 +131,17 @@ impl Eal {
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
         );
+        // rte_eal_init pins the calling thread to the main lcore, and every
+        // thread it spawns later would inherit that one CPU: the control
+        // plane's threads would all share the first media core. Tandem pins
+        // its own workers, so the caller's affinity is put back.
+        let affinity = thread_affinity();
         // SAFETY: argv holds `argc` valid NUL-terminated strings that are
         // never freed; rte_eal_init runs once per process (checked above).
         let r = unsafe { sys::tandem_eal_init(argv.len() as libc::c_int, argv.as_mut_ptr()) };
+        if let Some(set) = affinity {
+            set_thread_affinity(&set);
+        }
         if r < 0 {
             // DPDK cannot be initialised again after a failure either.
             return Err(DpdkError::new("rte_eal_init", r));
@@ -193,6 +229,13 @@ impl Mempool {
 /// One packet buffer, owned: freed back to its pool when dropped, or
 /// handed to the device by [`TxQueue::send`].
 pub struct Mbuf(NonNull<sys::rte_mbuf>);
+
+// SAFETY: an `Mbuf` is the only handle to its buffer (not Clone, never
+// reference-counted by us), so moving it to another thread moves the
+// ownership; DPDK's mempools take buffers back from any thread (their
+// rings are multi-producer), which is how one worker hands a datagram to
+// another.
+unsafe impl Send for Mbuf {}
 
 impl Mbuf {
     /// The packet's bytes (first segment; Tandem's packets have one).
@@ -294,6 +337,14 @@ impl fmt::Debug for Mbuf {
             .field("len", &self.data().len())
             .finish_non_exhaustive()
     }
+}
+
+/// The NUMA socket of device `id`, when known (before it is started, to
+/// put its pool beside it).
+pub(crate) fn device_socket(id: u16) -> Option<u32> {
+    // SAFETY: a plain query; DPDK answers -1 for an unknown port.
+    let s = unsafe { sys::tandem_port_socket(id) };
+    u32::try_from(s).ok()
 }
 
 /// A started device; stopped when the last of its queues is dropped.

@@ -16,14 +16,20 @@
 //! DPDK polls: [`wait`](PacketIo::wait) returns at once, and a worker on
 //! this backend spins (its CPU time is then not a measure of load; cycles
 //! per packet are).
+//!
+//! Several workers on one device share a [`Fabric`](crate::media): a
+//! datagram for a UDP port another worker opened is handed to it, and a
+//! neighbour one worker learns is known to all (see [`crate::MediaPort`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tandem_packet_io::{IoError, IoStats, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
 
 use super::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
+use crate::media::{Fabric, Handoff};
 use crate::stack::{HostStack, Verdict};
 
 /// The addressing of a DPDK media port.
@@ -80,6 +86,8 @@ impl std::fmt::Debug for DpdkBuf {
 
 /// The first port `open` picks for port 0.
 const EPHEMERAL: u16 = 49152;
+/// How often a worker on a shared port publishes its stack's counters.
+const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 /// How often an unresolved address is asked for again.
 const ARP_RETRY: Duration = Duration::from_secs(1);
 
@@ -101,6 +109,11 @@ pub struct DpdkIo {
     stats: IoStats,
     /// Datagrams dropped because their next hop's MAC was not known yet.
     unresolved: u64,
+    /// This worker's index on a shared port, and what the workers share.
+    worker: usize,
+    fabric: Option<Arc<Fabric>>,
+    /// When the stack's counters are next published to the fabric.
+    next_publish: Option<Instant>,
 }
 
 impl DpdkIo {
@@ -128,7 +141,27 @@ impl DpdkIo {
             ip_id: 0,
             stats: IoStats::default(),
             unresolved: 0,
+            worker: 0,
+            fabric: None,
+            next_publish: None,
         }
+    }
+
+    /// Worker `worker`'s backend on a port whose queues several workers
+    /// poll (built by [`MediaPort::io`](crate::MediaPort::io)).
+    pub(crate) fn shared(
+        rx: RxQueue,
+        tx: TxQueue,
+        pool: &'static Mempool,
+        mac: [u8; 6],
+        config: DpdkConfig,
+        worker: usize,
+        fabric: Arc<Fabric>,
+    ) -> DpdkIo {
+        let mut io = DpdkIo::new(rx, tx, pool, mac, config);
+        io.worker = worker;
+        io.fabric = Some(fabric);
+        io
     }
 
     /// The host stack's counters (ARP, ICMP, drops by reason).
@@ -162,6 +195,11 @@ impl DpdkIo {
         if let Some(mac) = self.stack.resolve(now, hop) {
             return Some(mac);
         }
+        if let Some((mac, at)) = self.fabric.as_ref().and_then(|f| f.neighbour(now, hop)) {
+            self.stack.learn(at, hop, mac);
+            let _ = self.stack.take_learned();
+            return Some(mac);
+        }
         let due = self
             .asked
             .get(&hop)
@@ -183,6 +221,29 @@ impl DpdkIo {
     }
 }
 
+impl DpdkIo {
+    /// A datagram for a UDP port this worker does not hold: to the worker
+    /// that does, trimmed to its payload, or dropped and counted.
+    fn hand_over(&mut self, mut m: Mbuf, start: u16, len: u16, from: SocketAddrV4, udp: u16) {
+        let owner = self
+            .fabric
+            .as_ref()
+            .and_then(|f| f.owner(udp))
+            .filter(|&w| w != self.worker);
+        let (Some(f), Some(w)) = (&self.fabric, owner) else {
+            self.stats.rx_dropped += 1;
+            return;
+        };
+        if m.set_len(start + len).is_err() || m.trim_front(start).is_err() {
+            self.stats.rx_dropped += 1;
+            return;
+        }
+        if !f.hand_to(w, Handoff { m, from, udp }) {
+            self.stats.rx_dropped += 1;
+        }
+    }
+}
+
 impl PacketIo for DpdkIo {
     type Buf = DpdkBuf;
 
@@ -197,11 +258,23 @@ impl PacketIo for DpdkIo {
         }
         let udp = match local.port() {
             0 => (EPHEMERAL..=u16::MAX)
-                .find(|p| !self.by_udp.contains_key(p))
+                .find(|p| {
+                    !self.by_udp.contains_key(p)
+                        && !self
+                            .fabric
+                            .as_ref()
+                            .is_some_and(|f| f.taken_by_other(*p, self.worker))
+                })
                 .ok_or(IoError::Exhausted("UDP ports"))?,
             p if self.by_udp.contains_key(&p) => return Err(IoError::AddrInUse(local)),
             p => p,
         };
+        if let Some(f) = &self.fabric {
+            if f.taken_by_other(udp, self.worker) {
+                return Err(IoError::AddrInUse(local));
+            }
+            f.claim(udp, self.worker);
+        }
         let id = PortId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         self.by_udp.insert(udp, id);
@@ -217,6 +290,9 @@ impl PacketIo for DpdkIo {
     fn close(&mut self, port: PortId) -> Result<(), IoError> {
         let udp = self.by_id.remove(&port).ok_or(IoError::UnknownPort(port))?;
         self.by_udp.remove(&udp);
+        if let Some(f) = &self.fabric {
+            f.release(udp, self.worker);
+        }
         Ok(())
     }
 
@@ -228,26 +304,48 @@ impl PacketIo for DpdkIo {
         #[allow(clippy::disallowed_methods)] // the backend's own clock, for ARP ageing
         let now = Instant::now();
         let mut delivered = 0;
+        // First what other workers' queues received for our ports.
+        if let Some(f) = self.fabric.clone() {
+            while delivered < max {
+                let Some(Handoff { m, from, udp }) = f.take(self.worker) else {
+                    break;
+                };
+                let Some(&id) = self.by_udp.get(&udp) else {
+                    // Closed since it was handed over.
+                    self.stats.rx_dropped += 1;
+                    continue;
+                };
+                self.stats.rx_packets += 1;
+                self.stats.rx_bytes += m.data().len() as u64;
+                out.push(RxPacket {
+                    port: id,
+                    from: SocketAddr::V4(from),
+                    buf: DpdkBuf { m, off: 0 },
+                });
+                delivered += 1;
+            }
+        }
+        let mut frames = std::mem::take(&mut self.frames);
         while delivered < max {
-            self.frames.clear();
-            if self.rx.recv(&mut self.frames, max - delivered) == 0 {
+            frames.clear();
+            if self.rx.recv(&mut frames, max - delivered) == 0 {
                 break;
             }
-            for mut m in self.frames.drain(..) {
+            for mut m in frames.drain(..) {
                 match self.stack.handle(now, m.data(), &mut self.reply) {
                     Verdict::Udp {
                         from,
                         port,
                         payload,
                     } => {
-                        let Some(&id) = self.by_udp.get(&port) else {
-                            self.stats.rx_dropped += 1;
-                            continue;
-                        };
                         let (Ok(start), Ok(len)) =
                             (u16::try_from(payload.start), u16::try_from(payload.len()))
                         else {
                             self.stats.rx_dropped += 1;
+                            continue;
+                        };
+                        let Some(&id) = self.by_udp.get(&port) else {
+                            self.hand_over(m, start, len, from, port);
                             continue;
                         };
                         // Trailing bytes (Ethernet padding) go, then the
@@ -274,7 +372,17 @@ impl PacketIo for DpdkIo {
                     }
                     Verdict::Exception | Verdict::Drop(_) => {}
                 }
+                if let (Some(f), Some((ip, mac))) = (&self.fabric, self.stack.take_learned()) {
+                    f.publish(now, ip, mac);
+                }
             }
+        }
+        self.frames = frames;
+        if let Some(f) = &self.fabric
+            && self.next_publish.is_none_or(|at| now >= at)
+        {
+            f.publish_counters(self.worker, self.stack.counters(), self.unresolved);
+            self.next_publish = Some(now + PUBLISH_EVERY);
         }
         if !self.out.is_empty() {
             self.flush()?;

@@ -17,6 +17,9 @@
 //! - **`DpdkIo`**: the media engine's `PacketIo` over one queue pair:
 //!   zero-copy receive (the mbuf trimmed to the UDP payload) and send
 //!   (headers written into the headroom), the host stack on every frame.
+//! - **`MediaPort`**: one device as the media port of all workers: EAL,
+//!   pool, a queue pair per worker, and what the workers share (UDP port
+//!   owners, hand-off inboxes, learned neighbours).
 //! - **This module**: the safe layer. [`Eal`] initialises DPDK once per
 //!   process from a list of EAL arguments; [`Mempool`]s are created once
 //!   and live as long as the process, so an [`Mbuf`] can never outlive its
@@ -39,8 +42,12 @@ pub mod stack;
 mod dpdk;
 #[cfg(feature = "dpdk")]
 mod io;
+#[cfg(feature = "dpdk")]
+mod media;
 
 #[cfg(feature = "dpdk")]
 pub use dpdk::*;
 #[cfg(feature = "dpdk")]
 pub use io::{DpdkBuf, DpdkConfig, DpdkIo};
+#[cfg(feature = "dpdk")]
+pub use media::{MediaPort, MediaPortConfig, split_eal_args};

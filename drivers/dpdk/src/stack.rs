@@ -121,6 +121,8 @@ pub struct HostStack {
     /// re-checked) and fills them in on send.
     pub hw_checksum: bool,
     arp: HashMap<Ipv4Addr, ([u8; 6], Instant)>,
+    /// The last neighbour learned from a frame, for [`take_learned`](Self::take_learned).
+    learned: Option<(Ipv4Addr, [u8; 6])>,
     counters: Counters,
 }
 
@@ -176,6 +178,7 @@ impl HostStack {
             vlan,
             hw_checksum: false,
             arp: HashMap::new(),
+            learned: None,
             counters: Counters::default(),
         }
     }
@@ -193,7 +196,17 @@ impl HostStack {
             .map(|(mac, _)| *mac)
     }
 
-    fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: [u8; 6]) {
+    /// Takes the neighbour the last [`handle`](Self::handle)d frame taught
+    /// the cache, if any: a port shared by several workers publishes it to
+    /// the others, whose queues may never see that peer's ARP.
+    pub fn take_learned(&mut self) -> Option<(Ipv4Addr, [u8; 6])> {
+        self.learned.take()
+    }
+
+    /// Puts `ip` at `mac` into the ARP cache (learned at `now`), as an
+    /// ARP frame for us would. Broadcast and multicast addresses are
+    /// refused; a full cache first sheds expired entries, then refuses.
+    pub fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: [u8; 6]) {
         if ip.is_unspecified() || ip.is_broadcast() || mac == BROADCAST || mac[0] & 1 == 1 {
             return;
         }
@@ -204,7 +217,14 @@ impl HostStack {
                 return;
             }
         }
-        self.arp.insert(ip, (mac, now));
+        let before = self.arp.insert(ip, (mac, now));
+        // Published when new, moved, or half-way to expiry, so that a
+        // shared table stays fresh without a write per ARP frame.
+        let stale = before
+            .is_none_or(|(old, at)| old != mac || now.saturating_duration_since(at) >= ARP_TTL / 2);
+        if stale {
+            self.learned = Some((ip, mac));
+        }
     }
 
     fn drop(&mut self, why: DropReason) -> Verdict {

@@ -140,6 +140,7 @@
 mod affinity;
 mod buf;
 mod limits;
+mod netns;
 mod socket;
 mod sys;
 mod uring;
@@ -151,6 +152,7 @@ use std::time::Duration;
 pub use affinity::pin_current_thread;
 pub use buf::{BufferUsage, UdpBuf};
 pub use limits::{raise_open_files_limit, release_free_memory};
+pub use netns::enter_netns;
 pub use socket::SocketIo;
 use tandem_packet_io::{IoError, IoStats, PacketIo, PortId, RxPacket, TxPacket};
 pub use uring::{TaskRun, UringFeatures, UringIo};

@@ -35,7 +35,7 @@ mod routes;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -160,6 +160,38 @@ pub(crate) struct MediaConfig {
     pub(crate) codecs: Vec<Codec>,
     /// How DTMF is carried towards peers (`dtmf`, default `rfc4733`).
     pub(crate) dtmf: DtmfMode,
+    /// The DPDK port, for `packet_io = "dpdk"` (`dpdk_*` keys).
+    pub(crate) dpdk: DpdkSettings,
+}
+
+/// `[media] dpdk_*`: the kernel-bypass media port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DpdkSettings {
+    /// EAL arguments, whitespace-separated (`dpdk_eal`; required with
+    /// `packet_io = "dpdk"`).
+    pub(crate) eal: Option<String>,
+    /// The device by DPDK name (`dpdk_device`); default: the EAL must
+    /// find exactly one.
+    pub(crate) device: Option<String>,
+    /// Prefix length of `rtp_address`'s subnet (`dpdk_prefix_len`,
+    /// default 24): peers inside are reached directly.
+    pub(crate) prefix_len: u8,
+    /// Next hop for peers outside it (`dpdk_gateway`).
+    pub(crate) gateway: Option<Ipv4Addr>,
+    /// 802.1Q VLAN of the media traffic (`dpdk_vlan`, 1–4094).
+    pub(crate) vlan: Option<u16>,
+}
+
+impl Default for DpdkSettings {
+    fn default() -> Self {
+        Self {
+            eal: None,
+            device: None,
+            prefix_len: 24,
+            gateway: None,
+            vlan: None,
+        }
+    }
 }
 
 /// `[http]` or `[ng]`: a listener that is off unless configured.
@@ -274,16 +306,8 @@ pub(crate) enum PacketIo {
     IoUring,
     /// Plain sockets.
     Socket,
-}
-
-impl From<PacketIo> for tandem_udp::Backend {
-    fn from(p: PacketIo) -> Self {
-        match p {
-            PacketIo::Auto => tandem_udp::Backend::Auto,
-            PacketIo::IoUring => tandem_udp::Backend::Uring,
-            PacketIo::Socket => tandem_udp::Backend::Socket,
-        }
-    }
+    /// DPDK (builds with the `dpdk` feature), on the `dpdk_*` keys.
+    Dpdk,
 }
 
 /// `[media] dtmf`: how we send DTMF to peers.
@@ -511,6 +535,7 @@ impl Default for Config {
                 rtp_timeout: 60,
                 codecs: DEFAULT_CODECS.to_vec(),
                 dtmf: DtmfMode::Rfc4733,
+                dpdk: DpdkSettings::default(),
             },
             http: ListenConfig::default(),
             cdr: CdrConfig {
@@ -1405,6 +1430,7 @@ impl Validator<'_> {
                         ("auto", PacketIo::Auto),
                         ("io_uring", PacketIo::IoUring),
                         ("socket", PacketIo::Socket),
+                        ("dpdk", PacketIo::Dpdk),
                     ],
                 )
             }),
@@ -1437,6 +1463,35 @@ impl Validator<'_> {
                     ],
                 )
             }),
+            dpdk: DpdkSettings {
+                eal: self.optional(r.dpdk_eal, "media.dpdk_eal", |s| {
+                    if s.trim().is_empty() || s.contains('\0') {
+                        Err("expected the EAL arguments, e.g. \"-l 2-3 -a 0000:03:00.0\"".into())
+                    } else {
+                        Ok(s)
+                    }
+                }),
+                device: self.optional(r.dpdk_device, "media.dpdk_device", |s| {
+                    if s.is_empty() || s.chars().any(char::is_whitespace) {
+                        Err(format!("expected a DPDK device name, got {s:?}"))
+                    } else {
+                        Ok(s)
+                    }
+                }),
+                prefix_len: self.value(
+                    r.dpdk_prefix_len,
+                    "media.dpdk_prefix_len",
+                    d.dpdk.prefix_len,
+                    |n| int_in(n, 0, 32).map(|n| n as u8),
+                ),
+                gateway: self.optional(r.dpdk_gateway, "media.dpdk_gateway", |s| {
+                    s.parse::<Ipv4Addr>()
+                        .map_err(|_| format!("expected an IPv4 address, got {s:?}"))
+                }),
+                vlan: self.optional(r.dpdk_vlan, "media.dpdk_vlan", |n| {
+                    int_in(n, 1, 4094).map(|n| n as u16)
+                }),
+            },
         }
     }
 

@@ -73,6 +73,11 @@ pub(super) struct RawMedia {
     pub(super) rtp_timeout: Option<S<i64>>,
     pub(super) codecs: Option<List>,
     pub(super) dtmf: Option<S<String>>,
+    pub(super) dpdk_eal: Option<S<String>>,
+    pub(super) dpdk_device: Option<S<String>>,
+    pub(super) dpdk_prefix_len: Option<S<i64>>,
+    pub(super) dpdk_gateway: Option<S<String>>,
+    pub(super) dpdk_vlan: Option<S<i64>>,
 }
 
 /// `[http]` and `[ng]`: a listener that is off unless configured.

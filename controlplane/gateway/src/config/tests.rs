@@ -1605,3 +1605,56 @@ fn vip_callers_are_prefixes_with_a_priority() {
         ]
     );
 }
+
+#[test]
+fn the_dpdk_media_port_is_configured_under_media() {
+    let c = parse(
+        r#"
+[media]
+rtp_address = "192.0.2.10"
+packet_io = "dpdk"
+dpdk_eal = "-l 2-3 -a 0000:03:00.0"
+dpdk_device = "0000:03:00.0"
+dpdk_prefix_len = 26
+dpdk_gateway = "192.0.2.1"
+dpdk_vlan = 100
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.media.packet_io, PacketIo::Dpdk);
+    assert_eq!(
+        c.media.dpdk,
+        DpdkSettings {
+            eal: Some("-l 2-3 -a 0000:03:00.0".into()),
+            device: Some("0000:03:00.0".into()),
+            prefix_len: 26,
+            gateway: Some("192.0.2.1".parse().unwrap()),
+            vlan: Some(100),
+        }
+    );
+    // Defaults: no EAL arguments (tandem run asks for them), a /24.
+    let d = parse("").unwrap();
+    assert_eq!(d.media.dpdk, DpdkSettings::default());
+    assert_eq!(d.media.dpdk.prefix_len, 24);
+
+    let bad = problems(
+        r#"
+[media]
+dpdk_eal = " "
+dpdk_device = "two words"
+dpdk_prefix_len = 33
+dpdk_gateway = "2001:db8::1"
+dpdk_vlan = 4095
+"#,
+    );
+    assert_eq!(
+        bad,
+        [
+            "tandem.toml:3: media.dpdk_eal: expected the EAL arguments, e.g. \"-l 2-3 -a 0000:03:00.0\"",
+            "tandem.toml:4: media.dpdk_device: expected a DPDK device name, got \"two words\"",
+            "tandem.toml:5: media.dpdk_prefix_len: expected a whole number from 0 to 32, got 33",
+            "tandem.toml:6: media.dpdk_gateway: expected an IPv4 address, got \"2001:db8::1\"",
+            "tandem.toml:7: media.dpdk_vlan: expected a whole number from 1 to 4094, got 4095",
+        ]
+    );
+}

@@ -25,6 +25,7 @@
 
 mod b2bua;
 mod callcenter;
+mod dpdk;
 mod hub;
 pub(crate) mod kpi_metrics;
 mod lookup;
@@ -92,9 +93,17 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     workers: Option<usize>,
     /// Packet backend: auto (io_uring, falling back to sockets), io_uring,
-    /// socket (`media.packet_io`).
+    /// socket, dpdk (builds with the `dpdk` feature) (`media.packet_io`).
     #[arg(long, value_parser = parse_backend)]
-    packet_io: Option<Backend>,
+    packet_io: Option<MediaIo>,
+    /// DPDK EAL arguments, as one string (`media.dpdk_eal`), e.g.
+    /// "-l 2-3 -a 0000:03:00.0" or "--vdev=net_af_packet0,iface=eth1".
+    #[arg(long, value_name = "EAL ARGS", allow_hyphen_values = true)]
+    dpdk_eal: Option<String>,
+    /// The DPDK device for media (`media.dpdk_device`); default: the one
+    /// device the EAL found.
+    #[arg(long, value_name = "NAME")]
+    dpdk_device: Option<String>,
     /// Where `start recording` writes WAV files.
     #[arg(long, default_value = "recordings")]
     recording_dir: PathBuf,
@@ -133,8 +142,35 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
     Ok((lo, hi))
 }
 
-fn parse_backend(s: &str) -> Result<Backend, String> {
-    s.parse()
+/// The media engine's packet backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaIo {
+    /// Kernel UDP: io_uring or sockets.
+    Udp(Backend),
+    /// DPDK on the `dpdk_*` settings.
+    Dpdk,
+}
+
+impl From<crate::config::PacketIo> for MediaIo {
+    fn from(p: crate::config::PacketIo) -> Self {
+        use crate::config::PacketIo;
+        match p {
+            PacketIo::Auto => MediaIo::Udp(Backend::Auto),
+            PacketIo::IoUring => MediaIo::Udp(Backend::Uring),
+            PacketIo::Socket => MediaIo::Udp(Backend::Socket),
+            PacketIo::Dpdk => MediaIo::Dpdk,
+        }
+    }
+}
+
+fn parse_backend(s: &str) -> Result<MediaIo, String> {
+    match s {
+        "dpdk" => Ok(MediaIo::Dpdk),
+        _ => s
+            .parse()
+            .map(MediaIo::Udp)
+            .map_err(|_| format!("unknown packet backend {s:?} (auto, io_uring, socket, dpdk)")),
+    }
 }
 
 impl RunArgs {
@@ -160,6 +196,32 @@ impl RunArgs {
             .map_err(|e| CliError::BadInput(e.to_string()))?;
         Ok(config)
     }
+}
+
+/// The media engine on kernel UDP (io_uring or sockets).
+fn start_udp_engine(
+    config: &EngineConfig,
+    backend: Backend,
+    pin: bool,
+) -> Result<Engine, CliError> {
+    let udp = UdpConfig {
+        backend,
+        ..UdpConfig::default()
+    };
+    Engine::start(config, move |i| {
+        let cpu = if !pin {
+            "not pinned (--no-pin)".to_string()
+        } else {
+            match tandem_udp::pin_current_thread(i) {
+                Ok(cpu) => format!("pinned to CPU {cpu}"),
+                Err(e) => format!("not pinned ({e})"),
+            }
+        };
+        let io = UdpIo::new(&udp).map_err(|e| e.to_string())?;
+        eprintln!("tandem: media worker {i}: {cpu}, {}", io.describe());
+        Ok(io)
+    })
+    .map_err(|e| CliError::BadInput(format!("starting the media engine: {e}")))
 }
 
 /// What the signal watcher reports.
@@ -214,13 +276,9 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         None => config.media.rtp_address,
     };
-    let backend = args
+    let media_io = args
         .packet_io
         .unwrap_or_else(|| config.media.packet_io.into());
-    let udp = UdpConfig {
-        backend,
-        ..UdpConfig::default()
-    };
     let pin = !args.no_pin;
     // Each leg holds two descriptors; the default soft limit would cap the
     // gateway at a few hundred calls.
@@ -231,28 +289,41 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         Ok((_, now)) => eprintln!("tandem: open files limit {now}"),
         Err(e) => eprintln!("tandem: cannot raise the open files limit: {e}"),
     }
-    let engine = Engine::start(
-        &EngineConfig {
-            workers: args.workers.unwrap_or(config.media.workers).max(1),
-            transcode_jitter_buffer: args.transcode_jitter_buffer,
-            ..EngineConfig::default()
-        },
-        move |i| {
-            let cpu = if !pin {
-                "not pinned (--no-pin)".to_string()
-            } else {
-                match tandem_udp::pin_current_thread(i) {
-                    Ok(cpu) => format!("pinned to CPU {cpu}"),
-                    Err(e) => format!("not pinned ({e})"),
-                }
-            };
-            let io = UdpIo::new(&udp).map_err(|e| e.to_string())?;
-            eprintln!("tandem: media worker {i}: {cpu}, {}", io.describe());
-            Ok(io)
-        },
-    )
-    .map_err(|e| CliError::BadInput(format!("starting the media engine: {e}")))?;
     let registry = Registry::new();
+    let engine_config = EngineConfig {
+        workers: args.workers.unwrap_or(config.media.workers).max(1),
+        transcode_jitter_buffer: args.transcode_jitter_buffer,
+        ..EngineConfig::default()
+    };
+    let engine = match media_io {
+        MediaIo::Udp(backend) => start_udp_engine(&engine_config, backend, pin)?,
+        MediaIo::Dpdk => {
+            let mut settings = config.media.dpdk.clone();
+            if let Some(device) = &args.dpdk_device {
+                settings.device = Some(device.clone());
+            }
+            let eal = args
+                .dpdk_eal
+                .clone()
+                .or_else(|| settings.eal.clone())
+                .ok_or_else(|| {
+                    CliError::BadInput(
+                        "packet_io dpdk needs the EAL arguments (--dpdk-eal or media.dpdk_eal)"
+                            .into(),
+                    )
+                })?;
+            dpdk::start_engine(
+                &engine_config,
+                dpdk::DpdkRequest {
+                    eal,
+                    settings,
+                    rtp_address,
+                },
+                pin,
+                &registry,
+            )?
+        }
+    };
     registry
         .register(Box::new(engine.collector()))
         .map_err(|e| CliError::Output(format!("metrics: {e}")))?;

@@ -1,0 +1,510 @@
+//! `tandem run --packet-io dpdk` on a real link: a veth pair whose one end
+//! Tandem's DPDK port drives through `net_af_packet`, and whose other end
+//! lives in a network namespace of the test's own, with an address, as a
+//! peer host. From that namespace the kernel pings Tandem (ARP and ICMP
+//! answered by Tandem's host stack) and two RTP phones, kernel UDP sockets,
+//! talk through a call set up over the ng port like Kamailio would:
+//! PCMU one way, PCMA the other, transcoded sample by sample.
+//!
+//! Two media workers share the port, each with its own queue pair; the
+//! kernel's fanout spreads the flows over the two sockets behind them, so
+//! datagrams also cross between workers and ARP replies are learned by the
+//! worker that did not ask.
+//!
+//! Needs root (network namespaces, raw sockets) and Debian's libdpdk-dev
+//! and iputils-ping (`.ci/run` installs both); built with the gateway's
+//! `dpdk` feature.
+
+mod support;
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Kill, http_get};
+use tandem_dsp::g711;
+use tandem_ng::bencode::{Limits, Node, Value, decode};
+
+const NG: &str = "127.0.0.1:13590";
+const HTTP: &str = "127.0.0.1:13591";
+const PEER: Ipv4Addr = Ipv4Addr::new(10, 199, 0, 1);
+const TANDEM: Ipv4Addr = Ipv4Addr::new(10, 199, 0, 2);
+
+/// The value of an unlabelled (or exactly labelled) sample in `/metrics`.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or_else(|| panic!("no {name} in /metrics:\n{text}"), |v| v as u64)
+}
+
+fn ip(args: &[&str]) -> Output {
+    Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("ip {args:?}: {e} (Debian package iproute2)"))
+}
+
+fn ip_ok(args: &[&str]) {
+    let out = ip(args);
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A namespace with one end of a veth pair in it (addressed `PEER`/24),
+/// the other end up in ours without an address; both removed on drop.
+struct Link {
+    netns: String,
+    ours: String,
+}
+
+impl Link {
+    fn new() -> Link {
+        let id = std::process::id() % 100_000;
+        let link = Link {
+            netns: format!("tandem-dpdk-{id}"),
+            ours: format!("tdk{id}a"),
+        };
+        let theirs = format!("tdk{id}b");
+        link.remove();
+        ip_ok(&["netns", "add", &link.netns]);
+        ip_ok(&[
+            "link", "add", &link.ours, "type", "veth", "peer", "name", &theirs,
+        ]);
+        ip_ok(&["link", "set", &theirs, "netns", &link.netns]);
+        let ns = ["netns", "exec", link.netns.as_str(), "ip"];
+        let addr = format!("{PEER}/24");
+        for cmd in [
+            vec!["addr", "add", addr.as_str(), "dev", theirs.as_str()],
+            vec!["link", "set", theirs.as_str(), "up"],
+            vec!["link", "set", "lo", "up"],
+        ] {
+            ip_ok(&[&ns[..], &cmd[..]].concat());
+        }
+        ip_ok(&["link", "set", &link.ours, "up"]);
+        // A veth leaves the UDP checksum of locally sent datagrams for the
+        // "hardware" to fill in, which on a veth never happens: the raw
+        // socket at the other end would see it unfilled, and Tandem's
+        // stack drops what fails the check. A NIC on a wire has no such
+        // shortcut; here the kernel is told to checksum in software.
+        let off = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &link.netns,
+                "ethtool",
+                "-K",
+                &theirs,
+                "tx",
+                "off",
+            ])
+            .output()
+            .expect("ethtool (Debian package ethtool)");
+        assert!(
+            off.status.success(),
+            "ethtool -K {theirs} tx off: {}",
+            String::from_utf8_lossy(&off.stderr)
+        );
+        link
+    }
+
+    fn path(&self) -> PathBuf {
+        Path::new("/var/run/netns").join(&self.netns)
+    }
+
+    fn remove(&self) {
+        let _ = ip(&["link", "del", &self.ours]);
+        let _ = ip(&["netns", "del", &self.netns]);
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// UDP sockets bound to `PEER` inside the namespace: a thread enters it,
+/// binds them and ends; the sockets stay in the namespace.
+fn peer_sockets(link: &Link, n: usize) -> Vec<UdpSocket> {
+    let path = link.path();
+    std::thread::spawn(move || {
+        tandem_udp::enter_netns(&path).expect("entering the test's namespace");
+        (0..n)
+            .map(|_| {
+                let s = UdpSocket::bind((PEER, 0)).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                s
+            })
+            .collect()
+    })
+    .join()
+    .unwrap()
+}
+
+struct Ng {
+    socket: UdpSocket,
+    cookie: u32,
+}
+
+impl Ng {
+    fn call(&mut self, dict: Node) -> Vec<u8> {
+        self.cookie += 1;
+        let mut msg = format!("c{} ", self.cookie).into_bytes();
+        dict.encode(&mut msg);
+        self.socket.send_to(&msg, NG).unwrap();
+        let mut buf = vec![0u8; 65_536];
+        let (n, _) = self.socket.recv_from(&mut buf).expect("ng reply");
+        let space = buf[..n].iter().position(|&b| b == b' ').unwrap();
+        assert_eq!(&buf[..space], format!("c{}", self.cookie).as_bytes());
+        buf[space + 1..n].to_vec()
+    }
+}
+
+fn get<'a>(v: &'a Value<'a>, key: &str) -> &'a str {
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .unwrap_or_else(|| panic!("no {key} in {v:?}"))
+}
+
+fn sdp(port: u16, pt: &str, name: &str) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 {PEER}\r\ns=-\r\nc=IN IP4 {PEER}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\n"
+    )
+}
+
+/// The address an SDP sends media to.
+fn media_of(sdp: &str) -> SocketAddr {
+    let c = sdp
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let m = sdp
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .expect("m=audio line");
+    let port: u16 = m.split(' ').next().unwrap().parse().unwrap();
+    SocketAddr::from((c.trim().parse::<Ipv4Addr>().unwrap(), port))
+}
+
+fn rtp(pt: u8, seq: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, pt, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78];
+    p[2..4].copy_from_slice(&seq.to_be_bytes());
+    p[4..8].copy_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// The tone of packet `seq`: a different sine per packet, so a swap or a
+/// repeat would show.
+fn tone(seq: u16) -> Vec<i16> {
+    let f = 0.2 + f64::from(seq % 7) * 0.05;
+    (0..160)
+        .map(|i| ((f64::from(i) * f).sin() * 6000.0) as i16)
+        .collect()
+}
+
+fn max_error(got: &[i16], want: &[i16]) -> i32 {
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (i32::from(*a) - i32::from(*b)).abs())
+        .max()
+        .unwrap_or(i32::MAX)
+}
+
+#[test]
+fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
+    let link = Link::new();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dpdk-veth");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("tandem.log");
+    let eal = format!(
+        "--no-huge --no-pci --no-shconf --no-telemetry -m 256 -l 0 \
+         --log-level lib.eal:error --vdev=net_af_packet0,iface={},qpairs=2",
+        link.ours
+    );
+    let tandem_ip = TANDEM.to_string();
+    let _tandem = Kill(
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args([
+                "run",
+                "--packet-io",
+                "dpdk",
+                "--dpdk-eal",
+                &eal,
+                "--rtp-address",
+                &tandem_ip,
+                "--workers",
+                "2",
+                "--ng-listen",
+                NG,
+                "--http-listen",
+                HTTP,
+                "--rtp-ports",
+                "40000-40999",
+            ])
+            .stderr(std::fs::File::create(&log).unwrap())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    let mut ng = Ng {
+        socket: UdpSocket::bind("127.0.0.1:0").unwrap(),
+        cookie: 0,
+    };
+    ng.socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let mut msg = b"p0 ".to_vec();
+        Node::dict()
+            .with("command", Node::str("ping"))
+            .encode(&mut msg);
+        ng.socket.send_to(&msg, NG).unwrap();
+        let mut buf = [0u8; 256];
+        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
+            assert!(buf[..n].ends_with(b"d6:result4:ponge"));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "tandem did not answer ng ping; its log:\n{}",
+            read_log()
+        );
+    }
+    ng.socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let started = read_log();
+    assert!(
+        started.contains("2 queue pair(s)") && started.contains("DPDK queue pair 1"),
+        "{started}"
+    );
+
+    // The kernel next door resolves Tandem's address (ARP) and pings it.
+    let ping = Command::new("ip")
+        .args(["netns", "exec", &link.netns, "ping", "-c", "3", "-i", "0.2"])
+        .args(["-W", "2", &tandem_ip])
+        .output()
+        .expect("ping (Debian package iputils-ping)");
+    assert!(
+        ping.status.success(),
+        "ping {TANDEM}: {}{}\ntandem's log:\n{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr),
+        read_log()
+    );
+    assert!(
+        String::from_utf8_lossy(&ping.stdout).contains("3 received"),
+        "{}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    let neigh = ip(&[
+        "netns",
+        "exec",
+        &link.netns,
+        "ip",
+        "neigh",
+        "show",
+        &tandem_ip,
+    ]);
+    let neigh = String::from_utf8_lossy(&neigh.stdout).to_string();
+    let mac = started
+        .split_once("(port 0, ")
+        .and_then(|(_, rest)| rest.split(')').next())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(
+        !mac.is_empty() && neigh.contains(&mac),
+        "the namespace learned {neigh:?}; tandem's port is {mac:?}"
+    );
+
+    // Several calls, so that flows land on both queues.
+    let calls = 8;
+    let phones = peer_sockets(&link, 2 * calls);
+    let mut legs = Vec::new();
+    for c in 0..calls {
+        let (caller, callee) = (&phones[2 * c], &phones[2 * c + 1]);
+        let base = |cmd: &str| {
+            Node::dict()
+                .with("command", Node::str(cmd))
+                .with("call-id", Node::str(&format!("dpdk-{c}@test")))
+                .with("from-tag", Node::str("caller-tag"))
+        };
+        let reply = ng.call(base("offer").with(
+            "sdp",
+            Node::str(&sdp(caller.local_addr().unwrap().port(), "0", "PCMU")),
+        ));
+        let v = decode(&reply, Limits::default()).unwrap();
+        assert_eq!(get(&v, "result"), "ok", "{v:?}");
+        let to_callee = media_of(get(&v, "sdp"));
+        let reply = ng.call(base("answer").with("to-tag", Node::str("callee-tag")).with(
+            "sdp",
+            Node::str(&sdp(callee.local_addr().unwrap().port(), "8", "PCMA")),
+        ));
+        let v = decode(&reply, Limits::default()).unwrap();
+        assert_eq!(get(&v, "result"), "ok", "{v:?}");
+        let to_caller = media_of(get(&v, "sdp"));
+        assert_eq!(to_caller.ip(), TANDEM, "SDP advertises the DPDK address");
+        assert_eq!(to_callee.ip(), TANDEM);
+        legs.push((to_caller, to_callee));
+    }
+
+    let mut buf = [0u8; 2048];
+    let mut first = true;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seq_base: Vec<Option<u16>> = vec![None; 2 * calls];
+    for seq in 0..50u16 {
+        let pcm = tone(seq);
+        let mut mu = [0u8; 160];
+        g711::encode_ulaw(&pcm, &mut mu);
+        let mut a = [0u8; 160];
+        g711::encode_alaw(&pcm, &mut a);
+        for (c, (to_caller, to_callee)) in legs.iter().enumerate() {
+            let (caller, callee) = (&phones[2 * c], &phones[2 * c + 1]);
+            caller.send_to(&rtp(0, seq, &mu), to_caller).unwrap();
+            // The very first packets wait for Tandem's ARP request and
+            // reply: the datagram that found no neighbour is dropped (as
+            // by a kernel), so the phone repeats it until one comes.
+            let (n, from) = loop {
+                match callee.recv_from(&mut buf) {
+                    Ok(got) => break got,
+                    Err(e) if first && Instant::now() < deadline => {
+                        eprintln!("waiting for the first packet ({e}); resending");
+                        caller.send_to(&rtp(0, seq, &mu), to_caller).unwrap();
+                    }
+                    Err(e) => panic!(
+                        "call {c} packet {seq} did not reach the callee: {e}\ntandem's log:\n{}",
+                        read_log()
+                    ),
+                }
+            };
+            first = false;
+            assert_eq!(from, *to_callee, "from Tandem's port for the callee");
+            assert_eq!(n, 172);
+            assert_eq!(buf[1] & 0x7f, 8, "transcoded to PCMA");
+            // Tandem numbers its own stream: one step per packet.
+            let out_seq = u16::from_be_bytes([buf[2], buf[3]]);
+            let base = *seq_base[2 * c].get_or_insert(out_seq.wrapping_sub(seq));
+            assert_eq!(
+                out_seq,
+                base.wrapping_add(seq),
+                "call {c}: in order, none lost"
+            );
+            let mut got = [0i16; 160];
+            g711::decode_alaw(&buf[12..n], &mut got);
+            let want: Vec<i16> = pcm
+                .iter()
+                .map(|&x| g711::alaw_decode(g711::alaw_encode(x)))
+                .collect();
+            let err = max_error(&got, &want);
+            assert!(
+                err < 400,
+                "call {c} packet {seq}: μ-law → A-law error {err}"
+            );
+
+            callee.send_to(&rtp(8, seq, &a), to_callee).unwrap();
+            let (n, from) = caller.recv_from(&mut buf).unwrap_or_else(|e| {
+                panic!(
+                    "call {c} packet {seq} did not reach the caller: {e}\ntandem's log:\n{}",
+                    read_log()
+                )
+            });
+            assert_eq!(from, *to_caller);
+            assert_eq!(n, 172);
+            assert_eq!(buf[1] & 0x7f, 0, "transcoded to PCMU");
+            let out_seq = u16::from_be_bytes([buf[2], buf[3]]);
+            let base = *seq_base[2 * c + 1].get_or_insert(out_seq.wrapping_sub(seq));
+            assert_eq!(
+                out_seq,
+                base.wrapping_add(seq),
+                "call {c}: in order, none lost"
+            );
+            let mut got = [0i16; 160];
+            g711::decode_ulaw(&buf[12..n], &mut got);
+            let want: Vec<i16> = pcm
+                .iter()
+                .map(|&x| g711::ulaw_decode(g711::ulaw_encode(x)))
+                .collect();
+            let err = max_error(&got, &want);
+            assert!(
+                err < 400,
+                "call {c} packet {seq}: A-law → μ-law error {err}"
+            );
+        }
+    }
+
+    // A stranger's datagrams to a call's port reach nobody.
+    let stranger = peer_sockets(&link, 1).pop().unwrap();
+    let (to_caller, _) = legs[0];
+    for seq in 100..110u16 {
+        stranger
+            .send_to(&rtp(0, seq, &[0xff; 160]), to_caller)
+            .unwrap();
+    }
+    phones[1]
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    if let Ok((n, _)) = phones[1].recv_from(&mut buf) {
+        panic!(
+            "a stranger's packet reached the callee ({n} bytes, seq {})",
+            u16::from_be_bytes([buf[2], buf[3]])
+        );
+    }
+
+    // What a NOC would watch. Both stacks' counters are published every
+    // 100 ms or so.
+    std::thread::sleep(Duration::from_millis(300));
+    let text = http_get(HTTP, "/metrics");
+    for l in text.lines().filter(|l| l.starts_with("tandem_dpdk_")) {
+        eprintln!("{l}");
+    }
+    assert!(
+        metric(
+            &text,
+            "tandem_dpdk_stack_frames_total{outcome=\"echo_reply\"}"
+        ) >= 3,
+        "{text}"
+    );
+    assert!(
+        metric(
+            &text,
+            "tandem_dpdk_stack_frames_total{outcome=\"arp_reply\"}"
+        ) >= 1
+    );
+    let udp = metric(&text, "tandem_dpdk_stack_frames_total{outcome=\"udp\"}");
+    assert!(udp >= 2 * 50 * calls as u64, "{udp} datagrams");
+    assert_eq!(
+        metric(
+            &text,
+            "tandem_dpdk_stack_drops_total{reason=\"bad_udp_checksum\"}"
+        ),
+        0
+    );
+    assert!(metric(&text, "tandem_dpdk_rx_packets_total") >= udp);
+    // Sixteen flows over two queues by the kernel's hash: some arrive at
+    // the worker that does not hold their call, which hands them over.
+    assert!(metric(&text, "tandem_dpdk_handoffs_total") > 0, "{text}");
+    assert_eq!(metric(&text, "tandem_dpdk_handoff_drops_total"), 0);
+
+    for c in 0..calls {
+        let reply = ng.call(
+            Node::dict()
+                .with("command", Node::str("delete"))
+                .with("call-id", Node::str(&format!("dpdk-{c}@test")))
+                .with("from-tag", Node::str("caller-tag")),
+        );
+        let v = decode(&reply, Limits::default()).unwrap();
+        assert_eq!(get(&v, "result"), "ok", "{v:?}");
+    }
+}
