@@ -148,29 +148,47 @@ pub fn run_uring(in_flight: usize, packets: u64) -> Result<BackendResult, String
     relay_loop(&name, &mut io, (a, addr_a), (b, addr_b), in_flight, packets)
 }
 
+/// This process's EAL (two `net_ring` devices, anonymous memory, one
+/// lcore) and packet pool, shared by the DPDK runs (DPDK starts once per
+/// process).
+#[cfg(feature = "dpdk")]
+pub fn dpdk_env() -> Result<&'static (tandem_dpdk::Eal, &'static tandem_dpdk::Mempool), String> {
+    use std::sync::OnceLock;
+    use tandem_dpdk::{Eal, Mempool};
+    static ENV: OnceLock<Result<(Eal, &'static Mempool), String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let eal = Eal::init(&[
+            "--no-huge",
+            "--no-pci",
+            "--no-shconf",
+            "--no-telemetry",
+            "-m",
+            "512",
+            "-l",
+            "0",
+            "--log-level",
+            "lib.eal:error",
+            "--vdev=net_ring0",
+            "--vdev=net_ring1",
+        ])
+        .map_err(|e| e.to_string())?;
+        let pool =
+            Mempool::new(&eal, "bench_pool", 16383, 256, 2048, None).map_err(|e| e.to_string())?;
+        Ok((eal, pool))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 /// The DPDK backend on a `net_ring` device (this process's EAL).
 #[cfg(feature = "dpdk")]
 pub fn run_dpdk(in_flight: usize, packets: u64) -> Result<BackendResult, String> {
-    use tandem_dpdk::{DpdkConfig, DpdkIo, Eal, Mempool, Port};
-    let eal = Eal::init(&[
-        "--no-huge",
-        "--no-pci",
-        "--no-shconf",
-        "--no-telemetry",
-        "-m",
-        "512",
-        "-l",
-        "0",
-        "--log-level",
-        "lib.eal:error",
-        "--vdev=net_ring0",
-    ])
-    .map_err(|e| e.to_string())?;
-    let pool =
-        Mempool::new(&eal, "bench_pool", 8191, 256, 2048, None).map_err(|e| e.to_string())?;
+    use tandem_dpdk::{DpdkConfig, DpdkIo, Port};
+    let (eal, pool) = dpdk_env()?;
+    let pool = *pool;
     let id = eal.port_by_name("net_ring0").map_err(|e| e.to_string())?;
     let (port, mut rx, mut tx) =
-        Port::start(&eal, id, 1, 1, 1024, pool).map_err(|e| e.to_string())?;
+        Port::start(eal, id, 1, 1, 1024, pool).map_err(|e| e.to_string())?;
     let ip = "192.0.2.1".parse().expect("literal");
     let mut io = DpdkIo::new(
         rx.remove(0),

@@ -28,6 +28,7 @@ pub mod backend;
 pub mod child;
 pub mod conference;
 pub mod cpu;
+pub mod engine_path;
 pub mod generator;
 pub mod ng_client;
 pub mod payload;

@@ -153,9 +153,13 @@ enum Mode {
         /// Datagrams relayed per backend.
         #[arg(long, default_value_t = 2_000_000)]
         packets: u64,
-        /// Datagrams circulating at once.
+        /// Datagrams circulating at once (at most the worker's burst,
+        /// 32, in the engine's relay path).
         #[arg(long, default_value_t = 256)]
         in_flight: usize,
+        /// Seconds of the engine relay path on each backend.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
     },
     /// Tandem's conference mixer in-process.
     Conference {
@@ -174,7 +178,7 @@ enum Mode {
     },
 }
 
-fn backend_mode(packets: u64, in_flight: usize) -> Result<bool, String> {
+fn backend_mode(packets: u64, in_flight: usize, path_seconds: f64) -> Result<bool, String> {
     let uring = tandem_bench::backend::run_uring(in_flight, packets)?;
     #[cfg(feature = "dpdk")]
     let results = vec![uring, tandem_bench::backend::run_dpdk(in_flight, packets)?];
@@ -184,6 +188,17 @@ fn backend_mode(packets: u64, in_flight: usize) -> Result<bool, String> {
         vec![uring]
     };
     tandem_bench::backend::print_table(&results);
+    println!();
+    let in_flight = in_flight.min(tandem_dataplane::worker::BURST) as u64;
+    let uring = tandem_bench::engine_path::run_uring(in_flight, path_seconds)?;
+    #[cfg(feature = "dpdk")]
+    let paths = vec![
+        uring,
+        tandem_bench::engine_path::run_dpdk(in_flight, path_seconds)?,
+    ];
+    #[cfg(not(feature = "dpdk"))]
+    let paths = vec![uring];
+    tandem_bench::engine_path::print_table(&paths);
     Ok(true)
 }
 
@@ -295,7 +310,11 @@ fn main() -> ExitCode {
             seats,
             calls,
         } => acd_mode(samples, seats, calls),
-        Mode::Backend { packets, in_flight } => backend_mode(packets, in_flight),
+        Mode::Backend {
+            packets,
+            in_flight,
+            seconds,
+        } => backend_mode(packets, in_flight, seconds),
         Mode::Conference {
             members,
             size,

@@ -350,6 +350,13 @@ impl<P: PacketIo> Worker<P> {
         &self.io
     }
 
+    /// The backend, to send through it beside the worker (benchmarks
+    /// prime a closed loop this way). Ports opened here are not the
+    /// worker's: what arrives on them is dropped as for an unknown port.
+    pub fn io_mut(&mut self) -> &mut P {
+        &mut self.io
+    }
+
     /// Runs until the command queue is closed (the engine dropped its
     /// sender) and every queued command has run.
     pub fn run(mut self) {
