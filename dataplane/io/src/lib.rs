@@ -31,12 +31,14 @@
 //! that tests and benchmarks use to drive a worker deterministically.
 #![forbid(unsafe_code)]
 
+mod id_hash;
 mod memory;
 
 use core::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use id_hash::{IdHasher, IdMap};
 pub use memory::{MEMORY_BUF_CAPACITY, MemoryBuf, MemoryIo, MemoryNet, MemorySocket};
 
 /// A local UDP endpoint opened on a backend (a media port of a leg).

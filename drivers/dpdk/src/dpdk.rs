@@ -212,7 +212,8 @@ impl Mempool {
         // SAFETY: the pool is valid; a non-null result is a fresh mbuf we
         // now own.
         let m = unsafe { sys::tandem_mbuf_alloc(self.ptr.as_ptr()) };
-        NonNull::new(m).map(Mbuf)
+        // SAFETY: a fresh mbuf from the pool is ours.
+        NonNull::new(m).map(|m| unsafe { Mbuf::from_raw(m) })
     }
 
     /// A buffer holding a copy of `bytes`; `None` when the pool is
@@ -228,7 +229,18 @@ impl Mempool {
 
 /// One packet buffer, owned: freed back to its pool when dropped, or
 /// handed to the device by [`TxQueue::send`].
-pub struct Mbuf(NonNull<sys::rte_mbuf>);
+///
+/// The data pointer and length are kept on the Rust side too: reading
+/// them through the shim costs a call that cannot be inlined, several
+/// times per packet. They change only through `set_len`, `trim_front` and
+/// `grow_front`, which move them exactly as DPDK moves `data_off` and
+/// `data_len` (`rte_pktmbuf_adj`, `rte_pktmbuf_prepend`); debug builds
+/// check the copy against the shim after every change.
+pub struct Mbuf {
+    m: NonNull<sys::rte_mbuf>,
+    data: NonNull<u8>,
+    len: u16,
+}
 
 // SAFETY: an `Mbuf` is the only handle to its buffer (not Clone, never
 // reference-counted by us), so moving it to another thread moves the
@@ -238,45 +250,75 @@ pub struct Mbuf(NonNull<sys::rte_mbuf>);
 unsafe impl Send for Mbuf {}
 
 impl Mbuf {
-    /// The packet's bytes (first segment; Tandem's packets have one).
-    pub fn data(&self) -> &[u8] {
+    /// Takes ownership of `m`, a valid mbuf nobody else holds.
+    ///
+    /// # Safety
+    /// `m` must be a valid one-segment mbuf owned by the caller, which
+    /// gives that ownership up.
+    unsafe fn from_raw(m: NonNull<sys::rte_mbuf>) -> Mbuf {
         let mut len = 0u16;
-        // SAFETY: we own the mbuf; the shim returns its data pointer and
-        // length, valid while we hold it and not mutated meanwhile.
-        unsafe {
-            let p = sys::tandem_mbuf_data(self.0.as_ptr(), &raw mut len);
-            std::slice::from_raw_parts(p, usize::from(len))
+        // SAFETY: `m` is valid (the caller's promise); the shim writes the
+        // length and returns the data pointer, never null for a valid mbuf.
+        let p = unsafe { sys::tandem_mbuf_data(m.as_ptr(), &raw mut len) };
+        Mbuf {
+            m,
+            data: NonNull::new(p).unwrap_or(NonNull::dangling()),
+            len,
         }
     }
 
-    /// The packet's bytes, writable.
-    pub fn data_mut(&mut self) -> &mut [u8] {
-        let mut len = 0u16;
-        // SAFETY: as in `data`, and `&mut self` makes the access unique.
-        unsafe {
-            let p = sys::tandem_mbuf_data(self.0.as_ptr(), &raw mut len);
-            std::slice::from_raw_parts_mut(p, usize::from(len))
+    /// Checks the Rust-side copy of the data pointer and length against
+    /// the mbuf itself (debug builds).
+    fn check(&self) {
+        if cfg!(debug_assertions) {
+            let mut len = 0u16;
+            // SAFETY: we own the mbuf.
+            let p = unsafe { sys::tandem_mbuf_data(self.m.as_ptr(), &raw mut len) };
+            debug_assert_eq!((p, len), (self.data.as_ptr(), self.len));
         }
+    }
+
+    /// The packet's bytes (first segment; Tandem's packets have one).
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: `data` and `len` describe the mbuf's data (kept in step
+        // with it, see the type's docs), valid while we own it; `&self`
+        // excludes writers.
+        unsafe { std::slice::from_raw_parts(self.data.as_ptr(), usize::from(self.len)) }
+    }
+
+    /// The packet's bytes, writable.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`, and `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr(), usize::from(self.len)) }
     }
 
     /// Sets the packet's length (within [`room`](Mbuf::room)); new bytes
     /// are whatever the buffer held.
     pub fn set_len(&mut self, len: u16) -> Result<(), DpdkError> {
         // SAFETY: we own the mbuf.
-        let r = unsafe { sys::tandem_mbuf_set_len(self.0.as_ptr(), len) };
+        let r = unsafe { sys::tandem_mbuf_set_len(self.m.as_ptr(), len) };
         if r < 0 {
             return Err(DpdkError::new("mbuf length", r));
         }
+        self.len = len;
+        self.check();
         Ok(())
     }
 
     /// Removes `n` bytes from the front of the packet (a header).
     pub fn trim_front(&mut self, n: u16) -> Result<(), DpdkError> {
         // SAFETY: we own the mbuf.
-        let r = unsafe { sys::tandem_mbuf_trim_front(self.0.as_ptr(), n) };
+        let r = unsafe { sys::tandem_mbuf_trim_front(self.m.as_ptr(), n) };
         if r < 0 {
             return Err(DpdkError::new("rte_pktmbuf_adj", r));
         }
+        // SAFETY: the shim checked that `n` bytes were there: the new
+        // start is within the buffer.
+        self.data = unsafe { self.data.add(usize::from(n)) };
+        self.len -= n;
+        self.check();
         Ok(())
     }
 
@@ -284,41 +326,46 @@ impl Mbuf {
     /// for a header); the new bytes are unspecified until written.
     pub fn grow_front(&mut self, n: u16) -> Result<(), DpdkError> {
         // SAFETY: we own the mbuf.
-        let r = unsafe { sys::tandem_mbuf_grow_front(self.0.as_ptr(), n) };
+        let r = unsafe { sys::tandem_mbuf_grow_front(self.m.as_ptr(), n) };
         if r < 0 {
             return Err(DpdkError::new("rte_pktmbuf_prepend", r));
         }
+        // SAFETY: the shim checked that the headroom had `n` bytes: the
+        // new start is within the buffer.
+        self.data = unsafe { self.data.sub(usize::from(n)) };
+        self.len += n;
+        self.check();
         Ok(())
     }
 
     /// Bytes free in front of the packet.
     pub fn headroom(&self) -> u16 {
         // SAFETY: we own the mbuf.
-        unsafe { sys::tandem_mbuf_headroom(self.0.as_ptr()) }
+        unsafe { sys::tandem_mbuf_headroom(self.m.as_ptr()) }
     }
 
     /// Bytes the packet may hold.
     pub fn room(&self) -> u16 {
         // SAFETY: we own the mbuf.
-        unsafe { sys::tandem_mbuf_room(self.0.as_ptr()) }
+        unsafe { sys::tandem_mbuf_room(self.m.as_ptr()) }
     }
 
     /// Segments of the packet (1 unless the device chained buffers).
     pub fn segments(&self) -> u16 {
         // SAFETY: we own the mbuf.
-        unsafe { sys::tandem_mbuf_segments(self.0.as_ptr()) }
+        unsafe { sys::tandem_mbuf_segments(self.m.as_ptr()) }
     }
 
     /// The RSS hash the device computed on receive, if it did.
     pub fn rss_hash(&self) -> Option<u32> {
         let mut h = 0u32;
         // SAFETY: we own the mbuf; `h` is a valid u32 to write.
-        let has = unsafe { sys::tandem_mbuf_rss(self.0.as_ptr(), &raw mut h) };
+        let has = unsafe { sys::tandem_mbuf_rss(self.m.as_ptr(), &raw mut h) };
         (has != 0).then_some(h)
     }
 
     fn into_raw(self) -> *mut sys::rte_mbuf {
-        let p = self.0.as_ptr();
+        let p = self.m.as_ptr();
         std::mem::forget(self);
         p
     }
@@ -327,7 +374,7 @@ impl Mbuf {
 impl Drop for Mbuf {
     fn drop(&mut self) {
         // SAFETY: we own the mbuf and give it back exactly once.
-        unsafe { sys::tandem_mbuf_free(self.0.as_ptr()) }
+        unsafe { sys::tandem_mbuf_free(self.m.as_ptr()) }
     }
 }
 
@@ -489,7 +536,8 @@ impl RxQueue {
         let got = unsafe { sys::tandem_rx_burst(self.port.id, self.queue, raw.as_mut_ptr(), n) };
         for &p in &raw[..usize::from(got)] {
             if let Some(p) = NonNull::new(p) {
-                out.push(Mbuf(p));
+                // SAFETY: the device handed this mbuf over to us.
+                out.push(unsafe { Mbuf::from_raw(p) });
             }
         }
         usize::from(got)
@@ -517,7 +565,7 @@ impl TxQueue {
         }
         let mut raw = [std::ptr::null_mut::<sys::rte_mbuf>(); MAX_BURST];
         for (slot, m) in raw.iter_mut().zip(pkts.iter()) {
-            *slot = m.0.as_ptr();
+            *slot = m.m.as_ptr();
         }
         // SAFETY: this handle is the queue's only user; `raw` holds `n`
         // mbufs we own. The device takes ownership of the first `sent`.

@@ -26,7 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_packet_io::{IoError, IoStats, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
+use tandem_packet_io::{IdMap, IoError, IoStats, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
 
 use super::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
 use crate::media::{Fabric, Handoff};
@@ -98,8 +98,8 @@ pub struct DpdkIo {
     pool: &'static Mempool,
     stack: HostStack,
     config: DpdkConfig,
-    by_udp: HashMap<u16, PortId>,
-    by_id: HashMap<PortId, u16>,
+    by_udp: IdMap<u16, PortId>,
+    by_id: IdMap<PortId, u16>,
     next_id: u32,
     frames: Vec<Mbuf>,
     out: Vec<Mbuf>,
@@ -131,8 +131,8 @@ impl DpdkIo {
             pool,
             stack: HostStack::new(mac, config.ip, config.vlan),
             config,
-            by_udp: HashMap::new(),
-            by_id: HashMap::new(),
+            by_udp: IdMap::default(),
+            by_id: IdMap::default(),
             next_id: 0,
             frames: Vec::with_capacity(crate::MAX_BURST),
             out: Vec::with_capacity(crate::MAX_BURST),

@@ -140,32 +140,73 @@ fn mac_at(b: &[u8], at: usize) -> Option<[u8; 6]> {
 }
 
 /// The Internet checksum (RFC 1071) of `data`, folded, not complemented,
-/// continuing from `sum`.
-pub fn ones_sum(data: &[u8], mut sum: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
+/// continuing from `sum` (itself folded or not).
+///
+/// The ones' complement sum does not depend on byte order (RFC 1071
+/// §2(B)): the words are added eight bytes at a time in the machine's
+/// order, as two 32-bit halves into a 64-bit accumulator that cannot
+/// overflow below 2^34 bytes, and the folded result is put in network
+/// order once. Four times fewer additions than 16-bit words, and no byte
+/// swaps: this runs twice per relayed datagram in software.
+pub fn ones_sum(data: &[u8], sum: u32) -> u32 {
+    let mut acc = 0u64;
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+        let w = u64::from_ne_bytes(c.try_into().unwrap_or_default());
+        acc += (w & 0xffff_ffff) + (w >> 32);
     }
-    if let [last] = chunks.remainder() {
-        sum = sum.wrapping_add(u32::from(*last) << 8);
+    // The tail, zero-padded after its last byte (RFC 1071's odd byte),
+    // read in pieces: a copy into a padded array and an 8-byte load of it
+    // would stall on store forwarding.
+    let mut rest = chunks.remainder();
+    if let Some((four, more)) = rest.split_first_chunk::<4>() {
+        acc += u64::from(u32::from_ne_bytes(*four));
+        rest = more;
     }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
+    if let Some((two, more)) = rest.split_first_chunk::<2>() {
+        acc += u64::from(u16::from_ne_bytes(*two));
+        rest = more;
     }
-    sum
+    if let [last] = rest {
+        acc += u64::from(u16::from_ne_bytes([*last, 0]));
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    // Machine order to network order (a no-op on big-endian machines).
+    let mut total = u64::from(u16::from_be(acc as u16)) + u64::from(sum);
+    while total > 0xffff {
+        total = (total & 0xffff) + (total >> 16);
+    }
+    total as u32
 }
 
 fn checksum(data: &[u8], sum: u32) -> u16 {
     !(ones_sum(data, sum) as u16)
 }
 
+/// The sum of 16-bit words given as values (headers Tandem writes: summed
+/// from registers, not read back from the bytes just stored, which would
+/// stall on store forwarding).
+fn words_sum(words: &[u32]) -> u32 {
+    let mut sum: u32 = words.iter().sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum
+}
+
+/// The UDP pseudo-header's sum (RFC 768).
 fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, len: u16) -> u32 {
-    let mut p = [0u8; 12];
-    p[..4].copy_from_slice(&src.octets());
-    p[4..8].copy_from_slice(&dst.octets());
-    p[9] = PROTO_UDP;
-    p[10..12].copy_from_slice(&len.to_be_bytes());
-    ones_sum(&p, 0)
+    let (s, d) = (u32::from(src), u32::from(dst));
+    words_sum(&[
+        s >> 16,
+        s & 0xffff,
+        d >> 16,
+        d & 0xffff,
+        u32::from(PROTO_UDP),
+        u32::from(len),
+    ])
 }
 
 impl HostStack {
@@ -492,24 +533,40 @@ impl HostStack {
         let udp_len = u16::try_from(8 + payload.len()).ok()?;
         let total = u16::try_from(28 + payload.len()).ok()?;
         let (ip, udp) = hdr[h..].split_at_mut(20);
+        let (src, dst) = (u32::from(self.ip), u32::from(*to.ip()));
+        // Version 4, 20 bytes, DSCP EF (46, voice), don't fragment, TTL 64.
+        let (ver_tos, frag, ttl_proto) = (0x45b8u32, 0x4000u32, (64u32 << 8) | 17);
+        let ip_sum = !(words_sum(&[
+            ver_tos,
+            u32::from(total),
+            u32::from(id),
+            frag,
+            ttl_proto,
+            src >> 16,
+            src & 0xffff,
+            dst >> 16,
+            dst & 0xffff,
+        ]) as u16);
         ip.copy_from_slice(&[
             0x45, 0xb8, 0, 0, 0, 0, 0x40, 0, 64, PROTO_UDP, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         ]);
         ip[2..4].copy_from_slice(&total.to_be_bytes());
         ip[4..6].copy_from_slice(&id.to_be_bytes());
+        ip[10..12].copy_from_slice(&ip_sum.to_be_bytes());
         ip[12..16].copy_from_slice(&self.ip.octets());
         ip[16..20].copy_from_slice(&to.ip().octets());
-        let sum = checksum(ip, 0);
-        ip[10..12].copy_from_slice(&sum.to_be_bytes());
         udp[..2].copy_from_slice(&port.to_be_bytes());
         udp[2..4].copy_from_slice(&to.port().to_be_bytes());
         udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
         udp[6..8].fill(0);
         if !self.hw_checksum {
-            let s = ones_sum(
-                payload,
-                ones_sum(udp, pseudo_header(self.ip, *to.ip(), udp_len)),
-            );
+            let head = words_sum(&[
+                pseudo_header(self.ip, *to.ip(), udp_len),
+                u32::from(port),
+                u32::from(to.port()),
+                u32::from(udp_len),
+            ]);
+            let s = ones_sum(payload, head);
             // RFC 768: a computed 0 is sent as all ones.
             let sum = match !(s as u16) {
                 0 => 0xffff,
@@ -716,6 +773,50 @@ mod tests {
             s.handle(now, &[0; 13], &mut out),
             Verdict::Drop(DropReason::Malformed)
         );
+    }
+
+    #[test]
+    fn the_fast_ones_sum_equals_rfc_1071_word_by_word() {
+        fn reference(data: &[u8], mut sum: u32) -> u32 {
+            let mut chunks = data.chunks_exact(2);
+            for c in &mut chunks {
+                sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+            }
+            if let [last] = chunks.remainder() {
+                sum = sum.wrapping_add(u32::from(*last) << 8);
+            }
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            sum
+        }
+        // RFC 1071 §3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
+        assert_eq!(
+            ones_sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7], 0),
+            0xddf2
+        );
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut data = vec![0u8; 1600];
+        for b in &mut data {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        for len in (0..=64).chain([171, 172, 180, 1471, 1500, 1600]) {
+            for start in [0, 1, 3] {
+                let d = &data[start..(start + len).min(data.len())];
+                for sum in [0, 1, 0xffff, 0x1_2345, u32::MAX >> 1] {
+                    assert_eq!(
+                        ones_sum(d, sum),
+                        reference(d, sum),
+                        "len {len}, start {start}, sum {sum:#x}"
+                    );
+                }
+            }
+        }
+        // All ones stay all ones (no carry lost at the top).
+        assert_eq!(ones_sum(&[0xff; 1500], 0), 0xffff);
     }
 
     #[test]

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use tandem_packet_io::{PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
+use tandem_packet_io::{IdMap, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
 use tandem_wire::Ssrc;
 use tandem_wire::rtcp::is_rtcp;
 use tandem_wire::rtp::RtpPacket;
@@ -230,9 +230,9 @@ pub struct Worker<P: PacketIo> {
     /// Free slots in `legs`, the last freed first.
     free: Vec<u32>,
     /// Leg → its slot.
-    by_id: HashMap<LegId, u32>,
+    by_id: IdMap<LegId, u32>,
     /// Port → leg slot, and whether it is the leg's RTCP port.
-    by_port: HashMap<PortId, PortRoute>,
+    by_port: IdMap<PortId, PortRoute>,
     rx: Vec<RxPacket<P::Buf>>,
     tx: Vec<TxPacket<P::Buf>>,
     counters: LocalCounters,
@@ -288,8 +288,8 @@ impl<P: PacketIo> Worker<P> {
             backlog: VecDeque::new(),
             legs: Vec::new(),
             free: Vec::new(),
-            by_id: HashMap::new(),
-            by_port: HashMap::new(),
+            by_id: IdMap::default(),
+            by_port: IdMap::default(),
             rx: Vec::with_capacity(BURST),
             tx: Vec::with_capacity(BURST * 2),
             counters: LocalCounters::default(),
