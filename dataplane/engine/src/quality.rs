@@ -899,8 +899,14 @@ impl RtcpSession {
     }
 
     fn arrival_ticks(&self, now: Instant) -> u32 {
-        let us = now.saturating_duration_since(self.epoch).as_micros();
-        (us * u128::from(self.config.clock_rate) / 1_000_000) as u32
+        // In u64 (this runs for every packet; u128 arithmetic is a library
+        // call): whole seconds, then the fraction; the result wraps as RTP
+        // timestamps do.
+        let d = now.saturating_duration_since(self.epoch);
+        let rate = u64::from(self.config.clock_rate);
+        let whole = d.as_secs().wrapping_mul(rate);
+        let part = u64::from(d.subsec_micros()) * rate / 1_000_000;
+        whole.wrapping_add(part) as u32
     }
 
     /// Reception statistics of the peer's stream, once it sent anything.

@@ -46,30 +46,30 @@ pub struct DpdkConfig {
     pub vlan: Option<u16>,
 }
 
-/// A packet on this backend: an mbuf whose data, from `off`, is the UDP
-/// payload.
+/// A packet on this backend: an mbuf whose data is the UDP payload (the
+/// headers trimmed off on receive, written in front on send).
 pub struct DpdkBuf {
     m: Mbuf,
-    off: usize,
 }
 
 impl PacketBuf for DpdkBuf {
+    #[inline]
     fn data(&self) -> &[u8] {
-        self.m.data().get(self.off..).unwrap_or_default()
+        self.m.data()
     }
 
+    #[inline]
     fn data_mut(&mut self) -> &mut [u8] {
-        let off = self.off;
-        self.m.data_mut().get_mut(off..).unwrap_or_default()
+        self.m.data_mut()
     }
 
     fn capacity(&self) -> usize {
-        usize::from(self.m.room()).saturating_sub(self.off)
+        usize::from(self.m.room())
     }
 
     fn set_len(&mut self, len: usize) {
         assert!(len <= self.capacity(), "payload {len} > capacity");
-        let total = u16::try_from(self.off + len).expect("within the mbuf's room");
+        let total = u16::try_from(len).expect("within the mbuf's room");
         self.m
             .set_len(total)
             .expect("a length within the room is accepted");
@@ -114,6 +114,8 @@ pub struct DpdkIo {
     fabric: Option<Arc<Fabric>>,
     /// When the stack's counters are next published to the fabric.
     next_publish: Option<Instant>,
+    /// The clock at the last `recv_burst`.
+    now: Instant,
 }
 
 impl DpdkIo {
@@ -144,6 +146,8 @@ impl DpdkIo {
             worker: 0,
             fabric: None,
             next_publish: None,
+            #[allow(clippy::disallowed_methods)] // the backend's own clock, for ARP ageing
+            now: Instant::now(),
         }
     }
 
@@ -303,6 +307,7 @@ impl PacketIo for DpdkIo {
     ) -> Result<usize, IoError> {
         #[allow(clippy::disallowed_methods)] // the backend's own clock, for ARP ageing
         let now = Instant::now();
+        self.now = now;
         let mut delivered = 0;
         // First what other workers' queues received for our ports.
         if let Some(f) = self.fabric.clone() {
@@ -320,7 +325,7 @@ impl PacketIo for DpdkIo {
                 out.push(RxPacket {
                     port: id,
                     from: SocketAddr::V4(from),
-                    buf: DpdkBuf { m, off: 0 },
+                    buf: DpdkBuf { m },
                 });
                 delivered += 1;
             }
@@ -359,7 +364,7 @@ impl PacketIo for DpdkIo {
                         out.push(RxPacket {
                             port: id,
                             from: SocketAddr::V4(from),
-                            buf: DpdkBuf { m, off: 0 },
+                            buf: DpdkBuf { m },
                         });
                         delivered += 1;
                     }
@@ -392,12 +397,13 @@ impl PacketIo for DpdkIo {
 
     fn alloc(&mut self) -> Option<DpdkBuf> {
         let m = self.pool.alloc()?;
-        Some(DpdkBuf { m, off: 0 })
+        Some(DpdkBuf { m })
     }
 
     fn send_burst(&mut self, pkts: &mut Vec<TxPacket<DpdkBuf>>) -> Result<usize, IoError> {
-        #[allow(clippy::disallowed_methods)] // the backend's own clock, for ARP ageing
-        let now = Instant::now();
+        // The clock read by the last receive: a worker receives every
+        // turn, and ARP ageing does not need it any closer.
+        let now = self.now;
         let hdr = self.stack.header_len();
         let mut accepted = 0;
         for TxPacket { port, to, buf } in pkts.drain(..) {
@@ -413,9 +419,9 @@ impl PacketIo for DpdkIo {
                 self.stats.tx_dropped += 1;
                 continue;
             };
-            let DpdkBuf { mut m, off } = buf;
-            let len = m.data().len().saturating_sub(off);
-            if (off > 0 && m.trim_front(off as u16).is_err()) || m.grow_front(hdr as u16).is_err() {
+            let DpdkBuf { mut m } = buf;
+            let len = m.data().len();
+            if m.grow_front(hdr as u16).is_err() {
                 self.stats.tx_dropped += 1;
                 continue;
             }
