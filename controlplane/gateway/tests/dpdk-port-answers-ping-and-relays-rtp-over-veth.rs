@@ -30,6 +30,11 @@ const NG: &str = "127.0.0.1:13590";
 const HTTP: &str = "127.0.0.1:13591";
 const PEER: Ipv4Addr = Ipv4Addr::new(10, 199, 0, 1);
 const TANDEM: Ipv4Addr = Ipv4Addr::new(10, 199, 0, 2);
+/// The TAP test's ports and subnet.
+const TAP_NG: &str = "127.0.0.1:13593";
+const TAP_HTTP: &str = "127.0.0.1:13594";
+const TAP_PEER: Ipv4Addr = Ipv4Addr::new(10, 198, 0, 1);
+const TAP_TANDEM: Ipv4Addr = Ipv4Addr::new(10, 198, 0, 2);
 
 /// The value of an unlabelled (or exactly labelled) sample in `/metrics`.
 fn metric(text: &str, name: &str) -> u64 {
@@ -149,6 +154,7 @@ fn peer_sockets(link: &Link, n: usize) -> Vec<UdpSocket> {
 
 struct Ng {
     socket: UdpSocket,
+    to: SocketAddr,
     cookie: u32,
 }
 
@@ -157,7 +163,7 @@ impl Ng {
         self.cookie += 1;
         let mut msg = format!("c{} ", self.cookie).into_bytes();
         dict.encode(&mut msg);
-        self.socket.send_to(&msg, NG).unwrap();
+        self.socket.send_to(&msg, self.to).unwrap();
         let mut buf = vec![0u8; 65_536];
         let (n, _) = self.socket.recv_from(&mut buf).expect("ng reply");
         let space = buf[..n].iter().position(|&b| b == b' ').unwrap();
@@ -172,9 +178,9 @@ fn get<'a>(v: &'a Value<'a>, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key} in {v:?}"))
 }
 
-fn sdp(port: u16, pt: &str, name: &str) -> String {
+fn sdp(peer: Ipv4Addr, port: u16, pt: &str, name: &str) -> String {
     format!(
-        "v=0\r\no=- 1 1 IN IP4 {PEER}\r\ns=-\r\nc=IN IP4 {PEER}\r\nt=0 0\r\n\
+        "v=0\r\no=- 1 1 IN IP4 {peer}\r\ns=-\r\nc=IN IP4 {peer}\r\nt=0 0\r\n\
          m=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\n"
     )
 }
@@ -218,153 +224,143 @@ fn max_error(got: &[i16], want: &[i16]) -> i32 {
         .unwrap_or(i32::MAX)
 }
 
-#[test]
-fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
-    let link = Link::new();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dpdk-veth");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("tandem.log");
-    let eal = format!(
-        "--no-huge --no-pci --no-shconf --no-telemetry -m 256 -l 0 \
-         --log-level lib.eal:error --vdev=net_af_packet0,iface={},qpairs=2",
-        link.ours
-    );
-    let tandem_ip = TANDEM.to_string();
-    let _tandem = Kill(
-        Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args([
-                "run",
-                "--packet-io",
-                "dpdk",
-                "--dpdk-eal",
-                &eal,
-                "--rtp-address",
-                &tandem_ip,
-                "--workers",
-                "2",
-                "--ng-listen",
-                NG,
-                "--http-listen",
-                HTTP,
-                "--rtp-ports",
-                "40000-40999",
-            ])
-            .stderr(std::fs::File::create(&log).unwrap())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+/// `tandem run --packet-io dpdk` with `eal`, answering ng on `ng`; waits
+/// until it answers an ng ping.
+struct Tandem {
+    _process: Kill,
+    log: PathBuf,
+    ng: Ng,
+}
 
-    let mut ng = Ng {
-        socket: UdpSocket::bind("127.0.0.1:0").unwrap(),
-        cookie: 0,
-    };
-    ng.socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        let mut msg = b"p0 ".to_vec();
-        Node::dict()
-            .with("command", Node::str("ping"))
-            .encode(&mut msg);
-        ng.socket.send_to(&msg, NG).unwrap();
-        let mut buf = [0u8; 256];
-        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
-            assert!(buf[..n].ends_with(b"d6:result4:ponge"));
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "tandem did not answer ng ping; its log:\n{}",
-            read_log()
+impl Tandem {
+    fn start(name: &str, eal: &str, ip: Ipv4Addr, workers: &str, ng: &str, http: &str) -> Tandem {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("tandem.log");
+        let process = Kill(
+            Command::new(env!("CARGO_BIN_EXE_tandem"))
+                .args(["run", "--packet-io", "dpdk", "--dpdk-eal", eal])
+                .args(["--rtp-address", &ip.to_string(), "--workers", workers])
+                .args(["--ng-listen", ng, "--http-listen", http])
+                .args(["--rtp-ports", "40000-40999"])
+                .stderr(std::fs::File::create(&log).unwrap())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
         );
-    }
-    ng.socket
-        .set_read_timeout(Some(Duration::from_secs(3)))
-        .unwrap();
-    let started = read_log();
-    assert!(
-        started.contains("2 queue pair(s)") && started.contains("DPDK queue pair 1"),
-        "{started}"
-    );
-
-    // The kernel next door resolves Tandem's address (ARP) and pings it.
-    let ping = Command::new("ip")
-        .args(["netns", "exec", &link.netns, "ping", "-c", "3", "-i", "0.2"])
-        .args(["-W", "2", &tandem_ip])
-        .output()
-        .expect("ping (Debian package iputils-ping)");
-    assert!(
-        ping.status.success(),
-        "ping {TANDEM}: {}{}\ntandem's log:\n{}",
-        String::from_utf8_lossy(&ping.stdout),
-        String::from_utf8_lossy(&ping.stderr),
-        read_log()
-    );
-    assert!(
-        String::from_utf8_lossy(&ping.stdout).contains("3 received"),
-        "{}",
-        String::from_utf8_lossy(&ping.stdout)
-    );
-    let neigh = ip(&[
-        "netns",
-        "exec",
-        &link.netns,
-        "ip",
-        "neigh",
-        "show",
-        &tandem_ip,
-    ]);
-    let neigh = String::from_utf8_lossy(&neigh.stdout).to_string();
-    let mac = started
-        .split_once("(port 0, ")
-        .and_then(|(_, rest)| rest.split(')').next())
-        .map(str::to_owned)
-        .unwrap_or_default();
-    assert!(
-        !mac.is_empty() && neigh.contains(&mac),
-        "the namespace learned {neigh:?}; tandem's port is {mac:?}"
-    );
-
-    // Several calls, so that flows land on both queues.
-    let calls = 8;
-    let phones = peer_sockets(&link, 2 * calls);
-    let mut legs = Vec::new();
-    for c in 0..calls {
-        let (caller, callee) = (&phones[2 * c], &phones[2 * c + 1]);
-        let base = |cmd: &str| {
-            Node::dict()
-                .with("command", Node::str(cmd))
-                .with("call-id", Node::str(&format!("dpdk-{c}@test")))
-                .with("from-tag", Node::str("caller-tag"))
+        let t = Tandem {
+            _process: process,
+            log,
+            ng: Ng {
+                socket: UdpSocket::bind("127.0.0.1:0").unwrap(),
+                to: ng.parse().unwrap(),
+                cookie: 0,
+            },
         };
-        let reply = ng.call(base("offer").with(
-            "sdp",
-            Node::str(&sdp(caller.local_addr().unwrap().port(), "0", "PCMU")),
-        ));
-        let v = decode(&reply, Limits::default()).unwrap();
-        assert_eq!(get(&v, "result"), "ok", "{v:?}");
-        let to_callee = media_of(get(&v, "sdp"));
-        let reply = ng.call(base("answer").with("to-tag", Node::str("callee-tag")).with(
-            "sdp",
-            Node::str(&sdp(callee.local_addr().unwrap().port(), "8", "PCMA")),
-        ));
-        let v = decode(&reply, Limits::default()).unwrap();
-        assert_eq!(get(&v, "result"), "ok", "{v:?}");
-        let to_caller = media_of(get(&v, "sdp"));
-        assert_eq!(to_caller.ip(), TANDEM, "SDP advertises the DPDK address");
-        assert_eq!(to_callee.ip(), TANDEM);
-        legs.push((to_caller, to_callee));
+        t.ng.socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            let mut msg = b"p0 ".to_vec();
+            Node::dict()
+                .with("command", Node::str("ping"))
+                .encode(&mut msg);
+            t.ng.socket.send_to(&msg, t.ng.to).unwrap();
+            let mut buf = [0u8; 256];
+            if let Ok((n, _)) = t.ng.socket.recv_from(&mut buf) {
+                assert!(buf[..n].ends_with(b"d6:result4:ponge"));
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "tandem did not answer ng ping; its log:\n{}",
+                t.log()
+            );
+        }
+        t.ng.socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        t
     }
 
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The MAC address of Tandem's port, from its log.
+    fn mac(&self) -> String {
+        self.log()
+            .split_once("(port 0, ")
+            .and_then(|(_, rest)| rest.split(')').next())
+            .map(str::to_owned)
+            .unwrap_or_default()
+    }
+
+    /// Sets up `phones.len() / 2` calls over ng, caller PCMU and callee
+    /// PCMA; each call's two Tandem addresses (to the caller, to the callee).
+    fn calls(
+        &mut self,
+        phones: &[UdpSocket],
+        peer: Ipv4Addr,
+        ip: Ipv4Addr,
+    ) -> Vec<(SocketAddr, SocketAddr)> {
+        let mut legs = Vec::new();
+        for (c, pair) in phones.chunks_exact(2).enumerate() {
+            let (caller, callee) = (&pair[0], &pair[1]);
+            let base = |cmd: &str| {
+                Node::dict()
+                    .with("command", Node::str(cmd))
+                    .with("call-id", Node::str(&format!("dpdk-{c}@test")))
+                    .with("from-tag", Node::str("caller-tag"))
+            };
+            let reply = self.ng.call(base("offer").with(
+                "sdp",
+                Node::str(&sdp(peer, caller.local_addr().unwrap().port(), "0", "PCMU")),
+            ));
+            let v = decode(&reply, Limits::default()).unwrap();
+            assert_eq!(get(&v, "result"), "ok", "{v:?}");
+            let to_callee = media_of(get(&v, "sdp"));
+            let reply = self
+                .ng
+                .call(base("answer").with("to-tag", Node::str("callee-tag")).with(
+                    "sdp",
+                    Node::str(&sdp(peer, callee.local_addr().unwrap().port(), "8", "PCMA")),
+                ));
+            let v = decode(&reply, Limits::default()).unwrap();
+            assert_eq!(get(&v, "result"), "ok", "{v:?}");
+            let to_caller = media_of(get(&v, "sdp"));
+            assert_eq!(to_caller.ip(), ip, "SDP advertises the DPDK address");
+            assert_eq!(to_callee.ip(), ip);
+            legs.push((to_caller, to_callee));
+        }
+        legs
+    }
+
+    /// Ends the calls `calls` set up.
+    fn hang_up(&mut self, calls: usize) {
+        for c in 0..calls {
+            let reply = self.ng.call(
+                Node::dict()
+                    .with("command", Node::str("delete"))
+                    .with("call-id", Node::str(&format!("dpdk-{c}@test")))
+                    .with("from-tag", Node::str("caller-tag")),
+            );
+            let v = decode(&reply, Limits::default()).unwrap();
+            assert_eq!(get(&v, "result"), "ok", "{v:?}");
+        }
+    }
+}
+
+/// `packets` packets each way on every call, each checked: transcoded
+/// PCMU → PCMA and back sample by sample, numbered in order, none lost.
+fn talk(tandem: &Tandem, phones: &[UdpSocket], legs: &[(SocketAddr, SocketAddr)], packets: u16) {
     let mut buf = [0u8; 2048];
     let mut first = true;
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seq_base: Vec<Option<u16>> = vec![None; 2 * calls];
-    for seq in 0..50u16 {
+    let mut seq_base: Vec<Option<u16>> = vec![None; 2 * legs.len()];
+    for seq in 0..packets {
         let pcm = tone(seq);
         let mut mu = [0u8; 160];
         g711::encode_ulaw(&pcm, &mut mu);
@@ -385,7 +381,7 @@ fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
                     }
                     Err(e) => panic!(
                         "call {c} packet {seq} did not reach the callee: {e}\ntandem's log:\n{}",
-                        read_log()
+                        tandem.log()
                     ),
                 }
             };
@@ -417,7 +413,7 @@ fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
             let (n, from) = caller.recv_from(&mut buf).unwrap_or_else(|e| {
                 panic!(
                     "call {c} packet {seq} did not reach the caller: {e}\ntandem's log:\n{}",
-                    read_log()
+                    tandem.log()
                 )
             });
             assert_eq!(from, *to_caller);
@@ -443,8 +439,80 @@ fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
             );
         }
     }
+}
+
+/// The kernel's count of UDP datagrams it dropped for a bad checksum.
+fn kernel_udp_checksum_errors() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap();
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp: "));
+    let (names, values) = (udp.next().unwrap(), udp.next().unwrap());
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "InCsumErrors")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
+    let link = Link::new();
+    let eal = format!(
+        "--no-huge --no-pci --no-shconf --no-telemetry -m 256 -l 0 \
+         --log-level lib.eal:error --vdev=net_af_packet0,iface={},qpairs=2",
+        link.ours
+    );
+    let mut tandem = Tandem::start("dpdk-veth", &eal, TANDEM, "2", NG, HTTP);
+    let started = tandem.log();
+    assert!(
+        started.contains("2 queue pair(s)") && started.contains("DPDK queue pair 1"),
+        "{started}"
+    );
+    assert!(started.contains("checksums in software"), "{started}");
+
+    // The kernel next door resolves Tandem's address (ARP) and pings it.
+    let tandem_ip = TANDEM.to_string();
+    let ping = Command::new("ip")
+        .args(["netns", "exec", &link.netns, "ping", "-c", "3", "-i", "0.2"])
+        .args(["-W", "2", &tandem_ip])
+        .output()
+        .expect("ping (Debian package iputils-ping)");
+    assert!(
+        ping.status.success(),
+        "ping {TANDEM}: {}{}\ntandem's log:\n{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr),
+        tandem.log()
+    );
+    assert!(
+        String::from_utf8_lossy(&ping.stdout).contains("3 received"),
+        "{}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    let neigh = ip(&[
+        "netns",
+        "exec",
+        &link.netns,
+        "ip",
+        "neigh",
+        "show",
+        &tandem_ip,
+    ]);
+    let neigh = String::from_utf8_lossy(&neigh.stdout).to_string();
+    let mac = tandem.mac();
+    assert!(
+        !mac.is_empty() && neigh.contains(&mac),
+        "the namespace learned {neigh:?}; tandem's port is {mac:?}"
+    );
+
+    // Several calls, so that flows land on both queues.
+    let calls = 8;
+    let phones = peer_sockets(&link, 2 * calls);
+    let legs = tandem.calls(&phones, PEER, TANDEM);
+    talk(&tandem, &phones, &legs, 50);
 
     // A stranger's datagrams to a call's port reach nobody.
+    let mut buf = [0u8; 2048];
     let stranger = peer_sockets(&link, 1).pop().unwrap();
     let (to_caller, _) = legs[0];
     for seq in 100..110u16 {
@@ -497,14 +565,58 @@ fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
     assert!(metric(&text, "tandem_dpdk_handoffs_total") > 0, "{text}");
     assert_eq!(metric(&text, "tandem_dpdk_handoff_drops_total"), 0);
 
-    for c in 0..calls {
-        let reply = ng.call(
-            Node::dict()
-                .with("command", Node::str("delete"))
-                .with("call-id", Node::str(&format!("dpdk-{c}@test")))
-                .with("from-tag", Node::str("caller-tag")),
-        );
-        let v = decode(&reply, Limits::default()).unwrap();
-        assert_eq!(get(&v, "result"), "ok", "{v:?}");
-    }
+    tandem.hang_up(calls);
+}
+
+/// A TAP device as the media port: DPDK's `net_tap` offloads IPv4 and UDP
+/// checksums (it computes them itself, as a NIC would), so Tandem writes
+/// its frames for the offload and trusts the device's receive verdicts.
+/// The peer is the kernel at the TAP's other end, in this namespace; it
+/// drops any datagram whose checksum is wrong, and counts it.
+#[test]
+fn a_tap_media_port_offloads_checksums_and_transcodes_calls() {
+    let iface = format!("tdk{}t", std::process::id() % 100_000);
+    let eal = format!(
+        "--no-huge --no-pci --no-shconf --no-telemetry -m 256 -l 0 \
+         --log-level lib.eal:error --log-level pmd.net.tap:error --vdev=net_tap0,iface={iface}"
+    );
+    let mut tandem = Tandem::start("dpdk-tap", &eal, TAP_TANDEM, "1", TAP_NG, TAP_HTTP);
+    let started = tandem.log();
+    assert!(
+        started.contains("checksums offloaded both ways"),
+        "{started}"
+    );
+    // The kernel's end of the TAP: the peer host's address.
+    let addr = format!("{TAP_PEER}/24");
+    ip_ok(&["addr", "add", &addr, "dev", &iface]);
+    ip_ok(&["link", "set", &iface, "up"]);
+
+    let errors_before = kernel_udp_checksum_errors();
+    let phones: Vec<UdpSocket> = (0..4)
+        .map(|_| {
+            let s = UdpSocket::bind((TAP_PEER, 0)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            s
+        })
+        .collect();
+    let legs = tandem.calls(&phones, TAP_PEER, TAP_TANDEM);
+    talk(&tandem, &phones, &legs, 50);
+    assert_eq!(
+        kernel_udp_checksum_errors(),
+        errors_before,
+        "the kernel found bad UDP checksums in what the TAP delivered"
+    );
+
+    std::thread::sleep(Duration::from_millis(300));
+    let text = http_get(TAP_HTTP, "/metrics");
+    let udp = metric(&text, "tandem_dpdk_stack_frames_total{outcome=\"udp\"}");
+    assert!(udp >= 2 * 50 * 2, "{udp} datagrams");
+    assert_eq!(
+        metric(
+            &text,
+            "tandem_dpdk_stack_drops_total{reason=\"bad_udp_checksum\"}"
+        ),
+        0
+    );
+    tandem.hang_up(2);
 }

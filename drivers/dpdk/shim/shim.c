@@ -40,7 +40,7 @@ int tandem_port_by_name(const char *name, uint16_t *port) {
 }
 
 int tandem_port_start(uint16_t port, uint16_t rxq, uint16_t txq, uint16_t desc,
-                      struct rte_mempool *mp) {
+                      struct rte_mempool *mp, uint32_t *offloads) {
     struct rte_eth_dev_info info;
     int r = rte_eth_dev_info_get(port, &info);
     if (r < 0)
@@ -54,6 +54,17 @@ int tandem_port_start(uint16_t port, uint16_t rxq, uint16_t txq, uint16_t desc,
     }
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+    *offloads = 0;
+    const uint64_t rx_cksum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+    if ((info.rx_offload_capa & rx_cksum) == rx_cksum) {
+        conf.rxmode.offloads |= rx_cksum;
+        *offloads |= TANDEM_RX_CKSUM;
+    }
+    const uint64_t tx_cksum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+    if ((info.tx_offload_capa & tx_cksum) == tx_cksum) {
+        conf.txmode.offloads |= tx_cksum;
+        *offloads |= TANDEM_TX_CKSUM;
+    }
     r = rte_eth_dev_configure(port, rxq, txq, &conf);
     if (r < 0)
         return r;
@@ -152,4 +163,41 @@ int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash) {
         return 1;
     }
     return 0;
+}
+
+void tandem_rx_csum(struct rte_mbuf *const *pkts, uint8_t *status, uint16_t n) {
+    for (uint16_t i = 0; i < n; i++) {
+        uint64_t f = pkts[i]->ol_flags;
+        uint8_t st = 0;
+        switch (f & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+        case RTE_MBUF_F_RX_IP_CKSUM_GOOD:
+            st |= TANDEM_CSUM_IP_GOOD;
+            break;
+        case RTE_MBUF_F_RX_IP_CKSUM_BAD:
+            st |= TANDEM_CSUM_IP_BAD;
+            break;
+        default:
+            break;
+        }
+        switch (f & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+        case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+            st |= TANDEM_CSUM_L4_GOOD;
+            break;
+        case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+            st |= TANDEM_CSUM_L4_BAD;
+            break;
+        default:
+            break;
+        }
+        status[i] = st;
+    }
+}
+
+void tandem_tx_csum(struct rte_mbuf *const *pkts, uint16_t n, uint16_t l2_len) {
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        m->l2_len = l2_len;
+        m->l3_len = 20;
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+    }
 }

@@ -43,11 +43,17 @@ unsigned tandem_pool_avail(const struct rte_mempool *mp);
 uint16_t tandem_port_count(void);
 /* The port id of a device by name (e.g. "net_ring0"); negative errno. */
 int tandem_port_by_name(const char *name, uint16_t *port);
+/* Checksum offloads (tandem_port_start's `offloads`). */
+#define TANDEM_RX_CKSUM 1u /* the device checks IPv4 and UDP checksums */
+#define TANDEM_TX_CKSUM 2u /* the device fills them in */
+
 /* Configures `rxq` RX and `txq` TX queues of `desc` descriptors each,
- * RSS over UDP ports when the device offers it and rxq > 1, starts the
- * port and turns promiscuous mode on (best effort). */
+ * RSS over UDP ports when the device offers it and rxq > 1, IPv4 and UDP
+ * checksum offloads in each direction where the device has both, starts
+ * the port and turns promiscuous mode on (best effort). `*offloads` gets
+ * the TANDEM_*_CKSUM bits turned on. */
 int tandem_port_start(uint16_t port, uint16_t rxq, uint16_t txq, uint16_t desc,
-                      struct rte_mempool *mp);
+                      struct rte_mempool *mp, uint32_t *offloads);
 int tandem_port_stop(uint16_t port);
 /* The port's MAC address (6 bytes). */
 int tandem_port_mac(uint16_t port, uint8_t mac[6]);
@@ -59,6 +65,20 @@ int tandem_port_stats(uint16_t port, uint64_t out[6]);
 /* The fast path. */
 uint16_t tandem_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t tandem_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
+
+/* What the device said of a received packet's checksums (from its
+ * ol_flags), for each of `n` packets: TANDEM_CSUM_* bits. */
+#define TANDEM_CSUM_IP_GOOD 1u
+#define TANDEM_CSUM_IP_BAD 2u
+#define TANDEM_CSUM_L4_GOOD 4u
+#define TANDEM_CSUM_L4_BAD 8u
+void tandem_rx_csum(struct rte_mbuf *const *pkts, uint8_t *status, uint16_t n);
+
+/* Asks the device to fill in the IPv4 header and UDP checksums of each of
+ * `n` IPv4/UDP frames whose Ethernet header (with any VLAN tag) is
+ * `l2_len` bytes and IPv4 header 20 bytes: offload flags and lengths set;
+ * the IPv4 checksum field must be 0 and the UDP one the pseudo-header sum. */
+void tandem_tx_csum(struct rte_mbuf *const *pkts, uint16_t n, uint16_t l2_len);
 
 /* Mbufs. */
 struct rte_mbuf *tandem_mbuf_alloc(struct rte_mempool *mp);

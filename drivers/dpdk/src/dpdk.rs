@@ -240,6 +240,9 @@ pub struct Mbuf {
     m: NonNull<sys::rte_mbuf>,
     data: NonNull<u8>,
     len: u16,
+    /// The device's checksum verdicts on receive (`TANDEM_CSUM_*` bits),
+    /// read in the receive burst when the port offloads them.
+    rx_csum: u8,
 }
 
 // SAFETY: an `Mbuf` is the only handle to its buffer (not Clone, never
@@ -264,6 +267,7 @@ impl Mbuf {
             m,
             data: NonNull::new(p).unwrap_or(NonNull::dangling()),
             len,
+            rx_csum: 0,
         }
     }
 
@@ -364,6 +368,35 @@ impl Mbuf {
         (has != 0).then_some(h)
     }
 
+    /// What the device found checking this received packet's IPv4 and
+    /// UDP checksums (all `Unknown` unless its port offloads the check).
+    pub fn rx_checksum(&self) -> crate::stack::RxChecksum {
+        use crate::stack::DeviceCheck;
+        let bits = u32::from(self.rx_csum);
+        let check = |good, bad| {
+            if bits & good != 0 {
+                DeviceCheck::Good
+            } else if bits & bad != 0 {
+                DeviceCheck::Bad
+            } else {
+                DeviceCheck::Unknown
+            }
+        };
+        crate::stack::RxChecksum {
+            ip: check(sys::TANDEM_CSUM_IP_GOOD, sys::TANDEM_CSUM_IP_BAD),
+            l4: check(sys::TANDEM_CSUM_L4_GOOD, sys::TANDEM_CSUM_L4_BAD),
+        }
+    }
+
+    /// Asks the device to fill in this IPv4/UDP frame's checksums on send
+    /// (its port must offload them; the stack wrote the frame for it):
+    /// `l2_len` is the Ethernet header's length with any VLAN tag.
+    pub fn request_tx_checksum(&mut self, l2_len: u16) {
+        let p = self.m.as_ptr();
+        // SAFETY: we own the mbuf; the shim sets its offload fields only.
+        unsafe { sys::tandem_tx_csum(&raw const p, 1, l2_len) }
+    }
+
     fn into_raw(self) -> *mut sys::rte_mbuf {
         let p = self.m.as_ptr();
         std::mem::forget(self);
@@ -398,6 +431,8 @@ pub(crate) fn device_socket(id: u16) -> Option<u32> {
 #[derive(Debug)]
 struct PortInner {
     id: u16,
+    /// `TANDEM_*_CKSUM` bits the device was configured with.
+    offloads: u32,
 }
 
 impl Drop for PortInner {
@@ -447,12 +482,16 @@ impl Port {
         desc: u16,
         pool: &'static Mempool,
     ) -> Result<(Port, Vec<RxQueue>, Vec<TxQueue>), DpdkError> {
-        // SAFETY: the EAL is initialised; the pool lives for the process.
-        let r = unsafe { sys::tandem_port_start(id, rxq, txq, desc, pool.ptr.as_ptr()) };
+        let mut offloads = 0u32;
+        // SAFETY: the EAL is initialised; the pool lives for the process;
+        // `offloads` is a valid u32 to write.
+        let r = unsafe {
+            sys::tandem_port_start(id, rxq, txq, desc, pool.ptr.as_ptr(), &raw mut offloads)
+        };
         if r < 0 {
             return Err(DpdkError::new("port start", r));
         }
-        let inner = Arc::new(PortInner { id });
+        let inner = Arc::new(PortInner { id, offloads });
         let rx = (0..rxq)
             .map(|q| RxQueue {
                 port: inner.clone(),
@@ -471,6 +510,15 @@ impl Port {
     /// The port id.
     pub fn id(&self) -> u16 {
         self.inner.id
+    }
+
+    /// Whether the device checks IPv4 and UDP checksums on receive, and
+    /// fills them in on send (both configured when it can).
+    pub fn checksum_offload(&self) -> (bool, bool) {
+        (
+            self.inner.offloads & sys::TANDEM_RX_CKSUM != 0,
+            self.inner.offloads & sys::TANDEM_TX_CKSUM != 0,
+        )
     }
 
     /// The device's MAC address.
@@ -526,6 +574,11 @@ pub struct RxQueue {
 unsafe impl Send for RxQueue {}
 
 impl RxQueue {
+    /// Whether the device checks checksums on this queue's packets.
+    pub fn checksum_offload(&self) -> bool {
+        self.port.offloads & sys::TANDEM_RX_CKSUM != 0
+    }
+
     /// Appends up to `max` (at most [`MAX_BURST`]) received packets to
     /// `out`; returns how many.
     pub fn recv(&mut self, out: &mut Vec<Mbuf>, max: usize) -> usize {
@@ -534,10 +587,18 @@ impl RxQueue {
         // SAFETY: this handle is the queue's only user; `raw` has room for
         // `n` pointers.
         let got = unsafe { sys::tandem_rx_burst(self.port.id, self.queue, raw.as_mut_ptr(), n) };
-        for &p in &raw[..usize::from(got)] {
+        let mut csum = [0u8; MAX_BURST];
+        if self.port.offloads & sys::TANDEM_RX_CKSUM != 0 {
+            // SAFETY: the first `got` entries of `raw` are mbufs we now
+            // own; `csum` has room for `got` verdicts.
+            unsafe { sys::tandem_rx_csum(raw.as_ptr(), csum.as_mut_ptr(), got) };
+        }
+        for (&p, &c) in raw[..usize::from(got)].iter().zip(&csum) {
             if let Some(p) = NonNull::new(p) {
                 // SAFETY: the device handed this mbuf over to us.
-                out.push(unsafe { Mbuf::from_raw(p) });
+                let mut m = unsafe { Mbuf::from_raw(p) };
+                m.rx_csum = c;
+                out.push(m);
             }
         }
         usize::from(got)
@@ -555,6 +616,11 @@ pub struct TxQueue {
 unsafe impl Send for TxQueue {}
 
 impl TxQueue {
+    /// Whether the device fills in checksums of what this queue sends.
+    pub fn checksum_offload(&self) -> bool {
+        self.port.offloads & sys::TANDEM_TX_CKSUM != 0
+    }
+
     /// Hands the packets at the front of `pkts` (at most [`MAX_BURST`]) to
     /// the device and removes those it took; returns how many. Packets it
     /// did not take (its ring is full) stay in `pkts`, in order.

@@ -127,11 +127,13 @@ impl DpdkIo {
         mac: [u8; 6],
         config: DpdkConfig,
     ) -> DpdkIo {
+        let mut stack = HostStack::new(mac, config.ip, config.vlan);
+        stack.tx_checksum_offload = tx.checksum_offload();
         DpdkIo {
             rx,
             tx,
             pool,
-            stack: HostStack::new(mac, config.ip, config.vlan),
+            stack,
             config,
             by_udp: IdMap::default(),
             by_id: IdMap::default(),
@@ -336,8 +338,15 @@ impl PacketIo for DpdkIo {
             if self.rx.recv(&mut frames, max - delivered) == 0 {
                 break;
             }
+            let checked = self.rx.checksum_offload();
             for mut m in frames.drain(..) {
-                match self.stack.handle(now, m.data(), &mut self.reply) {
+                let verdict = if checked {
+                    self.stack
+                        .handle_checked(now, m.data(), &mut self.reply, m.rx_checksum())
+                } else {
+                    self.stack.handle(now, m.data(), &mut self.reply)
+                };
+                match verdict {
                     Verdict::Udp {
                         from,
                         port,
@@ -435,6 +444,9 @@ impl PacketIo for DpdkIo {
             {
                 self.stats.tx_dropped += 1;
                 continue;
+            }
+            if self.stack.tx_checksum_offload {
+                m.request_tx_checksum((hdr - 28) as u16);
             }
             self.stats.tx_bytes += len as u64;
             self.out.push(m);

@@ -376,6 +376,12 @@ impl MediaPort {
         if let Some(g) = a.gateway {
             s.push_str(&format!(", gateway {g}"));
         }
+        s.push_str(match self.port.checksum_offload() {
+            (true, true) => ", checksums offloaded both ways",
+            (true, false) => ", checksums checked by the device, filled in by software",
+            (false, true) => ", checksums checked by software, filled in by the device",
+            (false, false) => ", checksums in software",
+        });
         if let Some(v) = a.vlan {
             s.push_str(&format!(", VLAN {v}"));
         }

@@ -14,8 +14,8 @@
 //!   skipped; fragments are counted and dropped (media never needs them).
 //! - **UDP** (RFC 768) to our address: delivered to the media path
 //!   ([`Verdict::Udp`] with the payload's place in the frame); a non-zero
-//!   checksum is verified in software (a device that checks it sets
-//!   [`HostStack::hw_checksum`]).
+//!   checksum is verified in software, unless the device said it checked
+//!   it ([`HostStack::handle_checked`]).
 //! - **802.1Q** (IEEE 802.1Q §9.6): one VLAN tag is understood; with a
 //!   VLAN configured, frames of other VLANs are not ours.
 //! - Anything else for us (TCP, other ICMP, IPv6, LLDP, …) is
@@ -70,6 +70,28 @@ pub enum Verdict {
     Drop(DropReason),
 }
 
+/// What a device says it found when it checked a checksum on receive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeviceCheck {
+    /// It did not check (or cannot): verify in software.
+    #[default]
+    Unknown,
+    /// Correct.
+    Good,
+    /// Wrong: drop.
+    Bad,
+}
+
+/// A device's verdicts on a received frame's IPv4 header and UDP
+/// checksums (DPDK's `RTE_MBUF_F_RX_*_CKSUM_*` flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RxChecksum {
+    /// The IPv4 header checksum.
+    pub ip: DeviceCheck,
+    /// The UDP checksum.
+    pub l4: DeviceCheck,
+}
+
 /// Why a frame was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropReason {
@@ -117,9 +139,12 @@ pub struct HostStack {
     mac: [u8; 6],
     ip: Ipv4Addr,
     vlan: Option<u16>,
-    /// The device verifies UDP checksums (received frames are not
-    /// re-checked) and fills them in on send.
-    pub hw_checksum: bool,
+    /// The device fills in the IPv4 and UDP checksums of what we send
+    /// (frames are written for its offload: IPv4 checksum 0, UDP checksum
+    /// the pseudo-header's sum).
+    pub tx_checksum_offload: bool,
+    /// What the device said of the frame being handled.
+    device: RxChecksum,
     arp: HashMap<Ipv4Addr, ([u8; 6], Instant)>,
     /// The last neighbour learned from a frame, for [`take_learned`](Self::take_learned).
     learned: Option<(Ipv4Addr, [u8; 6])>,
@@ -217,7 +242,8 @@ impl HostStack {
             mac,
             ip,
             vlan,
-            hw_checksum: false,
+            tx_checksum_offload: false,
+            device: RxChecksum::default(),
             arp: HashMap::new(),
             learned: None,
             counters: Counters::default(),
@@ -304,7 +330,26 @@ impl HostStack {
     }
 
     /// Handles one received frame; a reply, if any, goes into `reply`.
+    /// Every checksum is verified in software.
     pub fn handle(&mut self, now: Instant, frame: &[u8], reply: &mut [u8]) -> Verdict {
+        self.handle_checked(now, frame, reply, RxChecksum::default())
+    }
+
+    /// [`handle`](Self::handle) for a frame whose checksums the device
+    /// checked: what it found good is not verified again, what it found
+    /// bad is dropped and counted as if we had found it.
+    pub fn handle_checked(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        reply: &mut [u8],
+        device: RxChecksum,
+    ) -> Verdict {
+        self.device = device;
+        self.frame(now, frame, reply)
+    }
+
+    fn frame(&mut self, now: Instant, frame: &[u8], reply: &mut [u8]) -> Verdict {
         let (Some(dst), Some(src), Some(mut ethertype)) =
             (mac_at(frame, 0), mac_at(frame, 6), be16(frame, 12))
         else {
@@ -400,7 +445,12 @@ impl HostStack {
             return self.drop(DropReason::Malformed);
         }
         let header = &frame[at..at + ihl];
-        if checksum(header, 0) != 0 {
+        let ip_ok = match self.device.ip {
+            DeviceCheck::Good => true,
+            DeviceCheck::Bad => false,
+            DeviceCheck::Unknown => checksum(header, 0) == 0,
+        };
+        if !ip_ok {
             return self.drop(DropReason::BadIpChecksum);
         }
         let (Some(src), Some(dst)) = (ip_at(header, 12), ip_at(header, 16)) else {
@@ -443,11 +493,16 @@ impl HostStack {
         if len < 8 || len > udp.len() {
             return self.drop(DropReason::Malformed);
         }
-        if sum != 0 && !self.hw_checksum {
-            let s = pseudo_header(src, dst, len as u16);
-            if checksum(&udp[..len], s) != 0 {
-                return self.drop(DropReason::BadUdpChecksum);
+        // A zero checksum is "none" (RFC 768).
+        let udp_ok = match self.device.l4 {
+            DeviceCheck::Good => true,
+            DeviceCheck::Bad => sum == 0,
+            DeviceCheck::Unknown => {
+                sum == 0 || checksum(&udp[..len], pseudo_header(src, dst, len as u16)) == 0
             }
+        };
+        if !udp_ok {
+            return self.drop(DropReason::BadUdpChecksum);
         }
         self.counters.udp += 1;
         Verdict::Udp {
@@ -559,7 +614,13 @@ impl HostStack {
         udp[2..4].copy_from_slice(&to.port().to_be_bytes());
         udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
         udp[6..8].fill(0);
-        if !self.hw_checksum {
+        if self.tx_checksum_offload {
+            // The device's offload starts from the pseudo-header's sum
+            // (not complemented) in the UDP checksum and a zero IPv4 one.
+            ip[10..12].fill(0);
+            let p = pseudo_header(self.ip, *to.ip(), udp_len) as u16;
+            udp[6..8].copy_from_slice(&p.to_be_bytes());
+        } else {
             let head = words_sum(&[
                 pseudo_header(self.ip, *to.ip(), udp_len),
                 u32::from(port),
@@ -643,6 +704,87 @@ mod tests {
         f.extend_from_slice(&[0; 6]);
         f.extend_from_slice(&tpa.octets());
         f
+    }
+
+    #[test]
+    fn a_device_s_checksum_verdicts_replace_the_software_check() {
+        let now = Instant::now();
+        let peer = HostStack::new(PEER_MAC, PEER_IP, None);
+        let mut frame = [0u8; 256];
+        let n = peer
+            .write_udp(
+                &mut frame,
+                30000,
+                SocketAddrV4::new(OUR_IP, 40000),
+                OUR_MAC,
+                b"rtp",
+                7,
+            )
+            .unwrap();
+        let mut good = frame[..n].to_vec();
+        let mut bad_udp = good.clone();
+        *bad_udp.last_mut().unwrap() ^= 1;
+        let mut out = [0u8; 128];
+        let device = |ip, l4| RxChecksum { ip, l4 };
+        let mut us = HostStack::new(OUR_MAC, OUR_IP, None);
+        // Unknown: verified here.
+        assert!(matches!(
+            us.handle(now, &good, &mut out),
+            Verdict::Udp { .. }
+        ));
+        assert_eq!(
+            us.handle(now, &bad_udp, &mut out),
+            Verdict::Drop(DropReason::BadUdpChecksum)
+        );
+        // Good: trusted without a look (the device read the bytes on the wire).
+        let trusted = device(DeviceCheck::Good, DeviceCheck::Good);
+        assert!(matches!(
+            us.handle_checked(now, &bad_udp, &mut out, trusted),
+            Verdict::Udp { .. }
+        ));
+        // Bad: dropped and counted, however the bytes look now.
+        for (d, why) in [
+            (
+                device(DeviceCheck::Bad, DeviceCheck::Good),
+                DropReason::BadIpChecksum,
+            ),
+            (
+                device(DeviceCheck::Good, DeviceCheck::Bad),
+                DropReason::BadUdpChecksum,
+            ),
+        ] {
+            assert_eq!(
+                us.handle_checked(now, &good, &mut out, d),
+                Verdict::Drop(why)
+            );
+        }
+        assert_eq!(us.counters().bad_ip_checksum, 1);
+        assert_eq!(us.counters().bad_udp_checksum, 2);
+        // The verdict applies to one frame only.
+        assert!(matches!(
+            us.handle(now, &good, &mut out),
+            Verdict::Udp { .. }
+        ));
+        good.clear();
+
+        // Sending for a device that fills the checksums in: a zero IPv4
+        // checksum and the pseudo-header's sum in UDP's.
+        let mut offloaded = HostStack::new(PEER_MAC, PEER_IP, None);
+        offloaded.tx_checksum_offload = true;
+        let n = offloaded
+            .write_udp(
+                &mut frame,
+                30000,
+                SocketAddrV4::new(OUR_IP, 40000),
+                OUR_MAC,
+                b"rtp",
+                7,
+            )
+            .unwrap();
+        assert_eq!(frame[24..26], [0, 0], "IPv4 checksum left to the device");
+        let pseudo = pseudo_header(PEER_IP, OUR_IP, 11) as u16;
+        assert_eq!(frame[40..42], pseudo.to_be_bytes());
+        assert_eq!(n, 14 + 20 + 8 + 3);
     }
 
     #[test]

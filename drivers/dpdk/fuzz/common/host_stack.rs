@@ -2,7 +2,8 @@
 //! so the replay test can include them.
 //!
 //! One input is one received Ethernet frame, handed to stacks without and
-//! with a VLAN and with software and hardware UDP checksums:
+//! with a VLAN, checksums checked in software, trusted as good, or found
+//! bad by the device:
 //! 1. `HostStack::handle` never panics;
 //! 2. a `Udp` verdict's payload lies inside the frame, after the headers;
 //! 3. a `Reply(n)` fits the reply buffer, is addressed from our MAC, and
@@ -12,18 +13,24 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use tandem_dpdk::stack::{HostStack, Verdict, ones_sum};
+use tandem_dpdk::stack::{DeviceCheck, HostStack, RxChecksum, Verdict, ones_sum};
 
 const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
 
 pub(crate) fn host_stack(data: &[u8]) {
     #[allow(clippy::disallowed_methods)] // the harness owns its clock
     let now = Instant::now();
-    for (vlan, hw) in [(None, false), (Some(42), false), (None, true)] {
+    let device = |c| RxChecksum { ip: c, l4: c };
+    for (vlan, check) in [
+        (None, DeviceCheck::Unknown),
+        (Some(42), DeviceCheck::Unknown),
+        (None, DeviceCheck::Good),
+        (None, DeviceCheck::Bad),
+    ] {
         let mut s = HostStack::new(MAC, Ipv4Addr::new(192, 0, 2, 1), vlan);
-        s.hw_checksum = hw;
+        s.tx_checksum_offload = check == DeviceCheck::Good;
         let mut reply = [0u8; 2048];
-        let v = s.handle(now, data, &mut reply);
+        let v = s.handle_checked(now, data, &mut reply, device(check));
         match &v {
             Verdict::Udp { payload, .. } => {
                 assert!(
