@@ -9,7 +9,11 @@
 //! Two media workers share the port, each with its own queue pair; the
 //! kernel's fanout spreads the flows over the two sockets behind them, so
 //! datagrams also cross between workers and ARP replies are learned by the
-//! worker that did not ask.
+//! worker that did not ask. A TAP is the kernel's exception path: the host
+//! keeps TCP and its own UDP services on the media address.
+//!
+//! A second test puts the media port itself on a TAP, whose DPDK driver
+//! offloads checksums, with the kernel behind it as the peer.
 //!
 //! Needs root (network namespaces, raw sockets) and Debian's libdpdk-dev
 //! and iputils-ping (`.ci/run` installs both); built with the gateway's
@@ -66,6 +70,8 @@ fn ip_ok(args: &[&str]) {
 struct Link {
     netns: String,
     ours: String,
+    /// The name Tandem's exception TAP gets (Tandem creates it).
+    kernel: String,
 }
 
 impl Link {
@@ -74,6 +80,7 @@ impl Link {
         let link = Link {
             netns: format!("tandem-dpdk-{id}"),
             ours: format!("tdk{id}a"),
+            kernel: format!("tdk{id}k"),
         };
         let theirs = format!("tdk{id}b");
         link.remove();
@@ -233,7 +240,14 @@ struct Tandem {
 }
 
 impl Tandem {
-    fn start(name: &str, eal: &str, ip: Ipv4Addr, workers: &str, ng: &str, http: &str) -> Tandem {
+    fn start(
+        name: &str,
+        eal: &str,
+        ip: Ipv4Addr,
+        workers: &str,
+        (ng, http): (&str, &str),
+        extra: &[&str],
+    ) -> Tandem {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -244,6 +258,7 @@ impl Tandem {
                 .args(["--rtp-address", &ip.to_string(), "--workers", workers])
                 .args(["--ng-listen", ng, "--http-listen", http])
                 .args(["--rtp-ports", "40000-40999"])
+                .args(extra)
                 .stderr(std::fs::File::create(&log).unwrap())
                 .stdout(Stdio::null())
                 .spawn()
@@ -459,16 +474,38 @@ fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
     let link = Link::new();
     let eal = format!(
         "--no-huge --no-pci --no-shconf --no-telemetry -m 256 -l 0 \
-         --log-level lib.eal:error --vdev=net_af_packet0,iface={},qpairs=2",
-        link.ours
+         --log-level lib.eal:error --log-level pmd.net.tap:error \
+         --vdev=net_af_packet0,iface={},qpairs=2 --vdev=net_tap0,iface={}",
+        link.ours, link.kernel
     );
-    let mut tandem = Tandem::start("dpdk-veth", &eal, TANDEM, "2", NG, HTTP);
+    let mut tandem = Tandem::start(
+        "dpdk-veth",
+        &eal,
+        TANDEM,
+        "2",
+        (NG, HTTP),
+        &[
+            "--dpdk-device",
+            "net_af_packet0",
+            "--dpdk-exception",
+            "net_tap0",
+        ],
+    );
     let started = tandem.log();
     assert!(
         started.contains("2 queue pair(s)") && started.contains("DPDK queue pair 1"),
         "{started}"
     );
     assert!(started.contains("checksums in software"), "{started}");
+    assert!(
+        started.contains("exception path to the kernel through net_tap0"),
+        "{started}"
+    );
+    // The kernel's side of the exception port: the host on the media
+    // address, with the port's MAC address.
+    let addr = format!("{TANDEM}/24");
+    ip_ok(&["addr", "add", &addr, "dev", &link.kernel]);
+    ip_ok(&["link", "set", &link.kernel, "up"]);
 
     // The kernel next door resolves Tandem's address (ARP) and pings it.
     let tandem_ip = TANDEM.to_string();
@@ -530,6 +567,59 @@ fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
         );
     }
 
+    // The host keeps its own services on the media address: TCP (as SSH
+    // would) and UDP on a port no call holds reach the kernel through the
+    // exception port, and its answers go out through Tandem's.
+    let listener = std::net::TcpListener::bind((TANDEM, 0)).unwrap();
+    let tcp_port = listener.local_addr().unwrap().port();
+    let echo = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, from) = listener.accept().unwrap();
+        let mut got = [0u8; 5];
+        s.read_exact(&mut got).unwrap();
+        s.write_all(&got).unwrap();
+        (from, got)
+    });
+    let host_udp = UdpSocket::bind((TANDEM, 5555)).unwrap();
+    host_udp
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let udp_service = std::thread::spawn(move || {
+        let mut q = [0u8; 16];
+        let (n, from) = host_udp.recv_from(&mut q).expect("a question for the host");
+        assert_eq!(&q[..n], b"ntp?");
+        host_udp.send_to(b"ntp!", from).unwrap();
+        from
+    });
+    let path = link.path();
+    let (tcp_echo, udp_echo) = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        tandem_udp::enter_netns(&path).unwrap();
+        let mut s = std::net::TcpStream::connect_timeout(
+            &SocketAddr::from((TANDEM, tcp_port)),
+            Duration::from_secs(5),
+        )
+        .expect("TCP to the host through the exception port");
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        s.write_all(b"hello").unwrap();
+        let mut back = [0u8; 5];
+        s.read_exact(&mut back).unwrap();
+        let u = UdpSocket::bind((PEER, 0)).unwrap();
+        u.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        u.send_to(b"ntp?", (TANDEM, 5555)).unwrap();
+        let mut ans = [0u8; 16];
+        let n = u.recv(&mut ans).expect("the host's UDP answer");
+        (back, ans[..n].to_vec())
+    })
+    .join()
+    .unwrap();
+    let (from, got) = echo.join().unwrap();
+    assert_eq!(from.ip(), PEER);
+    assert_eq!(&got, b"hello");
+    assert_eq!(&tcp_echo, b"hello");
+    assert_eq!(udp_echo, b"ntp!");
+    assert_eq!(udp_service.join().unwrap().ip(), PEER);
+
     // What a NOC would watch. Both stacks' counters are published every
     // 100 ms or so.
     std::thread::sleep(Duration::from_millis(300));
@@ -564,6 +654,16 @@ fn a_dpdk_media_port_answers_ping_and_transcodes_a_call_over_veth() {
     // the worker that does not hold their call, which hands them over.
     assert!(metric(&text, "tandem_dpdk_handoffs_total") > 0, "{text}");
     assert_eq!(metric(&text, "tandem_dpdk_handoff_drops_total"), 0);
+    // TCP both ways, UDP, ARP: through the exception port, none lost.
+    assert!(
+        metric(&text, "tandem_dpdk_to_kernel_frames_total") >= 4,
+        "{text}"
+    );
+    assert!(
+        metric(&text, "tandem_dpdk_from_kernel_frames_total") >= 4,
+        "{text}"
+    );
+    assert_eq!(metric(&text, "tandem_dpdk_kernel_drops_total"), 0, "{text}");
 
     tandem.hang_up(calls);
 }
@@ -580,7 +680,7 @@ fn a_tap_media_port_offloads_checksums_and_transcodes_calls() {
         "--no-huge --no-pci --no-shconf --no-telemetry -m 256 -l 0 \
          --log-level lib.eal:error --log-level pmd.net.tap:error --vdev=net_tap0,iface={iface}"
     );
-    let mut tandem = Tandem::start("dpdk-tap", &eal, TAP_TANDEM, "1", TAP_NG, TAP_HTTP);
+    let mut tandem = Tandem::start("dpdk-tap", &eal, TAP_TANDEM, "1", (TAP_NG, TAP_HTTP), &[]);
     let started = tandem.log();
     assert!(
         started.contains("checksums offloaded both ways"),

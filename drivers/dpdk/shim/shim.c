@@ -102,6 +102,12 @@ int tandem_port_mac(uint16_t port, uint8_t mac[6]) {
     return r;
 }
 
+int tandem_port_set_mac(uint16_t port, const uint8_t mac[6]) {
+    struct rte_ether_addr a;
+    memcpy(a.addr_bytes, mac, 6);
+    return rte_eth_dev_default_mac_addr_set(port, &a);
+}
+
 int tandem_port_socket(uint16_t port) { return rte_eth_dev_socket_id(port); }
 
 int tandem_port_stats(uint16_t port, uint64_t out[6]) {

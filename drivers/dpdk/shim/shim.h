@@ -57,6 +57,9 @@ int tandem_port_start(uint16_t port, uint16_t rxq, uint16_t txq, uint16_t desc,
 int tandem_port_stop(uint16_t port);
 /* The port's MAC address (6 bytes). */
 int tandem_port_mac(uint16_t port, uint8_t mac[6]);
+/* Sets the port's MAC address (rte_eth_dev_default_mac_addr_set; for a
+ * TAP, the kernel interface's too). */
+int tandem_port_set_mac(uint16_t port, const uint8_t mac[6]);
 /* The port's NUMA socket (-1 when unknown). */
 int tandem_port_socket(uint16_t port);
 /* Counters: packets and bytes in and out, missed, errors. */

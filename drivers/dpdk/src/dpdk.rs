@@ -532,6 +532,17 @@ impl Port {
         Ok(mac)
     }
 
+    /// Sets the device's MAC address (a TAP's kernel interface takes it
+    /// too).
+    pub fn set_mac(&self, mac: [u8; 6]) -> Result<(), DpdkError> {
+        // SAFETY: the port is started; `mac` holds the 6 bytes read.
+        let r = unsafe { sys::tandem_port_set_mac(self.inner.id, mac.as_ptr()) };
+        if r < 0 {
+            return Err(DpdkError::new("rte_eth_dev_default_mac_addr_set", r));
+        }
+        Ok(())
+    }
+
     /// The device's NUMA socket, when known.
     pub fn socket(&self) -> Option<u32> {
         // SAFETY: the port id is valid.

@@ -5,8 +5,10 @@
 //! the port's addresses. Receiving runs each frame through the stack: UDP
 //! for an open port becomes an [`RxPacket`] whose buffer is the mbuf
 //! itself, trimmed to the payload (no copy); ARP and ping replies are
-//! queued for sending; the rest is counted and dropped (the exception path
-//! to the kernel is not built yet). Sending writes Ethernet, IPv4 and UDP
+//! queued for sending; the rest goes to the kernel through the exception
+//! port when there is one (with copies of ARP, and UDP for ports no worker
+//! holds), else it is counted and dropped, and what the kernel sends there
+//! goes out of the device. Sending writes Ethernet, IPv4 and UDP
 //! headers into the mbuf's headroom in front of the payload (no copy) and
 //! hands bursts to the device. A destination whose MAC is not known yet
 //! gets an ARP request (at most one a second per address) and the
@@ -86,6 +88,32 @@ impl std::fmt::Debug for DpdkBuf {
 
 /// The first port `open` picks for port 0.
 const EPHEMERAL: u16 = 49152;
+/// This worker's queue pair on the kernel's exception port (a TAP): what
+/// the host stack does not handle goes to the kernel, and what the kernel
+/// sends goes out of the media port, so SSH, routing protocols and the
+/// host's own UDP services keep working on the same NIC.
+struct KernelPath {
+    rx: RxQueue,
+    tx: TxQueue,
+    to: Vec<Mbuf>,
+    from: Vec<Mbuf>,
+}
+
+/// What a worker's backend did, for the port's metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoReport {
+    /// The host stack's frames by outcome.
+    pub stack: crate::stack::Counters,
+    /// Datagrams dropped for want of the next hop's MAC address.
+    pub unresolved: u64,
+    /// Frames passed to the kernel's exception port.
+    pub to_kernel: u64,
+    /// Frames the kernel sent out through the media port.
+    pub from_kernel: u64,
+    /// Frames for the kernel dropped: no exception port, or it was full.
+    pub kernel_drops: u64,
+}
+
 /// How often a worker on a shared port publishes its stack's counters.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 /// How often an unresolved address is asked for again.
@@ -109,11 +137,17 @@ pub struct DpdkIo {
     stats: IoStats,
     /// Datagrams dropped because their next hop's MAC was not known yet.
     unresolved: u64,
+    /// Exception path and reflection counters (see [`IoReport`]).
+    to_kernel: u64,
+    from_kernel: u64,
+    kernel_drops: u64,
     /// This worker's index on a shared port, and what the workers share.
     worker: usize,
     fabric: Option<Arc<Fabric>>,
     /// When the stack's counters are next published to the fabric.
     next_publish: Option<Instant>,
+    /// The kernel's path, when the port has one.
+    kernel: Option<KernelPath>,
     /// The clock at the last `recv_burst`.
     now: Instant,
 }
@@ -145,9 +179,13 @@ impl DpdkIo {
             ip_id: 0,
             stats: IoStats::default(),
             unresolved: 0,
+            to_kernel: 0,
+            from_kernel: 0,
+            kernel_drops: 0,
             worker: 0,
             fabric: None,
             next_publish: None,
+            kernel: None,
             #[allow(clippy::disallowed_methods)] // the backend's own clock, for ARP ageing
             now: Instant::now(),
         }
@@ -178,6 +216,56 @@ impl DpdkIo {
     /// Datagrams dropped because their next hop's MAC was not known yet.
     pub fn unresolved(&self) -> u64 {
         self.unresolved
+    }
+
+    /// Gives this backend a queue pair of the kernel's exception port.
+    pub fn set_kernel_path(&mut self, rx: RxQueue, tx: TxQueue) {
+        self.kernel = Some(KernelPath {
+            rx,
+            tx,
+            to: Vec::with_capacity(crate::MAX_BURST),
+            from: Vec::with_capacity(crate::MAX_BURST),
+        });
+    }
+
+    /// What this backend did (see [`IoReport`]).
+    pub fn report(&self) -> IoReport {
+        IoReport {
+            stack: self.stack.counters(),
+            unresolved: self.unresolved,
+            to_kernel: self.to_kernel,
+            from_kernel: self.from_kernel,
+            kernel_drops: self.kernel_drops,
+        }
+    }
+
+    /// A frame for the kernel: queued for its exception port, or dropped
+    /// and counted without one.
+    fn pass_to_kernel(&mut self, m: Mbuf) {
+        match &mut self.kernel {
+            Some(k) => k.to.push(m),
+            None => self.kernel_drops += 1,
+        }
+    }
+
+    /// Sends what is queued for the kernel, and puts what the kernel sent
+    /// on the media port's transmit list.
+    fn kernel_turn(&mut self) {
+        let Some(k) = &mut self.kernel else {
+            return;
+        };
+        while !k.to.is_empty() {
+            let sent = k.tx.send(&mut k.to);
+            self.to_kernel += sent as u64;
+            if sent == 0 {
+                self.kernel_drops += k.to.len() as u64;
+                k.to.clear();
+            }
+        }
+        k.from.clear();
+        let n = k.rx.recv(&mut k.from, crate::MAX_BURST);
+        self.from_kernel += n as u64;
+        self.out.append(&mut k.from);
     }
 
     fn next_hop(&self, to: Ipv4Addr) -> Option<Ipv4Addr> {
@@ -227,6 +315,20 @@ impl DpdkIo {
     }
 }
 
+/// Whether an Ethernet frame (untagged or with one 802.1Q tag) is ARP.
+fn is_arp(frame: &[u8]) -> bool {
+    let ethertype = |at: usize| {
+        frame
+            .get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    match ethertype(12) {
+        Some(0x0806) => true,
+        Some(0x8100) => ethertype(16) == Some(0x0806),
+        _ => false,
+    }
+}
+
 impl DpdkIo {
     /// A datagram for a UDP port this worker does not hold: to the worker
     /// that does, trimmed to its payload, or dropped and counted.
@@ -237,7 +339,13 @@ impl DpdkIo {
             .and_then(|f| f.owner(udp))
             .filter(|&w| w != self.worker);
         let (Some(f), Some(w)) = (&self.fabric, owner) else {
-            self.stats.rx_dropped += 1;
+            // No worker's: the host's own UDP (SIP, DNS, NTP, SNMP, ...)
+            // when there is a kernel path.
+            if self.kernel.is_some() {
+                self.pass_to_kernel(m);
+            } else {
+                self.stats.rx_dropped += 1;
+            }
             return;
         };
         if m.set_len(start + len).is_err() || m.trim_front(start).is_err() {
@@ -339,7 +447,17 @@ impl PacketIo for DpdkIo {
                 break;
             }
             let checked = self.rx.checksum_offload();
+            let mac = self.stack.mac();
             for mut m in frames.drain(..) {
+                let data = m.data();
+                // The kernel learns its neighbours from ARP as we do; not
+                // from its own (or our) ARP heard back by a promiscuous
+                // port (a TAP media port shares its MAC with the kernel).
+                let arp =
+                    self.kernel.is_some() && is_arp(data) && data.get(6..12) != Some(&mac[..]);
+                if arp && let Some(copy) = self.pool.alloc_with(data) {
+                    self.pass_to_kernel(copy);
+                }
                 let verdict = if checked {
                     self.stack
                         .handle_checked(now, m.data(), &mut self.reply, m.rx_checksum())
@@ -384,7 +502,8 @@ impl PacketIo for DpdkIo {
                             self.out.push(reply);
                         }
                     }
-                    Verdict::Exception | Verdict::Drop(_) => {}
+                    Verdict::Exception => self.pass_to_kernel(m),
+                    Verdict::Drop(_) => {}
                 }
                 if let (Some(f), Some((ip, mac))) = (&self.fabric, self.stack.take_learned()) {
                     f.publish(now, ip, mac);
@@ -392,10 +511,11 @@ impl PacketIo for DpdkIo {
             }
         }
         self.frames = frames;
+        self.kernel_turn();
         if let Some(f) = &self.fabric
             && self.next_publish.is_none_or(|at| now >= at)
         {
-            f.publish_counters(self.worker, self.stack.counters(), self.unresolved);
+            f.publish_counters(self.worker, self.report());
             self.next_publish = Some(now + PUBLISH_EVERY);
         }
         if !self.out.is_empty() {

@@ -48,6 +48,6 @@ mod media;
 #[cfg(feature = "dpdk")]
 pub use dpdk::*;
 #[cfg(feature = "dpdk")]
-pub use io::{DpdkBuf, DpdkConfig, DpdkIo};
+pub use io::{DpdkBuf, DpdkConfig, DpdkIo, IoReport};
 #[cfg(feature = "dpdk")]
 pub use media::{MediaPort, MediaPortConfig, split_eal_args};

@@ -25,8 +25,9 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::dpdk::{DpdkError, Eal, Mbuf, Mempool, Port, PortStats, RxQueue, TxQueue};
+use crate::io::IoReport;
 use crate::io::{DpdkConfig, DpdkIo};
-use crate::stack::{ARP_CACHE_MAX, ARP_TTL, Counters};
+use crate::stack::{ARP_CACHE_MAX, ARP_TTL};
 
 /// How a media port is brought up.
 #[derive(Debug, Clone)]
@@ -37,6 +38,10 @@ pub struct MediaPortConfig {
     /// The device to use by DPDK name (`0000:03:00.0`, `net_af_packet0`);
     /// `None`: the EAL must have found exactly one.
     pub device: Option<String>,
+    /// The kernel's exception port by DPDK name (a `net_tap` vdev in the
+    /// EAL arguments), if any: it gets the media port's MAC address and a
+    /// queue pair per worker.
+    pub exception: Option<String>,
     /// The port's addressing.
     pub addressing: DpdkConfig,
     /// Workers, hence queue pairs.
@@ -54,6 +59,7 @@ impl MediaPortConfig {
         MediaPortConfig {
             eal,
             device: None,
+            exception: None,
             addressing,
             workers,
             mbufs: 16 * 1024 - 1,
@@ -91,7 +97,7 @@ pub(crate) struct Fabric {
     pub(crate) inbox_full: AtomicU64,
     /// Each worker's host-stack counters and unresolved-next-hop drops,
     /// as it last published them.
-    stacks: Vec<Mutex<(Counters, u64)>>,
+    stacks: Vec<Mutex<IoReport>>,
 }
 
 impl Fabric {
@@ -165,19 +171,18 @@ impl Fabric {
 
     /// Publishes `worker`'s host-stack counters (now and then: the
     /// worker's own copy is the live one).
-    pub(crate) fn publish_counters(&self, worker: usize, counters: Counters, unresolved: u64) {
+    pub(crate) fn publish_counters(&self, worker: usize, report: IoReport) {
         if let Some(slot) = self.stacks.get(worker) {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = (counters, unresolved);
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = report;
         }
     }
 
-    /// All workers' host-stack counters, summed, and their unresolved
-    /// drops.
-    pub(crate) fn counters(&self) -> (Counters, u64) {
-        let mut sum = Counters::default();
-        let mut unresolved = 0;
+    /// All workers' reports, summed.
+    pub(crate) fn counters(&self) -> IoReport {
+        let mut all = IoReport::default();
         for slot in &self.stacks {
-            let (c, u) = *slot.lock().unwrap_or_else(|p| p.into_inner());
+            let r = *slot.lock().unwrap_or_else(|p| p.into_inner());
+            let (sum, c) = (&mut all.stack, r.stack);
             sum.udp += c.udp;
             sum.arp_replies += c.arp_replies;
             sum.echo_replies += c.echo_replies;
@@ -187,9 +192,12 @@ impl Fabric {
             sum.bad_udp_checksum += c.bad_udp_checksum;
             sum.fragments += c.fragments;
             sum.not_ours += c.not_ours;
-            unresolved += u;
+            all.unresolved += r.unresolved;
+            all.to_kernel += r.to_kernel;
+            all.from_kernel += r.from_kernel;
+            all.kernel_drops += r.kernel_drops;
         }
-        (sum, unresolved)
+        all
     }
 
     /// Publishes a neighbour a worker learned.
@@ -221,6 +229,9 @@ pub struct MediaPort {
     mac: [u8; 6],
     pool: &'static Mempool,
     queues: Mutex<Vec<Option<(RxQueue, TxQueue)>>>,
+    /// The exception port and its queue pairs, one per worker.
+    kernel: Option<(Port, String)>,
+    kernel_queues: Mutex<Vec<Option<(RxQueue, TxQueue)>>>,
     fabric: Arc<Fabric>,
     addressing: DpdkConfig,
 }
@@ -288,6 +299,33 @@ impl MediaPort {
                 )
             })?;
         let mac = port.mac()?;
+        let (kernel, kernel_queues) = match &config.exception {
+            None => (None, Vec::new()),
+            Some(name) => {
+                let id = eal.port_by_name(name).map_err(|e| {
+                    DpdkError::with_text(
+                        "finding the exception device",
+                        e.code,
+                        format!("{name}: {e} (add it to the EAL arguments, e.g. --vdev={name},iface=tandem0)"),
+                    )
+                })?;
+                let (kport, krx, ktx) =
+                    Port::start(&eal, id, queues, queues, 512, pool).map_err(|e| {
+                        DpdkError::with_text(
+                            "starting the exception device",
+                            e.code,
+                            format!("{name} with {queues} queue pair(s): {e}"),
+                        )
+                    })?;
+                // The kernel answers from the media port's address, so it
+                // must own the same MAC.
+                kport.set_mac(mac)?;
+                (
+                    Some((kport, name.clone())),
+                    krx.into_iter().zip(ktx).map(Some).collect(),
+                )
+            }
+        };
         Ok(MediaPort {
             eal,
             port,
@@ -295,6 +333,8 @@ impl MediaPort {
             mac,
             pool,
             queues: Mutex::new(rx.into_iter().zip(tx).map(Some).collect()),
+            kernel,
+            kernel_queues: Mutex::new(kernel_queues),
             fabric: Arc::new(Fabric::new(workers)),
             addressing: config.addressing,
         })
@@ -314,7 +354,7 @@ impl MediaPort {
                 format!("no free queue pair {i} on {}", self.device),
             )
         })?;
-        Ok(DpdkIo::shared(
+        let mut io = DpdkIo::shared(
             rx,
             tx,
             self.pool,
@@ -322,7 +362,15 @@ impl MediaPort {
             self.addressing,
             i,
             Arc::clone(&self.fabric),
-        ))
+        );
+        let kernel = {
+            let mut q = self.kernel_queues.lock().unwrap_or_else(|p| p.into_inner());
+            q.get_mut(i).and_then(Option::take)
+        };
+        if let Some((krx, ktx)) = kernel {
+            io.set_kernel_path(krx, ktx);
+        }
+        Ok(io)
     }
 
     /// The EAL this port runs under.
@@ -354,10 +402,10 @@ impl MediaPort {
         )
     }
 
-    /// The workers' host stacks, summed (published every 100 ms or so):
-    /// frames by outcome, and datagrams dropped for want of the next
-    /// hop's MAC address.
-    pub fn stack_counters(&self) -> (Counters, u64) {
+    /// The workers' reports, summed (published every 100 ms or so): the
+    /// host stacks' frames by outcome, datagrams dropped for want of the
+    /// next hop's MAC address, the kernel path's traffic.
+    pub fn report(&self) -> IoReport {
         self.fabric.counters()
     }
 
@@ -375,6 +423,9 @@ impl MediaPort {
         );
         if let Some(g) = a.gateway {
             s.push_str(&format!(", gateway {g}"));
+        }
+        if let Some((_, name)) = &self.kernel {
+            s.push_str(&format!(", exception path to the kernel through {name}"));
         }
         s.push_str(match self.port.checksum_offload() {
             (true, true) => ", checksums offloaded both ways",

@@ -76,6 +76,9 @@ unsafe extern "C" {
     pub fn tandem_port_mac(port: u16, mac: *mut u8) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn tandem_port_set_mac(port: u16, mac: *const u8) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn tandem_port_socket(port: u16) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {

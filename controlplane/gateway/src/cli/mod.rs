@@ -33,7 +33,7 @@ enum Command {
     #[command(subcommand)]
     Tone(tone::ToneCommand),
     /// Run the media engine with its rtpengine-compatible ng control port.
-    Run(crate::run::RunArgs),
+    Run(Box<crate::run::RunArgs>),
     /// Check a config file: a one-line summary, or every problem with its
     /// line (exit status 2).
     CheckConfig(check_config::CheckConfigArgs),
@@ -51,7 +51,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Dtmf(cmd) => dtmf::run(cmd),
         Command::Audio(cmd) => audio::run(cmd),
         Command::Tone(cmd) => tone::run(cmd),
-        Command::Run(args) => crate::run::run(args),
+        Command::Run(args) => crate::run::run(*args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Cdr(cmd) => cdr::run(cmd),
         Command::Report(args) => report::run(args),

@@ -173,6 +173,9 @@ pub(crate) struct DpdkSettings {
     /// The device by DPDK name (`dpdk_device`); default: the EAL must
     /// find exactly one.
     pub(crate) device: Option<String>,
+    /// The kernel's exception port by DPDK name (`dpdk_exception`, a
+    /// `net_tap` vdev in the EAL arguments); none: such frames are dropped.
+    pub(crate) exception: Option<String>,
     /// Prefix length of `rtp_address`'s subnet (`dpdk_prefix_len`,
     /// default 24): peers inside are reached directly.
     pub(crate) prefix_len: u8,
@@ -187,6 +190,7 @@ impl Default for DpdkSettings {
         Self {
             eal: None,
             device: None,
+            exception: None,
             prefix_len: 24,
             gateway: None,
             vlan: None,
@@ -1472,6 +1476,13 @@ impl Validator<'_> {
                     }
                 }),
                 device: self.optional(r.dpdk_device, "media.dpdk_device", |s| {
+                    if s.is_empty() || s.chars().any(char::is_whitespace) {
+                        Err(format!("expected a DPDK device name, got {s:?}"))
+                    } else {
+                        Ok(s)
+                    }
+                }),
+                exception: self.optional(r.dpdk_exception, "media.dpdk_exception", |s| {
                     if s.is_empty() || s.chars().any(char::is_whitespace) {
                         Err(format!("expected a DPDK device name, got {s:?}"))
                     } else {

@@ -75,6 +75,7 @@ pub(super) struct RawMedia {
     pub(super) dtmf: Option<S<String>>,
     pub(super) dpdk_eal: Option<S<String>>,
     pub(super) dpdk_device: Option<S<String>>,
+    pub(super) dpdk_exception: Option<S<String>>,
     pub(super) dpdk_prefix_len: Option<S<i64>>,
     pub(super) dpdk_gateway: Option<S<String>>,
     pub(super) dpdk_vlan: Option<S<i64>>,

@@ -1615,6 +1615,7 @@ rtp_address = "192.0.2.10"
 packet_io = "dpdk"
 dpdk_eal = "-l 2-3 -a 0000:03:00.0"
 dpdk_device = "0000:03:00.0"
+dpdk_exception = "net_tap0"
 dpdk_prefix_len = 26
 dpdk_gateway = "192.0.2.1"
 dpdk_vlan = 100
@@ -1627,6 +1628,7 @@ dpdk_vlan = 100
         DpdkSettings {
             eal: Some("-l 2-3 -a 0000:03:00.0".into()),
             device: Some("0000:03:00.0".into()),
+            exception: Some("net_tap0".into()),
             prefix_len: 26,
             gateway: Some("192.0.2.1".parse().unwrap()),
             vlan: Some(100),

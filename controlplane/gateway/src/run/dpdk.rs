@@ -67,6 +67,7 @@ pub(super) fn start_engine(
     let workers = config.workers.max(1);
     let mut port_config = MediaPortConfig::new(split_eal_args(&request.eal), addressing, workers);
     port_config.device.clone_from(&s.device);
+    port_config.exception.clone_from(&s.exception);
     let port = MediaPort::start(&port_config)
         .map_err(|e| CliError::BadInput(format!("packet_io dpdk: {e}")))?;
     eprintln!("tandem: media port {}", port.describe());
@@ -108,7 +109,7 @@ mod metrics {
         descs: Vec<Desc>,
     }
 
-    const PLAIN: [(&str, &str); 8] = [
+    const PLAIN: [(&str, &str); 11] = [
         (
             "tandem_dpdk_rx_packets_total",
             "Frames the media device received",
@@ -137,6 +138,18 @@ mod metrics {
         (
             "tandem_dpdk_handoff_drops_total",
             "Datagrams dropped because the worker owning their port had a full inbox",
+        ),
+        (
+            "tandem_dpdk_to_kernel_frames_total",
+            "Frames passed to the kernel through the exception port (SSH, routing, the host's own UDP)",
+        ),
+        (
+            "tandem_dpdk_from_kernel_frames_total",
+            "Frames the kernel sent out through the media port",
+        ),
+        (
+            "tandem_dpdk_kernel_drops_total",
+            "Frames for the kernel dropped: no exception port configured, or it was full",
         ),
     ];
     const HANDOFFS: (&str, &str) = (
@@ -178,7 +191,8 @@ mod metrics {
 
         fn collect(&self) -> Vec<MetricFamily> {
             let dev = self.port.stats().unwrap_or_default();
-            let (stack, unresolved) = self.port.stack_counters();
+            let report = self.port.report();
+            let stack = report.stack;
             let (handed, inbox_full) = self.port.handoffs();
             let plain = [
                 dev.rx_packets,
@@ -187,8 +201,11 @@ mod metrics {
                 dev.tx_bytes,
                 dev.rx_missed,
                 dev.errors,
-                unresolved,
+                report.unresolved,
                 inbox_full,
+                report.to_kernel,
+                report.from_kernel,
+                report.kernel_drops,
             ];
             let mut out: Vec<MetricFamily> = PLAIN
                 .iter()

@@ -104,6 +104,11 @@ pub(crate) struct RunArgs {
     /// device the EAL found.
     #[arg(long, value_name = "NAME")]
     dpdk_device: Option<String>,
+    /// The kernel's exception port for the DPDK device
+    /// (`media.dpdk_exception`), e.g. net_tap0 with
+    /// --vdev=net_tap0,iface=tandem0 among the EAL arguments.
+    #[arg(long, value_name = "NAME")]
+    dpdk_exception: Option<String>,
     /// Where `start recording` writes WAV files.
     #[arg(long, default_value = "recordings")]
     recording_dir: PathBuf,
@@ -301,6 +306,9 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
             let mut settings = config.media.dpdk.clone();
             if let Some(device) = &args.dpdk_device {
                 settings.device = Some(device.clone());
+            }
+            if let Some(exception) = &args.dpdk_exception {
+                settings.exception = Some(exception.clone());
             }
             let eal = args
                 .dpdk_eal
