@@ -13,6 +13,9 @@ fi
 cargo test -p tandem-dataplane --features opus --test codec-opus-round-trip
 # So does DPDK (drivers/dpdk): the EAL on anonymous memory, virtual devices.
 cargo test -p tandem-dpdk --features dpdk
+# ... the media engine's tests that drive a worker over a network, on DPDK
+# (a loop net of two ring ports) as well as in memory ...
+cargo test -p tandem-dataplane --features dpdk-tests
 # ... and `tandem run --packet-io dpdk` on a veth pair (needs root).
 cargo test -p tandem-gateway --features dpdk \
     --test dpdk-port-answers-ping-and-relays-rtp-over-veth --test run-refuses-dpdk-it-cannot-start

@@ -34,4 +34,8 @@ fn main() {
     // DPDK's headers assume at least SSE4.2 on x86-64 (its own -march).
     build.flag_if_supported("-msse4.2");
     build.compile("tandem_dpdk_shim");
+    // rte_eth_from_rings (test networks) lives in the ring driver, which
+    // the EAL otherwise only loads as a plugin; it is the same file, so
+    // the plugin load finds it already there.
+    println!("cargo:rustc-link-lib=dylib=rte_net_ring");
 }

@@ -3,8 +3,11 @@
 //! upstream SSRC changes and restarts), and nothing from strangers,
 //! duplicates, unproven jumps or malformed packets reaches the far end.
 
+mod rig;
+
+use rig::{TestIo, TestNet, TestSocket};
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -12,9 +15,8 @@ use tandem_dataplane::codec::Codec;
 use tandem_dataplane::command::{
     Command, Event, LegConfig, LegId, MediaFormat, RequestId, SessionId,
 };
-use tandem_dataplane::metrics::{DropReason, WorkerShared};
+use tandem_dataplane::metrics::DropReason;
 use tandem_dataplane::worker::{QueuedCommand, Worker};
-use tandem_packet_io::{MemoryIo, MemoryNet, MemorySocket};
 
 fn a(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -46,14 +48,14 @@ fn header(p: &[u8]) -> Header {
 }
 
 struct Rig {
-    worker: Worker<MemoryIo>,
+    worker: Worker<TestIo>,
     commands: Sender<QueuedCommand>,
     events: Receiver<Event>,
     now: Instant,
     next_req: u64,
-    phone_a: MemorySocket,
-    phone_b: MemorySocket,
-    stranger: MemorySocket,
+    phone_a: TestSocket,
+    phone_b: TestSocket,
+    stranger: TestSocket,
     seen: Vec<Event>,
 }
 
@@ -62,10 +64,10 @@ const B_PORT: &str = "10.0.0.1:20002";
 
 impl Rig {
     fn new(format_b: MediaFormat) -> Self {
-        let net = MemoryNet::new();
+        let net = TestNet::new();
         let (commands, rx) = bounded(64);
         let (etx, events) = bounded(1024);
-        let worker = Worker::new(0, net.io(), rx, etx, Arc::new(WorkerShared::default()));
+        let worker = rig::worker_on(&net, rx, etx);
         let phone_a = net.socket(a("10.0.0.9:5004")).unwrap();
         let phone_b = net.socket(a("10.0.0.8:6000")).unwrap();
         let stranger = net.socket(a("10.0.0.66:4444")).unwrap();

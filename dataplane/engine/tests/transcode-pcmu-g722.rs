@@ -3,8 +3,11 @@
 //! what went in (compared byte by byte with a reference `Transcoder`), in one
 //! continuous RTP stream, with telephone events passed through.
 
+mod rig;
+
+use rig::{TestIo, TestNet, TestSocket};
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, bounded};
@@ -12,10 +15,8 @@ use tandem_dataplane::codec::{Codec, Transcoder};
 use tandem_dataplane::command::{
     Command, Event, LegConfig, LegId, MediaFormat, RequestId, SessionId,
 };
-use tandem_dataplane::metrics::WorkerShared;
 use tandem_dataplane::worker::{QueuedCommand, Worker};
 use tandem_dsp::g711;
-use tandem_packet_io::{MemoryIo, MemoryNet, MemorySocket};
 
 fn a(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -39,11 +40,11 @@ fn fields(p: &[u8]) -> (u8, u16, u32, u32) {
 }
 
 struct Rig {
-    worker: Worker<MemoryIo>,
+    worker: Worker<TestIo>,
     commands: Sender<QueuedCommand>,
     now: Instant,
-    pcmu_phone: MemorySocket,
-    g722_phone: MemorySocket,
+    pcmu_phone: TestSocket,
+    g722_phone: TestSocket,
 }
 
 const PCMU_PORT: &str = "10.0.0.1:30000";
@@ -54,10 +55,10 @@ fn rig() -> Rig {
 }
 
 fn rig_with(jitter_buffer: bool) -> Rig {
-    let net = MemoryNet::new();
+    let net = TestNet::new();
     let (commands, rx) = bounded(16);
     let (etx, events) = bounded(1024);
-    let mut worker = Worker::new(0, net.io(), rx, etx, Arc::new(WorkerShared::default()));
+    let mut worker = rig::worker_on(&net, rx, etx);
     worker.set_transcode_jitter_buffer(jitter_buffer);
     let pcmu_phone = net.socket(a("10.0.0.9:5004")).unwrap();
     let g722_phone = net.socket(a("10.0.0.8:6000")).unwrap();

@@ -7,7 +7,10 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <stdio.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -34,6 +37,25 @@ void tandem_pool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
 unsigned tandem_pool_avail(const struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
 
 uint16_t tandem_port_count(void) { return rte_eth_dev_count_avail(); }
+
+int tandem_ring_pair(const char *name, uint16_t *a, uint16_t *b) {
+    char n[RTE_RING_NAMESIZE];
+    snprintf(n, sizeof n, "%s_ab", name);
+    struct rte_ring *ab = rte_ring_create(n, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    snprintf(n, sizeof n, "%s_ba", name);
+    struct rte_ring *ba = rte_ring_create(n, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ab == NULL || ba == NULL)
+        return -rte_errno;
+    snprintf(n, sizeof n, "%s_a", name);
+    int pa = rte_eth_from_rings(n, &ba, 1, &ab, 1, SOCKET_ID_ANY);
+    snprintf(n, sizeof n, "%s_b", name);
+    int pb = rte_eth_from_rings(n, &ab, 1, &ba, 1, SOCKET_ID_ANY);
+    if (pa < 0 || pb < 0)
+        return -rte_errno;
+    *a = (uint16_t)pa;
+    *b = (uint16_t)pb;
+    return 0;
+}
 
 int tandem_port_by_name(const char *name, uint16_t *port) {
     return rte_eth_dev_get_port_by_name(name, port);

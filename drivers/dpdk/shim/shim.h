@@ -41,6 +41,10 @@ unsigned tandem_pool_avail(const struct rte_mempool *mp);
 
 /* Ports. */
 uint16_t tandem_port_count(void);
+/* Two ring-based ports wired back to back (what one sends, the other
+ * receives), named `name`_a and `name`_b: a test network with no device
+ * at all. Ids in *a and *b. */
+int tandem_ring_pair(const char *name, uint16_t *a, uint16_t *b);
 /* The port id of a device by name (e.g. "net_ring0"); negative errno. */
 int tandem_port_by_name(const char *name, uint16_t *port);
 /* Checksum offloads (tandem_port_start's `offloads`). */

@@ -155,6 +155,21 @@ impl Eal {
         unsafe { sys::tandem_port_count() }
     }
 
+    /// Two ring-based ports wired back to back, `NAME_a` and `NAME_b`:
+    /// what one sends the other receives, with no device or kernel at all
+    /// (a test network). Their ids; start them with [`Port::start`].
+    pub fn ring_pair(&self, name: &str) -> Result<(u16, u16), DpdkError> {
+        let c = CString::new(name).map_err(|_| DpdkError::new("ring pair name", libc::EINVAL))?;
+        let (mut a, mut b) = (0u16, 0u16);
+        // SAFETY: the EAL is initialised; `c` is a valid C string and the
+        // ids valid u16s to write.
+        let r = unsafe { sys::tandem_ring_pair(c.as_ptr(), &raw mut a, &raw mut b) };
+        if r < 0 {
+            return Err(DpdkError::new("rte_eth_from_rings", r));
+        }
+        Ok((a, b))
+    }
+
     /// The port id of a device by its name (`net_ring0`, `0000:03:00.0`).
     pub fn port_by_name(&self, name: &str) -> Result<u16, DpdkError> {
         let c = CString::new(name).map_err(|_| DpdkError::new("port name", libc::EINVAL))?;

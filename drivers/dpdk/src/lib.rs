@@ -43,6 +43,8 @@ mod dpdk;
 #[cfg(feature = "dpdk")]
 mod io;
 #[cfg(feature = "dpdk")]
+pub mod loopnet;
+#[cfg(feature = "dpdk")]
 mod media;
 
 #[cfg(feature = "dpdk")]

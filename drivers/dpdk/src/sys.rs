@@ -54,6 +54,13 @@ unsafe extern "C" {
     pub fn tandem_port_count() -> u16;
 }
 unsafe extern "C" {
+    pub fn tandem_ring_pair(
+        name: *const ::std::os::raw::c_char,
+        a: *mut u16,
+        b: *mut u16,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn tandem_port_by_name(
         name: *const ::std::os::raw::c_char,
         port: *mut u16,

@@ -1,5 +1,11 @@
-//! A single worker on an in-memory network, driven turn by turn on a
-//! virtual 20 ms clock, with phones that speak RTP to its legs.
+//! A single worker on a test network, driven turn by turn on a virtual
+//! 20 ms clock, with phones that speak RTP to its legs.
+//!
+//! The network is the in-memory one, or with the `dpdk-tests` feature a
+//! DPDK loop net (`tandem_dpdk::loopnet`: two ring ports back to back,
+//! every datagram framed and parsed by the DPDK backend's host stack), so
+//! that every test that drives a worker over a network runs on both
+//! backends: `cargo test -p tandem-dataplane --features dpdk-tests`.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -14,8 +20,32 @@ use tandem_dataplane::command::{
 };
 use tandem_dataplane::metrics::WorkerShared;
 use tandem_dataplane::worker::{QueuedCommand, Worker};
+#[cfg(feature = "dpdk-tests")]
+pub use tandem_dpdk::DpdkIo as TestIo;
+#[cfg(feature = "dpdk-tests")]
+pub use tandem_dpdk::loopnet::{LoopNet as TestNet, LoopSocket as TestSocket};
 use tandem_dsp::g711;
-use tandem_packet_io::{MemoryIo, MemoryNet, MemorySocket};
+#[cfg(not(feature = "dpdk-tests"))]
+pub use tandem_packet_io::{MemoryIo as TestIo, MemoryNet as TestNet, MemorySocket as TestSocket};
+
+/// The backend the tests run on (`PacketIo::name`), checked when a worker
+/// is made so that a feature mix-up cannot pass silently.
+pub const BACKEND: &str = if cfg!(feature = "dpdk-tests") {
+    "dpdk"
+} else {
+    "memory"
+};
+
+/// A worker on `net`'s backend, checked to be [`BACKEND`].
+pub fn worker_on(
+    net: &TestNet,
+    commands: Receiver<QueuedCommand>,
+    events: Sender<Event>,
+) -> Worker<TestIo> {
+    let io = net.io();
+    assert_eq!(tandem_packet_io::PacketIo::name(&io), BACKEND);
+    Worker::new(0, io, commands, events, Arc::new(WorkerShared::default()))
+}
 
 pub fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -23,7 +53,7 @@ pub fn addr(s: &str) -> SocketAddr {
 
 /// A phone: its socket and the engine port it talks to.
 pub struct Phone {
-    pub socket: MemorySocket,
+    pub socket: TestSocket,
     pub engine_port: SocketAddr,
     pub seq: u16,
     pub ts: u32,
@@ -105,8 +135,8 @@ pub fn pcmu_audio(packets: &[Vec<u8>]) -> Vec<i16> {
 }
 
 pub struct Rig {
-    pub net: MemoryNet,
-    pub worker: Worker<MemoryIo>,
+    pub net: TestNet,
+    pub worker: Worker<TestIo>,
     commands: Sender<QueuedCommand>,
     events: Receiver<Event>,
     pub now: Instant,
@@ -116,10 +146,10 @@ pub struct Rig {
 
 impl Rig {
     pub fn new() -> Self {
-        let net = MemoryNet::new();
+        let net = TestNet::new();
         let (commands, rx) = bounded(64);
         let (etx, events) = bounded(4096);
-        let worker = Worker::new(0, net.io(), rx, etx, Arc::new(WorkerShared::default()));
+        let worker = worker_on(&net, rx, etx);
         Rig {
             net,
             worker,
