@@ -163,7 +163,7 @@ pub fn dpdk_env() -> Result<&'static (tandem_dpdk::Eal, &'static tandem_dpdk::Me
             "--no-shconf",
             "--no-telemetry",
             "-m",
-            "512",
+            "1024",
             "-l",
             "0",
             "--log-level",
@@ -173,7 +173,7 @@ pub fn dpdk_env() -> Result<&'static (tandem_dpdk::Eal, &'static tandem_dpdk::Me
         ])
         .map_err(|e| e.to_string())?;
         let pool =
-            Mempool::new(&eal, "bench_pool", 16383, 256, 2048, None).map_err(|e| e.to_string())?;
+            Mempool::new(&eal, "bench_pool", 65535, 256, 2048, None).map_err(|e| e.to_string())?;
         Ok((eal, pool))
     })
     .as_ref()

@@ -27,6 +27,8 @@ pub mod acd;
 pub mod backend;
 pub mod child;
 pub mod conference;
+#[cfg(feature = "dpdk")]
+pub mod conference_dpdk;
 pub mod cpu;
 pub mod engine_path;
 pub mod generator;

@@ -175,6 +175,10 @@ enum Mode {
         /// First local port for members' legs.
         #[arg(long, default_value_t = 10_000)]
         first_port: u16,
+        /// Packet backend: io_uring (members on loopback sockets), or dpdk
+        /// (a ring pair in this process, no kernel; needs the dpdk feature).
+        #[arg(long, default_value = "io_uring")]
+        backend: String,
     },
 }
 
@@ -320,6 +324,7 @@ fn main() -> ExitCode {
             size,
             seconds,
             first_port,
+            backend,
         } => {
             let config = ConferenceConfig {
                 members,
@@ -328,7 +333,17 @@ fn main() -> ExitCode {
                 first_port,
                 generator_ports: 40_000,
             };
-            conference::run(&config).map(|r| conference::print_table(&config, &r))
+            match backend.as_str() {
+                "io_uring" => {
+                    conference::run(&config).map(|r| conference::print_table(&config, &r))
+                }
+                #[cfg(feature = "dpdk")]
+                "dpdk" => tandem_bench::conference_dpdk::run(&config)
+                    .map(|r| tandem_bench::conference_dpdk::print_table(&config, &r)),
+                other => Err(format!(
+                    "--backend {other}: io_uring, or dpdk in builds with the dpdk feature"
+                )),
+            }
         }
     };
     match outcome {

@@ -23,6 +23,7 @@
 //! | `tandem_dataplane_io_rx_dropped_total` | counter | worker | datagrams lost before the worker saw them (socket overflow, no buffer, oversized) |
 //! | `tandem_dataplane_io_tx_dropped_total` | counter | worker | datagrams the backend failed to send |
 //! | `tandem_dataplane_jitter_events_total` | counter | worker, event | jitter-buffer events (late, duplicate, concealed, overflow, resync) |
+//! | `tandem_dataplane_busy_seconds_total` | counter | worker | time spent on turns that did work; a polling (DPDK) worker's load is its rate, since its CPU time is always 100 % |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -113,6 +114,9 @@ enum_with_names! {
         JitterOverflow = "overflow",
         /// Jitter buffer: resynchronisations.
         JitterResync = "resync",
+        /// Nanoseconds spent in turns that did something (received,
+        /// ran a command, mixed or timed legs).
+        BusyNanos = "busy_nanoseconds",
     }
 }
 
@@ -367,6 +371,19 @@ fn build(workers: &[Arc<WorkerShared>], template: &LocalCounters) -> Vec<Box<dyn
             .with_label_values(&[&w])
             .inc_by(s.gauges[Gauge::IoTxDropped as usize]);
     }
+    let busy = prometheus::CounterVec::new(
+        Opts::new(
+            "tandem_dataplane_busy_seconds_total",
+            "Time the worker spent on turns that did work (its load: a polling worker's CPU time is always 100 %).",
+        ),
+        &["worker"],
+    )
+    .expect("a valid metric");
+    for (i, s) in snaps.iter().enumerate() {
+        busy.with_label_values(&[&i.to_string()])
+            .inc_by(s.get(Counter::BusyNanos) as f64 / 1e9);
+    }
+    out.push(Box::new(busy));
     out.push(Box::new(drops));
     out.push(Box::new(jitter));
     out.push(Box::new(legs));
@@ -399,6 +416,7 @@ mod tests {
         let w = Arc::new(WorkerShared::default());
         let mut local = LocalCounters::default();
         local.add(Counter::RxPackets, 42);
+        local.add(Counter::BusyNanos, 1_500_000_000);
         local.drop(DropReason::WrongSource);
         local.drop(DropReason::WrongSource);
         local.set(Gauge::Legs, 7);
@@ -421,6 +439,10 @@ mod tests {
         );
         assert!(
             text.contains("tandem_dataplane_legs{worker=\"0\"} 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tandem_dataplane_busy_seconds_total{worker=\"0\"} 1.5"),
             "{text}"
         );
         assert!(

@@ -41,9 +41,9 @@ uint16_t tandem_port_count(void) { return rte_eth_dev_count_avail(); }
 int tandem_ring_pair(const char *name, uint16_t *a, uint16_t *b) {
     char n[RTE_RING_NAMESIZE];
     snprintf(n, sizeof n, "%s_ab", name);
-    struct rte_ring *ab = rte_ring_create(n, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    struct rte_ring *ab = rte_ring_create(n, 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     snprintf(n, sizeof n, "%s_ba", name);
-    struct rte_ring *ba = rte_ring_create(n, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    struct rte_ring *ba = rte_ring_create(n, 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ab == NULL || ba == NULL)
         return -rte_errno;
     snprintf(n, sizeof n, "%s_a", name);

@@ -114,6 +114,9 @@ pub struct IoReport {
     pub kernel_drops: u64,
 }
 
+/// Attempts on a full transmit ring, without progress, before the rest of
+/// a burst is dropped (each a few hundred nanoseconds).
+const TX_RETRIES: u32 = 1000;
 /// How often a worker on a shared port publishes its stack's counters.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 /// How often an unresolved address is asked for again.
@@ -577,15 +580,24 @@ impl PacketIo for DpdkIo {
     }
 
     fn flush(&mut self) -> Result<(), IoError> {
+        // A mixer's tick sends a packet to every member at once, more than
+        // a transmit ring holds; the device drains it at line rate while
+        // we push, so a full ring is retried a little before what is left
+        // is dropped (a stuck device must not hold the worker up).
+        let mut stalled = 0;
         while !self.out.is_empty() {
-            let before = self.out.len();
             let sent = self.tx.send(&mut self.out);
             self.stats.tx_packets += sent as u64;
-            if sent == 0 || self.out.len() == before {
-                // The device's ring is full: what is left is dropped.
+            if sent > 0 {
+                stalled = 0;
+                continue;
+            }
+            stalled += 1;
+            if stalled > TX_RETRIES {
                 self.stats.tx_dropped += self.out.len() as u64;
                 self.out.clear();
             }
+            std::hint::spin_loop();
         }
         Ok(())
     }

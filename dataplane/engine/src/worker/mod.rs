@@ -367,6 +367,11 @@ impl<P: PacketIo> Worker<P> {
                 self.publish(now);
                 return;
             }
+            if busy.did_work || busy.ticked {
+                let spent = Instant::now().saturating_duration_since(now);
+                self.counters
+                    .add(Counter::BusyNanos, spent.as_nanos() as u64);
+            }
             if !busy.did_work {
                 let deadline = self.next_deadline().unwrap_or(now + TICK);
                 let wait = deadline.saturating_duration_since(Instant::now()).min(TICK);
@@ -426,16 +431,30 @@ impl<P: PacketIo> Worker<P> {
         self.rx = rx;
         self.flush_tx();
 
-        if self.next_tick.is_none_or(|t| now >= t) {
+        let ticked = self.next_tick.is_none_or(|t| now >= t);
+        if ticked {
             self.tick(now);
-            self.next_tick = Some(now + TICK);
+            // The next tick is one period after this one was due, not
+            // after it ran: a busy worker that notices its ticks a little
+            // late must still mix 50 frames a second (the far end plays
+            // 160 samples per packet; a drifting clock starves it). More
+            // than a period behind, it starts afresh rather than mixing
+            // a burst of frames to catch up.
+            self.next_tick = Some(match self.next_tick {
+                Some(due) if now.saturating_duration_since(due) < TICK => due + TICK,
+                _ => now + TICK,
+            });
         }
         if self.next_publish.is_none_or(|t| now >= t) {
             self.publish(now);
             self.next_publish = Some(now + PUBLISH_INTERVAL);
         }
         self.drain_backlog();
-        TurnResult { did_work, alive }
+        TurnResult {
+            did_work,
+            alive,
+            ticked,
+        }
     }
 
     fn flush_tx(&mut self) {
@@ -1408,6 +1427,8 @@ pub struct TurnResult {
     pub did_work: bool,
     /// `false` once the command queue is closed and drained.
     pub alive: bool,
+    /// The 20 ms tick ran (mixing, prompts, timers).
+    pub ticked: bool,
 }
 
 enum Track {

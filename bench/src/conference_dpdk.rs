@@ -1,0 +1,457 @@
+//! `conference --backend dpdk`: the conference benchmark on the DPDK
+//! backend, with no kernel anywhere. Two ring-based ports are wired back
+//! to back in this process (`Eal::ring_pair`): the engine (one worker,
+//! `Engine::start` as in `tandem run`) polls one through its `DpdkIo`; the
+//! generator, a thread with a `DpdkIo` of its own on the other, plays the
+//! members: one G.711 packet per member every 20 ms, and it checks the
+//! mixes that come back (count, gaps, sequence, SSRC) as the io_uring
+//! run does.
+//!
+//! A polling worker's CPU time is always 100 %, so its load is the time it
+//! spent on turns that did work (`tandem_dataplane_busy_seconds_total`):
+//! members per core = members × window / busy time. The worker and the
+//! generator are pinned to different cores.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tandem_dataplane::codec::Codec;
+use tandem_dataplane::command::{
+    Command, ConferenceId, Event, LegConfig, LegId, MediaFormat, SessionId,
+};
+use tandem_dataplane::engine::{Engine, EngineConfig};
+use tandem_dataplane::metrics::{Counter, DropReason, Gauge};
+use tandem_dpdk::{DpdkConfig, DpdkIo, Port};
+use tandem_packet_io::{PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
+
+use crate::conference::ConferenceConfig;
+
+const ENGINE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const MEMBERS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+/// What a DPDK conference run measured.
+#[derive(Debug, Clone)]
+pub struct DpdkConferenceResult {
+    /// Members created.
+    pub members: usize,
+    /// Conferences.
+    pub conferences: usize,
+    /// Length of the measured window.
+    pub window: Duration,
+    /// Worker busy time in the window.
+    pub busy: Duration,
+    /// Packets the generator sent in the window.
+    pub sent: u64,
+    /// Mixed packets received in the window.
+    pub received: u64,
+    /// Packets expected per member.
+    pub expected_per_member: u64,
+    /// Fewest and most mixes a member received.
+    pub received_range: (u64, u64),
+    /// Longest gap in any member's mixes.
+    pub worst_gap: Duration,
+    /// Members off the 20 ms cadence (under 98 % of the expected mixes or
+    /// a gap over 60 ms).
+    pub members_off_cadence: usize,
+    /// Mixes whose sequence number did not advance.
+    pub seq_not_advancing: u64,
+    /// Members that received more than one SSRC.
+    pub members_with_several_ssrcs: usize,
+    /// The worker's drops by reason (non-zero only).
+    pub drops: Vec<(&'static str, u64)>,
+    /// Slots the generator started more than 5 ms late.
+    pub late_slots: u64,
+}
+
+impl DpdkConferenceResult {
+    /// Members one fully busy core would mix in real time at this cost.
+    pub fn members_per_core(&self) -> Option<f64> {
+        (!self.busy.is_zero())
+            .then(|| self.members as f64 * self.window.as_secs_f64() / self.busy.as_secs_f64())
+    }
+}
+
+#[derive(Default, Clone)]
+struct Member {
+    received: u64,
+    last_at: Option<Instant>,
+    max_gap: Duration,
+    last_seq: Option<u16>,
+    seq_not_advancing: u64,
+    ssrcs: HashSet<u32>,
+}
+
+/// Runs the conference benchmark on DPDK.
+pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
+    let size = config.size.max(2);
+    let members = config.members;
+    let conferences = members.div_ceil(size);
+    let (eal, pool) = crate::backend::dpdk_env()?;
+    let pool = *pool;
+    let (a, b) = eal.ring_pair("conf").map_err(|e| e.to_string())?;
+    let (engine_port, erx, etx) =
+        Port::start(eal, a, 1, 1, 4096, pool).map_err(|e| e.to_string())?;
+    let (member_port, mut mrx, mut mtx) =
+        Port::start(eal, b, 1, 1, 4096, pool).map_err(|e| e.to_string())?;
+    let engine_mac = engine_port.mac().map_err(|e| e.to_string())?;
+    let mut member_mac = member_port.mac().map_err(|e| e.to_string())?;
+    if member_mac == engine_mac {
+        member_mac[5] ^= 1;
+    }
+    let addressing = |ip| DpdkConfig {
+        ip,
+        prefix_len: 24,
+        gateway: None,
+        vlan: None,
+    };
+    let queues = Mutex::new(Some(erx.into_iter().zip(etx).next().ok_or("no queue")?));
+    let engine = Engine::start(&EngineConfig::default(), move |_| {
+        let _ = tandem_udp::pin_current_thread(1);
+        let (rx, tx) = queues
+            .lock()
+            .map_err(|_| "queue lock")?
+            .take()
+            .ok_or("one worker only")?;
+        Ok(DpdkIo::new(rx, tx, pool, engine_mac, addressing(ENGINE)))
+    })
+    .map_err(|e| format!("engine: {e}"))?;
+
+    // Members: legs latch their peer from its first packet.
+    let first = config.first_port & !1;
+    for m in 0..members {
+        let leg = LegId(m as u64 + 1);
+        let local = SocketAddr::from((ENGINE, first + 2 * m as u16));
+        for command in [
+            Command::CreateLeg {
+                leg,
+                session: SessionId((m / size) as u64 + 1),
+                config: LegConfig {
+                    local,
+                    remote: None,
+                    latch: true,
+                    format: MediaFormat::new(Codec::Pcmu, 0),
+                    rtp_timeout_secs: 0,
+                },
+            },
+            Command::JoinConference {
+                leg,
+                conference: ConferenceId((m / size) as u64 + 1),
+            },
+        ] {
+            let request = engine.submit(command).map_err(|e| format!("submit: {e}"))?;
+            loop {
+                match engine.events().recv_timeout(Duration::from_secs(5)) {
+                    Ok(Event::Done { request: r, result }) if r == request => {
+                        result.map_err(|e| format!("member {m}: {e}"))?;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(_) => return Err("no answer from the worker in 5 s".into()),
+                }
+            }
+        }
+    }
+
+    let seconds = config.seconds;
+    let (marks, marked) = crossbeam_channel::bounded::<()>(2);
+    let generator = std::thread::Builder::new()
+        .name("generator".into())
+        .spawn(move || {
+            let _ = tandem_udp::pin_current_thread(0);
+            let io = DpdkIo::new(
+                mrx.remove(0),
+                mtx.remove(0),
+                pool,
+                member_mac,
+                addressing(MEMBERS),
+            );
+            generate(io, members, first, seconds, &marks)
+        })
+        .map_err(|e| e.to_string())?;
+    // The window's busy time, from the counters the worker publishes
+    // every 100 ms, read when the generator starts and ends its window
+    // (both readings lag alike, by up to 100 ms).
+    let busy = || {
+        engine
+            .counters()
+            .first()
+            .map_or(0, |c| c.get(Counter::BusyNanos))
+    };
+    // The control plane reads the engine's events as they come (loudest
+    // speaker, statistics), as `tandem run` does: a full event queue would
+    // make the worker keep and retry a backlog.
+    let mut readings = Vec::new();
+    while readings.len() < 2 {
+        while engine.events().try_recv().is_ok() {}
+        match marked.recv_timeout(Duration::from_millis(1)) {
+            Ok(()) => readings.push(busy()),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let report = generator.join().map_err(|_| "generator panicked")??;
+    let busy = match readings[..] {
+        [b0, b1] => Duration::from_nanos(b1.saturating_sub(b0)),
+        _ => return Err("the generator ended early".into()),
+    };
+    let mut drops = drops_of(&engine);
+    drops.extend(report.drops.iter().copied());
+    engine.shutdown();
+    Ok(DpdkConferenceResult {
+        conferences,
+        busy,
+        drops,
+        ..report
+    })
+}
+
+fn generate(
+    mut io: DpdkIo,
+    members: usize,
+    first: u16,
+    seconds: f64,
+    marks: &crossbeam_channel::Sender<()>,
+) -> Result<DpdkConferenceResult, String> {
+    let ports: Vec<PortId> = (0..members)
+        .map(|m| io.open(SocketAddr::from((MEMBERS, first + 2 * m as u16))))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("member port: {e}"))?;
+    let by_port: std::collections::HashMap<PortId, usize> =
+        ports.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    let legs: Vec<SocketAddr> = (0..members)
+        .map(|m| SocketAddr::V4(SocketAddrV4::new(ENGINE, first + 2 * m as u16)))
+        .collect();
+    let mut stats = vec![Member::default(); members];
+    let mut rx: Vec<RxPacket<_>> = Vec::with_capacity(64);
+    let mut tx: Vec<TxPacket<_>> = Vec::with_capacity(64);
+    let mut payload = [0u8; 172];
+    payload[0] = 0x80;
+    payload[12..].fill(0xff);
+    let slot = Duration::from_millis(20);
+    let warmup = 50u32;
+    let total = warmup + (seconds / 0.020).round() as u32;
+    let start = Instant::now();
+    let (mut sent, mut late_slots) = (0u64, 0u64);
+    let mut mark0 = start;
+    let mut counting = false;
+    let mut dropped_before = 0;
+    for k in 0..total {
+        let due = start + slot * k;
+        if k == warmup {
+            // Receive what is in flight from the warm-up first.
+            receive_until(&mut io, &mut rx, &by_port, &mut stats, false, due)?;
+            counting = true;
+            mark0 = Instant::now();
+            // The first slot waits for ARP (its datagrams are dropped,
+            // as a kernel's would be): only the window's drops count.
+            dropped_before = io.stats().tx_dropped;
+            let _ = marks.send(());
+        }
+        // Members' packets spread over the slot, as phones' are: member m
+        // sends at m/members of the way through it.
+        for chunk in (0..members).step_by(64) {
+            let chunk_due = due + slot.mul_f64(chunk as f64 / members as f64);
+            receive_until(&mut io, &mut rx, &by_port, &mut stats, counting, chunk_due)?;
+            if chunk == 0 && Instant::now() > due + Duration::from_millis(5) {
+                late_slots += 1;
+            }
+            for m in chunk..(chunk + 64).min(members) {
+                let seq = k as u16;
+                payload[2..4].copy_from_slice(&seq.to_be_bytes());
+                payload[4..8].copy_from_slice(&(k * 160).to_be_bytes());
+                payload[8..12].copy_from_slice(&(0x3000_0000 + m as u32).to_be_bytes());
+                let Some(mut buf) = io.alloc() else {
+                    return Err("the generator ran out of buffers".into());
+                };
+                buf.set_len(payload.len());
+                buf.data_mut().copy_from_slice(&payload);
+                tx.push(TxPacket {
+                    port: ports[m],
+                    to: legs[m],
+                    buf,
+                });
+            }
+            io.send_burst(&mut tx).map_err(|e| e.to_string())?;
+        }
+        if counting {
+            sent += members as u64;
+        }
+    }
+    receive_until(
+        &mut io,
+        &mut rx,
+        &by_port,
+        &mut stats,
+        counting,
+        start + slot * total,
+    )?;
+    let mark1 = Instant::now();
+    let _ = marks.send(());
+    let window = mark1 - mark0;
+    let expected = (window.as_secs_f64() / 0.020).floor() as u64;
+    Ok(DpdkConferenceResult {
+        members,
+        conferences: 0,
+        window,
+        busy: Duration::ZERO,
+        sent,
+        received: stats.iter().map(|s| s.received).sum(),
+        expected_per_member: expected,
+        received_range: (
+            stats.iter().map(|s| s.received).min().unwrap_or(0),
+            stats.iter().map(|s| s.received).max().unwrap_or(0),
+        ),
+        worst_gap: stats.iter().map(|s| s.max_gap).max().unwrap_or_default(),
+        members_off_cadence: stats
+            .iter()
+            .filter(|s| s.received * 100 < expected * 98 || s.max_gap > Duration::from_millis(60))
+            .count(),
+        seq_not_advancing: stats.iter().map(|s| s.seq_not_advancing).sum(),
+        members_with_several_ssrcs: stats.iter().filter(|s| s.ssrcs.len() > 1).count(),
+        // What the generator could not send counts against the run.
+        drops: Some((
+            "generator_tx_dropped",
+            io.stats().tx_dropped - dropped_before,
+        ))
+        .filter(|(_, n)| *n > 0)
+        .into_iter()
+        .collect(),
+        late_slots,
+    })
+}
+
+/// Receives until `until`, recording each member's mixes when `counting`.
+fn receive_until(
+    io: &mut DpdkIo,
+    rx: &mut Vec<RxPacket<tandem_dpdk::DpdkBuf>>,
+    by_port: &std::collections::HashMap<PortId, usize>,
+    stats: &mut [Member],
+    counting: bool,
+    until: Instant,
+) -> Result<(), String> {
+    loop {
+        let now = Instant::now();
+        rx.clear();
+        let n = io.recv_burst(rx, 64).map_err(|e| e.to_string())?;
+        for p in rx.drain(..) {
+            let Some(&m) = by_port.get(&p.port) else {
+                continue;
+            };
+            let d = p.buf.data();
+            if !counting || d.len() < 12 || d[1] & 0x7f != 0 {
+                continue;
+            }
+            let s = &mut stats[m];
+            s.received += 1;
+            if let Some(at) = s.last_at {
+                s.max_gap = s.max_gap.max(now.saturating_duration_since(at));
+            }
+            s.last_at = Some(now);
+            let seq = u16::from_be_bytes([d[2], d[3]]);
+            if s.last_seq
+                .is_some_and(|l| seq.wrapping_sub(l).wrapping_sub(1) >= 0x8000)
+            {
+                s.seq_not_advancing += 1;
+            }
+            s.last_seq = Some(seq);
+            s.ssrcs
+                .insert(u32::from_be_bytes([d[8], d[9], d[10], d[11]]));
+        }
+        if n == 0 && now >= until {
+            return Ok(());
+        }
+    }
+}
+
+/// Drops by reason, the backend's own among them, non-zero only.
+pub fn drops_of(engine: &Engine) -> Vec<(&'static str, u64)> {
+    let counters = engine.counters();
+    let gauge = |g: Gauge| counters.iter().map(|c| c.gauges[g as usize]).sum::<u64>();
+    DropReason::ALL
+        .iter()
+        .map(|r| (r.label(), counters.iter().map(|c| c.drops(*r)).sum::<u64>()))
+        .chain([
+            ("io_rx_dropped", gauge(Gauge::IoRxDropped)),
+            ("io_tx_dropped", gauge(Gauge::IoTxDropped)),
+        ])
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Prints the table with the target; returns whether it was met.
+pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool {
+    println!();
+    println!(
+        "== conference: {} G.711 members in {} conferences of {}, {} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
+        r.members, r.conferences, config.size, config.seconds
+    );
+    let row = |k: &str, v: String| println!("{k:<40}{v:>14}");
+    let per_core = r.members_per_core();
+    row("packets sent to members", r.sent.to_string());
+    row("mixed packets received", r.received.to_string());
+    row("expected per member", r.expected_per_member.to_string());
+    row(
+        "received per member (min..max)",
+        format!("{}..{}", r.received_range.0, r.received_range.1),
+    );
+    row(
+        "worst output gap ms",
+        format!("{:.1}", r.worst_gap.as_secs_f64() * 1e3),
+    );
+    row(
+        "members off the 20 ms cadence",
+        r.members_off_cadence.to_string(),
+    );
+    row(
+        "worker busy s in window",
+        format!("{:.2}", r.busy.as_secs_f64()),
+    );
+    row(
+        "worker load (busy, of one core)",
+        format!(
+            "{:.1}%",
+            100.0 * r.busy.as_secs_f64() / r.window.as_secs_f64().max(1e-9)
+        ),
+    );
+    row(
+        "members per core (extrapolated)",
+        per_core.map_or("-".into(), |v| format!("{v:.0}")),
+    );
+    row(
+        "mixed packets, seq not advancing",
+        r.seq_not_advancing.to_string(),
+    );
+    row(
+        "members receiving several SSRCs",
+        r.members_with_several_ssrcs.to_string(),
+    );
+    let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    row(
+        "worker drops",
+        if drops.is_empty() {
+            "0".into()
+        } else {
+            drops.join(" ")
+        },
+    );
+    if r.late_slots > 0 {
+        println!(
+            "WARNING: the generator started {} slots more than 5 ms late",
+            r.late_slots
+        );
+    }
+    let ok =
+        r.members_off_cadence == 0 && r.drops.is_empty() && per_core.is_some_and(|v| v >= 5000.0);
+    println!();
+    println!("targets:");
+    println!(
+        "  conference >= 5,000 G.711 members per core, every member on cadence, no drops: {} per core, {} off cadence, {} dropped  {}",
+        per_core.map_or("-".into(), |v| format!("{v:.0}")),
+        r.members_off_cadence,
+        r.drops.iter().map(|(_, n)| n).sum::<u64>(),
+        if ok { "MET" } else { "MISSED" }
+    );
+    ok
+}
