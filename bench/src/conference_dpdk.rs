@@ -13,7 +13,7 @@
 //! generator are pinned to different cores.
 
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use tandem_dpdk::{DpdkConfig, DpdkIo, Port};
 use tandem_packet_io::{PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
 
 use crate::conference::ConferenceConfig;
+use crate::payload::FrameTable;
 
 const ENGINE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const MEMBERS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -83,14 +84,44 @@ struct Member {
     ssrcs: HashSet<u32>,
 }
 
-/// Runs the conference benchmark on DPDK.
-pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
-    let size = config.size.max(2);
-    let members = config.members;
-    let conferences = members.div_ceil(size);
+/// One stream the generator plays: from its local port `port` to the
+/// engine's `to`, payload type `pt` with frames from `table`; what comes
+/// back to `port` is counted when its payload type is `expect`.
+#[derive(Debug, Clone, Copy)]
+pub struct GenFlow {
+    /// The generator's UDP port.
+    pub port: u16,
+    /// The engine's leg it sends to.
+    pub to: SocketAddr,
+    /// Payload type sent.
+    pub pt: u8,
+    /// 0: PCMU frames, 1: G.722 frames.
+    pub table: usize,
+    /// Payload type expected back.
+    pub expect: u8,
+}
+
+/// The engine on one ring port, and the generator's end wired to it.
+struct Harness {
+    engine: Engine,
+    generator_port: (tandem_dpdk::RxQueue, tandem_dpdk::TxQueue),
+    member_mac: [u8; 6],
+    pool: &'static tandem_dpdk::Mempool,
+}
+
+fn addressing(ip: Ipv4Addr) -> DpdkConfig {
+    DpdkConfig {
+        ip,
+        prefix_len: 24,
+        gateway: None,
+        vlan: None,
+    }
+}
+
+fn harness(name: &str) -> Result<Harness, String> {
     let (eal, pool) = crate::backend::dpdk_env()?;
     let pool = *pool;
-    let (a, b) = eal.ring_pair("conf").map_err(|e| e.to_string())?;
+    let (a, b) = eal.ring_pair(name).map_err(|e| e.to_string())?;
     let (engine_port, erx, etx) =
         Port::start(eal, a, 1, 1, 4096, pool).map_err(|e| e.to_string())?;
     let (member_port, mut mrx, mut mtx) =
@@ -100,12 +131,6 @@ pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
     if member_mac == engine_mac {
         member_mac[5] ^= 1;
     }
-    let addressing = |ip| DpdkConfig {
-        ip,
-        prefix_len: 24,
-        gateway: None,
-        vlan: None,
-    };
     let queues = Mutex::new(Some(erx.into_iter().zip(etx).next().ok_or("no queue")?));
     let engine = Engine::start(&EngineConfig::default(), move |_| {
         let _ = tandem_udp::pin_current_thread(1);
@@ -117,57 +142,43 @@ pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
         Ok(DpdkIo::new(rx, tx, pool, engine_mac, addressing(ENGINE)))
     })
     .map_err(|e| format!("engine: {e}"))?;
+    Ok(Harness {
+        engine,
+        generator_port: (mrx.remove(0), mtx.remove(0)),
+        member_mac,
+        pool,
+    })
+}
 
-    // Members: legs latch their peer from its first packet.
-    let first = config.first_port & !1;
-    for m in 0..members {
-        let leg = LegId(m as u64 + 1);
-        let local = SocketAddr::from((ENGINE, first + 2 * m as u16));
-        for command in [
-            Command::CreateLeg {
-                leg,
-                session: SessionId((m / size) as u64 + 1),
-                config: LegConfig {
-                    local,
-                    remote: None,
-                    latch: true,
-                    format: MediaFormat::new(Codec::Pcmu, 0),
-                    rtp_timeout_secs: 0,
-                },
-            },
-            Command::JoinConference {
-                leg,
-                conference: ConferenceId((m / size) as u64 + 1),
-            },
-        ] {
-            let request = engine.submit(command).map_err(|e| format!("submit: {e}"))?;
-            loop {
-                match engine.events().recv_timeout(Duration::from_secs(5)) {
-                    Ok(Event::Done { request: r, result }) if r == request => {
-                        result.map_err(|e| format!("member {m}: {e}"))?;
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(_) => return Err("no answer from the worker in 5 s".into()),
-                }
+/// Runs a command and waits for its answer.
+fn run_command(engine: &Engine, command: Command) -> Result<(), String> {
+    let request = engine.submit(command).map_err(|e| format!("submit: {e}"))?;
+    loop {
+        match engine.events().recv_timeout(Duration::from_secs(5)) {
+            Ok(Event::Done { request: r, result }) if r == request => {
+                return result.map_err(|e| e.to_string());
             }
+            Ok(_) => {}
+            Err(_) => return Err("no answer from the worker in 5 s".into()),
         }
     }
+}
 
-    let seconds = config.seconds;
+/// Plays `flows` for `seconds` against the harness's engine and measures.
+fn play(h: Harness, flows: Vec<GenFlow>, seconds: f64) -> Result<DpdkConferenceResult, String> {
+    let Harness {
+        engine,
+        generator_port: (mrx, mtx),
+        member_mac,
+        pool,
+    } = h;
     let (marks, marked) = crossbeam_channel::bounded::<()>(2);
     let generator = std::thread::Builder::new()
         .name("generator".into())
         .spawn(move || {
             let _ = tandem_udp::pin_current_thread(0);
-            let io = DpdkIo::new(
-                mrx.remove(0),
-                mtx.remove(0),
-                pool,
-                member_mac,
-                addressing(MEMBERS),
-            );
-            generate(io, members, first, seconds, &marks)
+            let io = DpdkIo::new(mrx, mtx, pool, member_mac, addressing(MEMBERS));
+            generate(io, &flows, seconds, &marks)
         })
         .map_err(|e| e.to_string())?;
     // The window's busy time, from the counters the worker publishes
@@ -180,8 +191,7 @@ pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
             .map_or(0, |c| c.get(Counter::BusyNanos))
     };
     // The control plane reads the engine's events as they come (loudest
-    // speaker, statistics), as `tandem run` does: a full event queue would
-    // make the worker keep and retry a backlog.
+    // speaker, statistics), as `tandem run` does.
     let mut readings = Vec::new();
     while readings.len() < 2 {
         while engine.events().try_recv().is_ok() {}
@@ -200,35 +210,163 @@ pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
     drops.extend(report.drops.iter().copied());
     engine.shutdown();
     Ok(DpdkConferenceResult {
-        conferences,
         busy,
         drops,
         ..report
     })
 }
 
+/// Runs the conference benchmark on DPDK.
+pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
+    let size = config.size.max(2);
+    let members = config.members;
+    let h = harness("conf")?;
+    // Members: legs latch their peer from its first packet.
+    let first = config.first_port & !1;
+    let mut flows = Vec::with_capacity(members);
+    for m in 0..members {
+        let leg = LegId(m as u64 + 1);
+        let local = SocketAddr::from((ENGINE, first + 2 * m as u16));
+        let conference = (m / size) as u64 + 1;
+        run_command(
+            &h.engine,
+            Command::CreateLeg {
+                leg,
+                session: SessionId(conference),
+                config: LegConfig {
+                    local,
+                    remote: None,
+                    latch: true,
+                    format: MediaFormat::new(Codec::Pcmu, 0),
+                    rtp_timeout_secs: 0,
+                },
+            },
+        )
+        .map_err(|e| format!("member {m}: {e}"))?;
+        run_command(
+            &h.engine,
+            Command::JoinConference {
+                leg,
+                conference: ConferenceId(conference),
+            },
+        )
+        .map_err(|e| format!("member {m}: {e}"))?;
+        flows.push(GenFlow {
+            port: first + 2 * m as u16,
+            to: local,
+            pt: 0,
+            table: 0,
+            expect: 0,
+        });
+    }
+    let r = play(h, flows, config.seconds)?;
+    Ok(DpdkConferenceResult {
+        conferences: members.div_ceil(size),
+        ..r
+    })
+}
+
+/// The transcoding benchmark on DPDK: `calls` calls, each a PCMU leg
+/// bridged to a G.722 leg, both sides talking; the figure is calls per
+/// core (the target: 2,000).
+pub fn run_transcode(calls: usize, seconds: f64) -> Result<DpdkConferenceResult, String> {
+    let h = harness("xcode")?;
+    let first = 10_000u16;
+    let mut flows = Vec::with_capacity(2 * calls);
+    for c in 0..calls {
+        let base = first + 4 * c as u16;
+        let (leg_a, leg_b) = (
+            SocketAddr::from((ENGINE, base)),
+            SocketAddr::from((ENGINE, base + 2)),
+        );
+        let (caller, callee) = (
+            SocketAddr::from((MEMBERS, base)),
+            SocketAddr::from((MEMBERS, base + 2)),
+        );
+        for (id, local, remote, format) in [
+            (
+                2 * c as u64 + 1,
+                leg_a,
+                caller,
+                MediaFormat::new(Codec::Pcmu, 0),
+            ),
+            (
+                2 * c as u64 + 2,
+                leg_b,
+                callee,
+                MediaFormat::new(Codec::G722, 9),
+            ),
+        ] {
+            run_command(
+                &h.engine,
+                Command::CreateLeg {
+                    leg: LegId(id),
+                    session: SessionId(c as u64 + 1),
+                    config: LegConfig {
+                        local,
+                        remote: Some(remote),
+                        latch: false,
+                        format,
+                        rtp_timeout_secs: 0,
+                    },
+                },
+            )
+            .map_err(|e| format!("call {c}: {e}"))?;
+        }
+        run_command(
+            &h.engine,
+            Command::Bridge {
+                a: LegId(2 * c as u64 + 1),
+                b: LegId(2 * c as u64 + 2),
+            },
+        )
+        .map_err(|e| format!("call {c}: {e}"))?;
+        // The caller talks PCMU and hears the callee's G.722 as PCMU; the
+        // callee the other way round.
+        flows.push(GenFlow {
+            port: base,
+            to: leg_a,
+            pt: 0,
+            table: 0,
+            expect: 0,
+        });
+        flows.push(GenFlow {
+            port: base + 2,
+            to: leg_b,
+            pt: 9,
+            table: 1,
+            expect: 9,
+        });
+    }
+    let r = play(h, flows, seconds)?;
+    Ok(DpdkConferenceResult {
+        members: calls,
+        conferences: calls,
+        ..r
+    })
+}
+
 fn generate(
     mut io: DpdkIo,
-    members: usize,
-    first: u16,
+    flows: &[GenFlow],
     seconds: f64,
     marks: &crossbeam_channel::Sender<()>,
 ) -> Result<DpdkConferenceResult, String> {
-    let ports: Vec<PortId> = (0..members)
-        .map(|m| io.open(SocketAddr::from((MEMBERS, first + 2 * m as u16))))
+    let n = flows.len();
+    let ports: Vec<PortId> = flows
+        .iter()
+        .map(|f| io.open(SocketAddr::from((MEMBERS, f.port))))
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("member port: {e}"))?;
+        .map_err(|e| format!("generator port: {e}"))?;
     let by_port: std::collections::HashMap<PortId, usize> =
         ports.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-    let legs: Vec<SocketAddr> = (0..members)
-        .map(|m| SocketAddr::V4(SocketAddrV4::new(ENGINE, first + 2 * m as u16)))
-        .collect();
-    let mut stats = vec![Member::default(); members];
+    let expect: Vec<u8> = flows.iter().map(|f| f.expect).collect();
+    let tables = [FrameTable::pcmu(), FrameTable::g722()];
+    let mut stats = vec![Member::default(); n];
     let mut rx: Vec<RxPacket<_>> = Vec::with_capacity(64);
     let mut tx: Vec<TxPacket<_>> = Vec::with_capacity(64);
     let mut payload = [0u8; 172];
     payload[0] = 0x80;
-    payload[12..].fill(0xff);
     let slot = Duration::from_millis(20);
     let warmup = 50u32;
     let total = warmup + (seconds / 0.020).round() as u32;
@@ -241,7 +379,7 @@ fn generate(
         let due = start + slot * k;
         if k == warmup {
             // Receive what is in flight from the warm-up first.
-            receive_until(&mut io, &mut rx, &by_port, &mut stats, false, due)?;
+            receive_until(&mut io, &mut rx, &by_port, &expect, &mut stats, false, due)?;
             counting = true;
             mark0 = Instant::now();
             // The first slot waits for ARP (its datagrams are dropped,
@@ -249,40 +387,45 @@ fn generate(
             dropped_before = io.stats().tx_dropped;
             let _ = marks.send(());
         }
-        // Members' packets spread over the slot, as phones' are: member m
-        // sends at m/members of the way through it.
-        for chunk in (0..members).step_by(64) {
-            let chunk_due = due + slot.mul_f64(chunk as f64 / members as f64);
-            receive_until(&mut io, &mut rx, &by_port, &mut stats, counting, chunk_due)?;
+        // Streams spread over the slot, as phones' are: stream i sends
+        // at i/n of the way through it.
+        for chunk in (0..n).step_by(64) {
+            let chunk_due = due + slot.mul_f64(chunk as f64 / n as f64);
+            receive_until(
+                &mut io, &mut rx, &by_port, &expect, &mut stats, counting, chunk_due,
+            )?;
             if chunk == 0 && Instant::now() > due + Duration::from_millis(5) {
                 late_slots += 1;
             }
-            for m in chunk..(chunk + 64).min(members) {
-                let seq = k as u16;
-                payload[2..4].copy_from_slice(&seq.to_be_bytes());
-                payload[4..8].copy_from_slice(&(k * 160).to_be_bytes());
-                payload[8..12].copy_from_slice(&(0x3000_0000 + m as u32).to_be_bytes());
+            for (i, f) in flows.iter().enumerate().skip(chunk).take(64) {
+                payload[1] = f.pt;
+                payload[2..4].copy_from_slice(&(k as u16).to_be_bytes());
+                let per_packet = if f.table == 1 { 320 } else { 160 };
+                payload[4..8].copy_from_slice(&(k * per_packet).to_be_bytes());
+                payload[8..12].copy_from_slice(&(0x3000_0000 + i as u32).to_be_bytes());
+                payload[12..].copy_from_slice(tables[f.table].frame(k as usize));
                 let Some(mut buf) = io.alloc() else {
                     return Err("the generator ran out of buffers".into());
                 };
                 buf.set_len(payload.len());
                 buf.data_mut().copy_from_slice(&payload);
                 tx.push(TxPacket {
-                    port: ports[m],
-                    to: legs[m],
+                    port: ports[i],
+                    to: f.to,
                     buf,
                 });
             }
             io.send_burst(&mut tx).map_err(|e| e.to_string())?;
         }
         if counting {
-            sent += members as u64;
+            sent += n as u64;
         }
     }
     receive_until(
         &mut io,
         &mut rx,
         &by_port,
+        &expect,
         &mut stats,
         counting,
         start + slot * total,
@@ -292,7 +435,7 @@ fn generate(
     let window = mark1 - mark0;
     let expected = (window.as_secs_f64() / 0.020).floor() as u64;
     Ok(DpdkConferenceResult {
-        members,
+        members: n,
         conferences: 0,
         window,
         busy: Duration::ZERO,
@@ -323,10 +466,12 @@ fn generate(
 }
 
 /// Receives until `until`, recording each member's mixes when `counting`.
+#[allow(clippy::too_many_arguments)] // the generator's state, passed down
 fn receive_until(
     io: &mut DpdkIo,
     rx: &mut Vec<RxPacket<tandem_dpdk::DpdkBuf>>,
     by_port: &std::collections::HashMap<PortId, usize>,
+    expect: &[u8],
     stats: &mut [Member],
     counting: bool,
     until: Instant,
@@ -340,7 +485,7 @@ fn receive_until(
                 continue;
             };
             let d = p.buf.data();
-            if !counting || d.len() < 12 || d[1] & 0x7f != 0 {
+            if !counting || d.len() < 12 || d[1] & 0x7f != expect[m] {
                 continue;
             }
             let s = &mut stats[m];
@@ -448,6 +593,77 @@ pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool 
     println!("targets:");
     println!(
         "  conference >= 5,000 G.711 members per core, every member on cadence, no drops: {} per core, {} off cadence, {} dropped  {}",
+        per_core.map_or("-".into(), |v| format!("{v:.0}")),
+        r.members_off_cadence,
+        r.drops.iter().map(|(_, n)| n).sum::<u64>(),
+        if ok { "MET" } else { "MISSED" }
+    );
+    ok
+}
+
+/// Prints the transcoding table with the target; returns whether it was met.
+pub fn print_transcode_table(seconds: f64, r: &DpdkConferenceResult) -> bool {
+    println!();
+    println!(
+        "== transcode PCMU<->G.722: {} calls ({} streams), {seconds} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
+        r.members,
+        2 * r.members
+    );
+    let row = |k: &str, v: String| println!("{k:<40}{v:>14}");
+    let per_core = r.members_per_core();
+    row("packets sent", r.sent.to_string());
+    row("transcoded packets received", r.received.to_string());
+    row("expected per stream", r.expected_per_member.to_string());
+    row(
+        "received per stream (min..max)",
+        format!("{}..{}", r.received_range.0, r.received_range.1),
+    );
+    row(
+        "worst gap ms",
+        format!("{:.1}", r.worst_gap.as_secs_f64() * 1e3),
+    );
+    row(
+        "streams off the 20 ms cadence",
+        r.members_off_cadence.to_string(),
+    );
+    row(
+        "worker busy s in window",
+        format!("{:.2}", r.busy.as_secs_f64()),
+    );
+    row(
+        "worker load (busy, of one core)",
+        format!(
+            "{:.1}%",
+            100.0 * r.busy.as_secs_f64() / r.window.as_secs_f64().max(1e-9)
+        ),
+    );
+    row(
+        "calls per core (extrapolated)",
+        per_core.map_or("-".into(), |v| format!("{v:.0}")),
+    );
+    row(
+        "packets, seq not advancing",
+        r.seq_not_advancing.to_string(),
+    );
+    row(
+        "streams receiving several SSRCs",
+        r.members_with_several_ssrcs.to_string(),
+    );
+    let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    row(
+        "drops",
+        if drops.is_empty() {
+            "0".into()
+        } else {
+            drops.join(" ")
+        },
+    );
+    let ok =
+        r.members_off_cadence == 0 && r.drops.is_empty() && per_core.is_some_and(|v| v >= 2000.0);
+    println!();
+    println!("targets:");
+    println!(
+        "  transcode >= 2,000 PCMU<->G.722 calls per core, no loss: {} per core, {} streams off cadence, {} dropped  {}",
         per_core.map_or("-".into(), |v| format!("{v:.0}")),
         r.members_off_cadence,
         r.drops.iter().map(|(_, n)| n).sum::<u64>(),

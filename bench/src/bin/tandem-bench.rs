@@ -57,7 +57,8 @@ struct RelayArgs {
     /// bench itself with `taskset -c 0 tandem-bench ...`.
     #[arg(long)]
     target_cpus: Option<String>,
-    /// `tandem run --packet-io` (auto, io_uring, socket).
+    /// `tandem run --packet-io` (auto, io_uring, socket); for
+    /// `transcode`, `dpdk` runs the engine in-process on DPDK instead.
     #[arg(long, default_value = "io_uring")]
     packet_io: String,
 }
@@ -206,6 +207,30 @@ fn backend_mode(packets: u64, in_flight: usize, path_seconds: f64) -> Result<boo
     Ok(true)
 }
 
+/// `transcode --packet-io dpdk`: the engine in-process on a DPDK ring
+/// port, the generator on the port wired to it (rtpengine cannot run
+/// there, so no side-by-side; the io_uring run is the comparison).
+#[cfg(feature = "dpdk")]
+fn dpdk_mode(args: &RelayArgs, scenario: Scenario) -> Result<bool, String> {
+    use tandem_bench::conference_dpdk;
+    match scenario {
+        Scenario::Transcode => {
+            let calls = args.streams.div_ceil(2).max(1);
+            let r = conference_dpdk::run_transcode(calls, args.seconds)?;
+            Ok(conference_dpdk::print_transcode_table(args.seconds, &r))
+        }
+        Scenario::Relay => Err(
+            "relay --packet-io dpdk: the relay path on DPDK is measured by `tandem-bench backend`"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn dpdk_mode(_args: &RelayArgs, _scenario: Scenario) -> Result<bool, String> {
+    Err("--packet-io dpdk: this tandem-bench was built without the dpdk feature".into())
+}
+
 fn default_tandem() -> PathBuf {
     std::env::current_exe()
         .ok()
@@ -214,6 +239,9 @@ fn default_tandem() -> PathBuf {
 }
 
 fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
+    if args.packet_io == "dpdk" {
+        return dpdk_mode(&args, scenario);
+    }
     let mut config = RelayConfig::new(
         args.streams,
         args.seconds,
