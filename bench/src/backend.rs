@@ -180,30 +180,39 @@ pub fn dpdk_env() -> Result<&'static (tandem_dpdk::Eal, &'static tandem_dpdk::Me
     .map_err(Clone::clone)
 }
 
-/// The DPDK backend on a `net_ring` device (this process's EAL).
+/// The address of the benches' DPDK ports.
 #[cfg(feature = "dpdk")]
-pub fn run_dpdk(in_flight: usize, packets: u64) -> Result<BackendResult, String> {
+pub const DPDK_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 0, 2, 1);
+
+/// A `DpdkIo` on the virtual device `name` (a `net_ring` of this
+/// process's EAL), at [`DPDK_IP`]/24.
+#[cfg(feature = "dpdk")]
+pub fn dpdk_io_on(name: &str) -> Result<tandem_dpdk::DpdkIo, String> {
     use tandem_dpdk::{DpdkConfig, DpdkIo, Port};
     let (eal, pool) = dpdk_env()?;
-    let pool = *pool;
-    let id = eal.port_by_name("net_ring0").map_err(|e| e.to_string())?;
+    let id = eal.port_by_name(name).map_err(|e| e.to_string())?;
     let (port, mut rx, mut tx) =
         Port::start(eal, id, 1, 1, 1024, pool).map_err(|e| e.to_string())?;
-    let ip = "192.0.2.1".parse().expect("literal");
-    let mut io = DpdkIo::new(
+    Ok(DpdkIo::new(
         rx.remove(0),
         tx.remove(0),
         pool,
         port.mac().map_err(|e| e.to_string())?,
         DpdkConfig {
-            ip,
+            ip: DPDK_IP,
             prefix_len: 24,
             gateway: None,
             vlan: None,
         },
-    );
-    let addr_a: SocketAddr = "192.0.2.1:4000".parse().expect("literal");
-    let addr_b: SocketAddr = "192.0.2.1:4002".parse().expect("literal");
+    ))
+}
+
+/// The DPDK backend on a `net_ring` device (this process's EAL).
+#[cfg(feature = "dpdk")]
+pub fn run_dpdk(in_flight: usize, packets: u64) -> Result<BackendResult, String> {
+    let mut io = dpdk_io_on("net_ring0")?;
+    let addr_a = SocketAddr::from((DPDK_IP, 4000));
+    let addr_b = SocketAddr::from((DPDK_IP, 4002));
     let a = io.open(addr_a).map_err(|e| e.to_string())?;
     let b = io.open(addr_b).map_err(|e| e.to_string())?;
     relay_loop(

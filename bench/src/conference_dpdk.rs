@@ -525,20 +525,33 @@ pub fn drops_of(engine: &Engine) -> Vec<(&'static str, u64)> {
         .collect()
 }
 
-/// Prints the table with the target; returns whether it was met.
-pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool {
+/// What a table calls things: the unit (member, call), its streams'
+/// packets, and the target per core.
+struct Labels {
+    title: String,
+    sent: &'static str,
+    received: &'static str,
+    stream: &'static str,
+    unit: &'static str,
+    target: &'static str,
+    per_core_target: f64,
+}
+
+/// Prints a run's table with its target; returns whether it was met.
+fn print_run(l: &Labels, r: &DpdkConferenceResult) -> bool {
     println!();
-    println!(
-        "== conference: {} G.711 members in {} conferences of {}, {} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
-        r.members, r.conferences, config.size, config.seconds
-    );
+    println!("{}", l.title);
     let row = |k: &str, v: String| println!("{k:<40}{v:>14}");
     let per_core = r.members_per_core();
-    row("packets sent to members", r.sent.to_string());
-    row("mixed packets received", r.received.to_string());
-    row("expected per member", r.expected_per_member.to_string());
+    let per_core_text = per_core.map_or("-".into(), |v| format!("{v:.0}"));
+    row(l.sent, r.sent.to_string());
+    row(l.received, r.received.to_string());
     row(
-        "received per member (min..max)",
+        &format!("expected per {}", l.stream),
+        r.expected_per_member.to_string(),
+    );
+    row(
+        &format!("received per {} (min..max)", l.stream),
         format!("{}..{}", r.received_range.0, r.received_range.1),
     );
     row(
@@ -546,7 +559,7 @@ pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool 
         format!("{:.1}", r.worst_gap.as_secs_f64() * 1e3),
     );
     row(
-        "members off the 20 ms cadence",
+        &format!("{}s off the 20 ms cadence", l.stream),
         r.members_off_cadence.to_string(),
     );
     row(
@@ -561,20 +574,20 @@ pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool 
         ),
     );
     row(
-        "members per core (extrapolated)",
-        per_core.map_or("-".into(), |v| format!("{v:.0}")),
+        &format!("{}s per core (extrapolated)", l.unit),
+        per_core_text.clone(),
     );
     row(
-        "mixed packets, seq not advancing",
+        "packets, seq not advancing",
         r.seq_not_advancing.to_string(),
     );
     row(
-        "members receiving several SSRCs",
+        &format!("{}s receiving several SSRCs", l.stream),
         r.members_with_several_ssrcs.to_string(),
     );
     let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
     row(
-        "worker drops",
+        "drops",
         if drops.is_empty() {
             "0".into()
         } else {
@@ -587,13 +600,14 @@ pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool 
             r.late_slots
         );
     }
-    let ok =
-        r.members_off_cadence == 0 && r.drops.is_empty() && per_core.is_some_and(|v| v >= 5000.0);
+    let ok = r.members_off_cadence == 0
+        && r.drops.is_empty()
+        && per_core.is_some_and(|v| v >= l.per_core_target);
     println!();
     println!("targets:");
     println!(
-        "  conference >= 5,000 G.711 members per core, every member on cadence, no drops: {} per core, {} off cadence, {} dropped  {}",
-        per_core.map_or("-".into(), |v| format!("{v:.0}")),
+        "  {}: {per_core_text} per core, {} off cadence, {} dropped  {}",
+        l.target,
         r.members_off_cadence,
         r.drops.iter().map(|(_, n)| n).sum::<u64>(),
         if ok { "MET" } else { "MISSED" }
@@ -601,73 +615,41 @@ pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool 
     ok
 }
 
-/// Prints the transcoding table with the target; returns whether it was met.
-pub fn print_transcode_table(seconds: f64, r: &DpdkConferenceResult) -> bool {
-    println!();
-    println!(
-        "== transcode PCMU<->G.722: {} calls ({} streams), {seconds} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
-        r.members,
-        2 * r.members
-    );
-    let row = |k: &str, v: String| println!("{k:<40}{v:>14}");
-    let per_core = r.members_per_core();
-    row("packets sent", r.sent.to_string());
-    row("transcoded packets received", r.received.to_string());
-    row("expected per stream", r.expected_per_member.to_string());
-    row(
-        "received per stream (min..max)",
-        format!("{}..{}", r.received_range.0, r.received_range.1),
-    );
-    row(
-        "worst gap ms",
-        format!("{:.1}", r.worst_gap.as_secs_f64() * 1e3),
-    );
-    row(
-        "streams off the 20 ms cadence",
-        r.members_off_cadence.to_string(),
-    );
-    row(
-        "worker busy s in window",
-        format!("{:.2}", r.busy.as_secs_f64()),
-    );
-    row(
-        "worker load (busy, of one core)",
-        format!(
-            "{:.1}%",
-            100.0 * r.busy.as_secs_f64() / r.window.as_secs_f64().max(1e-9)
-        ),
-    );
-    row(
-        "calls per core (extrapolated)",
-        per_core.map_or("-".into(), |v| format!("{v:.0}")),
-    );
-    row(
-        "packets, seq not advancing",
-        r.seq_not_advancing.to_string(),
-    );
-    row(
-        "streams receiving several SSRCs",
-        r.members_with_several_ssrcs.to_string(),
-    );
-    let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    row(
-        "drops",
-        if drops.is_empty() {
-            "0".into()
-        } else {
-            drops.join(" ")
+/// Prints the conference table with its target; returns whether it was met.
+pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool {
+    print_run(
+        &Labels {
+            title: format!(
+                "== conference: {} G.711 members in {} conferences of {}, {} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
+                r.members, r.conferences, config.size, config.seconds
+            ),
+            sent: "packets sent to members",
+            received: "mixed packets received",
+            stream: "member",
+            unit: "member",
+            target: "conference >= 5,000 G.711 members per core, every member on cadence, no drops",
+            per_core_target: 5000.0,
         },
-    );
-    let ok =
-        r.members_off_cadence == 0 && r.drops.is_empty() && per_core.is_some_and(|v| v >= 2000.0);
-    println!();
-    println!("targets:");
-    println!(
-        "  transcode >= 2,000 PCMU<->G.722 calls per core, no loss: {} per core, {} streams off cadence, {} dropped  {}",
-        per_core.map_or("-".into(), |v| format!("{v:.0}")),
-        r.members_off_cadence,
-        r.drops.iter().map(|(_, n)| n).sum::<u64>(),
-        if ok { "MET" } else { "MISSED" }
-    );
-    ok
+        r,
+    )
+}
+
+/// Prints the transcoding table with its target; returns whether it was met.
+pub fn print_transcode_table(seconds: f64, r: &DpdkConferenceResult) -> bool {
+    print_run(
+        &Labels {
+            title: format!(
+                "== transcode PCMU<->G.722: {} calls ({} streams), {seconds} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
+                r.members,
+                2 * r.members
+            ),
+            sent: "packets sent",
+            received: "transcoded packets received",
+            stream: "stream",
+            unit: "call",
+            target: "transcode >= 2,000 PCMU<->G.722 calls per core, no loss",
+            per_core_target: 2000.0,
+        },
+        r,
+    )
 }

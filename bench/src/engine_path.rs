@@ -220,26 +220,10 @@ pub fn run_uring(in_flight: u64, seconds: f64) -> Result<PathResult, String> {
 /// through the worker's own backend.
 #[cfg(feature = "dpdk")]
 pub fn run_dpdk(in_flight: u64, seconds: f64) -> Result<PathResult, String> {
-    use tandem_dpdk::{DpdkConfig, DpdkIo, Port};
     use tandem_packet_io::{PacketBuf, TxPacket};
 
-    let (eal, pool) = crate::backend::dpdk_env()?;
-    let id = eal.port_by_name("net_ring1").map_err(|e| e.to_string())?;
-    let (port, mut rx, mut tx) =
-        Port::start(eal, id, 1, 1, 1024, pool).map_err(|e| e.to_string())?;
-    let ip = std::net::Ipv4Addr::new(192, 0, 2, 1);
-    let io = DpdkIo::new(
-        rx.remove(0),
-        tx.remove(0),
-        pool,
-        port.mac().map_err(|e| e.to_string())?,
-        DpdkConfig {
-            ip,
-            prefix_len: 24,
-            gateway: None,
-            vlan: None,
-        },
-    );
+    let io = crate::backend::dpdk_io_on("net_ring1")?;
+    let ip = crate::backend::DPDK_IP;
     let from = SocketAddr::from((ip, 41_004));
     relay_path(
         "dpdk (net_ring)",

@@ -76,14 +76,7 @@ pub(super) fn start_engine(
         .register(Box::new(metrics::DpdkCollector::new(Arc::clone(&port))))
         .map_err(|e| CliError::Output(format!("metrics: {e}")))?;
     Engine::start(config, move |i| {
-        let cpu = if !pin {
-            "not pinned (--no-pin)".to_string()
-        } else {
-            match tandem_udp::pin_current_thread(i) {
-                Ok(cpu) => format!("pinned to CPU {cpu}"),
-                Err(e) => format!("not pinned ({e})"),
-            }
-        };
+        let cpu = super::pin_worker(i, pin);
         let io = port.io(i).map_err(|e| e.to_string())?;
         eprintln!("tandem: media worker {i}: {cpu}, DPDK queue pair {i} (polling)");
         Ok(io)

@@ -203,6 +203,18 @@ impl RunArgs {
     }
 }
 
+/// Pins media worker `i` to its CPU unless told not to; says what
+/// happened, for the log.
+fn pin_worker(i: usize, pin: bool) -> String {
+    if !pin {
+        return "not pinned (--no-pin)".to_string();
+    }
+    match tandem_udp::pin_current_thread(i) {
+        Ok(cpu) => format!("pinned to CPU {cpu}"),
+        Err(e) => format!("not pinned ({e})"),
+    }
+}
+
 /// The media engine on kernel UDP (io_uring or sockets).
 fn start_udp_engine(
     config: &EngineConfig,
@@ -214,14 +226,7 @@ fn start_udp_engine(
         ..UdpConfig::default()
     };
     Engine::start(config, move |i| {
-        let cpu = if !pin {
-            "not pinned (--no-pin)".to_string()
-        } else {
-            match tandem_udp::pin_current_thread(i) {
-                Ok(cpu) => format!("pinned to CPU {cpu}"),
-                Err(e) => format!("not pinned ({e})"),
-            }
-        };
+        let cpu = pin_worker(i, pin);
         let io = UdpIo::new(&udp).map_err(|e| e.to_string())?;
         eprintln!("tandem: media worker {i}: {cpu}, {}", io.describe());
         Ok(io)
