@@ -140,7 +140,7 @@ pub struct DpdkIo {
     stats: IoStats,
     /// Datagrams dropped because their next hop's MAC was not known yet.
     unresolved: u64,
-    /// Exception path and reflection counters (see [`IoReport`]).
+    /// Exception path counters (see [`IoReport`]).
     to_kernel: u64,
     from_kernel: u64,
     kernel_drops: u64,
