@@ -27,9 +27,9 @@ pub mod acd;
 pub mod backend;
 pub mod child;
 pub mod conference;
-#[cfg(feature = "dpdk")]
-pub mod conference_dpdk;
 pub mod cpu;
+#[cfg(feature = "dpdk")]
+pub mod dpdk_runs;
 pub mod engine_path;
 pub mod generator;
 pub mod ng_client;

@@ -212,12 +212,12 @@ fn backend_mode(packets: u64, in_flight: usize, path_seconds: f64) -> Result<boo
 /// there, so no side-by-side; the io_uring run is the comparison).
 #[cfg(feature = "dpdk")]
 fn dpdk_mode(args: &RelayArgs, scenario: Scenario) -> Result<bool, String> {
-    use tandem_bench::conference_dpdk;
+    use tandem_bench::dpdk_runs;
     match scenario {
         Scenario::Transcode => {
             let calls = args.streams.div_ceil(2).max(1);
-            let r = conference_dpdk::run_transcode(calls, args.seconds)?;
-            Ok(conference_dpdk::print_transcode_table(args.seconds, &r))
+            let r = dpdk_runs::run_transcode(calls, args.seconds)?;
+            Ok(dpdk_runs::print_transcode_table(args.seconds, &r))
         }
         Scenario::Relay => Err(
             "relay --packet-io dpdk: the relay path on DPDK is measured by `tandem-bench backend`"
@@ -366,8 +366,8 @@ fn main() -> ExitCode {
                     conference::run(&config).map(|r| conference::print_table(&config, &r))
                 }
                 #[cfg(feature = "dpdk")]
-                "dpdk" => tandem_bench::conference_dpdk::run(&config)
-                    .map(|r| tandem_bench::conference_dpdk::print_table(&config, &r)),
+                "dpdk" => tandem_bench::dpdk_runs::run(&config)
+                    .map(|r| tandem_bench::dpdk_runs::print_table(&config, &r)),
                 other => Err(format!(
                     "--backend {other}: io_uring, or dpdk in builds with the dpdk feature"
                 )),

@@ -1,16 +1,17 @@
-//! `conference --backend dpdk`: the conference benchmark on the DPDK
-//! backend, with no kernel anywhere. Two ring-based ports are wired back
-//! to back in this process (`Eal::ring_pair`): the engine (one worker,
+//! `conference --backend dpdk` and `transcode --packet-io dpdk`: the
+//! engine's conference and transcoding benchmarks on the DPDK backend,
+//! with no kernel anywhere. Two ring-based ports are wired back to back in
+//! this process (`Eal::ring_pair`): the engine (one worker,
 //! `Engine::start` as in `tandem run`) polls one through its `DpdkIo`; the
 //! generator, a thread with a `DpdkIo` of its own on the other, plays the
-//! members: one G.711 packet per member every 20 ms, and it checks the
-//! mixes that come back (count, gaps, sequence, SSRC) as the io_uring
-//! run does.
+//! streams (conference members, or both sides of calls): one packet per
+//! stream every 20 ms, and it checks what comes back (count, gaps,
+//! sequence, SSRC) as the io_uring runs do.
 //!
 //! A polling worker's CPU time is always 100 %, so its load is the time it
 //! spent on turns that did work (`tandem_dataplane_busy_seconds_total`):
-//! members per core = members × window / busy time. The worker and the
-//! generator are pinned to different cores.
+//! units (members or calls) per core = units × window / busy time. The
+//! worker and the generator are pinned to different cores.
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -32,45 +33,45 @@ use crate::payload::FrameTable;
 const ENGINE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const MEMBERS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
-/// What a DPDK conference run measured.
+/// What a DPDK run measured.
 #[derive(Debug, Clone)]
-pub struct DpdkConferenceResult {
-    /// Members created.
-    pub members: usize,
-    /// Conferences.
-    pub conferences: usize,
+pub struct DpdkRunResult {
+    /// What the target counts per core: conference members, or calls.
+    pub units: usize,
+    /// Conferences (0 for calls).
+    pub groups: usize,
     /// Length of the measured window.
     pub window: Duration,
     /// Worker busy time in the window.
     pub busy: Duration,
     /// Packets the generator sent in the window.
     pub sent: u64,
-    /// Mixed packets received in the window.
+    /// Packets (mixes, transcoded packets) received in the window.
     pub received: u64,
-    /// Packets expected per member.
-    pub expected_per_member: u64,
-    /// Fewest and most mixes a member received.
+    /// Packets expected per stream.
+    pub expected_per_stream: u64,
+    /// Fewest and most packets a stream received.
     pub received_range: (u64, u64),
-    /// Longest gap in any member's mixes.
+    /// Longest gap in any stream.
     pub worst_gap: Duration,
-    /// Members off the 20 ms cadence (under 98 % of the expected mixes or
-    /// a gap over 60 ms).
-    pub members_off_cadence: usize,
-    /// Mixes whose sequence number did not advance.
+    /// Streams off the 20 ms cadence (under 98 % of the expected packets
+    /// or a gap over 60 ms).
+    pub streams_off_cadence: usize,
+    /// Packets whose sequence number did not advance.
     pub seq_not_advancing: u64,
-    /// Members that received more than one SSRC.
-    pub members_with_several_ssrcs: usize,
+    /// Streams that received more than one SSRC.
+    pub streams_with_several_ssrcs: usize,
     /// The worker's drops by reason (non-zero only).
     pub drops: Vec<(&'static str, u64)>,
     /// Slots the generator started more than 5 ms late.
     pub late_slots: u64,
 }
 
-impl DpdkConferenceResult {
-    /// Members one fully busy core would mix in real time at this cost.
-    pub fn members_per_core(&self) -> Option<f64> {
+impl DpdkRunResult {
+    /// Units one fully busy core would handle in real time at this cost.
+    pub fn per_core(&self) -> Option<f64> {
         (!self.busy.is_zero())
-            .then(|| self.members as f64 * self.window.as_secs_f64() / self.busy.as_secs_f64())
+            .then(|| self.units as f64 * self.window.as_secs_f64() / self.busy.as_secs_f64())
     }
 }
 
@@ -165,7 +166,7 @@ fn run_command(engine: &Engine, command: Command) -> Result<(), String> {
 }
 
 /// Plays `flows` for `seconds` against the harness's engine and measures.
-fn play(h: Harness, flows: Vec<GenFlow>, seconds: f64) -> Result<DpdkConferenceResult, String> {
+fn play(h: Harness, flows: Vec<GenFlow>, seconds: f64) -> Result<DpdkRunResult, String> {
     let Harness {
         engine,
         generator_port: (mrx, mtx),
@@ -209,7 +210,7 @@ fn play(h: Harness, flows: Vec<GenFlow>, seconds: f64) -> Result<DpdkConferenceR
     let mut drops = drops_of(&engine);
     drops.extend(report.drops.iter().copied());
     engine.shutdown();
-    Ok(DpdkConferenceResult {
+    Ok(DpdkRunResult {
         busy,
         drops,
         ..report
@@ -217,7 +218,7 @@ fn play(h: Harness, flows: Vec<GenFlow>, seconds: f64) -> Result<DpdkConferenceR
 }
 
 /// Runs the conference benchmark on DPDK.
-pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
+pub fn run(config: &ConferenceConfig) -> Result<DpdkRunResult, String> {
     let size = config.size.max(2);
     let members = config.members;
     let h = harness("conf")?;
@@ -260,8 +261,8 @@ pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
         });
     }
     let r = play(h, flows, config.seconds)?;
-    Ok(DpdkConferenceResult {
-        conferences: members.div_ceil(size),
+    Ok(DpdkRunResult {
+        groups: members.div_ceil(size),
         ..r
     })
 }
@@ -269,7 +270,7 @@ pub fn run(config: &ConferenceConfig) -> Result<DpdkConferenceResult, String> {
 /// The transcoding benchmark on DPDK: `calls` calls, each a PCMU leg
 /// bridged to a G.722 leg, both sides talking; the figure is calls per
 /// core (the target: 2,000).
-pub fn run_transcode(calls: usize, seconds: f64) -> Result<DpdkConferenceResult, String> {
+pub fn run_transcode(calls: usize, seconds: f64) -> Result<DpdkRunResult, String> {
     let h = harness("xcode")?;
     let first = 10_000u16;
     let mut flows = Vec::with_capacity(2 * calls);
@@ -339,11 +340,7 @@ pub fn run_transcode(calls: usize, seconds: f64) -> Result<DpdkConferenceResult,
         });
     }
     let r = play(h, flows, seconds)?;
-    Ok(DpdkConferenceResult {
-        members: calls,
-        conferences: calls,
-        ..r
-    })
+    Ok(DpdkRunResult { units: calls, ..r })
 }
 
 fn generate(
@@ -351,7 +348,7 @@ fn generate(
     flows: &[GenFlow],
     seconds: f64,
     marks: &crossbeam_channel::Sender<()>,
-) -> Result<DpdkConferenceResult, String> {
+) -> Result<DpdkRunResult, String> {
     let n = flows.len();
     let ports: Vec<PortId> = flows
         .iter()
@@ -434,25 +431,25 @@ fn generate(
     let _ = marks.send(());
     let window = mark1 - mark0;
     let expected = (window.as_secs_f64() / 0.020).floor() as u64;
-    Ok(DpdkConferenceResult {
-        members: n,
-        conferences: 0,
+    Ok(DpdkRunResult {
+        units: n,
+        groups: 0,
         window,
         busy: Duration::ZERO,
         sent,
         received: stats.iter().map(|s| s.received).sum(),
-        expected_per_member: expected,
+        expected_per_stream: expected,
         received_range: (
             stats.iter().map(|s| s.received).min().unwrap_or(0),
             stats.iter().map(|s| s.received).max().unwrap_or(0),
         ),
         worst_gap: stats.iter().map(|s| s.max_gap).max().unwrap_or_default(),
-        members_off_cadence: stats
+        streams_off_cadence: stats
             .iter()
             .filter(|s| s.received * 100 < expected * 98 || s.max_gap > Duration::from_millis(60))
             .count(),
         seq_not_advancing: stats.iter().map(|s| s.seq_not_advancing).sum(),
-        members_with_several_ssrcs: stats.iter().filter(|s| s.ssrcs.len() > 1).count(),
+        streams_with_several_ssrcs: stats.iter().filter(|s| s.ssrcs.len() > 1).count(),
         // What the generator could not send counts against the run.
         drops: Some((
             "generator_tx_dropped",
@@ -538,17 +535,17 @@ struct Labels {
 }
 
 /// Prints a run's table with its target; returns whether it was met.
-fn print_run(l: &Labels, r: &DpdkConferenceResult) -> bool {
+fn print_run(l: &Labels, r: &DpdkRunResult) -> bool {
     println!();
     println!("{}", l.title);
     let row = |k: &str, v: String| println!("{k:<40}{v:>14}");
-    let per_core = r.members_per_core();
+    let per_core = r.per_core();
     let per_core_text = per_core.map_or("-".into(), |v| format!("{v:.0}"));
     row(l.sent, r.sent.to_string());
     row(l.received, r.received.to_string());
     row(
         &format!("expected per {}", l.stream),
-        r.expected_per_member.to_string(),
+        r.expected_per_stream.to_string(),
     );
     row(
         &format!("received per {} (min..max)", l.stream),
@@ -560,7 +557,7 @@ fn print_run(l: &Labels, r: &DpdkConferenceResult) -> bool {
     );
     row(
         &format!("{}s off the 20 ms cadence", l.stream),
-        r.members_off_cadence.to_string(),
+        r.streams_off_cadence.to_string(),
     );
     row(
         "worker busy s in window",
@@ -583,7 +580,7 @@ fn print_run(l: &Labels, r: &DpdkConferenceResult) -> bool {
     );
     row(
         &format!("{}s receiving several SSRCs", l.stream),
-        r.members_with_several_ssrcs.to_string(),
+        r.streams_with_several_ssrcs.to_string(),
     );
     let drops: Vec<String> = r.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
     row(
@@ -600,7 +597,7 @@ fn print_run(l: &Labels, r: &DpdkConferenceResult) -> bool {
             r.late_slots
         );
     }
-    let ok = r.members_off_cadence == 0
+    let ok = r.streams_off_cadence == 0
         && r.drops.is_empty()
         && per_core.is_some_and(|v| v >= l.per_core_target);
     println!();
@@ -608,7 +605,7 @@ fn print_run(l: &Labels, r: &DpdkConferenceResult) -> bool {
     println!(
         "  {}: {per_core_text} per core, {} off cadence, {} dropped  {}",
         l.target,
-        r.members_off_cadence,
+        r.streams_off_cadence,
         r.drops.iter().map(|(_, n)| n).sum::<u64>(),
         if ok { "MET" } else { "MISSED" }
     );
@@ -616,12 +613,12 @@ fn print_run(l: &Labels, r: &DpdkConferenceResult) -> bool {
 }
 
 /// Prints the conference table with its target; returns whether it was met.
-pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool {
+pub fn print_table(config: &ConferenceConfig, r: &DpdkRunResult) -> bool {
     print_run(
         &Labels {
             title: format!(
                 "== conference: {} G.711 members in {} conferences of {}, {} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
-                r.members, r.conferences, config.size, config.seconds
+                r.units, r.groups, config.size, config.seconds
             ),
             sent: "packets sent to members",
             received: "mixed packets received",
@@ -635,13 +632,13 @@ pub fn print_table(config: &ConferenceConfig, r: &DpdkConferenceResult) -> bool 
 }
 
 /// Prints the transcoding table with its target; returns whether it was met.
-pub fn print_transcode_table(seconds: f64, r: &DpdkConferenceResult) -> bool {
+pub fn print_transcode_table(seconds: f64, r: &DpdkRunResult) -> bool {
     print_run(
         &Labels {
             title: format!(
                 "== transcode PCMU<->G.722: {} calls ({} streams), {seconds} s, Tandem engine in-process (1 worker, DPDK on a ring pair, no kernel) ==",
-                r.members,
-                2 * r.members
+                r.units,
+                2 * r.units
             ),
             sent: "packets sent",
             received: "transcoded packets received",
