@@ -1677,19 +1677,7 @@ impl B2bua {
         {
             headers.push(Header::Other("Referred-By".into(), by.clone()));
         }
-        headers.push(Header::ContentType(rsip::headers::ContentType::new(
-            "application/sdp",
-        )));
-        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
-            body.len().to_string(),
-        )));
-        Request {
-            method: Method::Invite,
-            uri: rsip::Uri::try_from(uri.as_str()).unwrap_or_default(),
-            version: rsip::Version::V2,
-            headers,
-            body,
-        }
+        sdp_invite(&uri, headers, body)
     }
 
     /// A new INVITE of ours to `user@host` outside a caller's call (a
@@ -1730,19 +1718,7 @@ impl B2bua {
             self.settings.user_agent.clone(),
         )));
         headers.extend(extra);
-        headers.push(Header::ContentType(rsip::headers::ContentType::new(
-            "application/sdp",
-        )));
-        headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
-            body.len().to_string(),
-        )));
-        Request {
-            method: Method::Invite,
-            uri: rsip::Uri::try_from(uri.as_str()).unwrap_or_default(),
-            version: rsip::Version::V2,
-            headers,
-            body,
-        }
+        sdp_invite(&uri, headers, body)
     }
 
     // ---- responses on leg B -----------------------------------------------
@@ -3518,4 +3494,22 @@ fn self_via(settings: &SipSettings, transport: Transport) -> rsip::typed::Via {
         },
         &message::new_branch(),
     )
+}
+
+/// An INVITE to `uri` with `headers` and an SDP `body`: the content type
+/// and length are added last.
+fn sdp_invite(uri: &str, mut headers: rsip::Headers, body: Vec<u8>) -> Request {
+    headers.push(Header::ContentType(rsip::headers::ContentType::new(
+        "application/sdp",
+    )));
+    headers.push(Header::ContentLength(rsip::headers::ContentLength::new(
+        body.len().to_string(),
+    )));
+    Request {
+        method: Method::Invite,
+        uri: rsip::Uri::try_from(uri).unwrap_or_default(),
+        version: rsip::Version::V2,
+        headers,
+        body,
+    }
 }
