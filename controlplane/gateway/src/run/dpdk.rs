@@ -102,7 +102,7 @@ mod metrics {
         descs: Vec<Desc>,
     }
 
-    const PLAIN: [(&str, &str); 11] = [
+    const PLAIN: [(&str, &str); 12] = [
         (
             "tandem_dpdk_rx_packets_total",
             "Frames the media device received",
@@ -129,6 +129,10 @@ mod metrics {
             "Datagrams dropped because the next hop's MAC address was not known yet (ARP pending)",
         ),
         (
+            "tandem_dpdk_handoffs_total",
+            "Datagrams received on one worker's queue and handed to the worker owning their port",
+        ),
+        (
             "tandem_dpdk_handoff_drops_total",
             "Datagrams dropped because the worker owning their port had a full inbox",
         ),
@@ -145,10 +149,6 @@ mod metrics {
             "Frames for the kernel dropped: no exception port configured, or it was full",
         ),
     ];
-    const HANDOFFS: (&str, &str) = (
-        "tandem_dpdk_handoffs_total",
-        "Datagrams received on one worker's queue and handed to the worker owning their port",
-    );
     const FRAMES: (&str, &str) = (
         "tandem_dpdk_stack_frames_total",
         "Frames the host stack handled, by outcome (udp, arp_reply, echo_reply, exception)",
@@ -170,7 +170,6 @@ mod metrics {
                 .expect("static metric names are valid")
             };
             let mut descs: Vec<Desc> = PLAIN.iter().map(|m| desc(*m, &[])).collect();
-            descs.push(desc(HANDOFFS, &[]));
             descs.push(desc(FRAMES, &["outcome"]));
             descs.push(desc(DROPS, &["reason"]));
             Self { port, descs }
@@ -195,6 +194,7 @@ mod metrics {
                 dev.rx_missed,
                 dev.errors,
                 report.unresolved,
+                handed,
                 inbox_full,
                 report.to_kernel,
                 report.from_kernel,
@@ -202,8 +202,7 @@ mod metrics {
             ];
             let mut out: Vec<MetricFamily> = PLAIN
                 .iter()
-                .chain(std::iter::once(&HANDOFFS))
-                .zip(plain.into_iter().chain(std::iter::once(handed)))
+                .zip(plain)
                 .filter_map(|((name, help), value)| {
                     let c = IntCounter::new(*name, *help).ok()?;
                     c.inc_by(value);
@@ -212,41 +211,35 @@ mod metrics {
                 .flatten()
                 .collect();
             let labelled = |(name, help): (&str, &str), label: &str, values: &[(&str, u64)]| {
-                let v = IntCounterVec::new(Opts::new(name, help), &[label]).ok()?;
+                let Ok(v) = IntCounterVec::new(Opts::new(name, help), &[label]) else {
+                    return Vec::new();
+                };
                 for (l, n) in values {
                     v.with_label_values(&[*l]).inc_by(*n);
                 }
-                Some(v.collect())
+                v.collect()
             };
-            out.extend(
-                labelled(
-                    FRAMES,
-                    "outcome",
-                    &[
-                        ("udp", stack.udp),
-                        ("arp_reply", stack.arp_replies),
-                        ("echo_reply", stack.echo_replies),
-                        ("exception", stack.exceptions),
-                    ],
-                )
-                .into_iter()
-                .flatten(),
-            );
-            out.extend(
-                labelled(
-                    DROPS,
-                    "reason",
-                    &[
-                        ("malformed", stack.malformed),
-                        ("bad_ip_checksum", stack.bad_ip_checksum),
-                        ("bad_udp_checksum", stack.bad_udp_checksum),
-                        ("fragment", stack.fragments),
-                        ("not_ours", stack.not_ours),
-                    ],
-                )
-                .into_iter()
-                .flatten(),
-            );
+            out.extend(labelled(
+                FRAMES,
+                "outcome",
+                &[
+                    ("udp", stack.udp),
+                    ("arp_reply", stack.arp_replies),
+                    ("echo_reply", stack.echo_replies),
+                    ("exception", stack.exceptions),
+                ],
+            ));
+            out.extend(labelled(
+                DROPS,
+                "reason",
+                &[
+                    ("malformed", stack.malformed),
+                    ("bad_ip_checksum", stack.bad_ip_checksum),
+                    ("bad_udp_checksum", stack.bad_udp_checksum),
+                    ("fragment", stack.fragments),
+                    ("not_ours", stack.not_ours),
+                ],
+            ));
             out
         }
     }
