@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Kill, http_get};
+use support::{Kill, Ng, http_get, ng_str};
 use tandem_dsp::g711;
-use tandem_ng::bencode::{Limits, Node, Value, decode};
+use tandem_ng::bencode::{Limits, Node, decode};
 
 const NG: &str = "127.0.0.1:13590";
 const HTTP: &str = "127.0.0.1:13591";
@@ -159,32 +159,6 @@ fn peer_sockets(link: &Link, n: usize) -> Vec<UdpSocket> {
     .unwrap()
 }
 
-struct Ng {
-    socket: UdpSocket,
-    to: SocketAddr,
-    cookie: u32,
-}
-
-impl Ng {
-    fn call(&mut self, dict: Node) -> Vec<u8> {
-        self.cookie += 1;
-        let mut msg = format!("c{} ", self.cookie).into_bytes();
-        dict.encode(&mut msg);
-        self.socket.send_to(&msg, self.to).unwrap();
-        let mut buf = vec![0u8; 65_536];
-        let (n, _) = self.socket.recv_from(&mut buf).expect("ng reply");
-        let space = buf[..n].iter().position(|&b| b == b' ').unwrap();
-        assert_eq!(&buf[..space], format!("c{}", self.cookie).as_bytes());
-        buf[space + 1..n].to_vec()
-    }
-}
-
-fn get<'a>(v: &'a Value<'a>, key: &str) -> &'a str {
-    v.get(key)
-        .and_then(|x| x.as_str())
-        .unwrap_or_else(|| panic!("no {key} in {v:?}"))
-}
-
 fn sdp(peer: Ipv4Addr, port: u16, pt: &str, name: &str) -> String {
     format!(
         "v=0\r\no=- 1 1 IN IP4 {peer}\r\ns=-\r\nc=IN IP4 {peer}\r\nt=0 0\r\n\
@@ -264,39 +238,18 @@ impl Tandem {
                 .spawn()
                 .unwrap(),
         );
-        let t = Tandem {
+        let mut t = Tandem {
             _process: process,
             log,
-            ng: Ng {
-                socket: UdpSocket::bind("127.0.0.1:0").unwrap(),
-                to: ng.parse().unwrap(),
-                cookie: 0,
-            },
+            ng: Ng::new(ng),
         };
-        t.ng.socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let start = Instant::now();
-        loop {
-            let mut msg = b"p0 ".to_vec();
-            Node::dict()
-                .with("command", Node::str("ping"))
-                .encode(&mut msg);
-            t.ng.socket.send_to(&msg, t.ng.to).unwrap();
-            let mut buf = [0u8; 256];
-            if let Ok((n, _)) = t.ng.socket.recv_from(&mut buf) {
-                assert!(buf[..n].ends_with(b"d6:result4:ponge"));
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "tandem did not answer ng ping; its log:\n{}",
-                t.log()
-            );
-        }
-        t.ng.socket
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .unwrap();
+        let log = t.log.clone();
+        t.ng.wait_for_pong(Duration::from_secs(15), || {
+            format!(
+                "its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
         t
     }
 
@@ -335,8 +288,8 @@ impl Tandem {
                 Node::str(&sdp(peer, caller.local_addr().unwrap().port(), "0", "PCMU")),
             ));
             let v = decode(&reply, Limits::default()).unwrap();
-            assert_eq!(get(&v, "result"), "ok", "{v:?}");
-            let to_callee = media_of(get(&v, "sdp"));
+            assert_eq!(ng_str(&v, "result"), "ok", "{v:?}");
+            let to_callee = media_of(ng_str(&v, "sdp"));
             let reply = self
                 .ng
                 .call(base("answer").with("to-tag", Node::str("callee-tag")).with(
@@ -344,8 +297,8 @@ impl Tandem {
                     Node::str(&sdp(peer, callee.local_addr().unwrap().port(), "8", "PCMA")),
                 ));
             let v = decode(&reply, Limits::default()).unwrap();
-            assert_eq!(get(&v, "result"), "ok", "{v:?}");
-            let to_caller = media_of(get(&v, "sdp"));
+            assert_eq!(ng_str(&v, "result"), "ok", "{v:?}");
+            let to_caller = media_of(ng_str(&v, "sdp"));
             assert_eq!(to_caller.ip(), ip, "SDP advertises the DPDK address");
             assert_eq!(to_callee.ip(), ip);
             legs.push((to_caller, to_callee));
@@ -363,7 +316,7 @@ impl Tandem {
                     .with("from-tag", Node::str("caller-tag")),
             );
             let v = decode(&reply, Limits::default()).unwrap();
-            assert_eq!(get(&v, "result"), "ok", "{v:?}");
+            assert_eq!(ng_str(&v, "result"), "ok", "{v:?}");
         }
     }
 }

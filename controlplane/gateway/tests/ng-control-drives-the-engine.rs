@@ -4,11 +4,14 @@
 //! see the call; `play DTMF`, `play media` and recording act on it;
 //! `delete` ends it; bad requests get error replies.
 
-use std::net::{SocketAddr, UdpSocket};
+mod support;
+
+use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::{Ng, ng_str};
 use tandem_dsp::{dtmf, g711, tone};
 use tandem_ng::bencode::{Limits, Node, Value, decode};
 
@@ -19,32 +22,6 @@ impl Drop for Kill {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-struct Ng {
-    socket: UdpSocket,
-    to: SocketAddr,
-    cookie: u32,
-}
-
-impl Ng {
-    fn call(&mut self, dict: Node) -> Vec<u8> {
-        self.cookie += 1;
-        let mut msg = format!("c{} ", self.cookie).into_bytes();
-        dict.encode(&mut msg);
-        self.socket.send_to(&msg, self.to).unwrap();
-        let mut buf = vec![0u8; 65_536];
-        let (n, _) = self.socket.recv_from(&mut buf).expect("ng reply");
-        let (cookie, body) = buf[..n].split_at(buf[..n].iter().position(|&b| b == b' ').unwrap());
-        assert_eq!(cookie, format!("c{}", self.cookie).as_bytes());
-        body[1..].to_vec()
-    }
-}
-
-fn get<'a>(v: &'a Value<'a>, key: &str) -> &'a str {
-    v.get(key)
-        .and_then(|x| x.as_str())
-        .unwrap_or_else(|| panic!("no {key} in {v:?}"))
 }
 
 fn sdp(port: u16, pt: &str, name: &str) -> String {
@@ -94,38 +71,8 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
             .spawn()
             .unwrap(),
     );
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(3)))
-        .unwrap();
-    let mut ng = Ng {
-        socket,
-        to: ng_addr.parse().unwrap(),
-        cookie: 0,
-    };
-    let start = Instant::now();
-    loop {
-        ng.socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let mut msg = b"p0 ".to_vec();
-        Node::dict()
-            .with("command", Node::str("ping"))
-            .encode(&mut msg);
-        ng.socket.send_to(&msg, ng.to).unwrap();
-        let mut buf = [0u8; 256];
-        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
-            assert!(buf[..n].ends_with(b"d6:result4:ponge"));
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "tandem did not answer ping"
-        );
-    }
-    ng.socket
-        .set_read_timeout(Some(Duration::from_secs(3)))
-        .unwrap();
+    let mut ng = Ng::new(ng_addr);
+    ng.wait_for_pong(Duration::from_secs(10), String::new);
 
     let caller = UdpSocket::bind("127.0.0.1:0").unwrap();
     let callee = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -148,15 +95,15 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
             .with("ICE", Node::str("remove")),
     );
     let v = decode(&reply, Limits::default()).unwrap();
-    assert_eq!(get(&v, "result"), "ok", "{v:?}");
-    let to_callee_port = port_of(get(&v, "sdp"));
+    assert_eq!(ng_str(&v, "result"), "ok", "{v:?}");
+    let to_callee_port = port_of(ng_str(&v, "sdp"));
     let reply = ng.call(base("answer").with("to-tag", Node::str("callee-tag")).with(
         "sdp",
         Node::str(&sdp(callee.local_addr().unwrap().port(), "8", "PCMA")),
     ));
     let v = decode(&reply, Limits::default()).unwrap();
-    assert_eq!(get(&v, "result"), "ok", "{v:?}");
-    let to_caller_port = port_of(get(&v, "sdp"));
+    assert_eq!(ng_str(&v, "result"), "ok", "{v:?}");
+    let to_caller_port = port_of(ng_str(&v, "sdp"));
     assert_ne!(to_caller_port, to_callee_port);
 
     // Media both ways, transcoded PCMU <-> PCMA.
@@ -211,7 +158,7 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
     assert_eq!(calls.len(), 1);
     let q = ng.call(base("query"));
     let v = decode(&q, Limits::default()).unwrap();
-    assert_eq!(get(&v, "result"), "ok", "{v:?}");
+    assert_eq!(ng_str(&v, "result"), "ok", "{v:?}");
     let rtp_packets = v
         .get("totals")
         .and_then(|t| t.get("RTP"))
@@ -224,7 +171,10 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
             .with("code", Node::str("5"))
             .with("duration", Node::Int(100)),
     );
-    assert_eq!(get(&decode(&v, Limits::default()).unwrap(), "result"), "ok");
+    assert_eq!(
+        ng_str(&decode(&v, Limits::default()).unwrap(), "result"),
+        "ok"
+    );
     let mut events = 0;
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline && events < 4 {
@@ -260,7 +210,10 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
             .with("from-tag", Node::str("callee-tag"))
             .with("file", Node::str(prompt.to_str().unwrap())),
     );
-    assert_eq!(get(&decode(&v, Limits::default()).unwrap(), "result"), "ok");
+    assert_eq!(
+        ng_str(&decode(&v, Limits::default()).unwrap(), "result"),
+        "ok"
+    );
     let mut heard = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline && heard.len() < 8000 {
@@ -282,19 +235,19 @@ fn a_proxy_sets_up_queries_and_tears_down_a_call_over_ng() {
             .with("call-id", Node::str("nope")),
     );
     assert_eq!(
-        get(&decode(&v, Limits::default()).unwrap(), "result"),
+        ng_str(&decode(&v, Limits::default()).unwrap(), "result"),
         "error"
     );
     let v = ng.call(Node::dict().with("command", Node::str("frobnicate")));
     assert_eq!(
-        get(&decode(&v, Limits::default()).unwrap(), "result"),
+        ng_str(&decode(&v, Limits::default()).unwrap(), "result"),
         "error"
     );
 
     // The delete reply carries the final figures, even after a query.
     let v = ng.call(base("delete"));
     let v = decode(&v, Limits::default()).unwrap();
-    assert_eq!(get(&v, "result"), "ok");
+    assert_eq!(ng_str(&v, "result"), "ok");
     let final_packets = v
         .get("totals")
         .and_then(|t| t.get("RTP"))

@@ -709,19 +709,21 @@ mod tests {
     #[test]
     fn a_device_s_checksum_verdicts_replace_the_software_check() {
         let now = Instant::now();
-        let peer = HostStack::new(PEER_MAC, PEER_IP, None);
+        let frame_from = |stack: &HostStack, frame: &mut [u8]| {
+            stack
+                .write_udp(
+                    frame,
+                    30000,
+                    SocketAddrV4::new(OUR_IP, 40000),
+                    OUR_MAC,
+                    b"rtp",
+                    7,
+                )
+                .unwrap()
+        };
         let mut frame = [0u8; 256];
-        let n = peer
-            .write_udp(
-                &mut frame,
-                30000,
-                SocketAddrV4::new(OUR_IP, 40000),
-                OUR_MAC,
-                b"rtp",
-                7,
-            )
-            .unwrap();
-        let mut good = frame[..n].to_vec();
+        let n = frame_from(&HostStack::new(PEER_MAC, PEER_IP, None), &mut frame);
+        let good = frame[..n].to_vec();
         let mut bad_udp = good.clone();
         *bad_udp.last_mut().unwrap() ^= 1;
         let mut out = [0u8; 128];
@@ -765,22 +767,12 @@ mod tests {
             us.handle(now, &good, &mut out),
             Verdict::Udp { .. }
         ));
-        good.clear();
 
         // Sending for a device that fills the checksums in: a zero IPv4
         // checksum and the pseudo-header's sum in UDP's.
         let mut offloaded = HostStack::new(PEER_MAC, PEER_IP, None);
         offloaded.tx_checksum_offload = true;
-        let n = offloaded
-            .write_udp(
-                &mut frame,
-                30000,
-                SocketAddrV4::new(OUR_IP, 40000),
-                OUR_MAC,
-                b"rtp",
-                7,
-            )
-            .unwrap();
+        let n = frame_from(&offloaded, &mut frame);
         assert_eq!(frame[24..26], [0, 0], "IPv4 checksum left to the device");
         let pseudo = pseudo_header(PEER_IP, OUR_IP, 11) as u16;
         assert_eq!(frame[40..42], pseudo.to_be_bytes());

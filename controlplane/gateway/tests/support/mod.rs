@@ -402,3 +402,77 @@ pub(crate) fn queue_report_today(dir: &Path, name: &str) -> HashMap<String, Stri
         .find(|r| r.get("name").map(String::as_str) == Some(name))
         .unwrap_or_else(|| panic!("no row for {name} in\n{text}"))
 }
+
+/// A client of `tandem run`'s ng control port (rtpengine's protocol), as a
+/// proxy's rtpengine module would be: one bencoded dictionary per
+/// datagram, each behind a cookie.
+pub(crate) struct Ng {
+    pub(crate) socket: std::net::UdpSocket,
+    pub(crate) to: std::net::SocketAddr,
+    cookie: u32,
+}
+
+impl Ng {
+    /// A client of the ng port at `to`; replies are awaited 3 s.
+    pub(crate) fn new(to: &str) -> Ng {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        Ng {
+            socket,
+            to: to.parse().unwrap(),
+            cookie: 0,
+        }
+    }
+
+    /// Sends `dict` and returns the reply's dictionary, bencoded.
+    pub(crate) fn call(&mut self, dict: tandem_ng::bencode::Node) -> Vec<u8> {
+        self.cookie += 1;
+        let mut msg = format!("c{} ", self.cookie).into_bytes();
+        dict.encode(&mut msg);
+        self.socket.send_to(&msg, self.to).unwrap();
+        let mut buf = vec![0u8; 65_536];
+        let (n, _) = self.socket.recv_from(&mut buf).expect("ng reply");
+        let space = buf[..n].iter().position(|&b| b == b' ').unwrap();
+        assert_eq!(&buf[..space], format!("c{}", self.cookie).as_bytes());
+        buf[space + 1..n].to_vec()
+    }
+
+    /// Pings until the port answers `pong`, for up to `within`; the panic
+    /// message carries `log()` (tandem's log, say).
+    pub(crate) fn wait_for_pong(&mut self, within: Duration, log: impl Fn() -> String) {
+        use tandem_ng::bencode::Node;
+        self.socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            let mut msg = b"p0 ".to_vec();
+            Node::dict()
+                .with("command", Node::str("ping"))
+                .encode(&mut msg);
+            self.socket.send_to(&msg, self.to).unwrap();
+            let mut buf = [0u8; 256];
+            if let Ok((n, _)) = self.socket.recv_from(&mut buf) {
+                assert!(buf[..n].ends_with(b"d6:result4:ponge"));
+                break;
+            }
+            assert!(
+                start.elapsed() < within,
+                "tandem did not answer ng ping; {}",
+                log()
+            );
+        }
+        self.socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+    }
+}
+
+/// The string at `key` of a decoded ng reply; panics naming the key.
+pub(crate) fn ng_str<'a>(v: &'a tandem_ng::bencode::Value<'a>, key: &str) -> &'a str {
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .unwrap_or_else(|| panic!("no {key} in {v:?}"))
+}
