@@ -140,6 +140,7 @@
 mod affinity;
 mod buf;
 mod limits;
+pub mod loopnet;
 mod netns;
 mod socket;
 mod sys;
@@ -152,7 +153,7 @@ use std::time::Duration;
 pub use affinity::pin_current_thread;
 pub use buf::{BufferUsage, UdpBuf};
 pub use limits::{raise_open_files_limit, release_free_memory};
-pub use netns::enter_netns;
+pub use netns::{enter_netns, enter_private_loopback};
 pub use socket::SocketIo;
 use tandem_packet_io::{IoError, IoStats, PacketIo, PortId, RxPacket, TxPacket};
 pub use uring::{TaskRun, UringFeatures, UringIo};

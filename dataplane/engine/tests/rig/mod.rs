@@ -1,11 +1,15 @@
 //! A single worker on a test network, driven turn by turn on a virtual
 //! 20 ms clock, with phones that speak RTP to its legs.
 //!
-//! The network is the in-memory one, or with the `dpdk-tests` feature a
+//! The network is the in-memory one; with the `dpdk-tests` feature a
 //! DPDK loop net (`tandem_dpdk::loopnet`: two ring ports back to back,
-//! every datagram framed and parsed by the DPDK backend's host stack), so
-//! that every test that drives a worker over a network runs on both
-//! backends: `cargo test -p tandem-dataplane --features dpdk-tests`.
+//! every datagram framed and parsed by the DPDK backend's host stack);
+//! with `uring-tests` an io_uring loop net (`tandem_udp::loopnet`: a
+//! loopback of the test's own in a new network namespace, every datagram
+//! through the kernel). So every test that drives a worker over a network
+//! runs on every backend:
+//! `cargo test -p tandem-dataplane --features dpdk-tests` (or
+//! `uring-tests`, as root).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -25,13 +29,19 @@ pub use tandem_dpdk::DpdkIo as TestIo;
 #[cfg(feature = "dpdk-tests")]
 pub use tandem_dpdk::loopnet::{LoopNet as TestNet, LoopSocket as TestSocket};
 use tandem_dsp::g711;
-#[cfg(not(feature = "dpdk-tests"))]
+#[cfg(not(any(feature = "dpdk-tests", feature = "uring-tests")))]
 pub use tandem_packet_io::{MemoryIo as TestIo, MemoryNet as TestNet, MemorySocket as TestSocket};
+#[cfg(all(feature = "uring-tests", not(feature = "dpdk-tests")))]
+pub use tandem_udp::UringIo as TestIo;
+#[cfg(all(feature = "uring-tests", not(feature = "dpdk-tests")))]
+pub use tandem_udp::loopnet::{LoopNet as TestNet, LoopSocket as TestSocket};
 
 /// The backend the tests run on (`PacketIo::name`), checked when a worker
 /// is made so that a feature mix-up cannot pass silently.
 pub const BACKEND: &str = if cfg!(feature = "dpdk-tests") {
     "dpdk"
+} else if cfg!(feature = "uring-tests") {
+    "io_uring"
 } else {
     "memory"
 };
