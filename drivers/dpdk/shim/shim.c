@@ -3,6 +3,7 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -163,27 +164,17 @@ uint8_t *tandem_mbuf_data(struct rte_mbuf *m, uint16_t *len) {
     return rte_pktmbuf_mtod(m, uint8_t *);
 }
 
-int tandem_mbuf_set_len(struct rte_mbuf *m, uint16_t len) {
-    if (m->nb_segs != 1 || len > m->buf_len - m->data_off)
-        return -ENOSPC;
-    m->data_len = len;
-    m->pkt_len = len;
-    return 0;
-}
-
-int tandem_mbuf_trim_front(struct rte_mbuf *m, uint16_t n) {
-    return rte_pktmbuf_adj(m, n) == NULL ? -EINVAL : 0;
-}
-
-int tandem_mbuf_grow_front(struct rte_mbuf *m, uint16_t n) {
-    return rte_pktmbuf_prepend(m, n) == NULL ? -ENOSPC : 0;
-}
-
-uint16_t tandem_mbuf_headroom(const struct rte_mbuf *m) { return rte_pktmbuf_headroom(m); }
-
-uint16_t tandem_mbuf_room(const struct rte_mbuf *m) { return (uint16_t)(m->buf_len - m->data_off); }
-
-uint16_t tandem_mbuf_segments(const struct rte_mbuf *m) { return m->nb_segs; }
+#define TANDEM_CHECK_FIELD(field, off, size)                                              \
+    _Static_assert(offsetof(struct rte_mbuf, field) == (off) &&                            \
+                       sizeof(((struct rte_mbuf *)0)->field) == (size),                    \
+                   "struct rte_mbuf." #field " moved: update TANDEM_MBUF_* in shim.h and "  \
+                   "the Rust side (src/dpdk.rs, Mbuf)")
+TANDEM_CHECK_FIELD(buf_addr, TANDEM_MBUF_BUF_ADDR, sizeof(void *));
+TANDEM_CHECK_FIELD(data_off, TANDEM_MBUF_DATA_OFF, 2);
+TANDEM_CHECK_FIELD(nb_segs, TANDEM_MBUF_NB_SEGS, 2);
+TANDEM_CHECK_FIELD(pkt_len, TANDEM_MBUF_PKT_LEN, 4);
+TANDEM_CHECK_FIELD(data_len, TANDEM_MBUF_DATA_LEN, 2);
+TANDEM_CHECK_FIELD(buf_len, TANDEM_MBUF_BUF_LEN, 2);
 
 int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash) {
     if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {

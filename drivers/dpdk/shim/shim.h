@@ -7,7 +7,8 @@
  * between releases. This shim is compiled against the installed headers by
  * build.rs, and src/sys.rs is generated from this header alone with
  * bindgen (see the crate README), so the Rust side depends on these
- * signatures, not on DPDK's struct layouts.
+ * signatures, not on DPDK's struct layouts, except for the few mbuf
+ * fields under "Mbufs", whose offsets are checked here at build time.
  *
  * Return values: 0 or a count on success, a negative errno on failure
  * (DPDK's convention), unless said otherwise.
@@ -92,21 +93,17 @@ struct rte_mbuf *tandem_mbuf_alloc(struct rte_mempool *mp);
 void tandem_mbuf_free(struct rte_mbuf *m);
 /* The first segment's data and its length. */
 uint8_t *tandem_mbuf_data(struct rte_mbuf *m, uint16_t *len);
-/* Sets the data length (and packet length) of a one-segment mbuf;
- * -ENOSPC when it exceeds the room after the headroom. */
-int tandem_mbuf_set_len(struct rte_mbuf *m, uint16_t len);
-/* Removes `n` bytes from the front of the data (rte_pktmbuf_adj);
- * -EINVAL when there are fewer. */
-int tandem_mbuf_trim_front(struct rte_mbuf *m, uint16_t n);
-/* Grows the data by `n` bytes at the front, into the headroom
- * (rte_pktmbuf_prepend); -ENOSPC without headroom. */
-int tandem_mbuf_grow_front(struct rte_mbuf *m, uint16_t n);
-/* Bytes of headroom in front of the data. */
-uint16_t tandem_mbuf_headroom(const struct rte_mbuf *m);
-/* Room for data after the headroom. */
-uint16_t tandem_mbuf_room(const struct rte_mbuf *m);
-/* Segments of the packet (1 for what Tandem sends and accepts). */
-uint16_t tandem_mbuf_segments(const struct rte_mbuf *m);
+/* Byte offsets of the struct rte_mbuf fields the Rust side reads and
+ * moves itself on every packet (data offset and lengths: what
+ * rte_pktmbuf_adj and rte_pktmbuf_prepend change), so that those stay
+ * inline instead of a call here each. DPDK 22.11's layout on 64-bit
+ * machines; shim.c checks every one against <rte_mbuf.h> at build time. */
+#define TANDEM_MBUF_BUF_ADDR 0
+#define TANDEM_MBUF_DATA_OFF 16
+#define TANDEM_MBUF_NB_SEGS 20
+#define TANDEM_MBUF_PKT_LEN 36
+#define TANDEM_MBUF_DATA_LEN 40
+#define TANDEM_MBUF_BUF_LEN 54
 /* The RSS hash the NIC computed, and whether it did. */
 int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash);
 

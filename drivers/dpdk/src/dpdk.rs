@@ -245,12 +245,14 @@ impl Mempool {
 /// One packet buffer, owned: freed back to its pool when dropped, or
 /// handed to the device by [`TxQueue::send`].
 ///
-/// The data pointer and length are kept on the Rust side too: reading
-/// them through the shim costs a call that cannot be inlined, several
-/// times per packet. They change only through `set_len`, `trim_front` and
-/// `grow_front`, which move them exactly as DPDK moves `data_off` and
-/// `data_len` (`rte_pktmbuf_adj`, `rte_pktmbuf_prepend`); debug builds
-/// check the copy against the shim after every change.
+/// The data pointer and length are kept on the Rust side too, and the
+/// mbuf's data offset and lengths are read and written here directly, at
+/// offsets the shim checks against DPDK's headers: a call through the
+/// shim, which cannot be inlined, cost several per packet. They change
+/// only through `set_len`, `trim_front` and `grow_front`, which move them
+/// exactly as DPDK moves `data_off`, `data_len` and `pkt_len`
+/// (`rte_pktmbuf_adj`, `rte_pktmbuf_prepend`); debug builds check the
+/// copy against the shim after every change.
 pub struct Mbuf {
     m: NonNull<sys::rte_mbuf>,
     data: NonNull<u8>,
@@ -273,21 +275,85 @@ impl Mbuf {
     /// # Safety
     /// `m` must be a valid one-segment mbuf owned by the caller, which
     /// gives that ownership up.
+    #[inline]
     unsafe fn from_raw(m: NonNull<sys::rte_mbuf>) -> Mbuf {
-        let mut len = 0u16;
-        // SAFETY: `m` is valid (the caller's promise); the shim writes the
-        // length and returns the data pointer, never null for a valid mbuf.
-        let p = unsafe { sys::tandem_mbuf_data(m.as_ptr(), &raw mut len) };
-        Mbuf {
+        let base = m.as_ptr().cast::<u8>();
+        // SAFETY: `m` is a valid mbuf (the caller's promise), and these
+        // are the offsets of its `buf_addr`, `data_off` and `data_len`
+        // (shim.h, checked against DPDK's headers when the shim is built);
+        // mbufs are cache-line aligned, so every field is aligned.
+        let (buf, off, len) = unsafe {
+            (
+                base.add(field(sys::TANDEM_MBUF_BUF_ADDR))
+                    .cast::<*mut u8>()
+                    .read(),
+                base.add(field(sys::TANDEM_MBUF_DATA_OFF))
+                    .cast::<u16>()
+                    .read(),
+                base.add(field(sys::TANDEM_MBUF_DATA_LEN))
+                    .cast::<u16>()
+                    .read(),
+            )
+        };
+        let mb = Mbuf {
             m,
-            data: NonNull::new(p).unwrap_or(NonNull::dangling()),
+            // The data start is inside the buffer DPDK gave the mbuf.
+            data: NonNull::new(buf.wrapping_add(usize::from(off))).unwrap_or(NonNull::dangling()),
             len,
             rx_csum: 0,
+        };
+        mb.check();
+        mb
+    }
+
+    /// Reads the mbuf's u16 field at byte offset `at` (a `TANDEM_MBUF_*`
+    /// of a u16 field).
+    #[inline]
+    fn get_u16(&self, at: u32) -> u16 {
+        // SAFETY: we own the mbuf; `at` is the offset of one of its u16
+        // fields (shim.h, checked at build time), aligned as the mbuf is.
+        unsafe {
+            self.m
+                .as_ptr()
+                .cast::<u8>()
+                .add(field(at))
+                .cast::<u16>()
+                .read()
         }
     }
 
+    /// Moves the data start by `delta` bytes and sets the length, in the
+    /// mbuf (`data_off`, `data_len`, `pkt_len`, as `rte_pktmbuf_adj` and
+    /// `rte_pktmbuf_prepend` do) and in the Rust-side copy. The caller has
+    /// checked that the new start and length are inside the buffer.
+    #[inline]
+    fn reshape(&mut self, delta: i32, len: u16) {
+        let base = self.m.as_ptr().cast::<u8>();
+        let off = self.get_u16(sys::TANDEM_MBUF_DATA_OFF);
+        // In range: the caller checked the new start is inside the buffer.
+        let off = (i32::from(off) + delta) as u16;
+        // SAFETY: we own the mbuf; these are the offsets of its u16
+        // `data_off` and `data_len` and u32 `pkt_len` (shim.h, checked at
+        // build time), aligned as the mbuf is.
+        unsafe {
+            base.add(field(sys::TANDEM_MBUF_DATA_OFF))
+                .cast::<u16>()
+                .write(off);
+            base.add(field(sys::TANDEM_MBUF_DATA_LEN))
+                .cast::<u16>()
+                .write(len);
+            base.add(field(sys::TANDEM_MBUF_PKT_LEN))
+                .cast::<u32>()
+                .write(u32::from(len));
+        }
+        // The caller checked the move stays inside the buffer.
+        self.data = NonNull::new(self.data.as_ptr().wrapping_offset(delta as isize)).unwrap_or(self.data);
+        self.len = len;
+        self.check();
+    }
+
     /// Checks the Rust-side copy of the data pointer and length against
-    /// the mbuf itself (debug builds).
+    /// the mbuf itself, through the shim (debug builds).
     fn check(&self) {
         if cfg!(debug_assertions) {
             let mut len = 0u16;
@@ -315,64 +381,56 @@ impl Mbuf {
 
     /// Sets the packet's length (within [`room`](Mbuf::room)); new bytes
     /// are whatever the buffer held.
+    #[inline]
     pub fn set_len(&mut self, len: u16) -> Result<(), DpdkError> {
-        // SAFETY: we own the mbuf.
-        let r = unsafe { sys::tandem_mbuf_set_len(self.m.as_ptr(), len) };
-        if r < 0 {
-            return Err(DpdkError::new("mbuf length", r));
+        if self.segments() != 1 || len > self.room() {
+            return Err(DpdkError::new("mbuf length", -libc::ENOSPC));
         }
-        self.len = len;
-        self.check();
+        self.reshape(0, len);
         Ok(())
     }
 
     /// Removes `n` bytes from the front of the packet (a header).
+    #[inline]
     pub fn trim_front(&mut self, n: u16) -> Result<(), DpdkError> {
-        // SAFETY: we own the mbuf.
-        let r = unsafe { sys::tandem_mbuf_trim_front(self.m.as_ptr(), n) };
-        if r < 0 {
-            return Err(DpdkError::new("rte_pktmbuf_adj", r));
+        if n > self.len {
+            return Err(DpdkError::new("rte_pktmbuf_adj", -libc::EINVAL));
         }
-        // SAFETY: the shim checked that `n` bytes were there: the new
-        // start is within the buffer.
-        self.data = unsafe { self.data.add(usize::from(n)) };
-        self.len -= n;
-        self.check();
+        self.reshape(i32::from(n), self.len - n);
         Ok(())
     }
 
     /// Grows the packet by `n` bytes at the front, into the headroom (room
     /// for a header); the new bytes are unspecified until written.
+    #[inline]
     pub fn grow_front(&mut self, n: u16) -> Result<(), DpdkError> {
-        // SAFETY: we own the mbuf.
-        let r = unsafe { sys::tandem_mbuf_grow_front(self.m.as_ptr(), n) };
-        if r < 0 {
-            return Err(DpdkError::new("rte_pktmbuf_prepend", r));
+        if n > self.headroom() {
+            return Err(DpdkError::new("rte_pktmbuf_prepend", -libc::ENOSPC));
         }
-        // SAFETY: the shim checked that the headroom had `n` bytes: the
-        // new start is within the buffer.
-        self.data = unsafe { self.data.sub(usize::from(n)) };
-        self.len += n;
-        self.check();
+        let Some(len) = self.len.checked_add(n) else {
+            return Err(DpdkError::new("rte_pktmbuf_prepend", -libc::ENOSPC));
+        };
+        self.reshape(-i32::from(n), len);
         Ok(())
     }
 
     /// Bytes free in front of the packet.
+    #[inline]
     pub fn headroom(&self) -> u16 {
-        // SAFETY: we own the mbuf.
-        unsafe { sys::tandem_mbuf_headroom(self.m.as_ptr()) }
+        self.get_u16(sys::TANDEM_MBUF_DATA_OFF)
     }
 
     /// Bytes the packet may hold.
+    #[inline]
     pub fn room(&self) -> u16 {
-        // SAFETY: we own the mbuf.
-        unsafe { sys::tandem_mbuf_room(self.m.as_ptr()) }
+        self.get_u16(sys::TANDEM_MBUF_BUF_LEN)
+            .saturating_sub(self.headroom())
     }
 
     /// Segments of the packet (1 unless the device chained buffers).
+    #[inline]
     pub fn segments(&self) -> u16 {
-        // SAFETY: we own the mbuf.
-        unsafe { sys::tandem_mbuf_segments(self.m.as_ptr()) }
+        self.get_u16(sys::TANDEM_MBUF_NB_SEGS)
     }
 
     /// The RSS hash the device computed on receive, if it did.
@@ -432,6 +490,12 @@ impl fmt::Debug for Mbuf {
             .field("len", &self.data().len())
             .finish_non_exhaustive()
     }
+}
+
+/// A `TANDEM_MBUF_*` offset as an index.
+#[inline]
+fn field(at: u32) -> usize {
+    at as usize
 }
 
 /// The NUMA socket of device `id`, when known (before it is started, to
