@@ -347,7 +347,8 @@ impl Mbuf {
                 .write(u32::from(len));
         }
         // The caller checked the move stays inside the buffer.
-        self.data = NonNull::new(self.data.as_ptr().wrapping_offset(delta as isize)).unwrap_or(self.data);
+        self.data =
+            NonNull::new(self.data.as_ptr().wrapping_offset(delta as isize)).unwrap_or(self.data);
         self.len = len;
         self.check();
     }

@@ -28,7 +28,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_packet_io::{IdMap, IoError, IoStats, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
+use tandem_packet_io::{IoError, IoStats, PacketBuf, PacketIo, PortId, RxPacket, TxPacket};
 
 use super::dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
 use crate::media::{Fabric, Handoff};
@@ -122,6 +122,55 @@ const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 /// How often an unresolved address is asked for again.
 const ARP_RETRY: Duration = Duration::from_secs(1);
 
+/// The UDP ports a worker has open, as one slot per port number: both
+/// lookups on the packet path (a received datagram's destination port to
+/// its [`PortId`], a [`PortId`] to send from back to its port number) are
+/// an index, not a hash. A [`PortId`] is the port number in its low 16
+/// bits and a generation in the high 16, so an id kept after its port
+/// was closed never names the port opened next on the same number.
+struct PortTable {
+    /// The open id of each port number, or [`PortTable::FREE`].
+    ids: Box<[u32]>,
+    generation: u16,
+}
+
+impl PortTable {
+    /// No id has generation 0.
+    const FREE: u32 = 0;
+
+    fn new() -> PortTable {
+        PortTable {
+            ids: vec![Self::FREE; 1 << 16].into_boxed_slice(),
+            generation: 0,
+        }
+    }
+
+    fn open(&mut self, udp: u16) -> PortId {
+        self.generation = self.generation.checked_add(1).unwrap_or(1);
+        let id = u32::from(self.generation) << 16 | u32::from(udp);
+        self.ids[usize::from(udp)] = id;
+        PortId(id)
+    }
+
+    #[inline]
+    fn by_udp(&self, udp: u16) -> Option<PortId> {
+        let id = self.ids[usize::from(udp)];
+        (id != Self::FREE).then_some(PortId(id))
+    }
+
+    #[inline]
+    fn udp(&self, port: PortId) -> Option<u16> {
+        let udp = port.0 as u16;
+        (port.0 != Self::FREE && self.ids[usize::from(udp)] == port.0).then_some(udp)
+    }
+
+    fn close(&mut self, port: PortId) -> Option<u16> {
+        let udp = self.udp(port)?;
+        self.ids[usize::from(udp)] = Self::FREE;
+        Some(udp)
+    }
+}
+
 /// One worker's DPDK packet backend; see the module docs.
 pub struct DpdkIo {
     rx: RxQueue,
@@ -129,9 +178,7 @@ pub struct DpdkIo {
     pool: &'static Mempool,
     stack: HostStack,
     config: DpdkConfig,
-    by_udp: IdMap<u16, PortId>,
-    by_id: IdMap<PortId, u16>,
-    next_id: u32,
+    ports: PortTable,
     frames: Vec<Mbuf>,
     out: Vec<Mbuf>,
     reply: Vec<u8>,
@@ -172,9 +219,7 @@ impl DpdkIo {
             pool,
             stack,
             config,
-            by_udp: IdMap::default(),
-            by_id: IdMap::default(),
-            next_id: 0,
+            ports: PortTable::new(),
             frames: Vec::with_capacity(crate::MAX_BURST),
             out: Vec::with_capacity(crate::MAX_BURST),
             reply: vec![0; 2048],
@@ -376,14 +421,14 @@ impl PacketIo for DpdkIo {
         let udp = match local.port() {
             0 => (EPHEMERAL..=u16::MAX)
                 .find(|p| {
-                    !self.by_udp.contains_key(p)
+                    self.ports.by_udp(*p).is_none()
                         && !self
                             .fabric
                             .as_ref()
                             .is_some_and(|f| f.taken_by_other(*p, self.worker))
                 })
                 .ok_or(IoError::Exhausted("UDP ports"))?,
-            p if self.by_udp.contains_key(&p) => return Err(IoError::AddrInUse(local)),
+            p if self.ports.by_udp(p).is_some() => return Err(IoError::AddrInUse(local)),
             p => p,
         };
         if let Some(f) = &self.fabric {
@@ -392,21 +437,16 @@ impl PacketIo for DpdkIo {
             }
             f.claim(udp, self.worker);
         }
-        let id = PortId(self.next_id);
-        self.next_id = self.next_id.wrapping_add(1);
-        self.by_udp.insert(udp, id);
-        self.by_id.insert(id, udp);
-        Ok(id)
+        Ok(self.ports.open(udp))
     }
 
     fn local_addr(&self, port: PortId) -> Result<SocketAddr, IoError> {
-        let udp = self.by_id.get(&port).ok_or(IoError::UnknownPort(port))?;
-        Ok(SocketAddr::from((self.config.ip, *udp)))
+        let udp = self.ports.udp(port).ok_or(IoError::UnknownPort(port))?;
+        Ok(SocketAddr::from((self.config.ip, udp)))
     }
 
     fn close(&mut self, port: PortId) -> Result<(), IoError> {
-        let udp = self.by_id.remove(&port).ok_or(IoError::UnknownPort(port))?;
-        self.by_udp.remove(&udp);
+        let udp = self.ports.close(port).ok_or(IoError::UnknownPort(port))?;
         if let Some(f) = &self.fabric {
             f.release(udp, self.worker);
         }
@@ -428,7 +468,7 @@ impl PacketIo for DpdkIo {
                 let Some(Handoff { m, from, udp }) = f.take(self.worker) else {
                     break;
                 };
-                let Some(&id) = self.by_udp.get(&udp) else {
+                let Some(id) = self.ports.by_udp(udp) else {
                     // Closed since it was handed over.
                     self.stats.rx_dropped += 1;
                     continue;
@@ -479,7 +519,7 @@ impl PacketIo for DpdkIo {
                             self.stats.rx_dropped += 1;
                             continue;
                         };
-                        let Some(&id) = self.by_udp.get(&port) else {
+                        let Some(id) = self.ports.by_udp(port) else {
                             self.hand_over(m, start, len, from, port);
                             continue;
                         };
@@ -539,7 +579,7 @@ impl PacketIo for DpdkIo {
         let hdr = self.stack.header_len();
         let mut accepted = 0;
         for TxPacket { port, to, buf } in pkts.drain(..) {
-            let (Some(&udp), SocketAddr::V4(to)) = (self.by_id.get(&port), to) else {
+            let (Some(udp), SocketAddr::V4(to)) = (self.ports.udp(port), to) else {
                 self.stats.tx_dropped += 1;
                 continue;
             };
@@ -609,5 +649,38 @@ impl PacketIo for DpdkIo {
 
     fn stats(&self) -> IoStats {
         self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PortTable;
+
+    #[test]
+    fn a_closed_ports_id_never_names_the_next_one_on_its_number() {
+        let mut t = PortTable::new();
+        let a = t.open(20_000);
+        assert_eq!(t.by_udp(20_000), Some(a));
+        assert_eq!(t.udp(a), Some(20_000));
+        assert_eq!(t.close(a), Some(20_000));
+        assert_eq!((t.by_udp(20_000), t.udp(a)), (None, None));
+        let b = t.open(20_000);
+        assert_ne!(a, b);
+        assert_eq!((t.udp(a), t.udp(b)), (None, Some(20_000)));
+        assert_eq!(t.close(a), None, "a stale id closes nothing");
+        assert_eq!(t.by_udp(20_000), Some(b));
+        // Port 0 and 65535 are slots like any other.
+        let (lo, hi) = (t.open(0), t.open(u16::MAX));
+        assert_eq!((t.udp(lo), t.udp(hi)), (Some(0), Some(u16::MAX)));
+    }
+
+    #[test]
+    fn generations_wrap_past_zero() {
+        let mut t = PortTable::new();
+        for _ in 0..70_000 {
+            let id = t.open(7);
+            assert_ne!(id.0, PortTable::FREE);
+            assert_eq!(t.close(id), Some(7));
+        }
     }
 }
