@@ -175,6 +175,14 @@ TANDEM_CHECK_FIELD(nb_segs, TANDEM_MBUF_NB_SEGS, 2);
 TANDEM_CHECK_FIELD(pkt_len, TANDEM_MBUF_PKT_LEN, 4);
 TANDEM_CHECK_FIELD(data_len, TANDEM_MBUF_DATA_LEN, 2);
 TANDEM_CHECK_FIELD(buf_len, TANDEM_MBUF_BUF_LEN, 2);
+TANDEM_CHECK_FIELD(ol_flags, TANDEM_MBUF_OL_FLAGS, 8);
+_Static_assert(TANDEM_RX_IP_CKSUM_MASK == RTE_MBUF_F_RX_IP_CKSUM_MASK &&
+                   TANDEM_RX_IP_CKSUM_GOOD == RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+                   TANDEM_RX_IP_CKSUM_BAD == RTE_MBUF_F_RX_IP_CKSUM_BAD &&
+                   TANDEM_RX_L4_CKSUM_MASK == RTE_MBUF_F_RX_L4_CKSUM_MASK &&
+                   TANDEM_RX_L4_CKSUM_GOOD == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+                   TANDEM_RX_L4_CKSUM_BAD == RTE_MBUF_F_RX_L4_CKSUM_BAD,
+               "DPDK's receive checksum flags moved: update TANDEM_RX_* in shim.h");
 
 int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash) {
     if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
@@ -182,34 +190,6 @@ int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash) {
         return 1;
     }
     return 0;
-}
-
-void tandem_rx_csum(struct rte_mbuf *const *pkts, uint8_t *status, uint16_t n) {
-    for (uint16_t i = 0; i < n; i++) {
-        uint64_t f = pkts[i]->ol_flags;
-        uint8_t st = 0;
-        switch (f & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
-        case RTE_MBUF_F_RX_IP_CKSUM_GOOD:
-            st |= TANDEM_CSUM_IP_GOOD;
-            break;
-        case RTE_MBUF_F_RX_IP_CKSUM_BAD:
-            st |= TANDEM_CSUM_IP_BAD;
-            break;
-        default:
-            break;
-        }
-        switch (f & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
-        case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
-            st |= TANDEM_CSUM_L4_GOOD;
-            break;
-        case RTE_MBUF_F_RX_L4_CKSUM_BAD:
-            st |= TANDEM_CSUM_L4_BAD;
-            break;
-        default:
-            break;
-        }
-        status[i] = st;
-    }
 }
 
 void tandem_tx_csum(struct rte_mbuf *const *pkts, uint16_t n, uint16_t l2_len) {

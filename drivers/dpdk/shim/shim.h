@@ -74,14 +74,6 @@ int tandem_port_stats(uint16_t port, uint64_t out[6]);
 uint16_t tandem_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t tandem_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 
-/* What the device said of a received packet's checksums (from its
- * ol_flags), for each of `n` packets: TANDEM_CSUM_* bits. */
-#define TANDEM_CSUM_IP_GOOD 1u
-#define TANDEM_CSUM_IP_BAD 2u
-#define TANDEM_CSUM_L4_GOOD 4u
-#define TANDEM_CSUM_L4_BAD 8u
-void tandem_rx_csum(struct rte_mbuf *const *pkts, uint8_t *status, uint16_t n);
-
 /* Asks the device to fill in the IPv4 header and UDP checksums of each of
  * `n` IPv4/UDP frames whose Ethernet header (with any VLAN tag) is
  * `l2_len` bytes and IPv4 header 20 bytes: offload flags and lengths set;
@@ -94,9 +86,9 @@ void tandem_mbuf_free(struct rte_mbuf *m);
 /* The first segment's data and its length. */
 uint8_t *tandem_mbuf_data(struct rte_mbuf *m, uint16_t *len);
 /* Byte offsets of the struct rte_mbuf fields the Rust side reads and
- * moves itself on every packet (data offset and lengths: what
- * rte_pktmbuf_adj and rte_pktmbuf_prepend change), so that those stay
- * inline instead of a call here each. DPDK 22.11's layout on 64-bit
+ * moves itself on every packet (the data's place and length, which
+ * rte_pktmbuf_adj and rte_pktmbuf_prepend change, and the receive
+ * flags), so that those stay inline instead of a call here each. DPDK 22.11's layout on 64-bit
  * machines; shim.c checks every one against <rte_mbuf.h> at build time. */
 #define TANDEM_MBUF_BUF_ADDR 0
 #define TANDEM_MBUF_DATA_OFF 16
@@ -104,6 +96,16 @@ uint8_t *tandem_mbuf_data(struct rte_mbuf *m, uint16_t *len);
 #define TANDEM_MBUF_PKT_LEN 36
 #define TANDEM_MBUF_DATA_LEN 40
 #define TANDEM_MBUF_BUF_LEN 54
+#define TANDEM_MBUF_OL_FLAGS 24
+/* What the device said of a received packet's checksums, in its ol_flags
+ * (RTE_MBUF_F_RX_IP_CKSUM_* and RTE_MBUF_F_RX_L4_CKSUM_*; both bits set
+ * means "not checked"). */
+#define TANDEM_RX_IP_CKSUM_MASK 0x90
+#define TANDEM_RX_IP_CKSUM_GOOD 0x80
+#define TANDEM_RX_IP_CKSUM_BAD 0x10
+#define TANDEM_RX_L4_CKSUM_MASK 0x108
+#define TANDEM_RX_L4_CKSUM_GOOD 0x100
+#define TANDEM_RX_L4_CKSUM_BAD 0x08
 /* The RSS hash the NIC computed, and whether it did. */
 int tandem_mbuf_rss(const struct rte_mbuf *m, uint32_t *hash);
 

@@ -245,21 +245,14 @@ impl Mempool {
 /// One packet buffer, owned: freed back to its pool when dropped, or
 /// handed to the device by [`TxQueue::send`].
 ///
-/// The data pointer and length are kept on the Rust side too, and the
-/// mbuf's data offset and lengths are read and written here directly, at
-/// offsets the shim checks against DPDK's headers: a call through the
-/// shim, which cannot be inlined, cost several per packet. They change
-/// only through `set_len`, `trim_front` and `grow_front`, which move them
-/// exactly as DPDK moves `data_off`, `data_len` and `pkt_len`
-/// (`rte_pktmbuf_adj`, `rte_pktmbuf_prepend`); debug builds check the
-/// copy against the shim after every change.
+/// Just the pointer: where the data is and how long it is are read from
+/// the mbuf and moved there, inline, at the field offsets in `shim.h`
+/// (which the shim checks against DPDK's headers when it is built), as
+/// `rte_pktmbuf_adj` and `rte_pktmbuf_prepend` move them. A handle this
+/// small is cheap to pass along the packet path, and a call into the
+/// shim, which cannot be inlined, would cost more than the loads.
 pub struct Mbuf {
     m: NonNull<sys::rte_mbuf>,
-    data: NonNull<u8>,
-    len: u16,
-    /// The device's checksum verdicts on receive (`TANDEM_CSUM_*` bits),
-    /// read in the receive burst when the port offloads them.
-    rx_csum: u8,
 }
 
 // SAFETY: an `Mbuf` is the only handle to its buffer (not Clone, never
@@ -269,6 +262,33 @@ pub struct Mbuf {
 // another.
 unsafe impl Send for Mbuf {}
 
+/// Reads the field of `m` at byte offset `at` (a `TANDEM_MBUF_*`).
+///
+/// # Safety
+/// `m` must be a valid mbuf, and `T` the type of its field at `at`.
+#[inline]
+unsafe fn get<T: Copy>(m: NonNull<sys::rte_mbuf>, at: u32) -> T {
+    // SAFETY: the caller's promise; mbufs are cache-line aligned and
+    // DPDK aligns each field to its size, so the read is aligned.
+    unsafe { m.as_ptr().cast::<u8>().add(at as usize).cast::<T>().read() }
+}
+
+/// Writes the field of `m` at byte offset `at` (a `TANDEM_MBUF_*`).
+///
+/// # Safety
+/// As for [`get`], and the caller must own `m`.
+#[inline]
+unsafe fn set<T: Copy>(m: NonNull<sys::rte_mbuf>, at: u32, v: T) {
+    // SAFETY: as in `get`; ownership makes the write unique.
+    unsafe {
+        m.as_ptr()
+            .cast::<u8>()
+            .add(at as usize)
+            .cast::<T>()
+            .write(v)
+    }
+}
+
 impl Mbuf {
     /// Takes ownership of `m`, a valid mbuf nobody else holds.
     ///
@@ -277,107 +297,70 @@ impl Mbuf {
     /// gives that ownership up.
     #[inline]
     unsafe fn from_raw(m: NonNull<sys::rte_mbuf>) -> Mbuf {
-        let base = m.as_ptr().cast::<u8>();
-        // SAFETY: `m` is a valid mbuf (the caller's promise), and these
-        // are the offsets of its `buf_addr`, `data_off` and `data_len`
-        // (shim.h, checked against DPDK's headers when the shim is built);
-        // mbufs are cache-line aligned, so every field is aligned.
-        let (buf, off, len) = unsafe {
-            (
-                base.add(field(sys::TANDEM_MBUF_BUF_ADDR))
-                    .cast::<*mut u8>()
-                    .read(),
-                base.add(field(sys::TANDEM_MBUF_DATA_OFF))
-                    .cast::<u16>()
-                    .read(),
-                base.add(field(sys::TANDEM_MBUF_DATA_LEN))
-                    .cast::<u16>()
-                    .read(),
-            )
-        };
-        let mb = Mbuf {
-            m,
-            // The data start is inside the buffer DPDK gave the mbuf.
-            data: NonNull::new(buf.wrapping_add(usize::from(off))).unwrap_or(NonNull::dangling()),
-            len,
-            rx_csum: 0,
-        };
+        let mb = Mbuf { m };
         mb.check();
         mb
     }
 
-    /// Reads the mbuf's u16 field at byte offset `at` (a `TANDEM_MBUF_*`
-    /// of a u16 field).
     #[inline]
-    fn get_u16(&self, at: u32) -> u16 {
-        // SAFETY: we own the mbuf; `at` is the offset of one of its u16
-        // fields (shim.h, checked at build time), aligned as the mbuf is.
-        unsafe {
-            self.m
-                .as_ptr()
-                .cast::<u8>()
-                .add(field(at))
-                .cast::<u16>()
-                .read()
-        }
+    fn data_off(&self) -> u16 {
+        // SAFETY: we own the mbuf; `data_off` is a u16 there.
+        unsafe { get(self.m, sys::TANDEM_MBUF_DATA_OFF) }
     }
 
-    /// Moves the data start by `delta` bytes and sets the length, in the
-    /// mbuf (`data_off`, `data_len`, `pkt_len`, as `rte_pktmbuf_adj` and
-    /// `rte_pktmbuf_prepend` do) and in the Rust-side copy. The caller has
-    /// checked that the new start and length are inside the buffer.
     #[inline]
-    fn reshape(&mut self, delta: i32, len: u16) {
-        let base = self.m.as_ptr().cast::<u8>();
-        let off = self.get_u16(sys::TANDEM_MBUF_DATA_OFF);
-        // In range: the caller checked the new start is inside the buffer.
-        let off = (i32::from(off) + delta) as u16;
-        // SAFETY: we own the mbuf; these are the offsets of its u16
-        // `data_off` and `data_len` and u32 `pkt_len` (shim.h, checked at
-        // build time), aligned as the mbuf is.
+    fn len(&self) -> u16 {
+        // SAFETY: we own the mbuf; `data_len` is a u16 there.
+        unsafe { get(self.m, sys::TANDEM_MBUF_DATA_LEN) }
+    }
+
+    #[inline]
+    fn start(&self) -> *mut u8 {
+        // SAFETY: we own the mbuf; `buf_addr` is a pointer there.
+        let buf: *mut u8 = unsafe { get(self.m, sys::TANDEM_MBUF_BUF_ADDR) };
+        buf.wrapping_add(usize::from(self.data_off()))
+    }
+
+    /// Moves the data start to `off` bytes into the buffer and sets the
+    /// length (`data_off`, `data_len` and `pkt_len`, as `rte_pktmbuf_adj`
+    /// and `rte_pktmbuf_prepend` do). The caller has checked that they
+    /// stay inside the buffer.
+    #[inline]
+    fn reshape(&mut self, off: u16, len: u16) {
+        // SAFETY: we own the mbuf; `data_off` and `data_len` are u16s
+        // there and `pkt_len` a u32.
         unsafe {
-            base.add(field(sys::TANDEM_MBUF_DATA_OFF))
-                .cast::<u16>()
-                .write(off);
-            base.add(field(sys::TANDEM_MBUF_DATA_LEN))
-                .cast::<u16>()
-                .write(len);
-            base.add(field(sys::TANDEM_MBUF_PKT_LEN))
-                .cast::<u32>()
-                .write(u32::from(len));
+            set(self.m, sys::TANDEM_MBUF_DATA_OFF, off);
+            set(self.m, sys::TANDEM_MBUF_DATA_LEN, len);
+            set(self.m, sys::TANDEM_MBUF_PKT_LEN, u32::from(len));
         }
-        // The caller checked the move stays inside the buffer.
-        self.data =
-            NonNull::new(self.data.as_ptr().wrapping_offset(delta as isize)).unwrap_or(self.data);
-        self.len = len;
         self.check();
     }
 
-    /// Checks the Rust-side copy of the data pointer and length against
-    /// the mbuf itself, through the shim (debug builds).
+    /// Checks the fields read here against DPDK's own accessors, through
+    /// the shim (debug builds).
     fn check(&self) {
         if cfg!(debug_assertions) {
             let mut len = 0u16;
             // SAFETY: we own the mbuf.
             let p = unsafe { sys::tandem_mbuf_data(self.m.as_ptr(), &raw mut len) };
-            debug_assert_eq!((p, len), (self.data.as_ptr(), self.len));
+            debug_assert_eq!((p, len), (self.start(), self.len()));
         }
     }
 
     /// The packet's bytes (first segment; Tandem's packets have one).
     #[inline]
     pub fn data(&self) -> &[u8] {
-        // SAFETY: `data` and `len` describe the mbuf's data (kept in step
-        // with it, see the type's docs), valid while we own it; `&self`
-        // excludes writers.
-        unsafe { std::slice::from_raw_parts(self.data.as_ptr(), usize::from(self.len)) }
+        // SAFETY: the data start and length are the mbuf's own, inside its
+        // buffer, valid while we own it; `&self` excludes writers.
+        unsafe { std::slice::from_raw_parts(self.start(), usize::from(self.len())) }
     }
 
     /// The packet's bytes, writable.
     #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, and `&mut self` makes the access unique.
-        unsafe { std::slice::from_raw_parts_mut(self.data.as_ptr(), usize::from(self.len)) }
+        unsafe { std::slice::from_raw_parts_mut(self.start(), usize::from(self.len())) }
     }
 
     /// Sets the packet's length (within [`room`](Mbuf::room)); new bytes
@@ -387,17 +370,19 @@ impl Mbuf {
         if self.segments() != 1 || len > self.room() {
             return Err(DpdkError::new("mbuf length", -libc::ENOSPC));
         }
-        self.reshape(0, len);
+        self.reshape(self.data_off(), len);
         Ok(())
     }
 
     /// Removes `n` bytes from the front of the packet (a header).
     #[inline]
     pub fn trim_front(&mut self, n: u16) -> Result<(), DpdkError> {
-        if n > self.len {
+        let len = self.len();
+        if n > len {
             return Err(DpdkError::new("rte_pktmbuf_adj", -libc::EINVAL));
         }
-        self.reshape(i32::from(n), self.len - n);
+        // Within the buffer: the data was.
+        self.reshape(self.data_off() + n, len - n);
         Ok(())
     }
 
@@ -405,33 +390,33 @@ impl Mbuf {
     /// for a header); the new bytes are unspecified until written.
     #[inline]
     pub fn grow_front(&mut self, n: u16) -> Result<(), DpdkError> {
-        if n > self.headroom() {
-            return Err(DpdkError::new("rte_pktmbuf_prepend", -libc::ENOSPC));
-        }
-        let Some(len) = self.len.checked_add(n) else {
+        let off = self.data_off();
+        let (Some(off), Some(len)) = (off.checked_sub(n), self.len().checked_add(n)) else {
             return Err(DpdkError::new("rte_pktmbuf_prepend", -libc::ENOSPC));
         };
-        self.reshape(-i32::from(n), len);
+        self.reshape(off, len);
         Ok(())
     }
 
     /// Bytes free in front of the packet.
     #[inline]
     pub fn headroom(&self) -> u16 {
-        self.get_u16(sys::TANDEM_MBUF_DATA_OFF)
+        self.data_off()
     }
 
     /// Bytes the packet may hold.
     #[inline]
     pub fn room(&self) -> u16 {
-        self.get_u16(sys::TANDEM_MBUF_BUF_LEN)
-            .saturating_sub(self.headroom())
+        // SAFETY: we own the mbuf; `buf_len` is a u16 there.
+        let buf_len: u16 = unsafe { get(self.m, sys::TANDEM_MBUF_BUF_LEN) };
+        buf_len.saturating_sub(self.data_off())
     }
 
     /// Segments of the packet (1 unless the device chained buffers).
     #[inline]
     pub fn segments(&self) -> u16 {
-        self.get_u16(sys::TANDEM_MBUF_NB_SEGS)
+        // SAFETY: we own the mbuf; `nb_segs` is a u16 there.
+        unsafe { get(self.m, sys::TANDEM_MBUF_NB_SEGS) }
     }
 
     /// The RSS hash the device computed on receive, if it did.
@@ -443,22 +428,30 @@ impl Mbuf {
     }
 
     /// What the device found checking this received packet's IPv4 and
-    /// UDP checksums (all `Unknown` unless its port offloads the check).
+    /// UDP checksums, from its receive flags. Meaningful only for a packet
+    /// just received on a port that offloads the check
+    /// ([`RxQueue::checksum_offload`]): other devices leave the flags as
+    /// they were, which for a relayed buffer is what an earlier port said.
     pub fn rx_checksum(&self) -> crate::stack::RxChecksum {
         use crate::stack::DeviceCheck;
-        let bits = u32::from(self.rx_csum);
-        let check = |good, bad| {
-            if bits & good != 0 {
-                DeviceCheck::Good
-            } else if bits & bad != 0 {
-                DeviceCheck::Bad
-            } else {
-                DeviceCheck::Unknown
-            }
+        // SAFETY: we own the mbuf; `ol_flags` is a u64 there.
+        let flags: u64 = unsafe { get(self.m, sys::TANDEM_MBUF_OL_FLAGS) };
+        let check = |mask: u32, good: u32, bad: u32| match flags & u64::from(mask) {
+            f if f == u64::from(good) => DeviceCheck::Good,
+            f if f == u64::from(bad) => DeviceCheck::Bad,
+            _ => DeviceCheck::Unknown,
         };
         crate::stack::RxChecksum {
-            ip: check(sys::TANDEM_CSUM_IP_GOOD, sys::TANDEM_CSUM_IP_BAD),
-            l4: check(sys::TANDEM_CSUM_L4_GOOD, sys::TANDEM_CSUM_L4_BAD),
+            ip: check(
+                sys::TANDEM_RX_IP_CKSUM_MASK,
+                sys::TANDEM_RX_IP_CKSUM_GOOD,
+                sys::TANDEM_RX_IP_CKSUM_BAD,
+            ),
+            l4: check(
+                sys::TANDEM_RX_L4_CKSUM_MASK,
+                sys::TANDEM_RX_L4_CKSUM_GOOD,
+                sys::TANDEM_RX_L4_CKSUM_BAD,
+            ),
         }
     }
 
@@ -491,12 +484,6 @@ impl fmt::Debug for Mbuf {
             .field("len", &self.data().len())
             .finish_non_exhaustive()
     }
-}
-
-/// A `TANDEM_MBUF_*` offset as an index.
-#[inline]
-fn field(at: u32) -> usize {
-    at as usize
 }
 
 /// The NUMA socket of device `id`, when known (before it is started, to
@@ -678,18 +665,10 @@ impl RxQueue {
         // SAFETY: this handle is the queue's only user; `raw` has room for
         // `n` pointers.
         let got = unsafe { sys::tandem_rx_burst(self.port.id, self.queue, raw.as_mut_ptr(), n) };
-        let mut csum = [0u8; MAX_BURST];
-        if self.port.offloads & sys::TANDEM_RX_CKSUM != 0 {
-            // SAFETY: the first `got` entries of `raw` are mbufs we now
-            // own; `csum` has room for `got` verdicts.
-            unsafe { sys::tandem_rx_csum(raw.as_ptr(), csum.as_mut_ptr(), got) };
-        }
-        for (&p, &c) in raw[..usize::from(got)].iter().zip(&csum) {
+        for &p in &raw[..usize::from(got)] {
             if let Some(p) = NonNull::new(p) {
                 // SAFETY: the device handed this mbuf over to us.
-                let mut m = unsafe { Mbuf::from_raw(p) };
-                m.rx_csum = c;
-                out.push(m);
+                out.push(unsafe { Mbuf::from_raw(p) });
             }
         }
         usize::from(got)

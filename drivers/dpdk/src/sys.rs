@@ -2,16 +2,19 @@
 
 pub const TANDEM_RX_CKSUM: u32 = 1;
 pub const TANDEM_TX_CKSUM: u32 = 2;
-pub const TANDEM_CSUM_IP_GOOD: u32 = 1;
-pub const TANDEM_CSUM_IP_BAD: u32 = 2;
-pub const TANDEM_CSUM_L4_GOOD: u32 = 4;
-pub const TANDEM_CSUM_L4_BAD: u32 = 8;
 pub const TANDEM_MBUF_BUF_ADDR: u32 = 0;
 pub const TANDEM_MBUF_DATA_OFF: u32 = 16;
 pub const TANDEM_MBUF_NB_SEGS: u32 = 20;
 pub const TANDEM_MBUF_PKT_LEN: u32 = 36;
 pub const TANDEM_MBUF_DATA_LEN: u32 = 40;
 pub const TANDEM_MBUF_BUF_LEN: u32 = 54;
+pub const TANDEM_MBUF_OL_FLAGS: u32 = 24;
+pub const TANDEM_RX_IP_CKSUM_MASK: u32 = 144;
+pub const TANDEM_RX_IP_CKSUM_GOOD: u32 = 128;
+pub const TANDEM_RX_IP_CKSUM_BAD: u32 = 16;
+pub const TANDEM_RX_L4_CKSUM_MASK: u32 = 264;
+pub const TANDEM_RX_L4_CKSUM_GOOD: u32 = 256;
+pub const TANDEM_RX_L4_CKSUM_BAD: u32 = 8;
 pub type __uint8_t = ::std::os::raw::c_uchar;
 pub type __uint16_t = ::std::os::raw::c_ushort;
 pub type __uint32_t = ::std::os::raw::c_uint;
@@ -102,9 +105,6 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn tandem_tx_burst(port: u16, queue: u16, pkts: *mut *mut rte_mbuf, n: u16) -> u16;
-}
-unsafe extern "C" {
-    pub fn tandem_rx_csum(pkts: *const *mut rte_mbuf, status: *mut u8, n: u16);
 }
 unsafe extern "C" {
     pub fn tandem_tx_csum(pkts: *const *mut rte_mbuf, n: u16, l2_len: u16);
