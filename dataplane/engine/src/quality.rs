@@ -714,7 +714,25 @@ impl RtcpSession {
         timestamp: u32,
         payload_len: usize,
     ) -> SeqVerdict {
-        let arrival = self.arrival_ticks(now);
+        let micros = now.saturating_duration_since(self.epoch).as_micros() as u64;
+        self.handle_rtp_received_at(micros, ssrc, seq, timestamp, payload_len)
+    }
+
+    /// [`handle_rtp_received`](Self::handle_rtp_received) with the arrival
+    /// time given as microseconds on a monotonic clock of the caller's,
+    /// whose origin does not matter: jitter (§6.4.1) uses only differences
+    /// of arrival times. A worker converts its clock once per turn instead
+    /// of once per packet. A session takes its arrival times from one
+    /// clock: this one or the `Instant`s of `handle_rtp_received`.
+    pub fn handle_rtp_received_at(
+        &mut self,
+        arrival_micros: u64,
+        ssrc: Ssrc,
+        seq: u16,
+        timestamp: u32,
+        payload_len: usize,
+    ) -> SeqVerdict {
+        let arrival = self.arrival_ticks(arrival_micros);
         let source = match &mut self.source {
             Some(s) if s.ssrc == ssrc => s,
             slot => {
@@ -898,14 +916,13 @@ impl RtcpSession {
         })
     }
 
-    fn arrival_ticks(&self, now: Instant) -> u32 {
-        // In u64 (this runs for every packet; u128 arithmetic is a library
-        // call): whole seconds, then the fraction; the result wraps as RTP
-        // timestamps do.
-        let d = now.saturating_duration_since(self.epoch);
+    /// An arrival time in RTP timestamp units; wraps as they do.
+    fn arrival_ticks(&self, micros: u64) -> u32 {
+        // Whole seconds, then the fraction, so that nothing overflows; the
+        // divisions by constants compile to multiplications.
         let rate = u64::from(self.config.clock_rate);
-        let whole = d.as_secs().wrapping_mul(rate);
-        let part = u64::from(d.subsec_micros()) * rate / 1_000_000;
+        let whole = (micros / 1_000_000).wrapping_mul(rate);
+        let part = (micros % 1_000_000) * rate / 1_000_000;
         whole.wrapping_add(part) as u32
     }
 

@@ -252,6 +252,9 @@ pub struct Worker<P: PacketIo> {
     next_member: u32,
     /// Wall clock for RTCP's NTP timestamps.
     clock: WallClock,
+    /// A packet-handling time and its microseconds on `clock`, converted
+    /// once for all the packets of a turn (RTCP's arrival times).
+    arrival: (Instant, u64),
     /// Legs whose decoding needs re-evaluating once the tick is over.
     refresh_after_tick: Vec<usize>,
     /// Reused by the media clock: decoded legs of this tick.
@@ -280,6 +283,8 @@ impl<P: PacketIo> Worker<P> {
         events: Sender<Event>,
         shared: Arc<WorkerShared>,
     ) -> Self {
+        let clock = WallClock::new();
+        let arrival = (clock.base, 0);
         Self {
             index,
             io,
@@ -303,7 +308,8 @@ impl<P: PacketIo> Worker<P> {
             pending_events: Vec::new(),
             now: Instant::now(),
             next_member: 1,
-            clock: WallClock::new(),
+            clock,
+            arrival,
             refresh_after_tick: Vec::new(),
             tick_slots: Vec::new(),
             tick_rooms: Vec::new(),
@@ -684,9 +690,12 @@ impl<P: PacketIo> Worker<P> {
             }
         }
         if pt == format.payload_type {
+            if self.arrival.0 != now {
+                self.arrival = (now, self.clock.micros(now));
+            }
             let payload_len = buf.data().len().saturating_sub(12);
             leg.rtcp
-                .handle_rtp_received(now, Ssrc(ssrc), seq, ts, payload_len);
+                .handle_rtp_received_at(self.arrival.1, Ssrc(ssrc), seq, ts, payload_len);
         }
         leg.counts.packets_in += 1;
         leg.counts.bytes_in += buf.data().len() as u64;
@@ -1565,6 +1574,12 @@ impl WallClock {
             base: Instant::now(),
             base_unix,
         }
+    }
+
+    /// Microseconds since the base (0 before it): the origin of arrival
+    /// times, of which only differences are used.
+    fn micros(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.base).as_micros() as u64
     }
 
     fn ntp(&self, now: Instant) -> NtpTime {
