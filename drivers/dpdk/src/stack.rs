@@ -143,8 +143,6 @@ pub struct HostStack {
     /// (frames are written for its offload: IPv4 checksum 0, UDP checksum
     /// the pseudo-header's sum).
     pub tx_checksum_offload: bool,
-    /// What the device said of the frame being handled.
-    device: RxChecksum,
     arp: HashMap<Ipv4Addr, ([u8; 6], Instant)>,
     /// The last neighbour learned from a frame, for [`take_learned`](Self::take_learned).
     learned: Option<(Ipv4Addr, [u8; 6])>,
@@ -260,7 +258,6 @@ impl HostStack {
             ip,
             vlan,
             tx_checksum_offload: false,
-            device: RxChecksum::default(),
             arp: HashMap::new(),
             learned: None,
             counters: Counters::default(),
@@ -362,11 +359,19 @@ impl HostStack {
         reply: &mut [u8],
         device: RxChecksum,
     ) -> Verdict {
-        self.device = device;
-        self.frame(now, frame, reply)
+        self.frame(now, frame, reply, device)
     }
 
-    fn frame(&mut self, now: Instant, frame: &[u8], reply: &mut [u8]) -> Verdict {
+    // The device's verdicts travel as an argument, not in `self`: a store
+    // next to the MAC address read right after stalled every frame (store
+    // forwarding).
+    fn frame(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        reply: &mut [u8],
+        device: RxChecksum,
+    ) -> Verdict {
         let (Some(dst), Some(src), Some(mut ethertype)) =
             (mac_at(frame, 0), mac_at(frame, 6), be16(frame, 12))
         else {
@@ -395,7 +400,7 @@ impl HostStack {
         }
         match ethertype {
             ETHERTYPE_ARP => self.arp_in(now, frame, at, reply),
-            ETHERTYPE_IPV4 => self.ipv4_in(now, frame, at, src, reply),
+            ETHERTYPE_IPV4 => self.ipv4_in(now, frame, at, src, reply, device),
             _ => self.exception(),
         }
     }
@@ -450,6 +455,7 @@ impl HostStack {
         at: usize,
         src_mac: [u8; 6],
         reply: &mut [u8],
+        device: RxChecksum,
     ) -> Verdict {
         let Some(&vihl) = frame.get(at) else {
             return self.drop(DropReason::Malformed);
@@ -462,7 +468,7 @@ impl HostStack {
             return self.drop(DropReason::Malformed);
         }
         let header = &frame[at..at + ihl];
-        let ip_ok = match self.device.ip {
+        let ip_ok = match device.ip {
             DeviceCheck::Good => true,
             DeviceCheck::Bad => false,
             DeviceCheck::Unknown => header_checksum_ok(header),
@@ -487,7 +493,7 @@ impl HostStack {
         }
         let body = at + ihl..at + total;
         match header[9] {
-            PROTO_UDP => self.udp_in(frame, body, src, dst),
+            PROTO_UDP => self.udp_in(frame, body, src, dst, device),
             PROTO_ICMP => self.icmp_in(now, frame, body, header, src, src_mac, reply),
             _ => self.exception(),
         }
@@ -499,6 +505,7 @@ impl HostStack {
         body: Range<usize>,
         src: Ipv4Addr,
         dst: Ipv4Addr,
+        device: RxChecksum,
     ) -> Verdict {
         let udp = &frame[body.clone()];
         let (Some(sport), Some(dport), Some(len), Some(sum)) =
@@ -511,7 +518,7 @@ impl HostStack {
             return self.drop(DropReason::Malformed);
         }
         // A zero checksum is "none" (RFC 768).
-        let udp_ok = match self.device.l4 {
+        let udp_ok = match device.l4 {
             DeviceCheck::Good => true,
             DeviceCheck::Bad => sum == 0,
             DeviceCheck::Unknown => {
