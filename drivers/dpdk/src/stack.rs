@@ -193,15 +193,19 @@ pub fn ones_sum(data: &[u8], sum: u32) -> u32 {
     if let [last] = rest {
         acc += u64::from(u16::from_ne_bytes([*last, 0]));
     }
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
     // Machine order to network order (a no-op on big-endian machines).
-    let mut total = u64::from(u16::from_be(acc as u16)) + u64::from(sum);
-    while total > 0xffff {
-        total = (total & 0xffff) + (total >> 16);
-    }
-    total as u32
+    let folded = u16::from_be(fold16(acc));
+    u32::from(fold16(u64::from(folded) + u64::from(sum)))
+}
+
+/// Folds a 64-bit ones' complement sum to 16 bits, end-around carries
+/// included, in a fixed number of steps (no loop to mispredict).
+#[inline]
+fn fold16(acc: u64) -> u16 {
+    let (lo, carry) = (acc as u32).overflowing_add((acc >> 32) as u32);
+    let x = lo + u32::from(carry); // no overflow: lo wrapped, so lo < u32::MAX
+    let (lo, carry) = (x as u16).overflowing_add((x >> 16) as u16);
+    lo + u16::from(carry) // likewise
 }
 
 /// Whether an IPv4 header's checksum is right: the usual 20-byte header
