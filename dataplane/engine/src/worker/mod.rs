@@ -15,8 +15,8 @@
 //!
 //! The packet path allocates nothing and takes no locks: packets are
 //! rewritten in place in the backend's buffers and handed back to it; the
-//! flow table is a hash map from the backend's port id to a slot in a slab
-//! of legs; the `Vec`s for bursts are reserved once.
+//! flow table maps the backend's port id to a slot in a slab of legs with
+//! one indexed load (`flows`); the `Vec`s for bursts are reserved once.
 //!
 //! **Relay with rewriting.** What a leg sends is one continuous RTP stream
 //! whatever happens upstream: the engine's own SSRC, and sequence numbers and
@@ -33,6 +33,7 @@
 //! RTP). Anything else is dropped and counted as `wrong_source`, so a flood
 //! from an unknown source never reaches a leg's chain.
 
+mod flows;
 mod media;
 
 use std::collections::{HashMap, VecDeque};
@@ -232,7 +233,7 @@ pub struct Worker<P: PacketIo> {
     /// Leg → its slot.
     by_id: IdMap<LegId, u32>,
     /// Port → leg slot, and whether it is the leg's RTCP port.
-    by_port: IdMap<PortId, PortRoute>,
+    by_port: flows::FlowTable,
     rx: Vec<RxPacket<P::Buf>>,
     tx: Vec<TxPacket<P::Buf>>,
     counters: LocalCounters,
@@ -294,7 +295,7 @@ impl<P: PacketIo> Worker<P> {
             legs: Vec::new(),
             free: Vec::new(),
             by_id: IdMap::default(),
-            by_port: IdMap::default(),
+            by_port: flows::FlowTable::new(),
             rx: Vec::with_capacity(BURST),
             tx: Vec::with_capacity(BURST * 2),
             counters: LocalCounters::default(),
@@ -605,7 +606,7 @@ impl<P: PacketIo> Worker<P> {
 
     /// Decides one packet's fate and, for `Forward`, queues it.
     pub fn handle_packet(&mut self, now: Instant, pkt: RxPacket<P::Buf>) -> Fate {
-        let Some(&route) = self.by_port.get(&pkt.port) else {
+        let Some(route) = self.by_port.get(pkt.port) else {
             return Fate::Drop(DropReason::UnknownPort);
         };
         let (slot, rtcp_port) = (route.slot(), route.is_rtcp());
@@ -1205,10 +1206,10 @@ impl<P: PacketIo> Worker<P> {
         self.unbridge_slot(slot);
         let leg = self.legs[slot].take().expect("slot of a known leg");
         self.by_id.remove(&id);
-        self.by_port.remove(&leg.port);
+        self.by_port.remove(leg.port);
         let _ = self.io.close(leg.port);
         if let Some(p) = leg.rtcp_port {
-            self.by_port.remove(&p);
+            self.by_port.remove(p);
             let _ = self.io.close(p);
         }
         self.free.push(slot as u32);
