@@ -632,6 +632,118 @@ impl Decoder {
     }
 }
 
+/// The octet's higher-band bits when that band is not coded: IH = 3, the
+/// smallest positive step, on which a decoder's higher-band scale factor
+/// decays to its floor, so the band it reconstructs fades to silence.
+const IH_UNCODED: u8 = 3 << 6;
+
+/// G.722 fed with 8 kHz samples, for narrowband sources: the samples are
+/// the lower sub-band itself (halved to G.722's 15 bits), coded exactly as
+/// [`Encoder`] codes that band, and the higher band is not coded (every
+/// octet carries IH = 3). One octet per sample, a valid 64 kbit/s stream
+/// any G.722 decoder plays at 16 kHz.
+///
+/// This is spandsp's `G722_SAMPLE_RATE_8000` mode, which Asterisk uses to
+/// translate between G.722 and 8 kHz audio, and is bit-exact with it
+/// (`tests/g722-matches-spandsp.rs`). It does without the transmit QMF,
+/// the higher-band recursion and the 8 → 16 kHz resampler a wideband
+/// encoding of narrowband audio would need: a G.711 caller has nothing
+/// above 4 kHz to send.
+#[derive(Clone, Debug)]
+pub struct NarrowbandEncoder {
+    low: Band,
+}
+
+impl Default for NarrowbandEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NarrowbandEncoder {
+    /// An encoder in the G.722 reset state.
+    pub const fn new() -> Self {
+        Self {
+            low: Band::reset(DETL_RESET),
+        }
+    }
+
+    /// Returns to the reset state.
+    pub fn reset(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Encodes 8 kHz samples, one octet each, into `out`; returns the
+    /// number of octets written (`pcm8k.len()`).
+    ///
+    /// # Panics
+    ///
+    /// If `out` is shorter than `pcm8k`.
+    pub fn encode(&mut self, pcm8k: &[i16], out: &mut [u8]) -> usize {
+        assert!(
+            out.len() >= pcm8k.len(),
+            "G.722 encode: output buffer too short"
+        );
+        let mut lo = self.low.clone();
+        for (o, &x) in out.iter_mut().zip(pcm8k) {
+            *o = IH_UNCODED | encode_low(&mut lo, i32::from(x >> 1));
+        }
+        self.low = lo;
+        pcm8k.len()
+    }
+}
+
+/// A G.722 decoder to 8 kHz: the lower sub-band's reconstruction, doubled
+/// back to 16 bits, one sample per octet; the higher band is not decoded.
+/// spandsp's `G722_SAMPLE_RATE_8000` mode (bit-exact with it), as Asterisk
+/// uses it. For 8 kHz destinations it does without the higher-band
+/// recursion, the receive QMF and the 16 → 8 kHz resampler; what the
+/// higher band carried (4–7 kHz) has no place in 8 kHz audio anyway.
+#[derive(Clone, Debug)]
+pub struct NarrowbandDecoder {
+    low: Band,
+}
+
+impl Default for NarrowbandDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NarrowbandDecoder {
+    /// A decoder in the G.722 reset state.
+    pub const fn new() -> Self {
+        Self {
+            low: Band::reset(DETL_RESET),
+        }
+    }
+
+    /// Returns to the reset state.
+    pub fn reset(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Decodes octets into one 8 kHz sample each; returns the number of
+    /// samples written (`code.len()`).
+    ///
+    /// # Panics
+    ///
+    /// If `out` is shorter than `code`.
+    pub fn decode(&mut self, code: &[u8], out: &mut [i16]) -> usize {
+        assert!(
+            out.len() >= code.len(),
+            "G.722 decode: output buffer too short"
+        );
+        let mut lo = self.low.clone();
+        for (o, &c) in out.iter_mut().zip(code) {
+            // 15 bits doubled: within 16.
+            *o = decode_low(&mut lo, c) << 1;
+        }
+        self.low = lo;
+        code.len()
+    }
+}
+
 /// Lower-band ADPCM decoder step: INVQBL for the output (limited to 15
 /// bits), INVQAL and adaptation for the predictor.
 #[inline(always)]

@@ -421,6 +421,8 @@ enum DecoderState {
     Pcmu,
     Pcma,
     G722(Box<g722::Decoder>),
+    /// G.722 to 8 kHz: the lower band alone ([`Decoder::with_rate`]).
+    G722Narrow(g722::NarrowbandDecoder),
     L16,
     #[cfg(feature = "opus")]
     Opus(Box<opus::Decoder>),
@@ -429,6 +431,8 @@ enum DecoderState {
 /// A payload decoder with a re-framing buffer to 20 ms [`AudioFrame`]s.
 pub struct Decoder {
     codec: Codec,
+    /// The rate of the decoded samples.
+    rate: Rate,
     state: DecoderState,
     pending: Reframer,
 }
@@ -461,9 +465,28 @@ impl Decoder {
         };
         Ok(Self {
             codec,
+            rate: codec.sample_rate(),
             state,
             pending: Reframer::new(codec.sample_rate()),
         })
+    }
+
+    /// A decoder for `codec` whose samples come out at `rate`: the codec's
+    /// own [`sample_rate`](Codec::sample_rate), or 8 kHz from G.722 (the
+    /// lower band alone, [`g722::NarrowbandDecoder`]: what an 8 kHz
+    /// destination keeps of the audio, without decoding the higher band
+    /// and resampling). Any other rate is [`CodecError::RateMismatch`].
+    pub fn with_rate(codec: Codec, rate: Rate) -> Result<Self, CodecError> {
+        match (codec, rate) {
+            (c, r) if c.sample_rate() == r => Self::new(c),
+            (Codec::G722, Rate::Hz8000) => Ok(Self {
+                codec,
+                rate,
+                state: DecoderState::G722Narrow(g722::NarrowbandDecoder::new()),
+                pending: Reframer::new(rate),
+            }),
+            _ => Err(CodecError::RateMismatch),
+        }
     }
 
     /// The codec decoded.
@@ -471,11 +494,17 @@ impl Decoder {
         self.codec
     }
 
+    /// The rate of the decoded samples.
+    pub const fn rate(&self) -> Rate {
+        self.rate
+    }
+
     /// Returns to the initial state and drops buffered samples.
     pub fn reset(&mut self) {
         self.pending.clear();
         match &mut self.state {
             DecoderState::G722(d) => d.reset(),
+            DecoderState::G722Narrow(d) => d.reset(),
             #[cfg(feature = "opus")]
             DecoderState::Opus(d) => {
                 let _ = d.reset_state();
@@ -484,8 +513,8 @@ impl Decoder {
         }
     }
 
-    /// Decodes one payload into `out` (samples at
-    /// [`Codec::sample_rate`]) and returns how many were written, without
+    /// Decodes one payload into `out` (samples at the decoder's
+    /// [`rate`](Self::rate)) and returns how many were written, without
     /// re-framing. `out` needs room for the payload's duration
     /// ([`MAX_PACKET_SAMPLES`] always suffices).
     pub fn decode_into(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError> {
@@ -497,7 +526,7 @@ impl Decoder {
     /// not fit fails with [`CodecError::Overflow`] and changes nothing.
     pub fn push_payload(&mut self, payload: &[u8]) -> Result<(), CodecError> {
         let ticks = self.codec.payload_ticks(payload)? as usize;
-        let n = ticks * self.codec.samples_per_tick();
+        let n = ticks * samples_per_tick(self.rate, self.codec);
         // Decode straight into the buffer's free space.
         let room = self.pending.reserve(n).ok_or(CodecError::Overflow)?;
         let written = decode_raw(self.codec, &mut self.state, payload, room)?;
@@ -507,7 +536,7 @@ impl Decoder {
 
     /// The next 20 ms frame, once enough samples are buffered.
     pub fn pop_frame(&mut self) -> Option<AudioFrame> {
-        let rate = self.codec.sample_rate();
+        let rate = self.rate;
         let samples = self.pending.take(frame_len(rate))?;
         Some(AudioFrame::from_samples(rate, samples))
     }
@@ -518,6 +547,12 @@ impl Decoder {
     }
 }
 
+/// Samples per RTP clock tick at `rate` for `codec`'s clock (2 for G.722
+/// at 16 kHz, 1 for it at 8 kHz).
+fn samples_per_tick(rate: Rate, codec: Codec) -> usize {
+    (rate.hz() / codec.clock_rate()) as usize
+}
+
 fn decode_raw(
     codec: Codec,
     state: &mut DecoderState,
@@ -525,7 +560,11 @@ fn decode_raw(
     out: &mut [i16],
 ) -> Result<usize, CodecError> {
     let ticks = codec.payload_ticks(payload)? as usize;
-    let n = ticks * codec.samples_per_tick();
+    let spt = match state {
+        DecoderState::G722Narrow(_) => 1,
+        _ => codec.samples_per_tick(),
+    };
+    let n = ticks * spt;
     let Some(out) = out.get_mut(..n) else {
         return Err(CodecError::BufferTooSmall { needed: n });
     };
@@ -533,6 +572,9 @@ fn decode_raw(
         DecoderState::Pcmu => g711::decode_ulaw(payload, out),
         DecoderState::Pcma => g711::decode_alaw(payload, out),
         DecoderState::G722(d) => {
+            d.decode(payload, out);
+        }
+        DecoderState::G722Narrow(d) => {
             d.decode(payload, out);
         }
         DecoderState::L16 => {
@@ -557,6 +599,8 @@ enum EncoderState {
     Pcmu,
     Pcma,
     G722(Box<g722::Encoder>),
+    /// G.722 from 8 kHz: the lower band alone ([`Encoder::with_rate`]).
+    G722Narrow(g722::NarrowbandEncoder),
     L16,
     #[cfg(feature = "opus")]
     Opus(Box<opus::Encoder>),
@@ -565,6 +609,8 @@ enum EncoderState {
 /// A 20 ms frame encoder producing payloads of a configured ptime.
 pub struct Encoder {
     codec: Codec,
+    /// The rate of the samples encoded.
+    rate: Rate,
     ptime_ms: u32,
     state: EncoderState,
     pending: Reframer,
@@ -603,10 +649,35 @@ impl Encoder {
         };
         Ok(Self {
             codec,
+            rate: codec.sample_rate(),
             ptime_ms,
             state,
             pending: Reframer::new(codec.sample_rate()),
         })
+    }
+
+    /// An encoder for `codec` fed with samples at `rate`: the codec's own
+    /// [`sample_rate`](Codec::sample_rate), or 8 kHz into G.722 (coded as
+    /// its lower band, [`g722::NarrowbandEncoder`]: narrowband audio has
+    /// nothing for the higher band, and needs no resampling). Any other
+    /// rate is [`CodecError::RateMismatch`].
+    pub fn with_rate(codec: Codec, ptime_ms: u32, rate: Rate) -> Result<Self, CodecError> {
+        match (codec, rate) {
+            (c, r) if c.sample_rate() == r => Self::new(c, ptime_ms),
+            (Codec::G722, Rate::Hz8000) => {
+                let mut e = Self::new(codec, ptime_ms)?;
+                e.rate = rate;
+                e.state = EncoderState::G722Narrow(g722::NarrowbandEncoder::new());
+                e.pending = Reframer::new(rate);
+                Ok(e)
+            }
+            _ => Err(CodecError::RateMismatch),
+        }
+    }
+
+    /// The rate of the samples encoded.
+    pub const fn rate(&self) -> Rate {
+        self.rate
     }
 
     /// The codec encoded.
@@ -638,6 +709,7 @@ impl Encoder {
         self.pending.clear();
         match &mut self.state {
             EncoderState::G722(e) => e.reset(),
+            EncoderState::G722Narrow(e) => e.reset(),
             #[cfg(feature = "opus")]
             EncoderState::Opus(e) => {
                 let _ = e.reset_state();
@@ -646,11 +718,11 @@ impl Encoder {
         }
     }
 
-    /// Buffers one 20 ms frame at the codec's
-    /// [sample rate](Codec::sample_rate). Drain payloads with
-    /// [`poll_payload`](Self::poll_payload) after every push.
+    /// Buffers one 20 ms frame at the encoder's [`rate`](Self::rate).
+    /// Drain payloads with [`poll_payload`](Self::poll_payload) after every
+    /// push.
     pub fn push_frame(&mut self, frame: &AudioFrame) -> Result<(), CodecError> {
-        if frame.rate() != self.codec.sample_rate() {
+        if frame.rate() != self.rate {
             return Err(CodecError::RateMismatch);
         }
         let s = frame.samples();
@@ -664,7 +736,7 @@ impl Encoder {
     /// returns its length, or `None` if more frames are needed.
     pub fn poll_payload(&mut self, out: &mut [u8]) -> Result<Option<usize>, CodecError> {
         let ticks = self.ticks_per_payload() as usize;
-        let n = ticks * self.codec.samples_per_tick();
+        let n = ticks * samples_per_tick(self.rate, self.codec);
         if self.pending.len < n {
             return Ok(None);
         }
@@ -685,6 +757,7 @@ impl Encoder {
                 n
             }
             EncoderState::G722(e) => e.encode(pcm, &mut out[..ticks]),
+            EncoderState::G722Narrow(e) => e.encode(pcm, &mut out[..ticks]),
             EncoderState::L16 => {
                 for (o, &x) in out.chunks_exact_mut(2).zip(pcm) {
                     o.copy_from_slice(&x.to_be_bytes());
@@ -700,9 +773,14 @@ impl Encoder {
 
 /// Streaming decoder → resampler → encoder.
 ///
-/// The resampler is built only when the two codecs' sampling rates differ
-/// (PCMU ↔ G.722: 8 ↔ 16 kHz); its group delay (3.625 ms for 8 ↔ 16 kHz)
-/// is the only delay added besides re-framing.
+/// Between G.722 and an 8 kHz codec (G.711, 8 kHz L16) G.722 runs in its
+/// narrowband mode: it is decoded to, or coded from, 8 kHz as its lower
+/// band alone (spandsp's `G722_SAMPLE_RATE_8000`, as Asterisk translates),
+/// so neither the higher band, the QMF nor a resampler is needed; the far
+/// end of a G.711 call has nothing above 4 kHz to send or to hear.
+/// Otherwise the resampler is built when the two codecs' sampling rates
+/// differ; its group delay (3.625 ms for 8 ↔ 16 kHz) is the only delay
+/// added besides re-framing.
 pub struct Transcoder {
     decoder: Decoder,
     resampler: Option<Resampler>,
@@ -723,9 +801,19 @@ impl Transcoder {
     /// A transcoder from `from` payloads (any ptime) to `to` payloads of
     /// `ptime_ms`.
     pub fn new(from: Codec, to: Codec, ptime_ms: u32) -> Result<Self, CodecError> {
-        let decoder = Decoder::new(from)?;
-        let encoder = Encoder::new(to, ptime_ms)?;
-        let (a, b) = (from.sample_rate(), to.sample_rate());
+        let narrow = |c: Codec| c.sample_rate() == Rate::Hz8000;
+        let (decoder, encoder) = match (from, to) {
+            (Codec::G722, to) if narrow(to) => (
+                Decoder::with_rate(from, Rate::Hz8000)?,
+                Encoder::new(to, ptime_ms)?,
+            ),
+            (from, Codec::G722) if narrow(from) => (
+                Decoder::new(from)?,
+                Encoder::with_rate(to, ptime_ms, Rate::Hz8000)?,
+            ),
+            _ => (Decoder::new(from)?, Encoder::new(to, ptime_ms)?),
+        };
+        let (a, b) = (decoder.rate(), encoder.rate());
         Ok(Self {
             decoder,
             resampler: (a != b).then(|| Resampler::new(a, b)),

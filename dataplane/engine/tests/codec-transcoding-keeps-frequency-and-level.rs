@@ -1,5 +1,7 @@
-//! PCMU ↔ G.722 transcoding (8 ↔ 16 kHz through the resampler) keeps a
-//! tone's frequency and level, streaming at mixed ptimes.
+//! PCMU ↔ G.722 transcoding keeps a tone's frequency and level, streaming
+//! at mixed ptimes. G.722 runs in its narrowband mode there (8 kHz as its
+//! lower band): no resampler, and the bytes are exactly the narrowband
+//! codec's.
 
 use tandem_dataplane::codec::{Codec, Decoder, Encoder, Transcoder};
 use tandem_dataplane::frame::{AudioFrame, frame_len};
@@ -130,6 +132,32 @@ fn same_rate_transcoding_has_no_resampler() {
     let pcma = transcode(Codec::Pcmu, Codec::Pcma, 20, &pcmu);
     let decoded = decode(Codec::Pcmu, &pcmu);
     assert_eq!(pcma, encode(Codec::Pcma, 20, &decoded));
+}
+
+#[test]
+fn g722_to_and_from_g711_is_the_narrowband_codec_without_a_resampler() {
+    use tandem_dsp::g722::{NarrowbandDecoder, NarrowbandEncoder};
+    let pcm = tone(Rate::Hz8000, 1000.0, 6000.0, 8000);
+    let pcmu = encode(Codec::Pcmu, 20, &pcm);
+    let g722 = transcode(Codec::Pcmu, Codec::G722, 20, &pcmu);
+    // What the narrowband encoder makes of the decoded PCMU, packet by
+    // packet: 160 samples, 160 octets, higher band uncoded.
+    let decoded = decode(Codec::Pcmu, &pcmu);
+    let mut enc = NarrowbandEncoder::new();
+    let mut want = vec![0u8; decoded.len()];
+    enc.encode(&decoded, &mut want);
+    assert_eq!(g722.concat(), want);
+    // And back: the lower band decoded to 8 kHz, then μ-law.
+    let back = transcode(Codec::G722, Codec::Pcmu, 20, &g722);
+    let mut dec = NarrowbandDecoder::new();
+    let mut pcm_back = vec![0i16; want.len()];
+    dec.decode(&want, &mut pcm_back);
+    assert_eq!(back, encode(Codec::Pcmu, 20, &pcm_back));
+    // Through L16 at 16 kHz G.722 stays wideband (decoded whole).
+    let wide = Decoder::with_rate(Codec::G722, Rate::Hz16000).unwrap();
+    assert_eq!(wide.rate(), Rate::Hz16000);
+    assert!(Decoder::with_rate(Codec::Pcmu, Rate::Hz16000).is_err());
+    assert!(Encoder::with_rate(Codec::Pcma, 20, Rate::Hz48000).is_err());
 }
 
 #[test]

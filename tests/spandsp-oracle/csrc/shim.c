@@ -87,3 +87,15 @@ int tandem_oracle_dtmf_rx_get(void *s, char *digits, int max)
 {
     return (int) dtmf_rx_get((dtmf_rx_state_t *) s, digits, max);
 }
+
+/* G.722 with G722_SAMPLE_RATE_8000: 8 kHz linear samples are the lower
+ * band; the higher band is not coded (encoder) or not decoded (decoder). */
+void *tandem_oracle_g722_encoder_new_8k(void)
+{
+    return g722_encode_init(NULL, 64000, G722_SAMPLE_RATE_8000);
+}
+
+void *tandem_oracle_g722_decoder_new_8k(void)
+{
+    return g722_decode_init(NULL, 64000, G722_SAMPLE_RATE_8000);
+}

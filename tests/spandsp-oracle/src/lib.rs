@@ -21,6 +21,8 @@ unsafe extern "C" {
     fn ulaw_to_alaw(ulaw: u8) -> u8;
     fn tandem_oracle_g722_encoder_new() -> *mut c_void;
     fn tandem_oracle_g722_encoder_free(s: *mut c_void);
+    fn tandem_oracle_g722_encoder_new_8k() -> *mut c_void;
+    fn tandem_oracle_g722_decoder_new_8k() -> *mut c_void;
     fn tandem_oracle_g722_encode(s: *mut c_void, pcm: *const i16, n: c_int, out: *mut u8) -> c_int;
     fn tandem_oracle_g722_decoder_new() -> *mut c_void;
     fn tandem_oracle_g722_decoder_free(s: *mut c_void);
@@ -84,7 +86,7 @@ pub fn ulaw_to_alaw_code(ulaw: u8) -> u8 {
 }
 
 /// spandsp G.722 encoder, 64 kbit/s, 16 kHz input, unpacked octets.
-pub struct G722Encoder(*mut c_void);
+pub struct G722Encoder(*mut c_void, bool);
 
 impl G722Encoder {
     /// A fresh encoder in the G.722 reset state.
@@ -92,14 +94,25 @@ impl G722Encoder {
         // SAFETY: allocates and initialises a state; NULL only on OOM.
         let s = unsafe { tandem_oracle_g722_encoder_new() };
         assert!(!s.is_null(), "g722_encode_init failed");
-        Self(s)
+        Self(s, false)
     }
 
-    /// Encodes 16 kHz samples (an even count) into `pcm.len() / 2` octets.
+    /// A fresh encoder with `G722_SAMPLE_RATE_8000`: 8 kHz samples in,
+    /// one octet each out (the higher band not coded).
+    pub fn new_8k() -> Self {
+        // SAFETY: allocates and initialises a state; NULL only on OOM.
+        let s = unsafe { tandem_oracle_g722_encoder_new_8k() };
+        assert!(!s.is_null(), "g722_encode_init failed");
+        Self(s, true)
+    }
+
+    /// Encodes 16 kHz samples (an even count) into `pcm.len() / 2` octets
+    /// (8 kHz samples into as many octets for [`new_8k`](Self::new_8k)).
     pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> usize {
-        assert!(out.len() > pcm.len() / 2);
-        // SAFETY: state is live; `out` holds at least len/2 + 1 octets, the
-        // most g722_encode writes for `pcm.len()` samples.
+        let most = if self.1 { pcm.len() } else { pcm.len() / 2 + 1 };
+        assert!(out.len() >= most);
+        // SAFETY: state is live; `out` holds `most` octets, the most
+        // g722_encode writes for `pcm.len()` samples in this mode.
         let n = unsafe {
             tandem_oracle_g722_encode(self.0, pcm.as_ptr(), len_c(pcm.len()), out.as_mut_ptr())
         };
@@ -132,7 +145,17 @@ impl G722Decoder {
         Self(s)
     }
 
-    /// Decodes octets into `2 * code.len()` samples; returns the count.
+    /// A fresh decoder with `G722_SAMPLE_RATE_8000`: one 8 kHz sample per
+    /// octet (the higher band not decoded).
+    pub fn new_8k() -> Self {
+        // SAFETY: allocates and initialises a state; NULL only on OOM.
+        let s = unsafe { tandem_oracle_g722_decoder_new_8k() };
+        assert!(!s.is_null(), "g722_decode_init failed");
+        Self(s)
+    }
+
+    /// Decodes octets into `2 * code.len()` samples (`code.len()` for
+    /// [`new_8k`](Self::new_8k)); returns the count.
     pub fn decode(&mut self, code: &[u8], out: &mut [i16]) -> usize {
         assert!(out.len() >= code.len() * 2);
         // SAFETY: state is live; `out` holds two samples per input octet,
