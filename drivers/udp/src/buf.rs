@@ -289,6 +289,9 @@ pub struct UdpBuf {
     /// a header, the peer address and control data first).
     off: u32,
     len: u32,
+    /// The kernel's receive time, nanoseconds since the Unix epoch (0:
+    /// none; see [`UdpConfig::rx_timestamps`](crate::UdpConfig)).
+    rx_ns: u64,
 }
 
 impl UdpBuf {
@@ -298,7 +301,21 @@ impl UdpBuf {
             id,
             off: 0,
             len: 0,
+            rx_ns: 0,
         }
+    }
+
+    /// When the kernel received this datagram, by the system clock, if
+    /// the backend was asked for receive timestamps
+    /// ([`UdpConfig::rx_timestamps`](crate::UdpConfig)): the time it
+    /// reached the socket, not when the worker read it.
+    pub fn rx_timestamp(&self) -> Option<std::time::SystemTime> {
+        (self.rx_ns != 0)
+            .then(|| std::time::UNIX_EPOCH + std::time::Duration::from_nanos(self.rx_ns))
+    }
+
+    pub(crate) fn set_rx_timestamp(&mut self, ns: Option<u64>) {
+        self.rx_ns = ns.unwrap_or(0);
     }
 
     /// Points the payload at `len` bytes from `off` within the buffer.

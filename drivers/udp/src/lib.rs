@@ -47,7 +47,7 @@
 //!   (`IORING_REGISTER_PBUF_RING`, Linux 5.19) shared by all ports:
 //!   4096 buffers of 2 KiB by default ([`UdpConfig`]). The kernel writes
 //!   `io_uring_recvmsg_out`, the peer address, control data and the payload
-//!   into the buffer; the payload starts 80 bytes in, leaving 1968 bytes
+//!   into the buffer; the payload starts 112 bytes in, leaving 1936 bytes
 //!   of room (more than an Ethernet MTU). The request ends when the ring
 //!   runs dry (`ENOBUFS`) or on an error; it is re-armed as soon as a
 //!   buffer is back (counted in [`UringIo::rx_starved`], not as a drop:
@@ -213,6 +213,10 @@ pub struct UdpConfig {
     pub socket_rcvbuf: Option<usize>,
     /// Submission-queue entries of the ring (also the sends in flight).
     pub ring_entries: u32,
+    /// Ask the kernel for each datagram's receive time (`SO_TIMESTAMPNS`),
+    /// read with [`UdpBuf::rx_timestamp`]: for measuring latency without
+    /// the reader's own delays (the load generator does).
+    pub rx_timestamps: bool,
 }
 
 impl Default for UdpConfig {
@@ -225,6 +229,7 @@ impl Default for UdpConfig {
             buffer_size: 2048,
             socket_rcvbuf: Some(4 << 20),
             ring_entries: 1024,
+            rx_timestamps: false,
         }
     }
 }

@@ -68,6 +68,7 @@ pub struct SocketIo {
     staging: Vec<UdpBuf>,
     note: String,
     rcvbuf: Option<usize>,
+    timestamps: bool,
     stats: IoStats,
     starved: u64,
 }
@@ -98,6 +99,7 @@ impl SocketIo {
             staging: Vec::with_capacity(BATCH),
             note: format!("socket (epoll + recvmmsg/sendmmsg): {why}"),
             rcvbuf: config.socket_rcvbuf,
+            timestamps: config.rx_timestamps,
             stats: IoStats {
                 syscalls: 1,
                 ..IoStats::default()
@@ -246,6 +248,7 @@ impl SocketIo {
             match sys::decode_addr(&b.names[i].0[..namelen]) {
                 Some(from) if h.msg_hdr.msg_flags & libc::MSG_TRUNC == 0 => {
                     buf.set_window(0, h.msg_len);
+                    buf.set_rx_timestamp(sys::rx_timestamp(&b.controls[i].0[..ctllen]));
                     self.stats.rx_packets += 1;
                     self.stats.rx_bytes += u64::from(h.msg_len);
                     out.push(RxPacket {
@@ -330,7 +333,12 @@ impl PacketIo for SocketIo {
     }
 
     fn open(&mut self, local: SocketAddr) -> Result<PortId, IoError> {
-        let (fd, local) = sys::udp_socket(local, self.rcvbuf, &mut self.stats.syscalls)?;
+        let (fd, local) = sys::udp_socket(
+            local,
+            self.rcvbuf,
+            self.timestamps,
+            &mut self.stats.syscalls,
+        )?;
         let local = self.locals.intern(local)?;
         let raw = fd.as_raw_fd();
         let id = self.ports.insert(Port {

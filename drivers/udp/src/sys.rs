@@ -12,9 +12,10 @@ use tandem_packet_io::{IoError, PortId};
 /// rounded up to keep what follows 16-byte aligned.
 pub(crate) const NAME_LEN: usize = 32;
 
-/// Bytes reserved for control messages: one `SO_RXQ_OVFL` message needs
-/// `CMSG_SPACE(4)` = 24 bytes on 64-bit Linux (20 on 32-bit).
-pub(crate) const CONTROL_LEN: usize = 32;
+/// Bytes reserved for control messages: an `SO_RXQ_OVFL` message needs
+/// `CMSG_SPACE(4)` = 24 bytes on 64-bit Linux (20 on 32-bit), and an
+/// `SCM_TIMESTAMPNS` one (when asked for) `CMSG_SPACE(16)` = 32.
+pub(crate) const CONTROL_LEN: usize = 64;
 
 /// Storage for a `sockaddr_in` or `sockaddr_in6`, as the kernel reads and
 /// writes it.
@@ -83,28 +84,50 @@ pub(crate) fn decode_addr(bytes: &[u8]) -> Option<SocketAddr> {
 #[derive(Clone, Copy)]
 pub(crate) struct RawControl(pub(crate) [u8; CONTROL_LEN]);
 
-/// The socket's cumulative drop counter carried by an `SO_RXQ_OVFL`
-/// control message, if `control` holds one.
-pub(crate) fn rxq_ovfl(control: &[u8]) -> Option<u32> {
+/// The data of the first control message of `level` and `kind` in
+/// `control`, if there is one.
+fn cmsg(control: &[u8], level: i32, kind: i32) -> Option<&[u8]> {
     const HDR: usize = size_of::<libc::cmsghdr>();
     const ALIGN: usize = size_of::<usize>();
     let mut off = 0;
     while off + HDR <= control.len() {
         let len = usize::from_ne_bytes(control[off..off + ALIGN].try_into().ok()?);
         let level_at = off + size_of::<libc::size_t>();
-        let level = i32::from_ne_bytes(control[level_at..level_at + 4].try_into().ok()?);
-        let kind = i32::from_ne_bytes(control[level_at + 4..level_at + 8].try_into().ok()?);
+        let l = i32::from_ne_bytes(control[level_at..level_at + 4].try_into().ok()?);
+        let k = i32::from_ne_bytes(control[level_at + 4..level_at + 8].try_into().ok()?);
         if len < HDR {
             return None;
         }
-        if level == libc::SOL_SOCKET && kind == libc::SO_RXQ_OVFL {
-            return Some(u32::from_ne_bytes(
-                control.get(off + HDR..off + HDR + 4)?.try_into().ok()?,
-            ));
+        if l == level && k == kind {
+            return control.get(off + HDR..off + len);
         }
         off += len.div_ceil(ALIGN) * ALIGN;
     }
     None
+}
+
+/// The socket's cumulative drop counter carried by an `SO_RXQ_OVFL`
+/// control message, if `control` holds one.
+pub(crate) fn rxq_ovfl(control: &[u8]) -> Option<u32> {
+    Some(u32::from_ne_bytes(
+        cmsg(control, libc::SOL_SOCKET, libc::SO_RXQ_OVFL)?
+            .get(..4)?
+            .try_into()
+            .ok()?,
+    ))
+}
+
+/// When the kernel received the datagram (`SCM_TIMESTAMPNS`: the system
+/// clock, in nanoseconds since the Unix epoch), if `control` says.
+pub(crate) fn rx_timestamp(control: &[u8]) -> Option<u64> {
+    let ts = cmsg(control, libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS)?;
+    let word = size_of::<libc::time_t>();
+    let secs = i64::from_ne_bytes(ts.get(..8)?.try_into().ok()?);
+    let nanos = i64::from_ne_bytes(ts.get(word..word + 8)?.try_into().ok()?);
+    u64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(u64::try_from(nanos).ok()?)
 }
 
 /// Adds the drops a fresh `SO_RXQ_OVFL` reading reveals to `total`.
@@ -163,6 +186,7 @@ fn setsockopt_int(
 pub(crate) fn udp_socket(
     local: SocketAddr,
     rcvbuf: Option<usize>,
+    timestamps: bool,
     syscalls: &mut u64,
 ) -> Result<(OwnedFd, SocketAddr), IoError> {
     let domain = match local {
@@ -191,6 +215,10 @@ pub(crate) fn udp_socket(
 
     *syscalls += 1;
     setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1)?;
+    if timestamps {
+        *syscalls += 1;
+        setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+    }
     if let Some(bytes) = rcvbuf {
         let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
         *syscalls += 1;
@@ -394,6 +422,17 @@ mod tests {
         assert_eq!(rxq_ovfl(&[]), None);
         assert_eq!(rxq_ovfl(&[0xff; 3]), None);
         assert_eq!(rxq_ovfl(&[0; CONTROL_LEN]), None);
+        // After it, a receive timestamp: both are found.
+        let at = (hdr + 4).div_ceil(8) * 8;
+        c[at..at + 8].copy_from_slice(&((hdr + 16) as u64).to_ne_bytes());
+        c[at + 8..at + 12].copy_from_slice(&libc::SOL_SOCKET.to_ne_bytes());
+        c[at + 12..at + 16].copy_from_slice(&libc::SCM_TIMESTAMPNS.to_ne_bytes());
+        c[at + 16..at + 24].copy_from_slice(&1_700_000_000i64.to_ne_bytes());
+        c[at + 24..at + 32].copy_from_slice(&123_456_789i64.to_ne_bytes());
+        assert_eq!(rxq_ovfl(&c[..at + 32]), Some(7));
+        assert_eq!(rx_timestamp(&c[..at + 32]), Some(1_700_000_000_123_456_789));
+        assert_eq!(rx_timestamp(&c[..hdr + 4]), None);
+        assert_eq!(rx_timestamp(&c[..at + 20]), None, "cut short");
         let (mut seen, mut total) = (0, 0);
         account_drops(&c[..hdr + 4], &mut seen, &mut total);
         account_drops(&c[..hdr + 4], &mut seen, &mut total);

@@ -119,6 +119,7 @@ pub struct UringIo {
     features: UringFeatures,
     note: String,
     rcvbuf: Option<usize>,
+    timestamps: bool,
     inflight_recv: usize,
     inflight_send: usize,
     stats: IoStats,
@@ -260,6 +261,7 @@ impl UringIo {
             features,
             note,
             rcvbuf: config.socket_rcvbuf,
+            timestamps: config.rx_timestamps,
             inflight_recv: 0,
             inflight_send: 0,
             stats,
@@ -506,11 +508,13 @@ impl UringIo {
                                 out.is_payload_truncated(),
                                 sys::decode_addr(out.name_data()),
                                 out.payload_data().len() as u32,
+                                sys::rx_timestamp(out.control_data()),
                             )
                         });
                     match parsed {
-                        Some((false, Some(from), len)) => {
+                        Some((false, Some(from), len, at)) => {
                             buf.set_window(MULTISHOT_PAYLOAD_OFF, len);
+                            buf.set_rx_timestamp(at);
                             delivered = Some((from, buf));
                         }
                         _ => self.stats.rx_dropped += 1,
@@ -532,6 +536,7 @@ impl UringIo {
                     match from {
                         Some(from) if slot.msg.msg_flags & libc::MSG_TRUNC == 0 => {
                             buf.set_window(0, res as u32);
+                            buf.set_rx_timestamp(sys::rx_timestamp(&slot.control.0[..ctllen]));
                             delivered = Some((from, buf));
                         }
                         _ => self.stats.rx_dropped += 1,
@@ -602,7 +607,12 @@ impl PacketIo for UringIo {
     }
 
     fn open(&mut self, local: SocketAddr) -> Result<PortId, IoError> {
-        let (fd, local) = sys::udp_socket(local, self.rcvbuf, &mut self.stats.syscalls)?;
+        let (fd, local) = sys::udp_socket(
+            local,
+            self.rcvbuf,
+            self.timestamps,
+            &mut self.stats.syscalls,
+        )?;
         let local = self.locals.intern(local)?;
         let id = self.ports.insert(Port {
             fd,

@@ -513,6 +513,46 @@ fn bursts_batch_system_calls(kind: Kind) {
     );
 }
 
+/// With `rx_timestamps`, each datagram carries the kernel's receive time:
+/// after it was sent, before it was read; without, none.
+fn receive_timestamps_when_asked(kind: Kind) {
+    for asked in [false, true] {
+        let mut io = backend(
+            kind,
+            UdpConfig {
+                rx_timestamps: asked,
+                ..config(kind)
+            },
+        );
+        let port = io.open(localhost(false)).unwrap();
+        let local = io.local_addr(port).unwrap();
+        let phone = peer(false);
+        // The first socket to ask turns on arrival stamping for the host
+        // from a deferred work item; until it has run, the kernel stamps
+        // datagrams when they are read. Let it run.
+        std::thread::sleep(Duration::from_millis(50));
+        let before = std::time::SystemTime::now();
+        phone.send_to(b"when", local).unwrap();
+        // Arrival and reading apart, so the two times can be told apart.
+        std::thread::sleep(Duration::from_millis(30));
+        let got = recv_n(&mut io, 1);
+        let read = std::time::SystemTime::now();
+        assert_eq!(got.len(), 1);
+        match (asked, got[0].buf.rx_timestamp()) {
+            (false, None) => {}
+            (true, Some(at)) => {
+                assert!(at >= before, "{kind:?}: received before it was sent");
+                let waited = read.duration_since(at).unwrap();
+                assert!(
+                    waited >= Duration::from_millis(25),
+                    "{kind:?}: stamped when read ({waited:?} before), not on arrival"
+                );
+            }
+            (asked, at) => panic!("{kind:?}: asked {asked}, got {at:?}"),
+        }
+    }
+}
+
 macro_rules! conformance {
     ($($module:ident => $kind:expr),* $(,)?) => {$(
         mod $module {
@@ -529,6 +569,7 @@ macro_rules! conformance {
             #[test] fn buffer_exhaustion_drops_counted_and_recovers() { super::buffer_exhaustion_drops_counted_and_recovers($kind) }
             #[test] fn wait_wakes_on_arrival_and_times_out_when_idle() { super::wait_wakes_on_arrival_and_times_out_when_idle($kind) }
             #[test] fn bursts_batch_system_calls() { super::bursts_batch_system_calls($kind) }
+            #[test] fn receive_timestamps_when_asked() { super::receive_timestamps_when_asked($kind) }
         }
     )*};
 }
