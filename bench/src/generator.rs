@@ -12,8 +12,12 @@
 //! indexed by sequence number. A packet received on a socket whose
 //! [`RxSocket::source`] is that flow is matched by sequence number (the
 //! offset between the sequence numbers sent and received is learned from
-//! the first packet, in case the relay renumbers), and the difference of
-//! instants (one clock) goes into a 1 µs histogram.
+//! the first packet, in case the relay renumbers), and the time from the
+//! send to the kernel's receive timestamp (`SO_TIMESTAMPNS`, taken when
+//! the datagram reached the generator's socket, so the generator's own
+//! delays in reading it do not count) goes into a 1 µs histogram. The
+//! send time is taken as the slot's packets are built, just before they
+//! are submitted.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -252,6 +256,7 @@ impl Generator {
             rx_buffers: 16_384,
             tx_buffers: 8192,
             ring_entries: 4096,
+            rx_timestamps: true,
             ..UdpConfig::default()
         };
         Ok(Self {
@@ -394,6 +399,9 @@ impl Generator {
             .map(|(i, f)| (f.ssrc, i))
             .collect();
         let start = Instant::now();
+        // The same moment on the system clock, which receive timestamps
+        // are on.
+        let wall_start = std::time::SystemTime::now();
         let mut slot_no = 0u64;
         let mut send_end = None;
         loop {
@@ -515,14 +523,21 @@ impl Generator {
                         .get_or_insert(seq.wrapping_sub(flow.first_seq));
                     let sent_seq = seq.wrapping_sub(offset);
                     let r = usize::from(sent_seq) % RING;
+                    // Arrival at our socket by the kernel's stamp; when
+                    // there is none, when we read it.
+                    let arrived = p
+                        .buf
+                        .rx_timestamp()
+                        .and_then(|t| t.duration_since(wall_start).ok())
+                        .map_or(at, |d| d.as_nanos() as u64);
                     if flow.ring_seq[r] == sent_seq && flow.ring_at[r] <= at {
                         if flow.ring_got[r] {
                             report.duplicates += 1;
                         } else {
                             flow.ring_got[r] = true;
-                            report
-                                .latency
-                                .record(Duration::from_nanos(at - flow.ring_at[r]));
+                            report.latency.record(Duration::from_nanos(
+                                arrived.saturating_sub(flow.ring_at[r]),
+                            ));
                         }
                     } else {
                         report.unmatched += 1;
