@@ -24,17 +24,25 @@
 //! | `tandem_dataplane_io_tx_dropped_total` | counter | worker | datagrams the backend failed to send |
 //! | `tandem_dataplane_jitter_events_total` | counter | worker, event | jitter-buffer events (late, duplicate, concealed, overflow, resync) |
 //! | `tandem_dataplane_busy_seconds_total` | counter | worker | time spent on turns that did work; a polling (DPDK) worker's load is its rate, since its CPU time is always 100 % |
+//! | `tandem_dataplane_relay_latency_seconds` | histogram | worker | from a datagram's arrival at the host (the kernel's receive timestamp) to the worker handing what it became (relayed, or the first packet transcoded from it) to the backend to send; only on backends that timestamp receives (kernel UDP as `tandem run` sets it up) |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
+use prometheus::proto::{Bucket, Histogram, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 
 /// How often a worker publishes its counters.
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Upper bounds of the relay latency histogram's buckets, in microseconds
+/// (a last bucket takes what is longer).
+pub const LATENCY_BOUNDS_US: [u64; 10] = [
+    50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000,
+];
+const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
 
 macro_rules! enum_with_names {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)* }) => {
@@ -117,6 +125,9 @@ enum_with_names! {
         /// Nanoseconds spent in turns that did something (received,
         /// ran a command, mixed or timed legs).
         BusyNanos = "busy_nanoseconds",
+        /// Sum of the relay latencies counted in
+        /// [`LocalCounters::latency`], in nanoseconds.
+        LatencyNanos = "relay_latency_nanoseconds",
     }
 }
 
@@ -146,6 +157,10 @@ pub struct LocalCounters {
     pub drops: [u64; DropReason::COUNT],
     /// By [`Gauge`].
     pub gauges: [u64; Gauge::COUNT],
+    /// Relay latencies by bucket of [`LATENCY_BOUNDS_US`] (not
+    /// cumulative; the last for longer ones). Their sum is
+    /// [`Counter::LatencyNanos`].
+    pub latency: [u64; LATENCY_BUCKETS],
 }
 
 impl Default for LocalCounters {
@@ -154,6 +169,7 @@ impl Default for LocalCounters {
             counters: [0; Counter::COUNT],
             drops: [0; DropReason::COUNT],
             gauges: [0; Gauge::COUNT],
+            latency: [0; LATENCY_BUCKETS],
         }
     }
 }
@@ -177,6 +193,18 @@ impl LocalCounters {
         self.gauges[g as usize] = v;
     }
 
+    /// Counts one relay latency.
+    #[inline]
+    pub fn observe_latency(&mut self, d: Duration) {
+        let us = d.as_micros();
+        let i = LATENCY_BOUNDS_US
+            .iter()
+            .position(|&b| us <= u128::from(b))
+            .unwrap_or(LATENCY_BOUNDS_US.len());
+        self.latency[i] += 1;
+        self.counters[Counter::LatencyNanos as usize] += d.as_nanos() as u64;
+    }
+
     /// A counter's value.
     pub fn get(&self, c: Counter) -> u64 {
         self.counters[c as usize]
@@ -196,6 +224,7 @@ pub struct WorkerShared {
     counters: [AtomicU64; Counter::COUNT],
     drops: [AtomicU64; DropReason::COUNT],
     gauges: [AtomicU64; Gauge::COUNT],
+    latency: [AtomicU64; LATENCY_BUCKETS],
 }
 
 impl Default for WorkerShared {
@@ -204,6 +233,7 @@ impl Default for WorkerShared {
             counters: std::array::from_fn(|_| AtomicU64::new(0)),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             gauges: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -220,6 +250,9 @@ impl WorkerShared {
         for (a, v) in self.gauges.iter().zip(local.gauges) {
             a.store(v, Ordering::Relaxed);
         }
+        for (a, v) in self.latency.iter().zip(local.latency) {
+            a.store(v, Ordering::Relaxed);
+        }
     }
 
     /// The last published snapshot.
@@ -228,6 +261,7 @@ impl WorkerShared {
             counters: std::array::from_fn(|i| self.counters[i].load(Ordering::Relaxed)),
             drops: std::array::from_fn(|i| self.drops[i].load(Ordering::Relaxed)),
             gauges: std::array::from_fn(|i| self.gauges[i].load(Ordering::Relaxed)),
+            latency: std::array::from_fn(|i| self.latency[i].load(Ordering::Relaxed)),
         }
     }
 }
@@ -384,6 +418,7 @@ fn build(workers: &[Arc<WorkerShared>], template: &LocalCounters) -> Vec<Box<dyn
             .inc_by(s.get(Counter::BusyNanos) as f64 / 1e9);
     }
     out.push(Box::new(busy));
+    out.push(Box::new(LatencyFamily::new(&snaps)));
     out.push(Box::new(drops));
     out.push(Box::new(jitter));
     out.push(Box::new(legs));
@@ -392,6 +427,73 @@ fn build(workers: &[Arc<WorkerShared>], template: &LocalCounters) -> Vec<Box<dyn
     out.push(Box::new(io_rx_dropped));
     out.push(Box::new(io_tx_dropped));
     out
+}
+
+/// `tandem_dataplane_relay_latency_seconds`: a histogram built from the
+/// workers' bucket counts (the prometheus crate's `Histogram` only takes
+/// observations one at a time).
+struct LatencyFamily {
+    desc: Desc,
+    family: MetricFamily,
+}
+
+impl LatencyFamily {
+    const NAME: &'static str = "tandem_dataplane_relay_latency_seconds";
+    const HELP: &'static str = "From a datagram's arrival at the host to the worker handing what it became to the backend to send.";
+
+    fn new(snaps: &[LocalCounters]) -> Self {
+        let desc = Desc::new(
+            Self::NAME.to_owned(),
+            Self::HELP.to_owned(),
+            vec!["worker".to_owned()],
+            std::collections::HashMap::new(),
+        )
+        .expect("a valid metric");
+        let mut family = MetricFamily::default();
+        family.set_name(Self::NAME.to_owned());
+        family.set_help(Self::HELP.to_owned());
+        family.set_field_type(MetricType::HISTOGRAM);
+        let metrics = snaps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut cumulative = 0;
+                let buckets = LATENCY_BOUNDS_US
+                    .iter()
+                    .zip(&s.latency)
+                    .map(|(&le, &n)| {
+                        cumulative += n;
+                        let mut b = Bucket::default();
+                        b.set_upper_bound(le as f64 / 1e6);
+                        b.set_cumulative_count(cumulative);
+                        b
+                    })
+                    .collect();
+                let mut h = Histogram::default();
+                h.set_bucket(buckets);
+                h.set_sample_count(s.latency.iter().sum());
+                h.set_sample_sum(s.get(Counter::LatencyNanos) as f64 / 1e9);
+                let mut label = LabelPair::default();
+                label.set_name("worker".to_owned());
+                label.set_value(i.to_string());
+                let mut m = Metric::from_label(vec![label]);
+                m.set_histogram(h);
+                m
+            })
+            .collect();
+        family.set_metric(metrics);
+        Self { desc, family }
+    }
+}
+
+impl Collector for LatencyFamily {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        vec![self.family.clone()]
+    }
 }
 
 impl Collector for EngineCollector {
@@ -421,6 +523,9 @@ mod tests {
         local.drop(DropReason::WrongSource);
         local.set(Gauge::Legs, 7);
         local.set(Gauge::IoRxDropped, 3);
+        local.observe_latency(Duration::from_micros(40));
+        local.observe_latency(Duration::from_micros(150));
+        local.observe_latency(Duration::from_millis(80));
         w.publish(&local);
         let registry = prometheus::Registry::new();
         registry
@@ -449,6 +554,16 @@ mod tests {
             text.contains("tandem_dataplane_io_rx_dropped_total{worker=\"0\"} 3"),
             "{text}"
         );
+        for line in [
+            "tandem_dataplane_relay_latency_seconds_bucket{worker=\"0\",le=\"0.00005\"} 1",
+            "tandem_dataplane_relay_latency_seconds_bucket{worker=\"0\",le=\"0.0002\"} 2",
+            "tandem_dataplane_relay_latency_seconds_bucket{worker=\"0\",le=\"0.05\"} 2",
+            "tandem_dataplane_relay_latency_seconds_bucket{worker=\"0\",le=\"+Inf\"} 3",
+            "tandem_dataplane_relay_latency_seconds_sum{worker=\"0\"} 0.08019",
+            "tandem_dataplane_relay_latency_seconds_count{worker=\"0\"} 3",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 
     #[test]

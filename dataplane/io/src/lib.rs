@@ -63,6 +63,13 @@ pub trait PacketBuf {
     /// # Panics
     /// If `len > capacity()`: a caller bug, never reachable from input.
     fn set_len(&mut self, len: usize);
+    /// When the datagram in this buffer reached the host, by the system
+    /// clock, if the backend records it (the kernel's receive timestamp);
+    /// `None` when it does not, and for buffers from
+    /// [`PacketIo::alloc`]. A worker measures its relay latency with it.
+    fn rx_time(&self) -> Option<std::time::SystemTime> {
+        None
+    }
 }
 
 /// A received datagram.

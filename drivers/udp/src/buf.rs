@@ -377,6 +377,10 @@ impl PacketBuf for UdpBuf {
         );
         self.len = len as u32;
     }
+
+    fn rx_time(&self) -> Option<std::time::SystemTime> {
+        self.rx_timestamp()
+    }
 }
 
 impl Drop for UdpBuf {

@@ -58,7 +58,8 @@ impl LoopNet {
         LoopNet { ns }
     }
 
-    /// A worker's backend: io_uring, never the socket fallback.
+    /// A worker's backend: io_uring, never the socket fallback, with
+    /// kernel receive timestamps on (as `tandem run` has them).
     ///
     /// # Panics
     /// When io_uring is unavailable; the message says why.
@@ -68,6 +69,7 @@ impl LoopNet {
             rx_buffers: 1024,
             tx_buffers: 1024,
             ring_entries: 256,
+            rx_timestamps: true,
             ..UdpConfig::default()
         };
         UringIo::new(&config).unwrap_or_else(|e| panic!("io_uring for a loop net: {e}"))

@@ -223,6 +223,9 @@ fn start_udp_engine(
 ) -> Result<Engine, CliError> {
     let udp = UdpConfig {
         backend,
+        // For `tandem_dataplane_relay_latency_seconds`: the kernel stamps
+        // each datagram's arrival, the worker measures to its send.
+        rx_timestamps: true,
         ..UdpConfig::default()
     };
     Engine::start(config, move |i| {

@@ -470,8 +470,17 @@ impl<P: PacketIo> Worker<P> {
         }
         let mut bytes = 0u64;
         let queued = self.tx.len();
+        // The system clock once per burst, and only when some buffer says
+        // when its datagram arrived (kernel receive timestamps).
+        let mut wall = None;
         for p in &self.tx {
             bytes += p.buf.data().len() as u64;
+            if let Some(arrived) = p.buf.rx_time() {
+                let now = *wall.get_or_insert_with(std::time::SystemTime::now);
+                if let Ok(d) = now.duration_since(arrived) {
+                    self.counters.observe_latency(d);
+                }
+            }
         }
         match self.io.send_burst(&mut self.tx) {
             Ok(sent) => {
