@@ -116,6 +116,10 @@ pub struct RelayResult {
     pub delete_errors: usize,
     /// Relay addresses the target handed out to more than one call side.
     pub reused_relay_ports: usize,
+    /// Tandem's own relay latency histogram after the run
+    /// (`tandem_dataplane_relay_latency_seconds`, all workers): upper
+    /// bound in µs and cumulative count per bucket.
+    pub own_latency: Option<Vec<(f64, u64)>>,
 }
 
 impl RelayResult {
@@ -192,7 +196,9 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
                 .arg("--packet-io")
                 .arg(&config.tandem_packet_io)
                 .arg("--workers")
-                .arg(config.tandem_workers.to_string());
+                .arg(config.tandem_workers.to_string())
+                .arg("--http-listen")
+                .arg(format!("127.0.0.1:{}", metrics_port(config)));
             ChildGuard::spawn("tandem", cmd)
         }
         Target::Rtpengine => {
@@ -272,6 +278,7 @@ fn run_loopback(config: &RelayConfig, calls: usize) -> Result<RelayResult, Strin
         setup,
         delete_errors: 0,
         reused_relay_ports: 0,
+        own_latency: None,
     })
 }
 
@@ -408,6 +415,10 @@ fn drive(
         .run(Duration::from_secs_f64(config.seconds), config.drain, 2)
         .map_err(|e| format!("generator: {e}"))?;
     let (t1, g1) = (read(pid)?, read(me)?);
+    let own_latency = match target {
+        Target::Tandem => own_latency(&crate::sip::http_get(metrics_port(config), "/metrics")),
+        _ => None,
+    };
     let mut delete_errors = 0;
     for (call_id, from_tag, to_tag) in &call_ids {
         let delete = Node::dict()
@@ -435,7 +446,51 @@ fn drive(
         setup,
         delete_errors,
         reused_relay_ports,
+        own_latency,
     })
+}
+
+/// The port Tandem serves `/metrics` on in a run: the ng port's next.
+fn metrics_port(config: &RelayConfig) -> u16 {
+    config.ng_port.wrapping_add(1)
+}
+
+/// Sums `tandem_dataplane_relay_latency_seconds` over the workers in a
+/// `/metrics` text: (upper bound in µs, cumulative count) by bucket,
+/// `+Inf` last as infinity. `None` when the family is absent.
+pub fn own_latency(metrics: &str) -> Option<Vec<(f64, u64)>> {
+    let mut buckets: Vec<(f64, u64)> = Vec::new();
+    for line in metrics.lines() {
+        let Some(rest) = line.strip_prefix("tandem_dataplane_relay_latency_seconds_bucket{") else {
+            continue;
+        };
+        let (labels, value) = rest.split_once("} ")?;
+        let le = labels.split(',').find_map(|l| l.strip_prefix("le=\""))?;
+        let le = le.trim_end_matches('"');
+        let bound = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse::<f64>().ok()? * 1e6
+        };
+        let n: u64 = value.trim().parse().ok()?;
+        match buckets.iter_mut().find(|(b, _)| *b == bound) {
+            Some((_, total)) => *total += n,
+            None => buckets.push((bound, n)),
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (!buckets.is_empty()).then_some(buckets)
+}
+
+/// The upper bound (µs) of the bucket holding quantile `q` of a
+/// histogram from [`own_latency`].
+pub fn bucket_quantile(buckets: &[(f64, u64)], q: f64) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total == 0 {
+        return None;
+    }
+    let want = (q * total as f64).ceil() as u64;
+    buckets.iter().find(|(_, n)| *n >= want).map(|(b, _)| *b)
 }
 
 /// Formats an optional figure.
@@ -536,6 +591,28 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
         true,
     );
     show("latency max us", &|r| r.traffic.latency.max_us(), 0, true);
+    // Tandem's own view, arrival at the host (kernel receive timestamp) to
+    // the relayed copy handed back to send: bucket bounds.
+    show(
+        "own relay latency p50 us (<=)",
+        &|r| {
+            r.own_latency
+                .as_deref()
+                .and_then(|b| bucket_quantile(b, 0.5))
+        },
+        0,
+        false,
+    );
+    show(
+        "own relay latency p99 us (<=)",
+        &|r| {
+            r.own_latency
+                .as_deref()
+                .and_then(|b| bucket_quantile(b, 0.99))
+        },
+        0,
+        false,
+    );
     show(
         "latency samples",
         &|r| Some(r.traffic.latency.count() as f64),
@@ -695,4 +772,33 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
     }
     let _ = p99;
     all
+}
+
+#[cfg(test)]
+mod own_latency_tests {
+    use super::{bucket_quantile, own_latency};
+
+    #[test]
+    fn workers_are_summed_and_quantiles_read_off_the_buckets() {
+        let text = "\
+# TYPE tandem_dataplane_relay_latency_seconds histogram
+tandem_dataplane_relay_latency_seconds_bucket{worker=\"0\",le=\"0.00005\"} 10
+tandem_dataplane_relay_latency_seconds_bucket{worker=\"0\",le=\"0.0001\"} 90
+tandem_dataplane_relay_latency_seconds_bucket{worker=\"0\",le=\"+Inf\"} 100
+tandem_dataplane_relay_latency_seconds_bucket{worker=\"1\",le=\"0.00005\"} 0
+tandem_dataplane_relay_latency_seconds_bucket{worker=\"1\",le=\"0.0001\"} 0
+tandem_dataplane_relay_latency_seconds_bucket{worker=\"1\",le=\"+Inf\"} 100
+tandem_dataplane_relay_latency_seconds_sum{worker=\"0\"} 0.1
+";
+        let b = own_latency(text).unwrap();
+        assert_eq!(b.len(), 3);
+        assert!((b[0].0 - 50.0).abs() < 1e-6 && b[0].1 == 10);
+        assert_eq!((b[1].1, b[2].1), (90, 200));
+        assert!(b[2].0.is_infinite());
+        assert_eq!(bucket_quantile(&b, 0.05), Some(50.0));
+        assert_eq!(bucket_quantile(&b, 0.45), Some(100.0));
+        assert_eq!(bucket_quantile(&b, 0.99), Some(f64::INFINITY));
+        assert_eq!(own_latency("tandem_sip_active_calls 3\n"), None);
+        assert_eq!(bucket_quantile(&[(50.0, 0)], 0.5), None);
+    }
 }

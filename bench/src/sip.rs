@@ -421,7 +421,7 @@ fn own_nofile_limit() -> (u64, u64) {
 
 /// `GET path` from tandem's HTTP port on 127.0.0.1, the whole response
 /// (empty when it cannot be reached).
-fn http_get(port: u16, path: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return String::new();
