@@ -356,20 +356,10 @@ impl HostStack {
     /// [`handle`](Self::handle) for a frame whose checksums the device
     /// checked: what it found good is not verified again, what it found
     /// bad is dropped and counted as if we had found it.
+    // The device's verdicts travel down as an argument, not in `self`: a
+    // store next to the MAC address read right after stalled every frame
+    // (store forwarding).
     pub fn handle_checked(
-        &mut self,
-        now: Instant,
-        frame: &[u8],
-        reply: &mut [u8],
-        device: RxChecksum,
-    ) -> Verdict {
-        self.frame(now, frame, reply, device)
-    }
-
-    // The device's verdicts travel as an argument, not in `self`: a store
-    // next to the MAC address read right after stalled every frame (store
-    // forwarding).
-    fn frame(
         &mut self,
         now: Instant,
         frame: &[u8],
