@@ -67,8 +67,7 @@ pub struct SocketIo {
     batch: Box<Batch>,
     staging: Vec<UdpBuf>,
     note: String,
-    rcvbuf: Option<usize>,
-    timestamps: bool,
+    options: sys::SocketOptions,
     stats: IoStats,
     starved: u64,
 }
@@ -98,8 +97,7 @@ impl SocketIo {
             batch: Batch::new(),
             staging: Vec::with_capacity(BATCH),
             note: format!("socket (epoll + recvmmsg/sendmmsg): {why}"),
-            rcvbuf: config.socket_rcvbuf,
-            timestamps: config.rx_timestamps,
+            options: sys::SocketOptions::of(config),
             stats: IoStats {
                 syscalls: 1,
                 ..IoStats::default()
@@ -333,12 +331,7 @@ impl PacketIo for SocketIo {
     }
 
     fn open(&mut self, local: SocketAddr) -> Result<PortId, IoError> {
-        let (fd, local) = sys::udp_socket(
-            local,
-            self.rcvbuf,
-            self.timestamps,
-            &mut self.stats.syscalls,
-        )?;
+        let (fd, local) = sys::udp_socket(local, self.options, &mut self.stats.syscalls)?;
         let local = self.locals.intern(local)?;
         let raw = fd.as_raw_fd();
         let id = self.ports.insert(Port {

@@ -179,14 +179,33 @@ fn setsockopt_int(
     .map(drop)
 }
 
+/// What every socket a backend opens is set up with, from its
+/// [`UdpConfig`](crate::UdpConfig).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SocketOptions {
+    /// `SO_RCVBUF` in bytes, if raised.
+    pub(crate) rcvbuf: Option<usize>,
+    /// `SO_TIMESTAMPNS`: the kernel stamps each datagram's arrival.
+    pub(crate) timestamps: bool,
+}
+
+impl SocketOptions {
+    pub(crate) fn of(config: &crate::UdpConfig) -> Self {
+        Self {
+            rcvbuf: config.socket_rcvbuf,
+            timestamps: config.rx_timestamps,
+        }
+    }
+}
+
 /// Creates a non-blocking UDP socket bound at `local`, with `SO_RXQ_OVFL`
-/// on (so drops in the socket queue are reported) and the receive buffer
-/// raised to `rcvbuf` bytes if given. Returns the socket and the address
-/// it is bound to. Every system call is added to `syscalls`.
+/// on (so drops in the socket queue are reported), the receive buffer
+/// raised and receive timestamps on as `options` say. Returns the socket
+/// and the address it is bound to. Every system call is added to
+/// `syscalls`.
 pub(crate) fn udp_socket(
     local: SocketAddr,
-    rcvbuf: Option<usize>,
-    timestamps: bool,
+    options: SocketOptions,
     syscalls: &mut u64,
 ) -> Result<(OwnedFd, SocketAddr), IoError> {
     let domain = match local {
@@ -215,11 +234,11 @@ pub(crate) fn udp_socket(
 
     *syscalls += 1;
     setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1)?;
-    if timestamps {
+    if options.timestamps {
         *syscalls += 1;
         setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
     }
-    if let Some(bytes) = rcvbuf {
+    if let Some(bytes) = options.rcvbuf {
         let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
         *syscalls += 1;
         // SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN;

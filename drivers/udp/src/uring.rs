@@ -118,8 +118,7 @@ pub struct UringIo {
     rearm: Vec<PortId>,
     features: UringFeatures,
     note: String,
-    rcvbuf: Option<usize>,
-    timestamps: bool,
+    options: sys::SocketOptions,
     inflight_recv: usize,
     inflight_send: usize,
     stats: IoStats,
@@ -260,8 +259,7 @@ impl UringIo {
             rearm: Vec::new(),
             features,
             note,
-            rcvbuf: config.socket_rcvbuf,
-            timestamps: config.rx_timestamps,
+            options: sys::SocketOptions::of(config),
             inflight_recv: 0,
             inflight_send: 0,
             stats,
@@ -607,12 +605,7 @@ impl PacketIo for UringIo {
     }
 
     fn open(&mut self, local: SocketAddr) -> Result<PortId, IoError> {
-        let (fd, local) = sys::udp_socket(
-            local,
-            self.rcvbuf,
-            self.timestamps,
-            &mut self.stats.syscalls,
-        )?;
+        let (fd, local) = sys::udp_socket(local, self.options, &mut self.stats.syscalls)?;
         let local = self.locals.intern(local)?;
         let id = self.ports.insert(Port {
             fd,
