@@ -76,3 +76,30 @@ fn a_prefix_longer_than_an_address_is_refused() {
     let e = enter_private_loopback("10.0.0.1".parse().unwrap(), 33).unwrap_err();
     assert!(e.to_string().contains("33"), "{e}");
 }
+
+#[test]
+fn recv_timeout_waits_for_a_late_datagram_and_gives_up_on_none() {
+    let net = LoopNet::new();
+    let a = net.socket(addr("10.0.0.9:5004")).unwrap();
+    let b = net.socket(addr("10.0.0.8:5004")).unwrap();
+    let start = std::time::Instant::now();
+    assert!(b.recv_timeout(Duration::from_millis(60)).is_none());
+    assert!(
+        start.elapsed() >= Duration::from_millis(50),
+        "{:?}",
+        start.elapsed()
+    );
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(30));
+            assert!(a.send_to(b"late", addr("10.0.0.8:5004")));
+        });
+        let (from, got) = b
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the late datagram");
+        assert_eq!(
+            (from, got.as_slice()),
+            (addr("10.0.0.9:5004"), &b"late"[..])
+        );
+    });
+}
