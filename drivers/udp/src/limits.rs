@@ -8,9 +8,7 @@
 
 use std::io;
 
-/// Raises the soft limit on open files to the hard limit. Returns
-/// `(before, after)`.
-pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+fn open_files_limit() -> io::Result<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -19,6 +17,19 @@ pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(limit)
+}
+
+/// The soft limit on open files, which also caps an io_uring's table of
+/// registered files.
+pub(crate) fn open_files_soft_limit() -> io::Result<u64> {
+    Ok(open_files_limit()?.rlim_cur)
+}
+
+/// Raises the soft limit on open files to the hard limit. Returns
+/// `(before, after)`.
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let mut limit = open_files_limit()?;
     let before = limit.rlim_cur;
     if limit.rlim_cur < limit.rlim_max {
         limit.rlim_cur = limit.rlim_max;

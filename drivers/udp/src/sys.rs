@@ -372,7 +372,8 @@ impl<T> Ports<T> {
         Ok(PortId(entry.0 << SLOT_BITS | slot))
     }
 
-    fn slot(id: PortId) -> usize {
+    /// The slot `id` names: stable while the port is open, reused after.
+    pub(crate) fn slot(id: PortId) -> usize {
         (id.0 & SLOT_MASK) as usize
     }
 

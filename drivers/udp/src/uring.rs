@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use io_uring::types::{Fd, RecvMsgOut, SubmitArgs, Timespec};
+use io_uring::types::{Fd, Fixed, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue};
 use tandem_packet_io::{IoError, IoStats, PacketIo, PortId, RxPacket, TxPacket};
 
@@ -29,6 +29,29 @@ const UD_SEND: u64 = 2 << 56;
 const UD_CANCEL: u64 = 3 << 56;
 const UD_TIMEOUT: u64 = 4 << 56;
 
+/// Most sockets a ring registers (`IORING_REGISTER_FILES2`, sparse); a
+/// worker's ports beyond it are named by descriptor instead. The kernel
+/// also caps the table at `RLIMIT_NOFILE`.
+const MAX_FIXED_FILES: u32 = 1 << 16;
+
+/// Builds an SQE on a port's socket: by its index in the registered file
+/// table when it has one (the kernel then skips `fget`/`fput` per
+/// request), else by descriptor.
+macro_rules! on_socket {
+    ($port:expr, $id:expr, |$t:ident| $build:expr) => {
+        match $port.fixed {
+            true => {
+                let $t = Fixed(Ports::<Port>::slot($id) as u32);
+                $build
+            }
+            false => {
+                let $t = Fd($port.fd.as_raw_fd());
+                $build
+            }
+        }
+    };
+}
+
 /// What the kernel and the ring were found to support at construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UringFeatures {
@@ -42,6 +65,12 @@ pub struct UringFeatures {
     pub ext_arg: bool,
     /// How the kernel runs receive work for us.
     pub taskrun: TaskRun,
+    /// Sockets registered with the ring, so requests skip the descriptor
+    /// lookup (0: registration failed and every port goes by descriptor).
+    pub fixed_files: u32,
+    /// `IORING_OP_SEND` with a destination address (Linux 6.1): a send
+    /// without a `msghdr` for the kernel to copy in.
+    pub send_to: bool,
 }
 
 /// When the kernel runs the work that turns a datagram's arrival into a
@@ -68,6 +97,7 @@ struct RecvSlot {
 /// A send in flight: kept until its completion so the kernel may read the
 /// `msghdr`, the address and the payload.
 struct SendSlot {
+    /// Only for `SendMsg` (kernels before 6.1).
     msg: libc::msghdr,
     iov: libc::iovec,
     name: RawAddr,
@@ -84,6 +114,8 @@ fn zeroed_msghdr() -> libc::msghdr {
 /// socket the worker holds (four per anchored call).
 struct Port {
     fd: OwnedFd,
+    /// Registered in the ring's file table, at its `Ports` slot.
+    fixed: bool,
     local: LocalAddr,
     /// A receive request is in the kernel.
     armed: bool,
@@ -198,14 +230,26 @@ impl UringIo {
             note_multishot = format!(" (kernel {}.{} < 6.0)", kernel.0, kernel.1);
         }
         let ext_arg = ring.params().is_feature_ext_arg();
+        // A sparse table (5.19) filled as ports open; without one every
+        // request names its socket by descriptor, as before 5.19.
+        let fixed_files = crate::limits::open_files_soft_limit()
+            .map_or(0, |n| n.min(u64::from(MAX_FIXED_FILES)) as u32);
+        let fixed_files =
+            if fixed_files > 0 && ring.submitter().register_files_sparse(fixed_files).is_ok() {
+                fixed_files
+            } else {
+                0
+            };
         let features = UringFeatures {
             kernel,
             multishot_recv: multishot,
             ext_arg,
             taskrun,
+            fixed_files,
+            send_to: kernel >= (6, 1),
         };
         let note = format!(
-            "io_uring on Linux {}.{}: {}{}, {}{}",
+            "io_uring on Linux {}.{}: {}{}, {}{}{}{}",
             kernel.0,
             kernel.1,
             if multishot {
@@ -222,6 +266,16 @@ impl UringIo {
             match taskrun {
                 TaskRun::Cooperative => ", cooperative task run",
                 TaskRun::Interrupt => "",
+            },
+            if fixed_files > 0 {
+                format!(", {fixed_files} registered sockets")
+            } else {
+                String::new()
+            },
+            if features.send_to {
+                ", send with address"
+            } else {
+                ", sendmsg"
             },
         );
 
@@ -243,7 +297,7 @@ impl UringIo {
             .collect::<Vec<_>>()
             .into_boxed_slice();
         let stats = IoStats {
-            syscalls: 3 + u64::from(multishot),
+            syscalls: 3 + u64::from(multishot) + u64::from(fixed_files > 0),
             ..IoStats::default()
         };
         Ok(Self {
@@ -366,15 +420,15 @@ impl UringIo {
                 self.rearm.swap_remove(i);
                 continue;
             }
-            let fd = Fd(port.fd.as_raw_fd());
             let entry = if self.features.multishot_recv {
                 if self.arena.rx_in_kernel() == 0 {
                     i += 1;
                     continue;
                 }
-                opcode::RecvMsgMulti::new(fd, &raw const *self.multi_hdr, BGID)
+                let hdr = &raw const *self.multi_hdr;
+                on_socket!(port, id, |t| opcode::RecvMsgMulti::new(t, hdr, BGID)
                     .build()
-                    .user_data(UD_RECV | u64::from(id.0))
+                    .user_data(UD_RECV | u64::from(id.0)))
             } else {
                 let Some(mut buf) = self.arena.take_rx() else {
                     if !port.starved {
@@ -412,9 +466,10 @@ impl UringIo {
                 slot.msg.msg_iovlen = 1;
                 slot.msg.msg_control = slot.control.0.as_mut_ptr().cast();
                 slot.msg.msg_controllen = CONTROL_LEN as _;
-                opcode::RecvMsg::new(fd, &raw mut slot.msg)
+                let msg = &raw mut slot.msg;
+                on_socket!(port, id, |t| opcode::RecvMsg::new(t, msg)
                     .build()
-                    .user_data(UD_RECV | u64::from(id.0))
+                    .user_data(UD_RECV | u64::from(id.0)))
             };
             port.armed = true;
             self.inflight_recv += 1;
@@ -555,13 +610,27 @@ impl UringIo {
             port.armed = false;
             self.inflight_recv -= 1;
             if port.closing {
-                self.ports.remove(id);
+                self.forget(id);
             } else {
                 if res == -libc::ENOBUFS {
                     self.starved += 1;
                 }
                 self.rearm.push(id);
             }
+        }
+    }
+
+    /// Drops a port whose socket no request uses any more, and its entry
+    /// in the file table, which would otherwise keep the socket (and its
+    /// UDP port) alive.
+    fn forget(&mut self, id: PortId) {
+        if let Some(port) = self.ports.remove(id)
+            && port.fixed
+        {
+            self.stats.syscalls += 1;
+            let slot = Ports::<Port>::slot(id) as u32;
+            // Only fails if the table is gone, and with it the reference.
+            let _ = self.ring.submitter().register_files_update(slot, &[-1]);
         }
     }
 
@@ -607,8 +676,10 @@ impl PacketIo for UringIo {
     fn open(&mut self, local: SocketAddr) -> Result<PortId, IoError> {
         let (fd, local) = sys::udp_socket(local, self.options, &mut self.stats.syscalls)?;
         let local = self.locals.intern(local)?;
+        let raw = fd.as_raw_fd();
         let id = self.ports.insert(Port {
             fd,
+            fixed: false,
             local,
             armed: false,
             closing: false,
@@ -616,6 +687,17 @@ impl PacketIo for UringIo {
             starved: false,
             single: None,
         })?;
+        let slot = Ports::<Port>::slot(id) as u32;
+        if slot < self.features.fixed_files {
+            self.stats.syscalls += 1;
+            let fixed = matches!(
+                self.ring.submitter().register_files_update(slot, &[raw]),
+                Ok(1)
+            );
+            if let Some(p) = self.ports.get_mut(id) {
+                p.fixed = fixed;
+            }
+        }
         self.rearm.push(id);
         // Queued now, submitted with the next enter of any kind.
         self.arm_pending()?;
@@ -635,7 +717,7 @@ impl PacketIo for UringIo {
             _ => return Err(IoError::UnknownPort(port)),
         };
         if !p.armed {
-            self.ports.remove(port);
+            self.forget(port);
             self.stats.syscalls += 1; // close(2)
             return Ok(());
         }
@@ -681,13 +763,6 @@ impl PacketIo for UringIo {
                 self.stats.tx_dropped += 1;
                 continue;
             }
-            let fd = match self.ports.get(p.port) {
-                Some(port) if !port.closing => port.fd.as_raw_fd(),
-                _ => {
-                    self.stats.tx_dropped += 1;
-                    continue;
-                }
-            };
             let slot_id = match self.send_free.pop() {
                 Some(s) => s,
                 None => {
@@ -707,21 +782,35 @@ impl PacketIo for UringIo {
                     }
                 }
             };
+            let Some(port) = self.ports.get(p.port).filter(|port| !port.closing) else {
+                self.send_free.push(slot_id);
+                self.stats.tx_dropped += 1;
+                continue;
+            };
             let slot = &mut self.sends[slot_id as usize];
             let namelen = slot.name.encode(&p.to);
-            slot.iov = libc::iovec {
-                iov_base: p.buf.payload_ptr().cast(),
-                iov_len: p.buf.len() as usize,
-            };
-            slot.msg = zeroed_msghdr();
-            slot.msg.msg_name = slot.name.as_mut_ptr();
-            slot.msg.msg_namelen = namelen;
-            slot.msg.msg_iov = &raw mut slot.iov;
-            slot.msg.msg_iovlen = 1;
+            let (data, len) = (p.buf.payload_ptr(), p.buf.len());
+            let e = if self.features.send_to {
+                let name = slot.name.as_mut_ptr().cast_const().cast();
+                on_socket!(port, p.port, |t| opcode::Send::new(t, data, len)
+                    .dest_addr(name)
+                    .dest_addr_len(namelen)
+                    .build())
+            } else {
+                slot.iov = libc::iovec {
+                    iov_base: data.cast(),
+                    iov_len: len as usize,
+                };
+                slot.msg = zeroed_msghdr();
+                slot.msg.msg_name = slot.name.as_mut_ptr();
+                slot.msg.msg_namelen = namelen;
+                slot.msg.msg_iov = &raw mut slot.iov;
+                slot.msg.msg_iovlen = 1;
+                let msg = &raw const slot.msg;
+                on_socket!(port, p.port, |t| opcode::SendMsg::new(t, msg).build())
+            }
+            .user_data(UD_SEND | u64::from(slot_id));
             slot.buf = Some(p.buf);
-            let e = opcode::SendMsg::new(Fd(fd), &raw const slot.msg)
-                .build()
-                .user_data(UD_SEND | u64::from(slot_id));
             self.inflight_send += 1;
             if let Err(e) = self.push(&e) {
                 // Not queued: undo.
@@ -840,6 +929,61 @@ mod tests {
             }
             assert_eq!(rx.len(), 1, "{ext_arg}");
             assert!(t.elapsed() < Duration::from_millis(500), "{ext_arg}");
+        }
+    }
+
+    /// A closed port's socket leaves the registered file table too, so its
+    /// UDP port is free again at once, whether a receive was armed or not.
+    #[test]
+    fn a_closed_port_is_released_from_the_file_table() {
+        let mut io = UringIo::new(&small()).unwrap();
+        assert!(io.features().fixed_files > 0, "{}", io.describe());
+        for armed in [true, false] {
+            let port = io.open("127.0.0.1:0".parse().unwrap()).unwrap();
+            assert!(io.ports.get(port).unwrap().fixed);
+            let local = io.local_addr(port).unwrap();
+            if armed {
+                io.flush().unwrap();
+            } else {
+                // Disarmed the way a port is after its receive ended.
+                io.ports.get_mut(port).unwrap().armed = false;
+                io.rearm.clear();
+            }
+            io.close(port).unwrap();
+            let t = Instant::now();
+            while io.ports.get(port).is_some() && t.elapsed() < Duration::from_secs(2) {
+                io.wait(Duration::from_millis(10)).unwrap();
+            }
+            std::net::UdpSocket::bind(local)
+                .unwrap_or_else(|e| panic!("armed {armed}: {local} still bound: {e}"));
+        }
+    }
+
+    /// Sends reach the peer by both opcodes: `Send` with an address (6.1)
+    /// and `SendMsg` (before), from registered and unregistered sockets.
+    #[test]
+    fn sends_go_out_by_either_opcode_and_either_naming() {
+        use tandem_packet_io::PacketBuf;
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let to = peer.local_addr().unwrap();
+        for (send_to, fixed) in [(true, true), (false, true), (true, false), (false, false)] {
+            let mut io = UringIo::new(&small()).unwrap();
+            io.features.send_to = send_to;
+            if !fixed {
+                io.features.fixed_files = 0;
+            }
+            let port = io.open("127.0.0.1:0".parse().unwrap()).unwrap();
+            assert_eq!(io.ports.get(port).unwrap().fixed, fixed);
+            let mut buf = io.alloc().unwrap();
+            buf.set_len(5);
+            buf.data_mut().copy_from_slice(b"hello");
+            let mut tx = vec![TxPacket { port, to, buf }];
+            assert_eq!(io.send_burst(&mut tx).unwrap(), 1);
+            let mut got = [0u8; 16];
+            let (n, from) = peer.recv_from(&mut got).unwrap();
+            assert_eq!(&got[..n], b"hello", "send_to {send_to} fixed {fixed}");
+            assert_eq!(from, io.local_addr(port).unwrap());
         }
     }
 
