@@ -76,6 +76,9 @@ pub struct RelayConfig {
     pub generator_ports: u16,
     /// Run the target under `taskset -c` with this CPU list.
     pub target_cpus: Option<String>,
+    /// SCHED_FIFO priority of the target's media threads, the same for
+    /// both targets.
+    pub rt_priority: Option<u8>,
 }
 
 impl RelayConfig {
@@ -94,6 +97,7 @@ impl RelayConfig {
             drain: Duration::from_millis(500),
             generator_ports: 40_000,
             target_cpus: None,
+            rt_priority: None,
         }
     }
 }
@@ -199,6 +203,9 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
                 .arg(config.tandem_workers.to_string())
                 .arg("--http-listen")
                 .arg(format!("127.0.0.1:{}", metrics_port(config)));
+            if let Some(p) = config.rt_priority {
+                cmd.arg("--rt-priority").arg(p.to_string());
+            }
             ChildGuard::spawn("tandem", cmd)
         }
         Target::Rtpengine => {
@@ -211,6 +218,10 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
                 .arg("--log-level=4")
                 .arg(format!("--port-min={lo}"))
                 .arg(format!("--port-max={hi}"));
+            if let Some(p) = config.rt_priority {
+                // rtpengine applies it to its media (worker) threads.
+                cmd.arg("--scheduling=fifo").arg(format!("--priority={p}"));
+            }
             ChildGuard::spawn("rtpengine", cmd)
         }
         Target::Loopback => unreachable!("handled above"),
@@ -517,6 +528,9 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
         calls * 2,
         config.seconds
     );
+    if let Some(p) = config.rt_priority {
+        println!("   media threads of both targets at SCHED_FIFO priority {p}");
+    }
     let mut header = format!("{:<34}", "");
     for r in results {
         header.push_str(&format!("{:>14}", r.target.name()));

@@ -61,6 +61,11 @@ struct RelayArgs {
     /// `transcode`, `dpdk` runs the engine in-process on DPDK instead.
     #[arg(long, default_value = "io_uring")]
     packet_io: String,
+    /// Run both targets' media threads at this SCHED_FIFO priority (1-99):
+    /// `tandem run --rt-priority N`, `rtpengine --scheduling=fifo
+    /// --priority=N`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=99))]
+    rt_priority: Option<u8>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -253,6 +258,7 @@ fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
     config.tandem_workers = args.workers;
     config.tandem_packet_io = args.packet_io;
     config.target_cpus = args.target_cpus;
+    config.rt_priority = args.rt_priority;
     let targets: &[Target] = match args.target {
         Which::Tandem => &[Target::Tandem],
         Which::Rtpengine => &[Target::Rtpengine],

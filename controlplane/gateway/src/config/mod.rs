@@ -150,6 +150,9 @@ pub(crate) struct MediaConfig {
     pub(crate) rtp_ports: (u16, u16),
     /// Media worker threads (`workers`, default 1).
     pub(crate) workers: usize,
+    /// `SCHED_FIFO` priority of the media workers, 0 = ordinary scheduling
+    /// (`rt_priority`, default 0).
+    pub(crate) rt_priority: u8,
     /// Packet backend (`packet_io`, default `auto`).
     pub(crate) packet_io: PacketIo,
     /// Seconds without RTP before a call is torn down; 0 = never
@@ -535,6 +538,7 @@ impl Default for Config {
                 rtp_address: IpAddr::from([127, 0, 0, 1]),
                 rtp_ports: (30_000, 39_999),
                 workers: 1,
+                rt_priority: 0,
                 packet_io: PacketIo::Auto,
                 rtp_timeout: 60,
                 codecs: DEFAULT_CODECS.to_vec(),
@@ -1426,6 +1430,9 @@ impl Validator<'_> {
             }),
             workers: self.value(r.workers, "media.workers", d.workers, |n| {
                 int_in(n, 1, 1024).map(|n| n as usize)
+            }),
+            rt_priority: self.value(r.rt_priority, "media.rt_priority", d.rt_priority, |n| {
+                int_in(n, 0, 99).map(|n| n as u8)
             }),
             packet_io: self.value(r.packet_io, "media.packet_io", d.packet_io, |s| {
                 one_of(

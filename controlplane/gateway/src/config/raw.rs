@@ -69,6 +69,7 @@ pub(super) struct RawMedia {
     pub(super) rtp_address: Option<S<String>>,
     pub(super) rtp_ports: Option<S<String>>,
     pub(super) workers: Option<S<i64>>,
+    pub(super) rt_priority: Option<S<i64>>,
     pub(super) packet_io: Option<S<String>>,
     pub(super) rtp_timeout: Option<S<i64>>,
     pub(super) codecs: Option<List>,

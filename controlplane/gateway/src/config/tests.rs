@@ -68,6 +68,7 @@ max_calls = 5
 rtp_address = "192.0.2.1"
 rtp_ports = "20000-20099"
 workers = 2
+rt_priority = 10
 packet_io = "socket"
 codecs = ["PCMA", "g722", "L16/16000"]
 dtmf = "info"
@@ -111,6 +112,7 @@ trunks = ["carrier-b"]
     assert_eq!(c.sip.t1, Duration::from_millis(250));
     assert_eq!(c.sip.session_expires, None);
     assert_eq!(c.media.workers, 2);
+    assert_eq!(c.media.rt_priority, 10);
     assert_eq!(c.media.packet_io, PacketIo::Socket);
     assert_eq!(
         c.media
@@ -230,6 +232,16 @@ fn syntax_and_type_errors_have_lines() {
     assert!(p.starts_with("tandem.toml:2: "), "{p}");
     let p = one_problem("[media]\nworkers = \"two\"\n");
     assert!(p.starts_with("tandem.toml:2: [media]: "), "{p}");
+}
+
+#[test]
+fn a_realtime_priority_is_off_by_default_and_within_fifo_range() {
+    assert_eq!(Config::default().media.rt_priority, 0);
+    let p = one_problem("[media]\nrt_priority = 100\n");
+    assert!(
+        p.contains("media.rt_priority: expected a whole number from 0 to 99, got 100"),
+        "{p}"
+    );
 }
 
 #[test]

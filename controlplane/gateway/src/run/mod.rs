@@ -125,6 +125,12 @@ pub(crate) struct RunArgs {
     /// i-th CPU this process may use).
     #[arg(long)]
     no_pin: bool,
+    /// Run the media workers at this SCHED_FIFO priority (1-99; 0 = off),
+    /// so a datagram's arrival preempts ordinary threads on their CPU
+    /// (`media.rt_priority`). Needs CAP_SYS_NICE or RLIMIT_RTPRIO; kernel
+    /// UDP backends only.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=99))]
+    rt_priority: Option<u8>,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -215,11 +221,13 @@ fn pin_worker(i: usize, pin: bool) -> String {
     }
 }
 
-/// The media engine on kernel UDP (io_uring or sockets).
+/// The media engine on kernel UDP (io_uring or sockets), its workers at
+/// SCHED_FIFO `rt_priority` unless that is 0.
 fn start_udp_engine(
     config: &EngineConfig,
     backend: Backend,
     pin: bool,
+    rt_priority: u8,
 ) -> Result<Engine, CliError> {
     let udp = UdpConfig {
         backend,
@@ -230,8 +238,16 @@ fn start_udp_engine(
     };
     Engine::start(config, move |i| {
         let cpu = pin_worker(i, pin);
+        let sched = match rt_priority {
+            0 => String::new(),
+            p => {
+                tandem_udp::set_current_thread_realtime(p)
+                    .map_err(|e| format!("media worker {i}: {e}"))?;
+                format!(", SCHED_FIFO priority {p}")
+            }
+        };
         let io = UdpIo::new(&udp).map_err(|e| e.to_string())?;
-        eprintln!("tandem: media worker {i}: {cpu}, {}", io.describe());
+        eprintln!("tandem: media worker {i}: {cpu}{sched}, {}", io.describe());
         Ok(io)
     })
     .map_err(|e| CliError::BadInput(format!("starting the media engine: {e}")))
@@ -293,6 +309,17 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         .packet_io
         .unwrap_or_else(|| config.media.packet_io.into());
     let pin = !args.no_pin;
+    let rt_priority = args.rt_priority.unwrap_or(config.media.rt_priority);
+    if rt_priority > 0 && media_io == MediaIo::Dpdk {
+        // A busy-polling thread at a real-time priority never yields its
+        // CPU to anything else (only throttling stops it).
+        return Err(CliError::BadInput(
+            "media.rt_priority (--rt-priority) applies to the kernel UDP backends; DPDK \
+             workers busy-poll and would starve everything else on their CPU: give them \
+             isolated CPUs instead"
+                .into(),
+        ));
+    }
     // Each leg holds two descriptors; the default soft limit would cap the
     // gateway at a few hundred calls.
     match tandem_udp::raise_open_files_limit() {
@@ -309,7 +336,7 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
         ..EngineConfig::default()
     };
     let engine = match media_io {
-        MediaIo::Udp(backend) => start_udp_engine(&engine_config, backend, pin)?,
+        MediaIo::Udp(backend) => start_udp_engine(&engine_config, backend, pin, rt_priority)?,
         MediaIo::Dpdk => {
             let mut settings = config.media.dpdk.clone();
             if let Some(device) = &args.dpdk_device {
