@@ -31,6 +31,7 @@ pub mod cpu;
 #[cfg(feature = "dpdk")]
 pub mod dpdk_runs;
 pub mod engine_path;
+pub mod floor;
 pub mod generator;
 pub mod ng_client;
 pub mod payload;

@@ -12,6 +12,7 @@ use tandem_ng::bencode::Node;
 
 use crate::child::ChildGuard;
 use crate::cpu;
+use crate::floor::FloorRelay;
 use crate::generator::{Flow, GenReport, Generator};
 use crate::ng_client::{NgClient, audio_addr, check_ok, phone_sdp, str_of};
 use crate::payload::FrameTable;
@@ -27,6 +28,9 @@ pub enum Target {
     /// bench's own floor for latency (kernel loopback plus the
     /// generator's scheduling).
     Loopback,
+    /// A relay that only moves datagrams, in the bench's process
+    /// ([`crate::floor`]): the floor for CPU per packet on kernel sockets.
+    Floor,
 }
 
 impl Target {
@@ -36,6 +40,7 @@ impl Target {
             Target::Tandem => "tandem",
             Target::Rtpengine => "rtpengine",
             Target::Loopback => "loopback",
+            Target::Floor => "floor",
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct RelayConfig {
     /// SCHED_FIFO priority of the target's media threads, the same for
     /// both targets.
     pub rt_priority: Option<u8>,
+    /// Let `tandem run` pin its workers (else `--no-pin`).
+    pub pin_workers: bool,
 }
 
 impl RelayConfig {
@@ -98,6 +105,7 @@ impl RelayConfig {
             generator_ports: 40_000,
             target_cpus: None,
             rt_priority: None,
+            pin_workers: false,
         }
     }
 }
@@ -182,8 +190,8 @@ fn launcher(config: &RelayConfig, program: &std::path::Path) -> Command {
 /// calls and stops the target.
 pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> {
     let calls = config.streams.div_ceil(2).max(1);
-    if target == Target::Loopback {
-        return run_loopback(config, calls);
+    if target == Target::Loopback || target == Target::Floor {
+        return run_in_process(target, config, calls);
     }
     let ng_addr = SocketAddr::from(([127, 0, 0, 1], config.ng_port));
     let (lo, hi) = config.media_ports;
@@ -206,6 +214,9 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
             if let Some(p) = config.rt_priority {
                 cmd.arg("--rt-priority").arg(p.to_string());
             }
+            if !config.pin_workers {
+                cmd.arg("--no-pin");
+            }
             ChildGuard::spawn("tandem", cmd)
         }
         Target::Rtpengine => {
@@ -224,7 +235,7 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
             }
             ChildGuard::spawn("rtpengine", cmd)
         }
-        Target::Loopback => unreachable!("handled above"),
+        Target::Loopback | Target::Floor => unreachable!("handled above"),
     }
     .map_err(|e| format!("starting {}: {e}", target.name()))?;
     let result = drive(target, config, calls, ng_addr, &mut child);
@@ -240,21 +251,49 @@ pub fn run(target: Target, config: &RelayConfig) -> Result<RelayResult, String> 
     result
 }
 
-/// The same flows without a relay: each side sends straight to the other.
-fn run_loopback(config: &RelayConfig, calls: usize) -> Result<RelayResult, String> {
+/// The same flows without `tandem run` or rtpengine: each side sends
+/// straight to the other (`Loopback`), or through the floor relay in this
+/// process (`Floor`).
+fn run_in_process(
+    target: Target,
+    config: &RelayConfig,
+    calls: usize,
+) -> Result<RelayResult, String> {
     let mut generator = Generator::new(
         vec![FrameTable::pcmu(), FrameTable::g722()],
         config.generator_ports,
     )
     .map_err(|e| format!("generator backend: {e}"))?;
     let setup_start = Instant::now();
-    for c in 0..calls {
-        let (caller_i, caller_port, caller_addr) = generator
+    let mut sides = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let caller = generator
             .open_socket()
             .map_err(|e| format!("generator socket: {e}"))?;
-        let (callee_i, callee_port, callee_addr) = generator
+        let callee = generator
             .open_socket()
             .map_err(|e| format!("generator socket: {e}"))?;
+        sides.push((caller, callee));
+    }
+    let floor = match target {
+        Target::Floor => {
+            let backend = config
+                .tandem_packet_io
+                .parse()
+                .map_err(|e| format!("floor relay: {e}"))?;
+            let pairs: Vec<_> = sides.iter().map(|(a, b)| (a.2, b.2)).collect();
+            Some(FloorRelay::start(&pairs, backend)?)
+        }
+        _ => None,
+    };
+    for (c, &((caller_i, caller_port, caller_addr), (callee_i, callee_port, callee_addr))) in
+        sides.iter().enumerate()
+    {
+        // Where each side sends: straight to the other, or to the relay.
+        let (to_callee, to_caller) = match &floor {
+            Some(f) => f.addrs[c],
+            None => (callee_addr, caller_addr),
+        };
         let caller_flow = generator.flows.len();
         let ssrc = 0x1000_0000u32.wrapping_add((c as u32).wrapping_mul(2));
         let (pt, table) = match config.scenario {
@@ -263,10 +302,10 @@ fn run_loopback(config: &RelayConfig, calls: usize) -> Result<RelayResult, Strin
         };
         generator
             .flows
-            .push(Flow::new(caller_port, callee_addr, 0, 0, 0, ssrc));
+            .push(Flow::new(caller_port, to_callee, 0, 0, 0, ssrc));
         generator
             .flows
-            .push(Flow::new(callee_port, caller_addr, pt, table, 1, ssrc + 1));
+            .push(Flow::new(callee_port, to_caller, pt, table, 1, ssrc + 1));
         generator.sockets[callee_i].direction = 0;
         generator.sockets[callee_i].source = Some(caller_flow);
         generator.sockets[caller_i].direction = 1;
@@ -275,16 +314,26 @@ fn run_loopback(config: &RelayConfig, calls: usize) -> Result<RelayResult, Strin
     let setup = setup_start.elapsed();
     let ticks = cpu::clock_ticks();
     let me = std::process::id();
-    let g0 = cpu::process_cpu_seconds(me, ticks).map_err(|e| e.to_string())?;
+    let relay_cpu = |f: &Option<FloorRelay>| f.as_ref().map_or(Ok(0.0), FloorRelay::cpu_seconds);
+    let (g0, r0) = (
+        cpu::process_cpu_seconds(me, ticks).map_err(|e| e.to_string())?,
+        relay_cpu(&floor)?,
+    );
     let traffic = generator
         .run(Duration::from_secs_f64(config.seconds), config.drain, 2)
         .map_err(|e| format!("generator: {e}"))?;
-    let g1 = cpu::process_cpu_seconds(me, ticks).map_err(|e| e.to_string())?;
+    let (g1, r1) = (
+        cpu::process_cpu_seconds(me, ticks).map_err(|e| e.to_string())?,
+        relay_cpu(&floor)?,
+    );
+    if let Some(f) = floor {
+        f.stop()?;
+    }
     Ok(RelayResult {
-        target: Target::Loopback,
+        target,
         calls,
-        cpu_seconds: 0.0,
-        generator_cpu_seconds: g1 - g0,
+        cpu_seconds: r1 - r0,
+        generator_cpu_seconds: (g1 - g0) - (r1 - r0),
         traffic,
         setup,
         delete_errors: 0,
@@ -535,7 +584,11 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
     for r in results {
         header.push_str(&format!("{:>14}", r.target.name()));
     }
-    let both = results.len() == 2;
+    // The ratio column compares the first two: rtpengine, then tandem.
+    let both = matches!(
+        results,
+        [a, b, ..] if a.target == Target::Rtpengine && b.target == Target::Tandem
+    );
     if both {
         header.push_str(&format!("{:>12}", "rtpe/tandem"));
     }
@@ -555,7 +608,7 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
     };
     let ratio = |v: &[Option<f64>]| -> Option<f64> {
         match v {
-            [Some(a), Some(b)] if *b > 0.0 => Some(a / b),
+            [Some(a), Some(b), ..] if *b > 0.0 => Some(a / b),
             _ => None,
         }
     };
@@ -740,6 +793,13 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
             } else {
                 println!(
                     "  relay CPU per packet >= 3x less than rtpengine: not measured (needs --target both)"
+                );
+            }
+            let floor = results.iter().find(|r| r.target == Target::Floor);
+            if let (true, Some(f)) = (both, floor.and_then(RelayResult::cpu_us_per_packet)) {
+                let need = per_packet[0].unwrap_or(0.0) / 3.0;
+                println!(
+                    "  (the floor relay spends {f:.3} us per packet on kernel sockets; 3x under rtpengine is {need:.3} us)"
                 );
             }
             if let Some(t) = tandem {

@@ -64,3 +64,19 @@ fn twenty_streams_through_tandem_lose_nothing() {
         start.elapsed()
     );
 }
+
+/// The floor relay moves every datagram of every stream to the other side
+/// and its CPU time is read.
+#[test]
+fn twenty_streams_through_the_floor_relay_lose_nothing() {
+    let mut config = RelayConfig::new(20, 1.0, PathBuf::from("unused"));
+    config.generator_ports = 26_200;
+    config.drain = Duration::from_millis(300);
+    let r = relay::run(Target::Floor, &config).expect("floor run");
+    assert_eq!(r.calls, 10);
+    assert_eq!(r.sent(), 20 * 50);
+    assert_eq!((r.lost(0), r.lost(1)), (0, 0));
+    assert_eq!(r.relayed(), r.sent());
+    assert_eq!(r.traffic.latency.count(), r.relayed());
+    assert!(r.cpu_seconds >= 0.0 && r.generator_cpu_seconds >= 0.0);
+}

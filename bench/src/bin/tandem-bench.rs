@@ -28,6 +28,11 @@ enum Which {
     Both,
     /// No relay (the bench's own latency floor).
     Loopback,
+    /// A relay in the bench that only moves datagrams (the CPU floor of a
+    /// relay on kernel sockets).
+    Floor,
+    /// rtpengine, tandem and floor.
+    All,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +71,12 @@ struct RelayArgs {
     /// --priority=N`.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=99))]
     rt_priority: Option<u8>,
+    /// Let `tandem run` pin worker i to CPU i (its default). Without this
+    /// the bench passes `--no-pin`: the generator shares the CPUs, and a
+    /// worker pinned to the generator's CPU cannot move away from it, while
+    /// rtpengine's threads can.
+    #[arg(long)]
+    pin_workers: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -259,11 +270,14 @@ fn relay_mode(args: RelayArgs, scenario: Scenario) -> Result<bool, String> {
     config.tandem_packet_io = args.packet_io;
     config.target_cpus = args.target_cpus;
     config.rt_priority = args.rt_priority;
+    config.pin_workers = args.pin_workers;
     let targets: &[Target] = match args.target {
         Which::Tandem => &[Target::Tandem],
         Which::Rtpengine => &[Target::Rtpengine],
         Which::Both => &[Target::Rtpengine, Target::Tandem],
         Which::Loopback => &[Target::Loopback],
+        Which::Floor => &[Target::Floor],
+        Which::All => &[Target::Rtpengine, Target::Tandem, Target::Floor],
     };
     let mut results = Vec::new();
     for &t in targets {
