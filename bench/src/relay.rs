@@ -659,7 +659,7 @@ pub fn print_table(config: &RelayConfig, results: &[RelayResult]) -> bool {
     );
     show("latency max us", &|r| r.traffic.latency.max_us(), 0, true);
     // Tandem's own view, arrival at the host (kernel receive timestamp) to
-    // the relayed copy handed back to send: bucket bounds.
+    // the relayed copy sent: bucket bounds.
     show(
         "own relay latency p50 us (<=)",
         &|r| {

@@ -24,7 +24,7 @@
 //! | `tandem_dataplane_io_tx_dropped_total` | counter | worker | datagrams the backend failed to send |
 //! | `tandem_dataplane_jitter_events_total` | counter | worker, event | jitter-buffer events (late, duplicate, concealed, overflow, resync) |
 //! | `tandem_dataplane_busy_seconds_total` | counter | worker | time spent on turns that did work; a polling (DPDK) worker's load is its rate, since its CPU time is always 100 % |
-//! | `tandem_dataplane_relay_latency_seconds` | histogram | worker | from a datagram's arrival at the host (the kernel's receive timestamp) to the worker handing what it became (relayed, or the first packet transcoded from it) to the backend to send; only on backends that timestamp receives (kernel UDP as `tandem run` sets it up) |
+//! | `tandem_dataplane_relay_latency_seconds` | histogram | worker | from a datagram's arrival at the host (the kernel's receive timestamp) to what it became (relayed, or the first packet transcoded from it) having been sent (the backend's send call returned: on io_uring the kernel has run the send, which on loopback includes delivery); only on backends that timestamp receives (kernel UDP as `tandem run` sets it up) |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,5 @@
 //! A worker measures its relay latency, from the kernel's receive
-//! timestamp to handing the packet back to send, on a backend that
+//! timestamp to the relayed packet having been sent, on a backend that
 //! timestamps receives (io_uring as `tandem run` and the io_uring loop
 //! net set it up): one observation per relayed packet, each short. Where
 //! buffers carry no timestamp (in memory, DPDK) nothing is counted.

@@ -236,6 +236,9 @@ pub struct Worker<P: PacketIo> {
     by_port: flows::FlowTable,
     rx: Vec<RxPacket<P::Buf>>,
     tx: Vec<TxPacket<P::Buf>>,
+    /// Kernel arrival times of the packets in `tx`, for the latency
+    /// histogram once they are sent.
+    tx_arrivals: Vec<std::time::SystemTime>,
     counters: LocalCounters,
     shared: Arc<WorkerShared>,
     next_tick: Option<Instant>,
@@ -298,6 +301,7 @@ impl<P: PacketIo> Worker<P> {
             by_port: flows::FlowTable::new(),
             rx: Vec::with_capacity(BURST),
             tx: Vec::with_capacity(BURST * 2),
+            tx_arrivals: Vec::with_capacity(BURST * 2),
             counters: LocalCounters::default(),
             shared,
             next_tick: None,
@@ -470,19 +474,25 @@ impl<P: PacketIo> Worker<P> {
         }
         let mut bytes = 0u64;
         let queued = self.tx.len();
-        // The system clock once per burst, and only when some buffer says
-        // when its datagram arrived (kernel receive timestamps).
-        let mut wall = None;
         for p in &self.tx {
             bytes += p.buf.data().len() as u64;
             if let Some(arrived) = p.buf.rx_time() {
-                let now = *wall.get_or_insert_with(std::time::SystemTime::now);
+                self.tx_arrivals.push(arrived);
+            }
+        }
+        let result = self.io.send_burst(&mut self.tx);
+        // Measured once the burst is sent (the kernel backends have run
+        // the send system call), with the system clock read once, and only
+        // when some buffer said when its datagram arrived.
+        if !self.tx_arrivals.is_empty() {
+            let now = std::time::SystemTime::now();
+            for arrived in self.tx_arrivals.drain(..) {
                 if let Ok(d) = now.duration_since(arrived) {
                     self.counters.observe_latency(d);
                 }
             }
         }
-        match self.io.send_burst(&mut self.tx) {
+        match result {
             Ok(sent) => {
                 self.counters.add(Counter::TxPackets, sent as u64);
                 self.counters
