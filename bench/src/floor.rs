@@ -110,12 +110,12 @@ fn relay(
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut table: HashMap<PortId, (PortId, SocketAddr)> = HashMap::new();
     let mut addrs = Vec::with_capacity(calls.len());
+    let open = |io: &mut UdpIo| -> Result<(PortId, SocketAddr), String> {
+        let port = io.open(any).map_err(|e| format!("floor relay port: {e}"))?;
+        let addr = io.local_addr(port).map_err(|e| e.to_string())?;
+        Ok((port, addr))
+    };
     for &(caller, callee) in calls {
-        let open = |io: &mut UdpIo| -> Result<(PortId, SocketAddr), String> {
-            let port = io.open(any).map_err(|e| format!("floor relay port: {e}"))?;
-            let addr = io.local_addr(port).map_err(|e| e.to_string())?;
-            Ok((port, addr))
-        };
         let (a, a_addr) = open(&mut io)?;
         let (b, b_addr) = open(&mut io)?;
         table.insert(a, (b, callee));

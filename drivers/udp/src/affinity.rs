@@ -82,24 +82,24 @@ pub fn set_current_thread_realtime(priority: u8) -> io::Result<()> {
     Ok(())
 }
 
-/// The calling thread's scheduling policy and priority.
-pub fn current_thread_scheduling() -> io::Result<(i32, i32)> {
-    // SAFETY: sched_getscheduler takes no pointers; pid 0 is this thread.
-    let policy = unsafe { libc::sched_getscheduler(0) };
-    if policy < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: `param` is a valid, writable sched_param for the kernel.
-    if unsafe { libc::sched_getparam(0, &mut param) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((policy, param.sched_priority))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The calling thread's scheduling policy and priority.
+    fn current_thread_scheduling() -> io::Result<(i32, i32)> {
+        // SAFETY: sched_getscheduler takes no pointers; pid 0 is this thread.
+        let policy = unsafe { libc::sched_getscheduler(0) };
+        if policy < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid, writable sched_param for the kernel.
+        if unsafe { libc::sched_getparam(0, &mut param) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((policy, param.sched_priority))
+    }
 
     #[test]
     fn a_pinned_thread_runs_on_its_cpu() {

@@ -150,9 +150,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use affinity::{
-    MAX_RT_PRIORITY, current_thread_scheduling, pin_current_thread, set_current_thread_realtime,
-};
+pub use affinity::{MAX_RT_PRIORITY, pin_current_thread, set_current_thread_realtime};
 pub use buf::{BufferUsage, UdpBuf};
 pub use limits::{raise_open_files_limit, release_free_memory};
 pub use netns::{enter_netns, enter_private_loopback};

@@ -1432,7 +1432,7 @@ impl Validator<'_> {
                 int_in(n, 1, 1024).map(|n| n as usize)
             }),
             rt_priority: self.value(r.rt_priority, "media.rt_priority", d.rt_priority, |n| {
-                int_in(n, 0, 99).map(|n| n as u8)
+                int_in(n, 0, i64::from(tandem_udp::MAX_RT_PRIORITY)).map(|n| n as u8)
             }),
             packet_io: self.value(r.packet_io, "media.packet_io", d.packet_io, |s| {
                 one_of(

@@ -129,7 +129,7 @@ pub(crate) struct RunArgs {
     /// so a datagram's arrival preempts ordinary threads on their CPU
     /// (`media.rt_priority`). Needs CAP_SYS_NICE or RLIMIT_RTPRIO; kernel
     /// UDP backends only.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=99))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=tandem_udp::MAX_RT_PRIORITY as i64))]
     rt_priority: Option<u8>,
 }
 
